@@ -7,6 +7,7 @@ export type VoxelfeedErrorCode =
   | 'INVALID_ARGUMENT' // a request or option is wrong: the message names the field and the fix
   | 'NOT_FOUND' // an unknown data set or series
   | 'FAILED_PRECONDITION' // valid on its own but impossible with this data set
+  | 'OUT_OF_RANGE' // past the end of an epoch
   | 'RESOURCE_EXHAUSTED' // a configured limit was reached
   | 'UNAVAILABLE' // the server is draining
   | 'DATA_LOSS' // a file is corrupt, truncated or unreadable

@@ -1,0 +1,45 @@
+import { isVoxelfeedError } from '../server/errors.js';
+
+export const USAGE = `Usage: voxelfeed <command> [options]
+
+Commands:
+  serve    serve 3D crops of a data set over gRPC (default: an embedded phantom data set)
+  synth    write a LUNA16-like phantom data set (gzip NRRD volumes and masks, .npy boxes)
+  index    index a data set folder or manifest and print its summary and any bad series
+
+Run voxelfeed <command> --help for the options of one command.`;
+
+type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('../server/main.js')).runServe,
+  synth: async () => (await import('../server/synth/run-synth.js')).runSynth,
+  index: async () => (await import('../server/dataset/run-index.js')).runIndex,
+};
+
+/** Dispatches to one command's composition root; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    process.stderr.write(`voxelfeed: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest, process.env);
+  } catch (error) {
+    if (isVoxelfeedError(error)) {
+      process.stderr.write(`voxelfeed ${name}: ${error.message}\n`);
+      return error.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`voxelfeed ${name}: ${error.message}\nRun voxelfeed ${name} --help for usage.\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

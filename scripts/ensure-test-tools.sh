@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Makes sure the independent tools the tests compare against are installed: teem-unu (Debian teem-apps)
+# writes and reads NRRD files, numpy writes and reads .npy files, protoc checks the wire contract.
+# As root it installs what is missing with apt-get; otherwise it prints the command to run.
+set -euo pipefail
+missing=()
+command -v teem-unu >/dev/null 2>&1 || missing+=(teem-apps)
+python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages for the tests: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,127 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { VoxelfeedError } from '../errors.js';
+import type { Nodule, Shape3 } from '../sampling/types.js';
+import type { Catalog, CatalogSeries } from './catalog.js';
+import { catalogFingerprint } from './catalog-fingerprint.js';
+import { findSeriesFiles } from './find-series-files.js';
+import { readBoxesNpy } from './npy-reader.js';
+import { readNrrdHeaderFile } from './nrrd-header.js';
+import { readManifest } from './read-manifest.js';
+import type { SeriesFiles, SkippedSeries } from './series-files.js';
+import { spatialShape } from './spatial-shape.js';
+
+export interface BuildCatalogOptions {
+  /** A folder in the LUNA16 preprocessed layout, or a manifest file (.csv or .json). */
+  readonly source: string;
+  /** The data set's name in requests; defaults to the folder's or manifest's base name. */
+  readonly name?: string;
+  /** Fail on the first bad series instead of skipping it. */
+  readonly strict?: boolean;
+  /** Header reads in flight at once. */
+  readonly concurrency?: number;
+}
+
+/**
+ * Indexes a data set from NRRD headers and box arrays only, never voxel data, so start-up time grows with
+ * the number of series, not their size. A series with a missing file, an unreadable header, mismatched
+ * image and mask shapes or boxes outside the volume is reported in `skipped` and left out; with `strict`
+ * the first such problem is fatal.
+ */
+export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalog> {
+  const source = path.resolve(options.source);
+  const info = await stat(source).catch((error: unknown) => {
+    throw new VoxelfeedError('NOT_FOUND', `data set ${options.source} does not exist; pass a folder or manifest to --data`, {
+      cause: error,
+    });
+  });
+  const listing = info.isDirectory()
+    ? await findSeriesFiles(source)
+    : { files: await readManifest(source), skipped: [] as SkippedSeries[] };
+  const skipped: SkippedSeries[] = [...listing.skipped];
+  const results = await mapWithConcurrency(listing.files, options.concurrency ?? 32, (files) => indexSeries(files));
+  const series: CatalogSeries[] = [];
+  const seen = new Set<string>();
+  for (const result of results) {
+    if ('reason' in result) {
+      skipped.push(result);
+    } else if (seen.has(result.uid)) {
+      skipped.push({ uid: result.uid, reason: `series id ${result.uid} appears twice; ids must be unique` });
+    } else {
+      seen.add(result.uid);
+      series.push(result);
+    }
+  }
+  if (options.strict && skipped.length > 0) {
+    const first = skipped[0]!;
+    throw new VoxelfeedError(
+      'FAILED_PRECONDITION',
+      `${skipped.length} series cannot be served (first: ${first.uid}: ${first.reason}); fix them or run without --strict to skip them`,
+    );
+  }
+  series.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  skipped.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  const name = options.name ?? path.basename(source).replace(/\.(csv|json)$/i, '');
+  return {
+    name,
+    source,
+    series,
+    skipped,
+    nodules: series.reduce((sum, entry) => sum + entry.nodules.length, 0),
+    fingerprint: catalogFingerprint(series),
+    decodedBytes: series.reduce((sum, entry) => sum + 2 * entry.shape[0] * entry.shape[1] * entry.shape[2], 0),
+  };
+}
+
+async function indexSeries(files: SeriesFiles): Promise<CatalogSeries | SkippedSeries> {
+  const { uid, imagePath, maskPath, boxesPath } = files;
+  if (imagePath === null) return { uid, reason: `no image file (${uid}_clean.nrrd)` };
+  if (maskPath === null) return { uid, reason: `no mask file (${uid}_mask.nrrd) next to ${imagePath}` };
+  if (boxesPath === null) {
+    return { uid, reason: `no boxes file (${uid}_bboxes.npy) next to ${imagePath}; save an empty (0, 4) array for a series without nodules` };
+  }
+  try {
+    const [imageHeader, maskHeader, nodules] = await Promise.all([
+      readNrrdHeaderFile(imagePath),
+      readNrrdHeaderFile(maskPath),
+      readBoxesNpy(boxesPath),
+    ]);
+    const shape = spatialShape(imageHeader.sizes, imagePath);
+    const maskShape = spatialShape(maskHeader.sizes, maskPath);
+    if (!sameShape(shape, maskShape)) {
+      return { uid, reason: `image ${imagePath} has shape ${shape.join('x')} but mask ${maskPath} has ${maskShape.join('x')}` };
+    }
+    const outside = nodules.findIndex((nodule) => !insideVolume(nodule, shape));
+    if (outside !== -1) {
+      const nodule = nodules[outside]!;
+      return {
+        uid,
+        reason: `${boxesPath}: row ${outside} centre (${nodule.center.join(', ')}) lies outside the volume ${shape.join('x')}; boxes must be voxel coordinates along NRRD axes 0, 1, 2`,
+      };
+    }
+    return { uid, shape, nodules, imagePath, maskPath, boxesPath };
+  } catch (error) {
+    return { uid, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function sameShape(a: Shape3, b: Shape3): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+}
+
+function insideVolume(nodule: Nodule, shape: Shape3): boolean {
+  return nodule.center.every((c, axis) => c > -0.5 && c < shape[axis]! - 0.5);
+}
+
+async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const at = next++;
+      results[at] = await work(items[at]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}

@@ -1,0 +1,91 @@
+import { VolumeCache } from './cache/volume-cache.js';
+import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
+import { formatBytes } from './config/parse-byte-size.js';
+import { buildCatalog } from './dataset/build-catalog.js';
+import type { Catalog } from './dataset/catalog.js';
+import { loadCatalogVolume } from './dataset/load-catalog-volume.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
+import { PlanCache } from './service/plan-cache.js';
+import type { DatasetRegistry } from './service/served-dataset.js';
+import { ensureDefaultDataset } from './synth/default-dataset.js';
+
+export interface RunningServer {
+  readonly grpc: VoxelfeedServer;
+  readonly catalog: Catalog;
+  readonly registry: DatasetRegistry;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root of `voxelfeed serve`: reads the config, indexes the data set, builds the cache,
+ * the plan cache and the gRPC server, and owns shutdown (SIGTERM/SIGINT: health NOT_SERVING, open streams
+ * get `--shutdown-grace-ms`, then the process exits).
+ */
+export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseServeConfig(argv, env);
+  if (parsed === 'help') {
+    process.stdout.write(`${SERVE_HELP}\n`);
+    return 0;
+  }
+  const log = createLogger(parsed.logLevel);
+  const running = await startServer(parsed, env, log);
+  process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string) => {
+      log.info({ signal, graceMs: parsed.shutdownGraceMs }, 'shutting down');
+      running.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+  return 0;
+}
+
+export async function startServer(config: ServeConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<RunningServer> {
+  let source = config.data;
+  if (source === null) {
+    const started = performance.now();
+    const dataset = await ensureDefaultDataset(env);
+    source = dataset.dir;
+    log.info(
+      { dir: dataset.dir, generated: dataset.generated, ms: Math.round(performance.now() - started) },
+      dataset.generated ? 'generated the default phantom data set' : 'using the default phantom data set',
+    );
+  }
+  const indexStarted = performance.now();
+  const catalog = await buildCatalog({
+    source,
+    strict: config.strict,
+    ...(config.datasetName ? { name: config.datasetName } : {}),
+  });
+  log.info(
+    {
+      dataset: catalog.name,
+      series: catalog.series.length,
+      nodules: catalog.nodules,
+      skipped: catalog.skipped.length,
+      fingerprint: catalog.fingerprint,
+      decodedBytes: catalog.decodedBytes,
+      cacheBytes: config.cacheMaxBytes,
+      ms: Math.round(performance.now() - indexStarted),
+    },
+    `indexed ${catalog.series.length} series (${formatBytes(catalog.decodedBytes)} decoded) with a ${formatBytes(config.cacheMaxBytes)} cache`,
+  );
+  for (const skipped of catalog.skipped.slice(0, 5)) {
+    log.warn({ uid: skipped.uid, reason: skipped.reason }, 'skipped a series');
+  }
+  if (catalog.skipped.length > 5) {
+    log.warn({ more: catalog.skipped.length - 5 }, 'more series skipped; run voxelfeed index for the full list');
+  }
+  const cache = new VolumeCache<number>({
+    maxBytes: config.cacheMaxBytes,
+    load: (index) => loadCatalogVolume(catalog.series[index]!),
+  });
+  const registry: DatasetRegistry = {
+    defaultName: catalog.name,
+    datasets: new Map([[catalog.name, { catalog, cache, plans: new PlanCache(catalog.series) }]]),
+  };
+  const grpc = await createGrpcServer({ registry, limits: config.limits, log, host: config.host, port: config.port });
+  return { grpc, catalog, registry, stop: () => grpc.shutdown(config.shutdownGraceMs) };
+}

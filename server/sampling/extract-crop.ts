@@ -1,0 +1,87 @@
+import type { Shape3, Vec3, Volume } from './types.js';
+
+/**
+ * Cuts one crop of `size` at `origin` out of a C-ordered volume into `outImage` (and `outMask` when given)
+ * at `outOffset`, itself in C order: out[((i*s1) + j)*s2 + k] = voxel(o0 + i, o1 + j, o2 + k).
+ * Voxels outside the volume are `padValue` in the image and 0 in the mask. Writes exactly
+ * s0*s1*s2 bytes per output and nothing outside them.
+ *
+ * Rows along axis 2 are contiguous in both layouts, so the inside of every row is one `subarray` + `set`
+ * and every padded run (whole planes, whole rows, row ends) is one `fill`.
+ */
+export function extractCrop(
+  volume: Volume,
+  origin: Vec3,
+  size: Shape3,
+  padValue: number,
+  outImage: Uint8Array,
+  outMask: Uint8Array | null,
+  outOffset: number,
+): void {
+  const [n0, n1, n2] = volume.shape;
+  const [o0, o1, o2] = origin;
+  const [s0, s1, s2] = size;
+  const total = s0 * s1 * s2;
+  checkOutput(outImage, outOffset, total, 'image');
+  if (outMask !== null) checkOutput(outMask, outOffset, total, 'mask');
+  const image = volume.image;
+  const mask = volume.mask;
+
+  // The crop indices [a, b) on each axis that fall inside the volume; a === b when none do.
+  const a0 = clamp(-o0, 0, s0);
+  const b0 = clamp(n0 - o0, a0, s0);
+  const a1 = clamp(-o1, 0, s1);
+  const b1 = clamp(n1 - o1, a1, s1);
+  const a2 = clamp(-o2, 0, s2);
+  const b2 = clamp(n2 - o2, a2, s2);
+
+  if (a0 === b0 || a1 === b1 || a2 === b2) {
+    outImage.fill(padValue, outOffset, outOffset + total);
+    outMask?.fill(0, outOffset, outOffset + total);
+    return;
+  }
+
+  const plane = s1 * s2;
+  const run = b2 - a2;
+  // Padded planes before and after the inside ones.
+  padRange(outImage, outMask, padValue, outOffset, outOffset + a0 * plane);
+  padRange(outImage, outMask, padValue, outOffset + b0 * plane, outOffset + total);
+  for (let i = a0; i < b0; i++) {
+    const planeStart = outOffset + i * plane;
+    padRange(outImage, outMask, padValue, planeStart, planeStart + a1 * s2);
+    padRange(outImage, outMask, padValue, planeStart + b1 * s2, planeStart + plane);
+    const srcPlane = ((o0 + i) * n1 + o1) * n2 + o2;
+    for (let j = a1; j < b1; j++) {
+      const dst = planeStart + j * s2;
+      const src = srcPlane + j * n2 + a2;
+      if (a2 > 0) padRange(outImage, outMask, padValue, dst, dst + a2);
+      outImage.set(image.subarray(src, src + run), dst + a2);
+      if (outMask !== null) outMask.set(mask.subarray(src, src + run), dst + a2);
+      if (b2 < s2) padRange(outImage, outMask, padValue, dst + b2, dst + s2);
+    }
+  }
+}
+
+function clamp(x: number, min: number, max: number): number {
+  return Math.min(Math.max(x, min), max);
+}
+
+function padRange(
+  image: Uint8Array,
+  mask: Uint8Array | null,
+  padValue: number,
+  from: number,
+  to: number,
+): void {
+  if (to <= from) return;
+  image.fill(padValue, from, to);
+  mask?.fill(0, from, to);
+}
+
+function checkOutput(out: Uint8Array, offset: number, total: number, what: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + total > out.length) {
+    throw new RangeError(
+      `extractCrop: ${total} ${what} voxels at offset ${offset} do not fit an output of ${out.length}`,
+    );
+  }
+}

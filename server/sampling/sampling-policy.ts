@@ -1,0 +1,80 @@
+import { VoxelfeedError } from '../errors.js';
+import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from './types.js';
+
+export const MAX_SAMPLES_PER_NODULE = 1000;
+export const MAX_NEGATIVES_PER_EPOCH = 10_000_000;
+
+/** The request's sampling options as the wire gives them: zero or absent means "use the default". */
+export interface SamplingOptionsInput {
+  readonly jitterProb?: number;
+  readonly negativeProb?: number;
+  readonly centerProb?: number;
+  readonly samplesPerNodule?: number;
+  readonly negativesPerEpoch?: number;
+  readonly padValue?: number;
+}
+
+/**
+ * Fills the defaults (probabilities 0.5 / 0.4 / 0.1 when all three are zero, samples_per_nodule 1) and checks
+ * every value, reporting every problem in one INVALID_ARGUMENT error whose message names field and value.
+ */
+export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined): SamplingPolicy {
+  const problems: string[] = [];
+  let jitterProb = options?.jitterProb ?? 0;
+  let negativeProb = options?.negativeProb ?? 0;
+  let centerProb = options?.centerProb ?? 0;
+  if (jitterProb === 0 && negativeProb === 0 && centerProb === 0) {
+    ({ jitterProb, negativeProb, centerProb } = DEFAULT_SAMPLING_POLICY);
+  } else {
+    const probabilities: [string, number][] = [
+      ['jitter_prob', jitterProb],
+      ['negative_prob', negativeProb],
+      ['center_prob', centerProb],
+    ];
+    let allValid = true;
+    for (const [field, value] of probabilities) {
+      if (!Number.isFinite(value) || value < 0) {
+        problems.push(`sampling.${field} is ${value}; probabilities must be finite and >= 0`);
+        allValid = false;
+      }
+    }
+    const sum = jitterProb + negativeProb + centerProb;
+    // Valid values that are not all zero sum to > 0, but huge ones can overflow to Infinity.
+    if (allValid && !(Number.isFinite(sum) && sum > 0)) {
+      problems.push(
+        `sampling probabilities sum to ${sum}; expected a finite sum > 0 (they are normalised by it)`,
+      );
+    }
+  }
+
+  const requestedSamples = options?.samplesPerNodule ?? 0;
+  const samplesPerNodule = requestedSamples === 0 ? 1 : requestedSamples;
+  if (!Number.isInteger(samplesPerNodule) || samplesPerNodule < 1) {
+    problems.push(
+      `sampling.samples_per_nodule is ${samplesPerNodule}; expected an integer 1..${MAX_SAMPLES_PER_NODULE}`,
+    );
+  } else if (samplesPerNodule > MAX_SAMPLES_PER_NODULE) {
+    problems.push(
+      `sampling.samples_per_nodule is ${samplesPerNodule}; the limit is ${MAX_SAMPLES_PER_NODULE} per nodule; lower it`,
+    );
+  }
+
+  const negativesPerEpoch = options?.negativesPerEpoch ?? 0;
+  if (!Number.isInteger(negativesPerEpoch) || negativesPerEpoch < 0) {
+    problems.push(
+      `sampling.negatives_per_epoch is ${negativesPerEpoch}; expected an integer 0..${MAX_NEGATIVES_PER_EPOCH}`,
+    );
+  } else if (negativesPerEpoch > MAX_NEGATIVES_PER_EPOCH) {
+    problems.push(
+      `sampling.negatives_per_epoch is ${negativesPerEpoch}; the limit is ${MAX_NEGATIVES_PER_EPOCH} per epoch; lower it`,
+    );
+  }
+
+  const padValue = options?.padValue ?? 0;
+  if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255) {
+    problems.push(`sampling.pad_value is ${padValue}; expected an integer 0..255 in stored voxel units`);
+  }
+
+  if (problems.length > 0) throw new VoxelfeedError('INVALID_ARGUMENT', problems.join('; '));
+  return { jitterProb, negativeProb, centerProb, samplesPerNodule, negativesPerEpoch, padValue };
+}

@@ -1,0 +1,124 @@
+import { type Batch, CropMode as WireCropMode, DType, type SampleInfo } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
+import type { EpochPlan } from '../sampling/epoch-plan.js';
+import { extractCrop } from '../sampling/extract-crop.js';
+import { toFloat32LE } from '../sampling/float-tensor.js';
+import { planSample } from '../sampling/plan-sample.js';
+import type { CropMode, CropParams, Volume } from '../sampling/types.js';
+import type { CropRequest } from './crop-request.js';
+import { allocateEncodedBatch, type EncodedBatch } from './encoded-batch.js';
+
+export interface BatchHeader {
+  readonly step: number;
+  readonly stepsInEpoch: number;
+  readonly rank: number;
+  readonly worldSize: number;
+}
+
+/** Seconds spent per stage, for the loader latency metrics. */
+export interface BatchTimings {
+  /** Waiting for volumes (cache hit: ~0; miss: read + decode). */
+  waitVolumes: number;
+  crop: number;
+  encode: number;
+}
+
+const WIRE_MODE: Record<CropMode, WireCropMode> = {
+  jitter: WireCropMode.CROP_MODE_JITTER,
+  negative: WireCropMode.CROP_MODE_NEGATIVE,
+  center: WireCropMode.CROP_MODE_CENTER,
+};
+
+/**
+ * Builds one batch for the given plan positions: draws every sample's crop parameters (pure), waits for the
+ * volumes it needs (one cache request per distinct series), and cuts the crops straight into the encoded
+ * message. The result depends only on the request and the positions, never on cache state or timing.
+ */
+export async function assembleBatch(
+  request: CropRequest,
+  plan: EpochPlan,
+  positions: readonly number[],
+  header: BatchHeader,
+  signal?: AbortSignal,
+): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
+  const { catalog, cache } = request.dataset;
+  const params = positions.map((position) =>
+    planSample(plan, catalog.series, request.policy, request.seed, request.epoch, position, request.cropSize),
+  );
+  const started = performance.now();
+  const seriesIndices = [...new Set(params.map((sample) => sample.series))];
+  const volumes = new Map<number, Volume>();
+  await Promise.all(
+    seriesIndices.map(async (seriesIndex) => {
+      volumes.set(seriesIndex, await loadVolume(request, seriesIndex));
+    }),
+  );
+  if (signal?.aborted) throw signal.reason;
+  const loaded = performance.now();
+
+  const voxels = request.cropSize[0] * request.cropSize[1] * request.cropSize[2];
+  const batchSize = positions.length;
+  const imageBytes = batchSize * voxels * (request.dtype === 'float32' ? 4 : 1);
+  const maskBytes = request.includeMask ? batchSize * voxels : 0;
+  const encodeStarted = performance.now();
+  const batch = allocateEncodedBatch(
+    {
+      epoch: request.epoch,
+      step: BigInt(header.step),
+      stepsInEpoch: BigInt(header.stepsInEpoch),
+      shape: [batchSize, ...request.cropSize],
+      dtype: request.dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,
+      samples: params.map((sample) => sampleInfo(request, sample)),
+      rank: header.rank,
+      worldSize: header.worldSize,
+    },
+    imageBytes,
+    maskBytes,
+  );
+  const encodeMs = performance.now() - encodeStarted;
+
+  const cropStarted = performance.now();
+  // float32 crops are cut as bytes first, then widened in one pass (voxel / 255).
+  const voxelTarget = request.dtype === 'float32' ? new Uint8Array(batchSize * voxels) : batch.image;
+  const maskTarget = request.includeMask ? batch.mask : null;
+  params.forEach((sample, slot) => {
+    const volume = volumes.get(sample.series)!;
+    extractCrop(volume, sample.origin, sample.size, request.policy.padValue, voxelTarget, maskTarget, slot * voxels);
+  });
+  if (voxelTarget !== batch.image) batch.image.set(toFloat32LE(voxelTarget));
+  const cropped = performance.now();
+  return {
+    batch,
+    timings: {
+      waitVolumes: (loaded - started) / 1000,
+      crop: (cropped - cropStarted) / 1000,
+      encode: encodeMs / 1000,
+    },
+  };
+}
+
+function sampleInfo(request: CropRequest, sample: CropParams): SampleInfo {
+  const series = request.dataset.catalog.series[sample.series]!;
+  const nodule = sample.nodule >= 0 ? series.nodules[sample.nodule] : undefined;
+  return {
+    index: BigInt(sample.index),
+    seriesUid: series.uid,
+    mode: WIRE_MODE[sample.mode],
+    origin: [...sample.origin],
+    nodule: sample.nodule,
+    noduleCenter: nodule ? [...nodule.center] : [],
+    noduleDiameter: nodule ? nodule.diameter : 0,
+    item: BigInt(sample.item),
+  };
+}
+
+async function loadVolume(request: CropRequest, seriesIndex: number): Promise<Volume> {
+  const series = request.dataset.catalog.series[seriesIndex]!;
+  try {
+    return await request.dataset.cache.get(seriesIndex);
+  } catch (error) {
+    if (isVoxelfeedError(error) && error.code !== 'DATA_LOSS') throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new VoxelfeedError('DATA_LOSS', `series ${series.uid} cannot be read: ${detail}`, { cause: error });
+  }
+}

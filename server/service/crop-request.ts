@@ -1,0 +1,144 @@
+import { DType, type GetSampleRequest, type StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
+import { validateCropSize } from '../sampling/crop-size.js';
+import { resolveSamplingPolicy } from '../sampling/sampling-policy.js';
+import type { SamplingPolicy, Shape3 } from '../sampling/types.js';
+import type { DatasetRegistry, ServedDataset } from './served-dataset.js';
+import type { ServiceLimits } from './service-limits.js';
+
+export type TensorDType = 'uint8' | 'float32';
+
+/** What every crop request resolves to, all defaults filled in and all values checked. */
+export interface CropRequest {
+  readonly datasetName: string;
+  readonly dataset: ServedDataset;
+  readonly seed: bigint;
+  readonly epoch: number;
+  readonly policy: SamplingPolicy;
+  readonly cropSize: Shape3;
+  readonly dtype: TensorDType;
+  readonly includeMask: boolean;
+}
+
+export interface StreamRequest extends CropRequest {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly batchSize: number;
+  readonly startStep: number;
+  /** 0: to the end of the epoch. */
+  readonly maxSteps: number;
+}
+
+export interface SampleRequest extends CropRequest {
+  readonly index: number;
+}
+
+/** Bytes of one sample's tensors in a batch: the image in its dtype plus the uint8 mask if asked for. */
+export function sampleTensorBytes(request: CropRequest): number {
+  const voxels = request.cropSize[0] * request.cropSize[1] * request.cropSize[2];
+  return voxels * (request.dtype === 'float32' ? 4 : 1) + (request.includeMask ? voxels : 0);
+}
+
+export function resolveStreamRequest(
+  wire: StreamBatchesRequest,
+  registry: DatasetRegistry,
+  limits: ServiceLimits,
+): StreamRequest {
+  const problems: string[] = [];
+  const common = resolveCommon(wire, registry, limits, problems);
+  const worldSize = wire.worldSize === 0 ? 1 : wire.worldSize;
+  if (worldSize > limits.maxWorldSize) {
+    problems.push(`world_size is ${worldSize}; the server accepts at most ${limits.maxWorldSize}`);
+  }
+  if (wire.rank >= worldSize) {
+    problems.push(`rank is ${wire.rank} but world_size is ${worldSize}; rank must be 0..${worldSize - 1}`);
+  }
+  if (wire.batchSize === 0) {
+    problems.push('batch_size is 0; ask for at least 1 sample per batch');
+  } else if (wire.batchSize > limits.maxBatchSize) {
+    problems.push(`batch_size is ${wire.batchSize}; the server accepts at most ${limits.maxBatchSize}`);
+  }
+  const startStep = toSafeInteger(wire.startStep, 'start_step', problems);
+  const maxSteps = toSafeInteger(wire.maxSteps, 'max_steps', problems);
+  if (common !== null && wire.batchSize > 0) {
+    const batchBytes = sampleTensorBytes(common) * wire.batchSize;
+    if (batchBytes > limits.maxBatchBytes) {
+      problems.push(
+        `a batch of ${wire.batchSize} crops ${common.cropSize.join('x')} ${common.dtype}${common.includeMask ? ' + mask' : ''} takes ${formatMiB(batchBytes)}, over the server's limit of ${formatMiB(limits.maxBatchBytes)}; lower batch_size or crop_size, or use DTYPE_UINT8`,
+      );
+    }
+  }
+  throwIfProblems(problems);
+  return { ...common!, rank: wire.rank, worldSize, batchSize: wire.batchSize, startStep, maxSteps };
+}
+
+export function resolveSampleRequest(
+  wire: GetSampleRequest,
+  registry: DatasetRegistry,
+  limits: ServiceLimits,
+): SampleRequest {
+  const problems: string[] = [];
+  const common = resolveCommon(wire, registry, limits, problems);
+  const index = toSafeInteger(wire.index, 'index', problems);
+  throwIfProblems(problems);
+  return { ...common!, index };
+}
+
+function resolveCommon(
+  wire: StreamBatchesRequest | GetSampleRequest,
+  registry: DatasetRegistry,
+  limits: ServiceLimits,
+  problems: string[],
+): CropRequest | null {
+  const datasetName = wire.dataset === '' ? registry.defaultName : wire.dataset;
+  const dataset = registry.datasets.get(datasetName);
+  if (dataset === undefined) {
+    const served = [...registry.datasets.keys()].join(', ');
+    throw new VoxelfeedError('NOT_FOUND', `data set "${wire.dataset}" is not served here; served: ${served}`);
+  }
+  let policy: SamplingPolicy | null = null;
+  try {
+    policy = resolveSamplingPolicy(wire.sampling);
+  } catch (error) {
+    if (!isVoxelfeedError(error)) throw error;
+    problems.push(error.message);
+  }
+  let cropSize: Shape3 | null = null;
+  try {
+    cropSize = validateCropSize(wire.cropSize, limits.maxCropVoxels);
+  } catch (error) {
+    if (!isVoxelfeedError(error)) throw error;
+    problems.push(error.message);
+  }
+  let dtype: TensorDType | null = null;
+  if (wire.dtype === DType.DTYPE_UNSPECIFIED || wire.dtype === DType.DTYPE_UINT8) dtype = 'uint8';
+  else if (wire.dtype === DType.DTYPE_FLOAT32) dtype = 'float32';
+  else problems.push(`dtype is ${wire.dtype}; use DTYPE_UINT8 (1) or DTYPE_FLOAT32 (2)`);
+  if (policy === null || cropSize === null || dtype === null) return null;
+  return {
+    datasetName,
+    dataset,
+    seed: wire.seed,
+    epoch: wire.epoch,
+    policy,
+    cropSize,
+    dtype,
+    includeMask: wire.includeMask,
+  };
+}
+
+function toSafeInteger(value: bigint, field: string, problems: string[]): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    problems.push(`${field} is ${value}; it must be at most ${Number.MAX_SAFE_INTEGER}`);
+    return 0;
+  }
+  return Number(value);
+}
+
+function throwIfProblems(problems: readonly string[]): void {
+  if (problems.length > 0) throw new VoxelfeedError('INVALID_ARGUMENT', problems.join('; '));
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

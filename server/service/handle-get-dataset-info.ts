@@ -1,0 +1,47 @@
+import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { DatasetInfo, GetDatasetInfoRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { VoxelfeedError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { DEFAULT_SAMPLING_POLICY } from '../sampling/types.js';
+import type { DatasetRegistry } from './served-dataset.js';
+import type { ServiceLimits } from './service-limits.js';
+import { toGrpcStatus } from './to-grpc-status.js';
+
+export interface GetDatasetInfoDeps {
+  readonly registry: DatasetRegistry;
+  readonly limits: ServiceLimits;
+  readonly log: Logger;
+}
+
+export function createGetDatasetInfoHandler(deps: GetDatasetInfoDeps) {
+  return (call: ServerUnaryCall<GetDatasetInfoRequest, DatasetInfo>, callback: sendUnaryData<DatasetInfo>): void => {
+    try {
+      const name = call.request.dataset === '' ? deps.registry.defaultName : call.request.dataset;
+      const served = deps.registry.datasets.get(name);
+      if (served === undefined) {
+        const names = [...deps.registry.datasets.keys()].join(', ');
+        throw new VoxelfeedError('NOT_FOUND', `data set "${call.request.dataset}" is not served here; served: ${names}`);
+      }
+      const { catalog } = served;
+      callback(null, {
+        dataset: name,
+        series: catalog.series.length,
+        nodules: catalog.nodules,
+        fingerprint: catalog.fingerprint,
+        skippedSeries: catalog.skipped.length,
+        seriesInfo: catalog.series.map((series) => ({
+          seriesUid: series.uid,
+          shape: [...series.shape],
+          nodules: series.nodules.length,
+        })),
+        maxCropVoxels: BigInt(deps.limits.maxCropVoxels),
+        defaultItemsPerEpoch: BigInt(
+          catalog.nodules * DEFAULT_SAMPLING_POLICY.samplesPerNodule + DEFAULT_SAMPLING_POLICY.negativesPerEpoch,
+        ),
+      });
+    } catch (error) {
+      const status = toGrpcStatus(error, deps.log);
+      callback({ ...status, code: status.code ?? GrpcStatus.INTERNAL });
+    }
+  };
+}

@@ -1,0 +1,34 @@
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { GetSampleRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { Logger } from '../log/logger.js';
+import { assembleBatch } from './assemble-batch.js';
+import { resolveSampleRequest } from './crop-request.js';
+import type { DatasetRegistry } from './served-dataset.js';
+import type { ServiceLimits } from './service-limits.js';
+import { toGrpcStatus } from './to-grpc-status.js';
+
+export interface GetSampleDeps {
+  readonly registry: DatasetRegistry;
+  readonly limits: ServiceLimits;
+  readonly log: Logger;
+}
+
+/**
+ * One sample as a batch of one, cut by the same code from the same draws as position `index` of any stream,
+ * so its tensors are byte-identical to that sample's slice of a streamed batch.
+ */
+export function createGetSampleHandler(deps: GetSampleDeps) {
+  return (call: ServerUnaryCall<GetSampleRequest, Buffer>, callback: sendUnaryData<Buffer>): void => {
+    const run = async () => {
+      const request = resolveSampleRequest(call.request, deps.registry, deps.limits);
+      const plan = request.dataset.plans.get(request.policy, request.seed, request.epoch);
+      const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
+      const { batch } = await assembleBatch(request, plan, [request.index], header);
+      return batch.bytes;
+    };
+    run().then(
+      (bytes) => callback(null, bytes),
+      (error: unknown) => callback(toGrpcStatus(error, deps.log)),
+    );
+  };
+}

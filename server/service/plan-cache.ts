@@ -1,0 +1,35 @@
+import { LRUCache } from 'lru-cache';
+import type { CatalogSeries } from '../dataset/catalog.js';
+import { createEpochPlan, type EpochPlan } from '../sampling/epoch-plan.js';
+import type { SamplingPolicy } from '../sampling/types.js';
+
+/**
+ * Epoch plans of one data set, built once per (seed, epoch, items policy) and shared by every stream that
+ * asks for them: with 256 ranks on one epoch the O(items) shuffle runs once, not 256 times.
+ */
+export class PlanCache {
+  private readonly plans: LRUCache<string, EpochPlan>;
+  private readonly series: readonly CatalogSeries[];
+  private builds = 0;
+
+  constructor(series: readonly CatalogSeries[], maxPlans = 64) {
+    this.series = series;
+    this.plans = new LRUCache<string, EpochPlan>({ max: maxPlans });
+  }
+
+  get(policy: SamplingPolicy, seed: bigint, epoch: number): EpochPlan {
+    // Only these fields shape the item list and its order; crop-mode probabilities act per sample.
+    const key = `${seed}:${epoch}:${policy.samplesPerNodule}:${policy.negativesPerEpoch}`;
+    const cached = this.plans.get(key);
+    if (cached !== undefined) return cached;
+    const plan = createEpochPlan(this.series, policy, seed, epoch);
+    this.builds += 1;
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  /** Plans built since creation (a test and metrics hook). */
+  get buildCount(): number {
+    return this.builds;
+  }
+}
