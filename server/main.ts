@@ -6,6 +6,7 @@ import type { Catalog } from './dataset/catalog.js';
 import { loadCatalogVolume } from './dataset/load-catalog-volume.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
+import type { StreamObserver } from './service/handle-stream-batches.js';
 import { PlanCache } from './service/plan-cache.js';
 import type { DatasetRegistry } from './service/served-dataset.js';
 import { ensureDefaultDataset } from './synth/default-dataset.js';
@@ -42,7 +43,17 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   return 0;
 }
 
-export async function startServer(config: ServeConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<RunningServer> {
+export interface ServerHooks {
+  /** Sees every stream start, batch and end (metrics; tests). */
+  readonly observer?: StreamObserver;
+}
+
+export async function startServer(
+  config: ServeConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  hooks: ServerHooks = {},
+): Promise<RunningServer> {
   let source = config.data;
   if (source === null) {
     const started = performance.now();
@@ -86,6 +97,13 @@ export async function startServer(config: ServeConfig, env: NodeJS.ProcessEnv, l
     defaultName: catalog.name,
     datasets: new Map([[catalog.name, { catalog, cache, plans: new PlanCache(catalog.series) }]]),
   };
-  const grpc = await createGrpcServer({ registry, limits: config.limits, log, host: config.host, port: config.port });
+  const grpc = await createGrpcServer({
+    registry,
+    limits: config.limits,
+    log,
+    host: config.host,
+    port: config.port,
+    ...(hooks.observer ? { observer: hooks.observer } : {}),
+  });
   return { grpc, catalog, registry, stop: () => grpc.shutdown(config.shutdownGraceMs) };
 }

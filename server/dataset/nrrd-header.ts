@@ -87,6 +87,11 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
 
   const typeName = required('type');
   const type = normaliseNrrdType(typeName) ?? fail(`unknown type "${typeName}"; expected e.g. uchar, short, float`);
+  if (type === 'int64' || type === 'uint64') {
+    fail(
+      `type ${typeName} (${type}) is not supported; voxelfeed reads 8-, 16- and 32-bit integers, float and double (convert with: unu convert -t float)`,
+    );
+  }
   const encoding = parseEncoding(required('encoding'), fail);
 
   const endianValue = fields.get('endian')?.toLowerCase();
@@ -96,7 +101,7 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
   if (endianValue === undefined && nrrdTypeBytes(type) > 1) {
     fail(`the header has no "endian:" field, which ${type} data in ${encoding} encoding needs`);
   }
-  const endian = endianValue ?? 'little';
+  const endian: 'little' | 'big' = endianValue === 'big' ? 'big' : 'little';
 
   const dataFileValue = fields.get('data file') ?? fields.get('datafile');
   if (dataFileValue !== undefined && /%/.test(dataFileValue) && /\s-?\d+\s+-?\d+\s+-?\d+(\s+\d+)?$/.test(dataFileValue)) {
@@ -156,24 +161,27 @@ export async function readNrrdHeaderFile(filePath: string): Promise<NrrdHeader> 
     });
   });
   try {
-    let bytes = new Uint8Array(0);
+    let buffer = new Uint8Array(READ_CHUNK_BYTES);
+    let length = 0;
     let end: number | null = null;
     for (;;) {
-      const chunk = new Uint8Array(READ_CHUNK_BYTES);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, bytes.length);
-      const scanFrom = Math.max(0, bytes.length - 2);
-      bytes = concat(bytes, chunk.subarray(0, bytesRead));
-      if (bytes.length >= 8 && !startsWithMagic(bytes)) break; // parse reports the missing magic
+      if (buffer.length - length < READ_CHUNK_BYTES) buffer = grow(buffer, buffer.length * 2);
+      const { bytesRead } = await handle.read(buffer, length, READ_CHUNK_BYTES, length);
+      const scanFrom = Math.max(0, length - 2);
+      length += bytesRead;
+      const bytes = buffer.subarray(0, length);
+      if (length >= 8 && !startsWithMagic(bytes)) break; // parseNrrdHeader reports the missing magic
       end = findHeaderEnd(bytes, scanFrom);
       if (end !== null || bytesRead === 0) break;
-      if (bytes.length > MAX_NRRD_HEADER_BYTES) {
+      if (length > MAX_NRRD_HEADER_BYTES) {
         throw new VoxelfeedError(
           'DATA_LOSS',
           `${filePath}: no blank line ends the NRRD header within the first ${MAX_NRRD_HEADER_BYTES} bytes; the header is corrupt or this is not an NRRD file`,
         );
       }
     }
-    return parseNrrdHeader(end === null ? bytes : bytes.subarray(0, end), filePath);
+    const bytes = buffer.subarray(0, end ?? length);
+    return parseNrrdHeader(bytes, filePath);
   } catch (error) {
     if (error instanceof VoxelfeedError) throw error;
     throw new VoxelfeedError('DATA_LOSS', `${filePath}: cannot read the NRRD header (${errorText(error)})`, {
@@ -250,10 +258,9 @@ function perAxis<T>(
   return words.map(parse);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+function grow(bytes: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  out.set(bytes, 0);
   return out;
 }
 

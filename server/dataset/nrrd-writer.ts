@@ -28,11 +28,7 @@ export interface EncodeNrrdOptions extends NrrdHeaderOptions {
 }
 
 const BYTES_PER_VOXEL: Record<NrrdType, number> = { uint8: 1, int16: 2, float32: 4 };
-const ARRAY_OF_TYPE: Record<NrrdType, string> = {
-  uint8: 'Uint8Array',
-  int16: 'Int16Array',
-  float32: 'Float32Array',
-};
+const ARRAY_OF_TYPE = { uint8: Uint8Array, int16: Int16Array, float32: Float32Array } as const;
 
 const gzipAsync = promisify(gzip);
 
@@ -122,8 +118,8 @@ function littleEndianBytes(data: NrrdData): Uint8Array {
 export async function encodeNrrd(options: EncodeNrrdOptions): Promise<Buffer> {
   const header = encodeNrrdHeader(options);
   const { data, type, sizes } = options;
-  if (data.constructor.name !== ARRAY_OF_TYPE[type]) {
-    fail(`NRRD type ${type} needs its data as a ${ARRAY_OF_TYPE[type]}, got a ${data.constructor.name}`);
+  if (!(data instanceof ARRAY_OF_TYPE[type])) {
+    fail(`NRRD type ${type} needs its data as a ${ARRAY_OF_TYPE[type].name}, got a ${data.constructor.name}`);
   }
   const voxels = sizes.reduce((product, size) => product * size, 1);
   if (data.length !== voxels) {

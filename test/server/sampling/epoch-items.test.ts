@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VoxelfeedError } from '../../../server/errors.js';
+import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
+import { createRng, toWords } from '../../../server/sampling/rng.js';
+import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy, type SeriesSummary } from '../../../server/sampling/types.js';
+import { syntheticCatalog } from './synthetic-catalog.js';
+
+const policy = (overrides: Partial<SamplingPolicy>): SamplingPolicy => ({ ...DEFAULT_SAMPLING_POLICY, ...overrides });
+
+const catalog: SeriesSummary[] = [
+  { uid: 'a', shape: [10, 10, 10], nodules: [{ center: [1, 2, 3], diameter: 2 }, { center: [4, 5, 6], diameter: 3 }] },
+  { uid: 'b', shape: [10, 10, 10], nodules: [] },
+  { uid: 'c', shape: [10, 10, 10], nodules: [{ center: [7, 7, 7], diameter: 1 }] },
+];
+
+describe('buildEpochItems', () => {
+  it('lists each nodule samplesPerNodule times in catalog order, then the negatives', () => {
+    const items = buildEpochItems(catalog, policy({ samplesPerNodule: 2, negativesPerEpoch: 2 }), 5n, 0);
+    assert.deepEqual(items.slice(0, 6), [
+      { series: 0, nodule: 0 },
+      { series: 0, nodule: 0 },
+      { series: 0, nodule: 1 },
+      { series: 0, nodule: 1 },
+      { series: 2, nodule: 0 },
+      { series: 2, nodule: 0 },
+    ]);
+    assert.equal(items.length, 8);
+    for (const item of items.slice(6)) assert.equal(item.nodule, -1);
+  });
+
+  it('draws negative j from its own stream (seed, epoch, j, negativeSeries) uniformly over all series', () => {
+    for (const [seed, epoch] of [
+      [0n, 0],
+      [42n, 3],
+      [2n ** 64n - 1n, 4_000_000_000],
+    ] as const) {
+      const items = buildEpochItems(catalog, policy({ negativesPerEpoch: 50 }), seed, epoch);
+      const negatives = items.slice(3);
+      negatives.forEach((item, j) => {
+        const expected = createRng([...toWords(seed), epoch, j, 3]).nextInt(0, catalog.length - 1);
+        assert.deepEqual(item, { series: expected, nodule: -1 });
+      });
+    }
+  });
+
+  it('spreads negatives evenly over series, including series without nodules', () => {
+    const n = 6000;
+    const items = buildEpochItems(catalog, policy({ negativesPerEpoch: n }), 9n, 1);
+    const counts = [0, 0, 0];
+    for (const item of items) if (item.nodule === -1) counts[item.series]!++;
+    // Chi-square with 2 degrees of freedom; 13.8 is its 0.999 quantile.
+    const expected = n / 3;
+    const chi2 = counts.reduce((sum, c) => sum + (c - expected) ** 2 / expected, 0);
+    assert.ok(chi2 < 13.8, `negatives per series ${counts.join(', ')} (chi2 ${chi2.toFixed(1)})`);
+  });
+
+  it('counts every nodule exactly samplesPerNodule times and the negatives exactly, over many catalogs', () => {
+    for (let key = 0; key < 30; key++) {
+      const series = syntheticCatalog(key, 1 + (key % 7));
+      const p = policy({ samplesPerNodule: 1 + (key % 4), negativesPerEpoch: key % 5 });
+      const nodules = series.reduce((sum, s) => sum + s.nodules.length, 0);
+      if (nodules === 0 && p.negativesPerEpoch === 0) continue;
+      const items = buildEpochItems(series, p, BigInt(key), key);
+      assert.equal(items.length, nodules * p.samplesPerNodule + p.negativesPerEpoch);
+      const seen = new Map<string, number>();
+      for (const item of items) {
+        const k = `${item.series}/${item.nodule}`;
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+      }
+      series.forEach((s, si) => {
+        s.nodules.forEach((_, ni) => assert.equal(seen.get(`${si}/${ni}`), p.samplesPerNodule));
+      });
+      assert.equal(items.filter((item) => item.nodule === -1).length, p.negativesPerEpoch);
+    }
+  });
+
+  it('refuses an epoch without items with FAILED_PRECONDITION and the fix', () => {
+    const empty: SeriesSummary[] = [{ uid: 'b', shape: [4, 4, 4], nodules: [] }];
+    assert.throws(
+      () => buildEpochItems(empty, policy({ negativesPerEpoch: 0 }), 1n, 0),
+      (error: unknown) =>
+        error instanceof VoxelfeedError &&
+        error.code === 'FAILED_PRECONDITION' &&
+        error.message ===
+          'the data set has no nodules and negatives_per_epoch is 0; set negatives_per_epoch > 0',
+    );
+    assert.deepEqual(buildEpochItems(empty, policy({ negativesPerEpoch: 2 }), 1n, 0), [
+      { series: 0, nodule: -1 },
+      { series: 0, nodule: -1 },
+    ]);
+  });
+
+  it('refuses negatives from a data set without series', () => {
+    assert.throws(
+      () => buildEpochItems([], policy({ negativesPerEpoch: 3 }), 1n, 0),
+      (error: unknown) => error instanceof VoxelfeedError && error.code === 'FAILED_PRECONDITION',
+    );
+  });
+
+  it('refuses an epoch that is not a uint32', () => {
+    for (const epoch of [-1, 1.5, 2 ** 32, Number.NaN]) {
+      assert.throws(
+        () => buildEpochItems(catalog, DEFAULT_SAMPLING_POLICY, 1n, epoch),
+        (error: unknown) =>
+          error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT' && error.message.includes(`${epoch}`),
+      );
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VoxelfeedError } from '../../../server/errors.js';
+import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
+import { createEpochPlan } from '../../../server/sampling/epoch-plan.js';
+import { epochPermutation } from '../../../server/sampling/epoch-permutation.js';
+import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
+import { syntheticCatalog } from './synthetic-catalog.js';
+
+const policy: SamplingPolicy = { ...DEFAULT_SAMPLING_POLICY, samplesPerNodule: 3, negativesPerEpoch: 5 };
+
+describe('createEpochPlan', () => {
+  it('bundles the epoch items and their permutation', () => {
+    const series = syntheticCatalog(1, 6);
+    const plan = createEpochPlan(series, policy, 77n, 2);
+    const items = buildEpochItems(series, policy, 77n, 2);
+    assert.deepEqual(plan.items, items);
+    assert.equal(plan.size, items.length);
+    assert.deepEqual(plan.order, epochPermutation(items.length, 77n, 2));
+    assert.equal(plan.seed, 77n);
+    assert.equal(plan.epoch, 2);
+  });
+
+  it('maps position p to item order[p % n], wrapping past the end', () => {
+    const plan = createEpochPlan(syntheticCatalog(2, 5), policy, 3n, 0);
+    const n = plan.size;
+    for (let p = 0; p < 3 * n + 1; p++) assert.equal(plan.itemAt(p), plan.order[p % n]);
+    assert.equal(plan.itemAt(Number.MAX_SAFE_INTEGER), plan.order[Number.MAX_SAFE_INTEGER % n]);
+  });
+
+  it('visits every item exactly once in the first n positions', () => {
+    for (let key = 0; key < 20; key++) {
+      const plan = createEpochPlan(syntheticCatalog(key, 4), policy, BigInt(key), key);
+      const seen = new Set<number>();
+      for (let p = 0; p < plan.size; p++) seen.add(plan.itemAt(p));
+      assert.equal(seen.size, plan.size);
+    }
+  });
+
+  it('refuses a position that is negative, fractional or past 2^53', () => {
+    const plan = createEpochPlan(syntheticCatalog(3, 3), policy, 1n, 0);
+    for (const position of [-1, 0.5, 2 ** 53]) {
+      assert.throws(
+        () => plan.itemAt(position),
+        (error: unknown) => error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT',
+      );
+    }
+  });
+});

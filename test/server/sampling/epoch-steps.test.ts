@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VoxelfeedError } from '../../../server/errors.js';
+import { createEpochPlan } from '../../../server/sampling/epoch-plan.js';
+import { planPosition, stepsInEpoch } from '../../../server/sampling/epoch-steps.js';
+import { planSample } from '../../../server/sampling/plan-sample.js';
+import { resolveSamplingPolicy } from '../../../server/sampling/sampling-policy.js';
+import type { CropParams, SeriesSummary, Shape3 } from '../../../server/sampling/types.js';
+
+describe('stepsInEpoch', () => {
+  const cases: [items: number, world: number, batch: number, steps: number][] = [
+    [0, 1, 1, 0],
+    [1, 1, 1, 1],
+    [37, 1, 8, 5],
+    [37, 2, 4, 5],
+    [37, 4, 2, 5],
+    [40, 4, 2, 5],
+    [41, 4, 2, 6],
+    [5, 8, 4, 1],
+  ];
+  for (const [items, world, batch, steps] of cases) {
+    it(`gives ${steps} steps for ${items} items, world ${world}, batch ${batch}`, () => {
+      assert.equal(stepsInEpoch(items, world, batch), steps);
+    });
+  }
+
+  it('refuses a zero world size or batch size, naming both', () => {
+    assert.throws(
+      () => stepsInEpoch(10, 0, 0),
+      (error: unknown) =>
+        error instanceof VoxelfeedError &&
+        error.code === 'INVALID_ARGUMENT' &&
+        error.message.includes('world_size is 0') &&
+        error.message.includes('batch_size is 0'),
+    );
+  });
+});
+
+describe('planPosition', () => {
+  it('is step*W*B + rank*B + slot', () => {
+    assert.equal(planPosition(0, 0, 0, 1, 1), 0);
+    assert.equal(planPosition(3, 1, 2, 4, 5), 3 * 20 + 5 + 2);
+    assert.equal(planPosition(10, 3, 1, 4, 2), 80 + 6 + 1);
+  });
+
+  it('refuses a rank outside the world and a slot outside the batch', () => {
+    assert.throws(
+      () => planPosition(0, 4, 0, 4, 2),
+      (error: unknown) =>
+        error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT' && error.message.includes('rank is 4'),
+    );
+    assert.throws(() => planPosition(0, 0, 2, 4, 2), RangeError);
+  });
+
+  it('refuses a step whose positions pass 2^53', () => {
+    assert.throws(
+      () => planPosition(2 ** 52, 0, 0, 4, 2),
+      (error: unknown) => error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT',
+    );
+  });
+});
+
+describe('steps across world sizes', () => {
+  // 12 nodules x 3 samples + 1 negative = 37 items; global batch 8 leaves a last step with 3 wrapped positions.
+  const series: SeriesSummary[] = [
+    {
+      uid: 'a',
+      shape: [30, 40, 50],
+      nodules: [0, 1, 2, 3, 4, 5].map((k) => ({ center: [5 + k, 10 + 2 * k, 20 - k] as const, diameter: 2 + k })),
+    },
+    { uid: 'b', shape: [12, 60, 20], nodules: [] },
+    {
+      uid: 'c',
+      shape: [25, 25, 25],
+      nodules: [0, 1, 2, 3, 4, 5].map((k) => ({ center: [k, 24 - k, 12] as const, diameter: 30 - k })),
+    },
+  ];
+  const policy = resolveSamplingPolicy({ samplesPerNodule: 3, negativesPerEpoch: 1 });
+  const size: Shape3 = [8, 16, 16];
+  const seed = 1234n;
+  const epoch = 6;
+  const plan = createEpochPlan(series, policy, seed, epoch);
+  const globalBatch = 8;
+
+  function stepUnion(world: number, step: number): CropParams[] {
+    const batch = globalBatch / world;
+    const samples: CropParams[] = [];
+    for (let rank = 0; rank < world; rank++) {
+      for (let slot = 0; slot < batch; slot++) {
+        const position = planPosition(step, rank, slot, world, batch);
+        samples.push(planSample(plan, series, policy, seed, epoch, position, size));
+      }
+    }
+    return samples.sort((a, b) => a.index - b.index);
+  }
+
+  it('has 37 items and 5 steps for every world size with the same global batch', () => {
+    assert.equal(plan.size, 37);
+    for (const world of [1, 2, 4]) assert.equal(stepsInEpoch(plan.size, world, globalBatch / world), 5);
+  });
+
+  it('gives the same union of positions and crop parameters at every step for world sizes 1, 2 and 4', () => {
+    for (let step = 0; step < 5; step++) {
+      const reference = stepUnion(1, step);
+      assert.deepEqual(
+        reference.map((s) => s.index),
+        Array.from({ length: globalBatch }, (_, k) => step * globalBatch + k),
+      );
+      for (const world of [2, 4]) assert.deepEqual(stepUnion(world, step), reference, `world ${world} step ${step}`);
+    }
+  });
+
+  it('wraps the last step to the first items, with fresh draws under the wrapped positions', () => {
+    const last = stepUnion(4, 4);
+    const wrapped = last.filter((s) => s.index >= plan.size);
+    assert.deepEqual(
+      wrapped.map((s) => s.index),
+      [37, 38, 39],
+    );
+    const firstStep = stepUnion(1, 0);
+    let sameDraws = 0;
+    for (const sample of wrapped) {
+      const original = firstStep[sample.index - plan.size]!;
+      assert.equal(sample.item, original.item);
+      assert.equal(sample.series, original.series);
+      assert.equal(sample.nodule, original.nodule);
+      if (sample.mode === original.mode && sample.origin.join() === original.origin.join()) sameDraws++;
+    }
+    assert.ok(sameDraws < wrapped.length, 'wrapped samples repeat their originals exactly');
+  });
+});

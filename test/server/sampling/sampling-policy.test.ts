@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { VoxelfeedError } from '../../../server/errors.js';
+import {
+  MAX_NEGATIVES_PER_EPOCH,
+  MAX_SAMPLES_PER_NODULE,
+  resolveSamplingPolicy,
+  type SamplingOptionsInput,
+} from '../../../server/sampling/sampling-policy.js';
+
+function invalid(options: SamplingOptionsInput, ...fragments: string[]): void {
+  assert.throws(
+    () => resolveSamplingPolicy(options),
+    (error: unknown) => {
+      assert.ok(error instanceof VoxelfeedError);
+      assert.equal(error.code, 'INVALID_ARGUMENT');
+      for (const fragment of fragments) assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
+      return true;
+    },
+  );
+}
+
+describe('resolveSamplingPolicy', () => {
+  it('fills the documented defaults when options are absent or all zero', () => {
+    const defaults = {
+      jitterProb: 0.5,
+      negativeProb: 0.4,
+      centerProb: 0.1,
+      samplesPerNodule: 1,
+      negativesPerEpoch: 0,
+      padValue: 0,
+    };
+    assert.deepEqual(resolveSamplingPolicy(undefined), defaults);
+    assert.deepEqual(resolveSamplingPolicy({}), defaults);
+    assert.deepEqual(
+      resolveSamplingPolicy({ jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule: 0, padValue: 0 }),
+      defaults,
+    );
+  });
+
+  it('keeps explicit probabilities, zeros included, once any is set', () => {
+    const policy = resolveSamplingPolicy({ centerProb: 0.3, samplesPerNodule: 4, negativesPerEpoch: 12, padValue: 255 });
+    assert.deepEqual(policy, {
+      jitterProb: 0,
+      negativeProb: 0,
+      centerProb: 0.3,
+      samplesPerNodule: 4,
+      negativesPerEpoch: 12,
+      padValue: 255,
+    });
+  });
+
+  it('accepts the limits themselves', () => {
+    const policy = resolveSamplingPolicy({
+      samplesPerNodule: MAX_SAMPLES_PER_NODULE,
+      negativesPerEpoch: MAX_NEGATIVES_PER_EPOCH,
+    });
+    assert.equal(policy.samplesPerNodule, 1000);
+    assert.equal(policy.negativesPerEpoch, 10_000_000);
+  });
+
+  const cases: [name: string, options: SamplingOptionsInput, message: string][] = [
+    [
+      'a negative probability',
+      { jitterProb: -0.2, centerProb: 1 },
+      'sampling.jitter_prob is -0.2; probabilities must be finite and >= 0',
+    ],
+    ['a NaN probability', { negativeProb: Number.NaN }, 'sampling.negative_prob is NaN'],
+    ['an infinite probability', { centerProb: Number.POSITIVE_INFINITY }, 'sampling.center_prob is Infinity'],
+    ['probabilities whose sum overflows', { jitterProb: 1e308, negativeProb: 1e308 }, 'sum to Infinity'],
+    ['samples_per_nodule past the limit', { samplesPerNodule: 1001 }, 'sampling.samples_per_nodule is 1001; the limit is 1000'],
+    ['a fractional samples_per_nodule', { samplesPerNodule: 1.5 }, 'sampling.samples_per_nodule is 1.5'],
+    ['negatives_per_epoch past the limit', { negativesPerEpoch: 10_000_001 }, 'the limit is 10000000'],
+    ['a negative negatives_per_epoch', { negativesPerEpoch: -1 }, 'sampling.negatives_per_epoch is -1'],
+    ['pad_value past 255', { padValue: 256 }, 'sampling.pad_value is 256; expected an integer 0..255'],
+    ['a fractional pad_value', { padValue: 0.5 }, 'sampling.pad_value is 0.5'],
+  ];
+  for (const [name, options, message] of cases) {
+    it(`refuses ${name}, naming the field and the value`, () => invalid(options, message));
+  }
+
+  it('reports every problem in one error', () => {
+    assert.throws(
+      () =>
+        resolveSamplingPolicy({ jitterProb: -1, centerProb: Number.NaN, samplesPerNodule: 5000, padValue: -3 }),
+      (error: unknown) => {
+        assert.ok(error instanceof VoxelfeedError);
+        assert.deepEqual(error.message.split('; ').filter((part) => part.startsWith('sampling.')).length, 4);
+        for (const field of ['jitter_prob is -1', 'center_prob is NaN', 'samples_per_nodule is 5000', 'pad_value is -3']) {
+          assert.ok(error.message.includes(field), `"${error.message}" lacks ${field}`);
+        }
+        return true;
+      },
+    );
+  });
+});

@@ -1,0 +1,52 @@
+import { type ChannelOptions, credentials } from '@grpc/grpc-js';
+import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { ServeConfig } from '../../server/config/serve-config.js';
+import { silentLogger } from '../../server/log/logger.js';
+import { type RunningServer, type ServerHooks, startServer } from '../../server/main.js';
+import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../../server/service/service-limits.js';
+
+export const LARGE_MESSAGES: ChannelOptions = {
+  'grpc.max_receive_message_length': 256 * 1024 * 1024,
+};
+
+export interface TestServer {
+  readonly address: string;
+  readonly running: RunningServer;
+  readonly client: VoxelFeedClient;
+  close(): Promise<void>;
+}
+
+/** A real voxelfeed server in this process, on 127.0.0.1 and an ephemeral port, with a client connected to it. */
+export async function startTestServer(
+  options: {
+    data: string;
+    cacheMaxBytes?: number;
+    limits?: Partial<ServiceLimits>;
+    strict?: boolean;
+    hooks?: ServerHooks;
+  },
+): Promise<TestServer> {
+  const config: ServeConfig = {
+    data: options.data,
+    datasetName: null,
+    host: '127.0.0.1',
+    port: 0,
+    cacheMaxBytes: options.cacheMaxBytes ?? 256 * 1024 * 1024,
+    strict: options.strict ?? false,
+    limits: { ...DEFAULT_SERVICE_LIMITS, ...options.limits },
+    logLevel: 'silent',
+    shutdownGraceMs: 0,
+  };
+  const running = await startServer(config, {}, silentLogger, options.hooks);
+  const address = `127.0.0.1:${running.grpc.port}`;
+  const client = new VoxelFeedClient(address, credentials.createInsecure(), LARGE_MESSAGES);
+  return {
+    address,
+    running,
+    client,
+    close: async () => {
+      client.close();
+      await running.stop();
+    },
+  };
+}
