@@ -1,6 +1,6 @@
 import { VolumeCache } from './cache/volume-cache.js';
-import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
 import { formatBytes } from './config/parse-byte-size.js';
+import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { loadCatalogVolume } from './dataset/load-catalog-volume.js';
@@ -87,7 +87,10 @@ export async function startServer(
     log.warn({ uid: skipped.uid, reason: skipped.reason }, 'skipped a series');
   }
   if (catalog.skipped.length > 5) {
-    log.warn({ more: catalog.skipped.length - 5 }, 'more series skipped; run voxelfeed index for the full list');
+    log.warn(
+      { more: catalog.skipped.length - 5 },
+      'more series skipped; run voxelfeed index for the full list',
+    );
   }
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,

@@ -71,7 +71,13 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     const fromEnv = env[variable];
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
-  const integer = (text: string | undefined, fallback: number, name: string, min: number, max: number): number => {
+  const integer = (
+    text: string | undefined,
+    fallback: number,
+    name: string,
+    min: number,
+    max: number,
+  ): number => {
     if (text === undefined) return fallback;
     const value = Number(text);
     if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -117,13 +123,24 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       ),
     },
     logLevel: logLevelText as LogLevel,
-    shutdownGraceMs: integer(pick('shutdown-grace-ms', 'VOXELFEED_SHUTDOWN_GRACE_MS'), 10_000, '--shutdown-grace-ms', 0, 3_600_000),
+    shutdownGraceMs: integer(
+      pick('shutdown-grace-ms', 'VOXELFEED_SHUTDOWN_GRACE_MS'),
+      10_000,
+      '--shutdown-grace-ms',
+      0,
+      3_600_000,
+    ),
   };
   if (config.limits.maxBatchBytes > 1024 ** 3) {
-    problems.push(`--max-batch-bytes ${config.limits.maxBatchBytes}: gRPC messages are limited to 1GiB here; lower it`);
+    problems.push(
+      `--max-batch-bytes ${config.limits.maxBatchBytes}: gRPC messages are limited to 1GiB here; lower it`,
+    );
   }
   if (problems.length > 0) {
-    throw new VoxelfeedError('INVALID_ARGUMENT', `bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed serve --help for usage.`);
+    throw new VoxelfeedError(
+      'INVALID_ARGUMENT',
+      `bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed serve --help for usage.`,
+    );
   }
   return config;
 }

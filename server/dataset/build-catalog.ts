@@ -31,15 +31,21 @@ export interface BuildCatalogOptions {
 export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalog> {
   const source = path.resolve(options.source);
   const info = await stat(source).catch((error: unknown) => {
-    throw new VoxelfeedError('NOT_FOUND', `data set ${options.source} does not exist; pass a folder or manifest to --data`, {
-      cause: error,
-    });
+    throw new VoxelfeedError(
+      'NOT_FOUND',
+      `data set ${options.source} does not exist; pass a folder or manifest to --data`,
+      {
+        cause: error,
+      },
+    );
   });
   const listing = info.isDirectory()
     ? await findSeriesFiles(source)
     : { files: await readManifest(source), skipped: [] as SkippedSeries[] };
   const skipped: SkippedSeries[] = [...listing.skipped];
-  const results = await mapWithConcurrency(listing.files, options.concurrency ?? 32, (files) => indexSeries(files));
+  const results = await mapWithConcurrency(listing.files, options.concurrency ?? 32, (files) =>
+    indexSeries(files),
+  );
   const series: CatalogSeries[] = [];
   const seen = new Set<string>();
   for (const result of results) {
@@ -69,7 +75,10 @@ export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalo
     skipped,
     nodules: series.reduce((sum, entry) => sum + entry.nodules.length, 0),
     fingerprint: catalogFingerprint(series),
-    decodedBytes: series.reduce((sum, entry) => sum + 2 * entry.shape[0] * entry.shape[1] * entry.shape[2], 0),
+    decodedBytes: series.reduce(
+      (sum, entry) => sum + 2 * entry.shape[0] * entry.shape[1] * entry.shape[2],
+      0,
+    ),
   };
 }
 
@@ -78,7 +87,10 @@ async function indexSeries(files: SeriesFiles): Promise<CatalogSeries | SkippedS
   if (imagePath === null) return { uid, reason: `no image file (${uid}_clean.nrrd)` };
   if (maskPath === null) return { uid, reason: `no mask file (${uid}_mask.nrrd) next to ${imagePath}` };
   if (boxesPath === null) {
-    return { uid, reason: `no boxes file (${uid}_bboxes.npy) next to ${imagePath}; save an empty (0, 4) array for a series without nodules` };
+    return {
+      uid,
+      reason: `no boxes file (${uid}_bboxes.npy) next to ${imagePath}; save an empty (0, 4) array for a series without nodules`,
+    };
   }
   try {
     const [imageHeader, maskHeader, nodules] = await Promise.all([
@@ -89,7 +101,10 @@ async function indexSeries(files: SeriesFiles): Promise<CatalogSeries | SkippedS
     const shape = spatialShape(imageHeader.sizes, imagePath);
     const maskShape = spatialShape(maskHeader.sizes, maskPath);
     if (!sameShape(shape, maskShape)) {
-      return { uid, reason: `image ${imagePath} has shape ${shape.join('x')} but mask ${maskPath} has ${maskShape.join('x')}` };
+      return {
+        uid,
+        reason: `image ${imagePath} has shape ${shape.join('x')} but mask ${maskPath} has ${maskShape.join('x')}`,
+      };
     }
     const outside = nodules.findIndex((nodule) => !insideVolume(nodule, shape));
     if (outside !== -1) {
@@ -113,7 +128,11 @@ function insideVolume(nodule: Nodule, shape: Shape3): boolean {
   return nodule.center.every((c, axis) => c > -0.5 && c < shape[axis]! - 0.5);
 }
 
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {

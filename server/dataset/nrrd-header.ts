@@ -75,18 +75,24 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
     fields.get(name) ?? fail(`the header has no "${name}:" field; every NRRD header needs one`);
 
   const sizes = parseIntegers(required('sizes'), 'sizes', fail);
-  const dimension = fields.has('dimension') ? parseInteger(fields.get('dimension')!, 'dimension', fail) : sizes.length;
+  const dimension = fields.has('dimension')
+    ? parseInteger(fields.get('dimension')!, 'dimension', fail)
+    : sizes.length;
   if (dimension < 1 || dimension > MAX_DIMENSION) {
     fail(`dimension ${dimension} is not supported; volumes have 3 dimensions (or 4 with one axis of size 1)`);
   }
   if (sizes.length !== dimension) {
-    fail(`"sizes: ${sizes.join(' ')}" has ${sizes.length} values but "dimension: ${dimension}" says ${dimension}`);
+    fail(
+      `"sizes: ${sizes.join(' ')}" has ${sizes.length} values but "dimension: ${dimension}" says ${dimension}`,
+    );
   }
   const badSize = sizes.find((size) => size <= 0);
-  if (badSize !== undefined) fail(`"sizes: ${sizes.join(' ')}" has a size ${badSize}; every size must be >= 1`);
+  if (badSize !== undefined)
+    fail(`"sizes: ${sizes.join(' ')}" has a size ${badSize}; every size must be >= 1`);
 
   const typeName = required('type');
-  const type = normaliseNrrdType(typeName) ?? fail(`unknown type "${typeName}"; expected e.g. uchar, short, float`);
+  const type =
+    normaliseNrrdType(typeName) ?? fail(`unknown type "${typeName}"; expected e.g. uchar, short, float`);
   if (type === 'int64' || type === 'uint64') {
     fail(
       `type ${typeName} (${type}) is not supported; voxelfeed reads 8-, 16- and 32-bit integers, float and double (convert with: unu convert -t float)`,
@@ -104,8 +110,14 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
   const endian: 'little' | 'big' = endianValue === 'big' ? 'big' : 'little';
 
   const dataFileValue = fields.get('data file') ?? fields.get('datafile');
-  if (dataFileValue !== undefined && /%/.test(dataFileValue) && /\s-?\d+\s+-?\d+\s+-?\d+(\s+\d+)?$/.test(dataFileValue)) {
-    fail(`"data file: ${dataFileValue}" (data split over numbered files) is not supported; join the data into one file`);
+  if (
+    dataFileValue !== undefined &&
+    /%/.test(dataFileValue) &&
+    /\s-?\d+\s+-?\d+\s+-?\d+(\s+\d+)?$/.test(dataFileValue)
+  ) {
+    fail(
+      `"data file: ${dataFileValue}" (data split over numbered files) is not supported; join the data into one file`,
+    );
   }
   const dataFile =
     dataFileValue === undefined ? null : path.resolve(path.dirname(path.resolve(sourcePath)), dataFileValue);
@@ -120,7 +132,8 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
     : fields.has('byteskip')
       ? parseInteger(fields.get('byteskip')!, 'byteskip', fail)
       : 0;
-  if (byteSkip < -1) fail(`byte skip ${byteSkip} is invalid; it must be >= 0, or -1 for data at the end of the file`);
+  if (byteSkip < -1)
+    fail(`byte skip ${byteSkip} is invalid; it must be >= 0, or -1 for data at the end of the file`);
   if (byteSkip === -1 && encoding !== 'raw') fail('byte skip -1 is only defined for raw encoding');
   const lineSkipValue = fields.get('line skip') ?? fields.get('lineskip');
   const lineSkip = lineSkipValue === undefined ? 0 : parseInteger(lineSkipValue, 'line skip', fail);
@@ -130,8 +143,12 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
   const spacings = perAxis(fields.get('spacings'), dimension, 'spacings', fail, (word) =>
     word.toLowerCase() === 'nan' ? Number.NaN : parseNumber(word, 'spacings', fail),
   );
-  const spaceDirections = perAxis(fields.get('space directions'), dimension, 'space directions', fail, (word) =>
-    word.toLowerCase() === 'none' ? null : parseVector(word, fail),
+  const spaceDirections = perAxis(
+    fields.get('space directions'),
+    dimension,
+    'space directions',
+    fail,
+    (word) => (word.toLowerCase() === 'none' ? null : parseVector(word, fail)),
   );
 
   return {
@@ -215,7 +232,9 @@ function parseEncoding(value: string, fail: (problem: string) => never): 'raw' |
   if (name === 'raw') return 'raw';
   if (name === 'gzip' || name === 'gz') return 'gzip';
   const known = KNOWN_ENCODINGS.has(name) ? 'is not supported' : 'is unknown';
-  return fail(`encoding "${value}" ${known}; voxelfeed reads ${SUPPORTED_ENCODINGS} (re-save with: unu save -f nrrd -e gzip)`);
+  return fail(
+    `encoding "${value}" ${known}; voxelfeed reads ${SUPPORTED_ENCODINGS} (re-save with: unu save -f nrrd -e gzip)`,
+  );
 }
 
 function parseInteger(word: string, field: string, fail: (problem: string) => never): number {
@@ -235,7 +254,8 @@ function parseNumber(word: string, field: string, fail: (problem: string) => nev
 
 /** "(1,0,0)" -> [1, 0, 0]. */
 function parseVector(word: string, fail: (problem: string) => never): number[] {
-  if (!word.startsWith('(') || !word.endsWith(')')) fail(`space direction "${clip(word)}" is not a vector like (1,0,0)`);
+  if (!word.startsWith('(') || !word.endsWith(')'))
+    fail(`space direction "${clip(word)}" is not a vector like (1,0,0)`);
   return word
     .slice(1, -1)
     .split(',')

@@ -73,22 +73,32 @@ export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
   try {
     const ioStarted = performance.now();
     const { size } = await handle.stat();
-    const afterLines = await skipLines(handle, header.dataFile === null ? header.headerBytes : 0, header, dataPath);
+    const afterLines = await skipLines(
+      handle,
+      header.dataFile === null ? header.headerBytes : 0,
+      header,
+      dataPath,
+    );
     fileBytes += afterLines.scanned;
     if (header.encoding === 'raw') {
       const start = header.byteSkip === -1 ? size - expected : afterLines.offset + header.byteSkip;
       const available = size - start;
       if (start < afterLines.offset || available !== expected) {
-        throw mismatch(`${Math.max(0, size - afterLines.offset - Math.max(0, header.byteSkip))} in ${dataPath}`);
+        throw mismatch(
+          `${Math.max(0, size - afterLines.offset - Math.max(0, header.byteSkip))} in ${dataPath}`,
+        );
       }
       bytes = await readExactly(handle, start, expected);
-      if (bytes.length !== expected) throw mismatch(`${bytes.length} in ${dataPath} (it shrank while being read)`);
+      if (bytes.length !== expected)
+        throw mismatch(`${bytes.length} in ${dataPath} (it shrank while being read)`);
       fileBytes += expected;
       ioMs = performance.now() - ioStarted;
     } else {
       const compressedBytes = size - afterLines.offset;
       if ((expected + header.byteSkip) / MAX_DEFLATE_RATIO > compressedBytes) {
-        throw mismatch(`only ${compressedBytes} gzip-compressed bytes in ${dataPath}, too few to inflate to that`);
+        throw mismatch(
+          `only ${compressedBytes} gzip-compressed bytes in ${dataPath}, too few to inflate to that`,
+        );
       }
       const compressed = await readExactly(handle, afterLines.offset, compressedBytes);
       fileBytes += compressedBytes;

@@ -101,6 +101,9 @@ export function voxelArray(type: NrrdType, bytes: Uint8Array): VoxelArray {
       return new Float64Array(buffer, byteOffset, length);
     case 'int64':
     case 'uint64':
-      throw new VoxelfeedError('INTERNAL', `voxelArray: ${type} has no exact typed array; callers refuse it first`);
+      throw new VoxelfeedError(
+        'INTERNAL',
+        `voxelArray: ${type} has no exact typed array; callers refuse it first`,
+      );
   }
 }

@@ -3,14 +3,14 @@ import { gzip } from 'node:zlib';
 import { VoxelfeedError } from '../errors.js';
 
 /** Voxel types we write; the NRRD names match what teem and pynrrd read. */
-export type NrrdType = 'uint8' | 'int16' | 'float32';
+export type NrrdWriteType = 'uint8' | 'int16' | 'float32';
 export type NrrdEncoding = 'raw' | 'gzip';
 export type NrrdData = Uint8Array | Int16Array | Float32Array;
 
 export interface NrrdHeaderOptions {
   /** NRRD `sizes`, axis 0 first (the fastest axis in the file). */
   readonly sizes: readonly number[];
-  readonly type: NrrdType;
+  readonly type: NrrdWriteType;
   readonly encoding: NrrdEncoding;
   /** Optional voxel spacing per axis (NRRD `spacings`), e.g. millimetres. */
   readonly spacings?: readonly number[];
@@ -27,7 +27,9 @@ export interface EncodeNrrdOptions extends NrrdHeaderOptions {
   readonly gzipLevel?: number;
 }
 
-const BYTES_PER_VOXEL: Record<NrrdType, number> = { uint8: 1, int16: 2, float32: 4 };
+const BYTES_PER_VOXEL: Record<NrrdWriteType, number> = { uint8: 1, int16: 2, float32: 4 };
+/** The names the NRRD spec accepts: `float32` is not one of them, `float` is. */
+const HEADER_TYPE: Record<NrrdWriteType, string> = { uint8: 'uint8', int16: 'int16', float32: 'float' };
 const ARRAY_OF_TYPE = { uint8: Uint8Array, int16: Int16Array, float32: Float32Array } as const;
 
 const gzipAsync = promisify(gzip);
@@ -64,7 +66,8 @@ export function encodeNrrdHeader(options: NrrdHeaderOptions): string {
       fail(`NRRD sizes ${sizes.join(' ')}: every size must be an integer >= 1`);
     }
   }
-  if (!(type in BYTES_PER_VOXEL)) fail(`NRRD type ${String(type)} is not supported; use uint8, int16 or float32`);
+  if (!(type in BYTES_PER_VOXEL))
+    fail(`NRRD type ${String(type)} is not supported; use uint8, int16 or float32`);
   if (encoding !== 'raw' && encoding !== 'gzip') {
     fail(`NRRD encoding ${String(encoding)} is not supported; use raw or gzip`);
   }
@@ -79,7 +82,7 @@ export function encodeNrrdHeader(options: NrrdHeaderOptions): string {
     checkOneLine('content', options.content);
     lines.push(`content: ${options.content}`);
   }
-  lines.push(`type: ${type}`, `dimension: ${sizes.length}`, `sizes: ${sizes.join(' ')}`);
+  lines.push(`type: ${HEADER_TYPE[type]}`, `dimension: ${sizes.length}`, `sizes: ${sizes.join(' ')}`);
   if (options.spacings !== undefined) {
     for (const spacing of options.spacings) {
       if (!Number.isFinite(spacing) || spacing <= 0) {
@@ -90,7 +93,8 @@ export function encodeNrrdHeader(options: NrrdHeaderOptions): string {
   }
   if (options.kinds !== undefined) {
     for (const kind of options.kinds) {
-      if (!/^[A-Za-z0-9-]+$/.test(kind)) fail(`NRRD kind ${JSON.stringify(kind)} is not a kind name, e.g. domain`);
+      if (!/^[A-Za-z0-9-]+$/.test(kind))
+        fail(`NRRD kind ${JSON.stringify(kind)} is not a kind name, e.g. domain`);
     }
     lines.push(`kinds: ${options.kinds.join(' ')}`);
   }
@@ -123,7 +127,9 @@ export async function encodeNrrd(options: EncodeNrrdOptions): Promise<Buffer> {
   }
   const voxels = sizes.reduce((product, size) => product * size, 1);
   if (data.length !== voxels) {
-    fail(`NRRD data holds ${data.length} voxels but sizes ${sizes.join(' ')} need ${voxels}; pass matching sizes`);
+    fail(
+      `NRRD data holds ${data.length} voxels but sizes ${sizes.join(' ')} need ${voxels}; pass matching sizes`,
+    );
   }
   const level = options.gzipLevel ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) {

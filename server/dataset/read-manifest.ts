@@ -30,7 +30,10 @@ function parseCsvManifest(text: string, source: string): ManifestRow[] {
   const lines = text.split(/\r?\n/).filter((line) => line.trim().length > 0 && !line.startsWith('#'));
   const header = lines[0]?.split(',').map((cell) => cell.trim().toLowerCase());
   if (header === undefined) {
-    throw new VoxelfeedError('INVALID_ARGUMENT', `${source}: the manifest is empty; expected the header id,image,mask,boxes`);
+    throw new VoxelfeedError(
+      'INVALID_ARGUMENT',
+      `${source}: the manifest is empty; expected the header id,image,mask,boxes`,
+    );
   }
   const positions = COLUMNS.map((column) => header.indexOf(column));
   const missing = COLUMNS.filter((_, i) => positions[i] === -1);
@@ -44,7 +47,10 @@ function parseCsvManifest(text: string, source: string): ManifestRow[] {
     const cells = line.split(',').map((cell) => cell.trim());
     const row = Object.fromEntries(COLUMNS.map((column, c) => [column, cells[positions[c] ?? -1] ?? '']));
     if (row.id === '') {
-      throw new VoxelfeedError('INVALID_ARGUMENT', `${source}: line ${i + 2} has an empty id; every row needs one`);
+      throw new VoxelfeedError(
+        'INVALID_ARGUMENT',
+        `${source}: line ${i + 2} has an empty id; every row needs one`,
+      );
     }
     return row as ManifestRow;
   });
@@ -72,7 +78,10 @@ function parseJsonManifest(text: string, source: string): ManifestRow[] {
       COLUMNS.map((column) => [column, typeof record[column] === 'string' ? (record[column] as string) : '']),
     ) as ManifestRow;
     if (row.id === '') {
-      throw new VoxelfeedError('INVALID_ARGUMENT', `${source}: entry ${i} has no string "id"; every entry needs one`);
+      throw new VoxelfeedError(
+        'INVALID_ARGUMENT',
+        `${source}: entry ${i} has no string "id"; every entry needs one`,
+      );
     }
     return row;
   });

@@ -1,4 +1,9 @@
-import { type Batch, CropMode as WireCropMode, DType, type SampleInfo } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import {
+  type Batch,
+  DType,
+  type SampleInfo,
+  CropMode as WireCropMode,
+} from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';
@@ -83,7 +88,15 @@ export async function assembleBatch(
   const maskTarget = request.includeMask ? batch.mask : null;
   params.forEach((sample, slot) => {
     const volume = volumes.get(sample.series)!;
-    extractCrop(volume, sample.origin, sample.size, request.policy.padValue, voxelTarget, maskTarget, slot * voxels);
+    extractCrop(
+      volume,
+      sample.origin,
+      sample.size,
+      request.policy.padValue,
+      voxelTarget,
+      maskTarget,
+      slot * voxels,
+    );
   });
   if (voxelTarget !== batch.image) batch.image.set(toFloat32LE(voxelTarget));
   const cropped = performance.now();

@@ -47,7 +47,10 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
   const deps = { registry: options.registry, limits: options.limits, log: options.log };
   server.addService(serverVoxelFeedService, {
     getDatasetInfo: createGetDatasetInfoHandler(deps),
-    streamBatches: createStreamBatchesHandler({ ...deps, ...(options.observer ? { observer: options.observer } : {}) }),
+    streamBatches: createStreamBatchesHandler({
+      ...deps,
+      ...(options.observer ? { observer: options.observer } : {}),
+    }),
     getSample: createGetSampleHandler(deps),
   });
   const health = new HealthImplementation({ '': 'SERVING', [VOXELFEED_SERVICE_NAME]: 'SERVING' });
@@ -58,7 +61,9 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
   new ReflectionService(definitions).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+    const address = options.host.includes(':')
+      ? `[${options.host}]:${options.port}`
+      : `${options.host}:${options.port}`;
     server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => {
       if (error) reject(error);
       else resolve(bound);

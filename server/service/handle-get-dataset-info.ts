@@ -1,4 +1,4 @@
-import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import type { DatasetInfo, GetDatasetInfoRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -14,13 +14,19 @@ export interface GetDatasetInfoDeps {
 }
 
 export function createGetDatasetInfoHandler(deps: GetDatasetInfoDeps) {
-  return (call: ServerUnaryCall<GetDatasetInfoRequest, DatasetInfo>, callback: sendUnaryData<DatasetInfo>): void => {
+  return (
+    call: ServerUnaryCall<GetDatasetInfoRequest, DatasetInfo>,
+    callback: sendUnaryData<DatasetInfo>,
+  ): void => {
     try {
       const name = call.request.dataset === '' ? deps.registry.defaultName : call.request.dataset;
       const served = deps.registry.datasets.get(name);
       if (served === undefined) {
         const names = [...deps.registry.datasets.keys()].join(', ');
-        throw new VoxelfeedError('NOT_FOUND', `data set "${call.request.dataset}" is not served here; served: ${names}`);
+        throw new VoxelfeedError(
+          'NOT_FOUND',
+          `data set "${call.request.dataset}" is not served here; served: ${names}`,
+        );
       }
       const { catalog } = served;
       callback(null, {
@@ -36,7 +42,8 @@ export function createGetDatasetInfoHandler(deps: GetDatasetInfoDeps) {
         })),
         maxCropVoxels: BigInt(deps.limits.maxCropVoxels),
         defaultItemsPerEpoch: BigInt(
-          catalog.nodules * DEFAULT_SAMPLING_POLICY.samplesPerNodule + DEFAULT_SAMPLING_POLICY.negativesPerEpoch,
+          catalog.nodules * DEFAULT_SAMPLING_POLICY.samplesPerNodule +
+            DEFAULT_SAMPLING_POLICY.negativesPerEpoch,
         ),
       });
     } catch (error) {

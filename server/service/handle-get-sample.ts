@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { GetSampleRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
 import { assembleBatch } from './assemble-batch.js';

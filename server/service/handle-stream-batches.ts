@@ -32,7 +32,8 @@ export interface StreamBatchesDeps {
 export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
   return async (call: ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>): Promise<void> => {
     const abort = new AbortController();
-    const onCancelled = () => abort.abort(new VoxelfeedError('UNAVAILABLE', 'the client cancelled the stream'));
+    const onCancelled = () =>
+      abort.abort(new VoxelfeedError('UNAVAILABLE', 'the client cancelled the stream'));
     call.on('cancelled', onCancelled);
     deps.observer?.onStreamStart?.();
     const writer = new BackpressuredWriter(call, deps.limits.maxUnflushedBatches, abort.signal);
@@ -70,7 +71,12 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
         }
         const ready = await ahead.shift()!;
         if (abort.signal.aborted) break;
-        deps.observer?.onBatch?.(ready.batch.bytes.byteLength, request.batchSize, ready.timings, ready.seconds);
+        deps.observer?.onBatch?.(
+          ready.batch.bytes.byteLength,
+          request.batchSize,
+          ready.timings,
+          ready.seconds,
+        );
         if (!(await writer.write(ready.batch.bytes))) break;
       }
       if (abort.signal.aborted) {
@@ -85,7 +91,10 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       }
       const status = toGrpcStatus(error, deps.log);
       endCode = String(status.code);
-      deps.log.warn({ code: status.code, details: status.details, peer: call.getPeer() }, 'stream ended with an error');
+      deps.log.warn(
+        { code: status.code, details: status.details, peer: call.getPeer() },
+        'stream ended with an error',
+      );
       call.emit('error', status);
     } finally {
       writer.dispose();

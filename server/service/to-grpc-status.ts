@@ -1,5 +1,4 @@
-import { status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
-import { Metadata } from '@grpc/grpc-js';
+import { status as GrpcStatus, Metadata, type StatusObject } from '@grpc/grpc-js';
 import { isVoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 
@@ -16,5 +15,9 @@ export function toGrpcStatus(error: unknown, log: Logger): StatusObject {
     return { code: GrpcStatus.CANCELLED, details: 'cancelled', metadata: new Metadata() };
   }
   log.error({ err: error }, 'unexpected error while serving a call');
-  return { code: GrpcStatus.INTERNAL, details: 'internal error; the server log has the details', metadata: new Metadata() };
+  return {
+    code: GrpcStatus.INTERNAL,
+    details: 'internal error; the server log has the details',
+    metadata: new Metadata(),
+  };
 }

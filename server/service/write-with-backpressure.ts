@@ -28,7 +28,10 @@ export class BackpressuredWriter<T> {
       this.unflushed -= 1;
       this.wake();
     });
-    while (!this.signal.aborted && (this.unflushed >= this.maxUnflushed || (!roomLeft && this.call.writableNeedDrain))) {
+    while (
+      !this.signal.aborted &&
+      (this.unflushed >= this.maxUnflushed || (!roomLeft && this.call.writableNeedDrain))
+    ) {
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
       });

@@ -10,7 +10,9 @@ export const DEFAULT_PHANTOM = { series: 12, shape: [64, 128, 128] as Shape3, se
 /** `$VOXELFEED_CACHE_DIR`, else `$XDG_CACHE_HOME/voxelfeed`, else `~/.cache/voxelfeed`. */
 export function voxelfeedCacheDir(env: NodeJS.ProcessEnv): string {
   if (env['VOXELFEED_CACHE_DIR']) return path.resolve(env['VOXELFEED_CACHE_DIR']);
-  const base = env['XDG_CACHE_HOME'] ? path.resolve(env['XDG_CACHE_HOME']) : path.join(os.homedir(), '.cache');
+  const base = env['XDG_CACHE_HOME']
+    ? path.resolve(env['XDG_CACHE_HOME'])
+    : path.join(os.homedir(), '.cache');
   return path.join(base, 'voxelfeed');
 }
 
@@ -29,9 +31,15 @@ export async function ensureDefaultDataset(
   await mkdir(path.dirname(dir), { recursive: true });
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
-  await writePhantomDataset(staging, { series, shape, seed, ...(onProgress ? { onSeries: onProgress } : {}) });
+  await writePhantomDataset(staging, {
+    series,
+    shape,
+    seed,
+    ...(onProgress ? { onSeries: onProgress } : {}),
+  });
   // A folder without the marker is a leftover of an older, broken layout: replace it.
-  if (!(await exists(path.join(dir, 'voxelfeed-synth.json')))) await rm(dir, { recursive: true, force: true });
+  if (!(await exists(path.join(dir, 'voxelfeed-synth.json'))))
+    await rm(dir, { recursive: true, force: true });
   try {
     await rename(staging, dir);
   } catch (error) {

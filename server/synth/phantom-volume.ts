@@ -11,7 +11,10 @@ import type { Nodule, Shape3, Vec3 } from '../sampling/types.js';
  * Voxels are in FILE order (NRRD axis 0 fastest): `data[x0 + n0 * (x1 + n1 * x2)]`, ready to be written.
  */
 
-/** Below 16 voxels on an axis the narrowest lung (14% of axis 2) cannot hold a 3-voxel nodule. */
+/**
+ * The narrowest lung semi-axis is 14% of a size, and a nodule may take 3/4 of it: from 14 voxels down a
+ * 3-voxel nodule no longer fits. 16 keeps a little room (nodules of 3 to 3.25 voxels at 16x16x16).
+ */
 export const MIN_PHANTOM_SIZE = 16;
 /** 256 Mi voxels: an image and a mask of 256 MiB each, far past any sensible phantom. */
 export const MAX_PHANTOM_VOXELS = 2 ** 28;
@@ -72,7 +75,9 @@ export function checkPhantomShape(shape: Shape3): void {
   }
   const voxels = shape[0] * shape[1] * shape[2];
   if (voxels > MAX_PHANTOM_VOXELS) {
-    fail(`phantom shape ${text} has ${voxels} voxels, over the limit of ${MAX_PHANTOM_VOXELS}; e.g. 128,192,192`);
+    fail(
+      `phantom shape ${text} has ${voxels} voxels, over the limit of ${MAX_PHANTOM_VOXELS}; e.g. 128,192,192`,
+    );
   }
 }
 
@@ -106,7 +111,11 @@ function drawAnatomy(rng: Rng, shape: Shape3): PhantomAnatomy {
       (n1 - 1) / 2 - n1 * uniform(rng, 0, 0.03),
       (n2 - 1) / 2 + side * n2 * uniform(rng, 0.185, 0.205),
     ];
-    const semiAxes: Vec3 = [n0 * uniform(rng, 0.38, 0.42), n1 * uniform(rng, 0.24, 0.27), n2 * uniform(rng, 0.14, 0.16)];
+    const semiAxes: Vec3 = [
+      n0 * uniform(rng, 0.38, 0.42),
+      n1 * uniform(rng, 0.24, 0.27),
+      n2 * uniform(rng, 0.14, 0.16),
+    ];
     return { center, semiAxes };
   });
   return { body, lungs };
@@ -154,7 +163,14 @@ function fillOrgans(image: Uint8Array, shape: Shape3, anatomy: PhantomAnatomy, g
 }
 
 /** Paints a ball of radius r at p, only on voxels inside `lung`. */
-function stampBall(image: Uint8Array, shape: Shape3, lung: Ellipsoid, p: Vec3, r: number, grey: number): void {
+function stampBall(
+  image: Uint8Array,
+  shape: Shape3,
+  lung: Ellipsoid,
+  p: Vec3,
+  r: number,
+  grey: number,
+): void {
   const [n0, n1, n2] = shape;
   const r2 = r * r;
   const lo2 = Math.max(0, Math.ceil(p[2] - r));
@@ -213,20 +229,25 @@ function noduleCount(rng: Rng, seriesIndex: number): number {
 }
 
 /** A centre for a sphere of radius r fully inside `lung` and the volume, apart from `placed`; null if none found. */
-function placeNodule(rng: Rng, shape: Shape3, lung: Ellipsoid, r: number, placed: readonly Nodule[]): Vec3 | null {
-  // A sphere of radius r lies in an ellipsoid if its centre lies in the ellipsoid with every semi-axis
-  // shortened by r (support functions: |a u| <= |(a - r) u| + r).
-  const [a0, a1, a2] = lung.semiAxes;
-  const inner: Ellipsoid = { center: lung.center, semiAxes: [a0 - r, a1 - r, a2 - r] };
+function placeNodule(
+  rng: Rng,
+  shape: Shape3,
+  lung: Ellipsoid,
+  r: number,
+  placed: readonly Nodule[],
+): Vec3 | null {
+  // Scaling by 1/a maps the lung to the unit ball and the sphere into a ball of radius r/m (m: the shortest
+  // semi-axis), so the sphere is inside when |(c - centre)/a| + r/m <= 1. Conservative along the longer axes.
+  const room = 1 - r / Math.min(...lung.semiAxes);
   for (let attempt = 0; attempt < MAX_PLACEMENT_TRIES; attempt++) {
     const u = [uniform(rng, -1, 1), uniform(rng, -1, 1), uniform(rng, -1, 1)];
     if (u[0]! ** 2 + u[1]! ** 2 + u[2]! ** 2 > 1) continue;
     const c: Vec3 = [
-      quantize(inner.center[0] + inner.semiAxes[0] * u[0]!),
-      quantize(inner.center[1] + inner.semiAxes[1] * u[1]!),
-      quantize(inner.center[2] + inner.semiAxes[2] * u[2]!),
+      quantize(lung.center[0] + lung.semiAxes[0] * room * u[0]!),
+      quantize(lung.center[1] + lung.semiAxes[1] * room * u[1]!),
+      quantize(lung.center[2] + lung.semiAxes[2] * room * u[2]!),
     ];
-    if (ellipsoidValue(inner, c[0], c[1], c[2]) > 1) continue; // quantizing moved it out
+    if (Math.sqrt(ellipsoidValue(lung, c[0], c[1], c[2])) > room) continue; // quantizing moved it out
     if (c.some((value, axis) => value - r < 0 || value + r > shape[axis]! - 1)) continue;
     const clear = placed.every(
       (other) =>
@@ -269,7 +290,10 @@ function drawNodules(
   for (let k = 0; k < wanted; k++) {
     const lung = anatomy.lungs[rng.nextInt(0, anatomy.lungs.length - 1)]!;
     // Small shapes: the largest nodule fills at most 3/4 of the lung's narrowest semi-axis.
-    const largest = Math.min(MAX_NODULE_DIAMETER, Math.floor(1.5 * Math.min(...lung.semiAxes) * QUANTUM) / QUANTUM);
+    const largest = Math.min(
+      MAX_NODULE_DIAMETER,
+      Math.floor(1.5 * Math.min(...lung.semiAxes) * QUANTUM) / QUANTUM,
+    );
     const spread = Math.max(0, largest - MIN_NODULE_DIAMETER);
     // Squaring skews towards small nodules, as in LUNA16 (median about 8 mm).
     const diameter = quantize(MIN_NODULE_DIAMETER + spread * rng.nextFloat() ** 2);

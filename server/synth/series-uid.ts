@@ -30,7 +30,7 @@ export function seriesUid(seed: bigint, index: number): string {
   const rng = createRng([...toWords(seed), ...toWords(index), RngPurpose.synth, UID_KEY_TAG]);
   let digits = String(rng.nextInt(1, 9));
   for (let i = 0; i < 20; i++) digits += String(rng.nextInt(0, 9));
-  const offset = BigInt.asUintN(64, seed) % TAIL_MODULUS;
+  const offset = BigInt(createRng([...toWords(seed), RngPurpose.synth, UID_KEY_TAG]).nextInt(0, 999_999_999));
   const tail = (BigInt(index) * TAIL_MULTIPLIER + offset) % TAIL_MODULUS;
   return `${LUNA16_UID_ROOT}.${digits}${tail.toString().padStart(9, '0')}`;
 }

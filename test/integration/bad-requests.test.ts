@@ -5,16 +5,28 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import type { Batch } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { getSample, streamAll } from '../support/grpc-calls.js';
+import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
-const DEFAULT_SAMPLING = { jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule: 1, negativesPerEpoch: 0, padValue: 0 };
+const DEFAULT_SAMPLING = {
+  jitterProb: 0,
+  negativeProb: 0,
+  centerProb: 0,
+  samplesPerNodule: 1,
+  negativesPerEpoch: 0,
+  padValue: 0,
+};
 
-async function expectStatus(call: Promise<unknown>, code: status, fragments: readonly string[]): Promise<void> {
+async function expectStatus(
+  call: Promise<unknown>,
+  code: status,
+  fragments: readonly string[],
+): Promise<void> {
   await assert.rejects(call, (error: ServiceError) => {
     assert.equal(error.code, code, `expected ${status[code]}, got ${status[error.code]}: ${error.details}`);
-    for (const fragment of fragments) assert.ok(error.details.includes(fragment), `"${error.details}" lacks "${fragment}"`);
+    for (const fragment of fragments)
+      assert.ok(error.details.includes(fragment), `"${error.details}" lacks "${fragment}"`);
     return true;
   });
 }
@@ -39,15 +51,27 @@ describe('requests the server refuses', () => {
     ['a crop over the server limit', { cropSize: [64, 64, 64] }, ['262144 voxels', '32768', 'crop_size']],
     ['a crop with two sizes', { cropSize: [16, 16] }, ['crop_size', '3 values']],
     ['a zero crop size', { cropSize: [0, 16, 16] }, ['crop_size']],
-    ['a negative probability', { sampling: { ...DEFAULT_SAMPLING, jitterProb: -0.5, centerProb: 1 } }, ['jitter_prob', '-0.5']],
-    ['a NaN probability', { sampling: { ...DEFAULT_SAMPLING, negativeProb: Number.NaN, centerProb: 1 } }, ['negative_prob', 'NaN']],
+    [
+      'a negative probability',
+      { sampling: { ...DEFAULT_SAMPLING, jitterProb: -0.5, centerProb: 1 } },
+      ['jitter_prob', '-0.5'],
+    ],
+    [
+      'a NaN probability',
+      { sampling: { ...DEFAULT_SAMPLING, negativeProb: Number.NaN, centerProb: 1 } },
+      ['negative_prob', 'NaN'],
+    ],
     ['an unknown dtype', { dtype: 9 }, ['dtype is 9']],
     ['a fractional pad value', { sampling: { ...DEFAULT_SAMPLING, padValue: 0.5 } }, ['pad_value']],
   ];
 
   for (const [name, request, fragments] of invalid) {
     it(`answers INVALID_ARGUMENT naming the field for ${name}`, async () => {
-      await expectStatus(streamAll(server.client, { cropSize: [8, 16, 16], ...request }), status.INVALID_ARGUMENT, fragments);
+      await expectStatus(
+        streamAll(server.client, { cropSize: [8, 16, 16], ...request }),
+        status.INVALID_ARGUMENT,
+        fragments,
+      );
     });
   }
 
@@ -60,17 +84,20 @@ describe('requests the server refuses', () => {
   });
 
   it('answers NOT_FOUND for a data set it does not serve, listing those it does', async () => {
-    await expectStatus(streamAll(server.client, { dataset: 'luna99', cropSize: [8, 16, 16] }), status.NOT_FOUND, [
-      'luna99',
-      'phantom',
-    ]);
+    await expectStatus(
+      streamAll(server.client, { dataset: 'luna99', cropSize: [8, 16, 16] }),
+      status.NOT_FOUND,
+      ['luna99', 'phantom'],
+    );
     await expectStatus(getSample(server.client, { dataset: 'luna99' }), status.NOT_FOUND, ['luna99']);
   });
 
   it('answers OUT_OF_RANGE for a start step past the end of the epoch', async () => {
-    await expectStatus(streamAll(server.client, { startStep: 10_000n, cropSize: [8, 16, 16] }), status.OUT_OF_RANGE, [
-      'start_step is 10000',
-    ]);
+    await expectStatus(
+      streamAll(server.client, { startStep: 10_000n, cropSize: [8, 16, 16] }),
+      status.OUT_OF_RANGE,
+      ['start_step is 10000'],
+    );
   });
 
   it('keeps serving after refusing requests', async () => {
@@ -98,18 +125,24 @@ describe('a volume that turns out corrupt while serving', () => {
   });
 
   it('ends the stream that needs it with DATA_LOSS naming the series, while other streams go on', async () => {
-    const request = { seed: 4n, batchSize: 1, cropSize: [8, 16, 16], sampling: { ...DEFAULT_SAMPLING, negativesPerEpoch: 12 } };
+    const request = {
+      seed: 4n,
+      batchSize: 1,
+      cropSize: [8, 16, 16],
+      sampling: { ...DEFAULT_SAMPLING, negativesPerEpoch: 12 },
+    };
     // The first step names the series it reads; drop that series from the cache and corrupt its file.
     const probe = await streamAll(server.client, { ...request, maxSteps: 1n });
     const victim = probe[0]!.samples[0]!.seriesUid;
-    server.running.registry.datasets.get(server.running.catalog.name)!.cache.delete(
-      server.running.catalog.series.findIndex((series) => series.uid === victim),
-    );
+    server.running.registry.datasets
+      .get(server.running.catalog.name)!
+      .cache.delete(server.running.catalog.series.findIndex((series) => series.uid === victim));
     const image = (await readdir(root)).find((name) => name === `${victim}_clean.nrrd`)!;
     const imagePath = path.join(root, image);
     await truncate(imagePath, Math.floor((await stat(imagePath)).size / 2));
 
-    const healthy = (batches: Batch[]) => batches.every((batch) => batch.samples.every((s) => s.seriesUid !== victim));
+    const healthy = (batches: Batch[]) =>
+      batches.every((batch) => batch.samples.every((s) => s.seriesUid !== victim));
     const broken = streamAll(server.client, request);
     const others = Array.from({ length: 12 }, (_, index) =>
       getSample(server.client, { ...request, index: BigInt(index) }).then(

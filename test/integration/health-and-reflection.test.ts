@@ -2,16 +2,25 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { credentials, type GrpcObject, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
+import {
+  credentials,
+  type GrpcObject,
+  loadPackageDefinition,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const require = createRequire(import.meta.url);
-const reflectionProtoRoot = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
+const reflectionProtoRoot = path.join(
+  path.dirname(require.resolve('@grpc/reflection/package.json')),
+  'build',
+  'proto',
+);
 
 function serviceClient(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
   let node: unknown = pkg;
@@ -38,7 +47,10 @@ describe('standard gRPC services', () => {
   });
 
   it('answers grpc.health.v1.Health/Check with SERVING for the server and the VoxelFeed service', async () => {
-    const definition = loadSync('health/v1/health.proto', { includeDirs: [path.resolve(path.dirname(healthProtoPath), '../..')] });
+    const definition = loadSync('health/v1/health.proto', {
+      includeDirs: [path.resolve(path.dirname(healthProtoPath), '../..')],
+      enums: String,
+    });
     const Health = serviceClient(loadPackageDefinition(definition), 'grpc.health.v1.Health');
     const client = new Health(server.address, credentials.createInsecure());
     try {
@@ -56,8 +68,13 @@ describe('standard gRPC services', () => {
   });
 
   it('lists its services and describes StreamBatches through server reflection', async () => {
-    const definition = loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [reflectionProtoRoot] });
-    const Reflection = serviceClient(loadPackageDefinition(definition), 'grpc.reflection.v1.ServerReflection');
+    const definition = loadSync('grpc/reflection/v1/reflection.proto', {
+      includeDirs: [reflectionProtoRoot],
+    });
+    const Reflection = serviceClient(
+      loadPackageDefinition(definition),
+      'grpc.reflection.v1.ServerReflection',
+    );
     const client = new Reflection(server.address, credentials.createInsecure());
     const ask = (request: object) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -71,22 +88,32 @@ describe('standard gRPC services', () => {
       });
     try {
       const listed = await ask({ listServices: '' });
-      const names = (listed['listServicesResponse'] as { service: Array<{ name: string }> }).service.map((s) => s.name);
+      const names = (listed['listServicesResponse'] as { service: Array<{ name: string }> }).service.map(
+        (s) => s.name,
+      );
       assert.ok(names.includes('voxelfeed.v1.VoxelFeed'), names.join(', '));
       assert.ok(names.includes('grpc.health.v1.Health'), names.join(', '));
 
       const described = await ask({ fileContainingSymbol: 'voxelfeed.v1.VoxelFeed' });
-      const files = (described['fileDescriptorResponse'] as { fileDescriptorProto: Buffer[] }).fileDescriptorProto;
-      const decoded = files.map((bytes) => descriptor.FileDescriptorProto.decode(bytes) as unknown as protobuf.Message & {
-        name: string;
-        service: Array<{ name: string; method: Array<{ name: string; serverStreaming?: boolean }> }>;
-      });
-      const file = decoded.find((entry) => entry.name === 'voxelfeed/v1/voxelfeed.proto');
-      assert.ok(file, decoded.map((entry) => entry.name).join(', '));
-      const methods = file.service.find((service) => service.name === 'VoxelFeed')!.method;
+      const files = (described['fileDescriptorResponse'] as { fileDescriptorProto: Buffer[] })
+        .fileDescriptorProto;
+      const decoded = files.map(
+        (bytes) =>
+          descriptor.FileDescriptorProto.decode(bytes) as unknown as protobuf.Message & {
+            name: string;
+            service: Array<{ name: string; method: Array<{ name: string; serverStreaming?: boolean }> }>;
+          },
+      );
+      const service = decoded.flatMap((entry) => entry.service).find((entry) => entry.name === 'VoxelFeed');
+      assert.ok(service, `no VoxelFeed service in ${decoded.map((entry) => entry.name).join(', ')}`);
+      const methods = service.method;
       const stream = methods.find((method) => method.name === 'StreamBatches');
       assert.equal(stream?.serverStreaming, true);
-      assert.deepEqual(methods.map((method) => method.name).sort(), ['GetDatasetInfo', 'GetSample', 'StreamBatches']);
+      assert.deepEqual(methods.map((method) => method.name).sort(), [
+        'GetDatasetInfo',
+        'GetSample',
+        'StreamBatches',
+      ]);
     } finally {
       client.close();
     }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { type Batch, CropMode, DType, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { getDatasetInfo, getSample, sampleSlice, streamAll } from '../support/grpc-calls.js';
+import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { spawnServer } from '../support/spawn-server.js';
 import { LARGE_MESSAGES, startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -11,7 +11,10 @@ const CROP = [8, 16, 16];
 
 /** Every sample of a list of batches, keyed by its global index, with its image and mask bytes. */
 function samplesByIndex(batches: readonly Batch[]) {
-  const byIndex = new Map<bigint, { series: string; nodule: number; image: Buffer; mask: Buffer; origin: number[] }>();
+  const byIndex = new Map<
+    bigint,
+    { series: string; nodule: number; image: Buffer; mask: Buffer; origin: number[] }
+  >();
   for (const batch of batches) {
     batch.samples.forEach((info, slot) => {
       byIndex.set(info.index, {
@@ -57,7 +60,11 @@ describe('StreamBatches on a real server', () => {
       assert.ok(batch.mask.every((value) => value === 0 || value === 1));
       for (const info of batch.samples) {
         assert.equal(info.origin.length, 3);
-        assert.ok([CropMode.CROP_MODE_JITTER, CropMode.CROP_MODE_NEGATIVE, CropMode.CROP_MODE_CENTER].includes(info.mode));
+        assert.ok(
+          [CropMode.CROP_MODE_JITTER, CropMode.CROP_MODE_NEGATIVE, CropMode.CROP_MODE_CENTER].includes(
+            info.mode,
+          ),
+        );
         assert.ok(info.seriesUid.length > 0);
       }
     });
@@ -69,7 +76,14 @@ describe('StreamBatches on a real server', () => {
     const second = await streamAll(server.client, request);
     assert.deepEqual(second, first);
     // 150 KiB holds one decoded 24x48x48 series (image + mask = 110,592 bytes): almost every batch misses.
-    const other = await spawnServer(['--data', dataset.dir, '--cache-bytes', '150KiB', '--log-level', 'warn']);
+    const other = await spawnServer([
+      '--data',
+      dataset.dir,
+      '--cache-bytes',
+      '150KiB',
+      '--log-level',
+      'warn',
+    ]);
     const client = new VoxelFeedClient(other.address, credentials.createInsecure(), LARGE_MESSAGES);
     try {
       const third = await streamAll(client, request);
@@ -93,7 +107,8 @@ describe('StreamBatches on a real server', () => {
         ),
       );
       const steps = ranks[0]!.length;
-      for (const batches of ranks) assert.equal(batches.length, steps, 'every rank gets the same number of steps');
+      for (const batches of ranks)
+        assert.equal(batches.length, steps, 'every rank gets the same number of steps');
       const unionPerStep = Array.from({ length: steps }, (_, step) => {
         const union = new Map<bigint, Buffer>();
         for (const batches of ranks) {
@@ -104,7 +119,8 @@ describe('StreamBatches on a real server', () => {
       perWorld.set(worldSize, unionPerStep);
     }
     const reference = perWorld.get(1)!;
-    for (const worldSize of [2, 4]) assert.deepEqual(perWorld.get(worldSize), reference, `world size ${worldSize}`);
+    for (const worldSize of [2, 4])
+      assert.deepEqual(perWorld.get(worldSize), reference, `world size ${worldSize}`);
   });
 
   it('delivers every nodule exactly samples_per_nodule times per epoch across ranks', async () => {
@@ -117,7 +133,14 @@ describe('StreamBatches on a real server', () => {
           worldSize: 2,
           batchSize: 5,
           cropSize: CROP,
-          sampling: { jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule, negativesPerEpoch: 0, padValue: 0 },
+          sampling: {
+            jitterProb: 0,
+            negativeProb: 0,
+            centerProb: 0,
+            samplesPerNodule,
+            negativesPerEpoch: 0,
+            padValue: 0,
+          },
         }),
       ),
     );
@@ -150,8 +173,21 @@ describe('StreamBatches on a real server', () => {
   });
 
   it('answers GetSample with the same bytes as that sample in a stream', async () => {
-    const sampling = { jitterProb: 1, negativeProb: 1, centerProb: 1, samplesPerNodule: 2, negativesPerEpoch: 3, padValue: 17 };
-    const batches = await streamAll(server.client, { seed: 8n, epoch: 2, batchSize: 3, cropSize: CROP, sampling });
+    const sampling = {
+      jitterProb: 1,
+      negativeProb: 1,
+      centerProb: 1,
+      samplesPerNodule: 2,
+      negativesPerEpoch: 3,
+      padValue: 17,
+    };
+    const batches = await streamAll(server.client, {
+      seed: 8n,
+      epoch: 2,
+      batchSize: 3,
+      cropSize: CROP,
+      sampling,
+    });
     const samples = samplesByIndex(batches);
     for (const index of [0n, 4n, BigInt(samples.size - 1)]) {
       const single = await getSample(server.client, { seed: 8n, epoch: 2, index, cropSize: CROP, sampling });
@@ -169,7 +205,9 @@ describe('StreamBatches on a real server', () => {
     assert.equal(floats.length, bytes.length);
     floats.forEach((batch, step) => {
       assert.equal(batch.dtype, DType.DTYPE_FLOAT32);
-      const values = new Float32Array(batch.image.buffer.slice(batch.image.byteOffset, batch.image.byteOffset + batch.image.length));
+      const values = new Float32Array(
+        batch.image.buffer.slice(batch.image.byteOffset, batch.image.byteOffset + batch.image.length),
+      );
       const voxels = bytes[step]!.image;
       assert.equal(values.length, voxels.length);
       for (let i = 0; i < values.length; i++) assert.equal(values[i], Math.fround(voxels[i]! / 255));
@@ -184,7 +222,14 @@ describe('StreamBatches on a real server', () => {
         seed,
         batchSize: 4,
         cropSize: [9, 16, 20],
-        sampling: { jitterProb: 1, negativeProb: 0, centerProb: 1, samplesPerNodule: 2, negativesPerEpoch: 0, padValue: 0 },
+        sampling: {
+          jitterProb: 1,
+          negativeProb: 0,
+          centerProb: 1,
+          samplesPerNodule: 2,
+          negativesPerEpoch: 0,
+          padValue: 0,
+        },
       });
       for (const batch of batches) {
         batch.samples.forEach((info, slot) => {

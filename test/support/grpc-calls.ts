@@ -52,7 +52,9 @@ export function getSample(client: VoxelFeedClient, request: Partial<GetSampleReq
     ...request,
   };
   return new Promise((resolve, reject) => {
-    client.getSample(full, (error: ServiceError | null, batch?: Batch) => (error ? reject(error) : resolve(batch!)));
+    client.getSample(full, (error: ServiceError | null, batch?: Batch) =>
+      error ? reject(error) : resolve(batch!),
+    );
   });
 }
 
@@ -70,6 +72,7 @@ export function sampleSlice(batch: Batch, tensor: 'image' | 'mask', slot: number
   const voxels = s0 * s1 * s2;
   const bytesPerVoxel = tensor === 'mask' || batch.dtype !== 2 ? 1 : 4;
   const data = batch[tensor];
-  if (data.length !== b * voxels * bytesPerVoxel) throw new Error(`tensor ${tensor} has ${data.length} bytes`);
+  if (data.length !== b * voxels * bytesPerVoxel)
+    throw new Error(`tensor ${tensor} has ${data.length} bytes`);
   return data.subarray(slot * voxels * bytesPerVoxel, (slot + 1) * voxels * bytesPerVoxel);
 }

@@ -18,11 +18,19 @@ export interface ServerProcess {
  * Starts `voxelfeed serve` as a separate process on 127.0.0.1 and an ephemeral port, and resolves once it
  * prints "listening on HOST:PORT". Rejects with its stderr if it exits first or takes longer than `timeoutMs`.
  */
-export async function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [VOXELFEED_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function spawnServer(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [VOXELFEED_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

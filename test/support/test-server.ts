@@ -17,15 +17,13 @@ export interface TestServer {
 }
 
 /** A real voxelfeed server in this process, on 127.0.0.1 and an ephemeral port, with a client connected to it. */
-export async function startTestServer(
-  options: {
-    data: string;
-    cacheMaxBytes?: number;
-    limits?: Partial<ServiceLimits>;
-    strict?: boolean;
-    hooks?: ServerHooks;
-  },
-): Promise<TestServer> {
+export async function startTestServer(options: {
+  data: string;
+  cacheMaxBytes?: number;
+  limits?: Partial<ServiceLimits>;
+  strict?: boolean;
+  hooks?: ServerHooks;
+}): Promise<TestServer> {
   const config: ServeConfig = {
     data: options.data,
     datasetName: null,

@@ -26,7 +26,11 @@ describe('VolumeCache', () => {
   it('shares one load between concurrent requests for the same volume', async () => {
     const loader = controlledLoader({ 1: 10 });
     const outcomes: CacheOutcome[] = [];
-    const cache = new VolumeCache<number>({ maxBytes: 1000, load: loader.load, events: { onOutcome: (o) => outcomes.push(o) } });
+    const cache = new VolumeCache<number>({
+      maxBytes: 1000,
+      load: loader.load,
+      events: { onOutcome: (o) => outcomes.push(o) },
+    });
     const requests = [cache.get(1), cache.get(1), cache.get(1)];
     assert.equal(cache.loadsInFlight, 1);
     loader.releaseAll();
@@ -102,6 +106,9 @@ describe('VolumeCache', () => {
   });
 
   it('rejects a bound that is not a positive integer', () => {
-    assert.throws(() => new VolumeCache<number>({ maxBytes: 0, load: async () => volumeOf(1) }), /positive integer, got 0/);
+    assert.throws(
+      () => new VolumeCache<number>({ maxBytes: 0, load: async () => volumeOf(1) }),
+      /positive integer, got 0/,
+    );
   });
 });

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { centerOrigin, jitterRange, negativeRange, noduleExtent } from '../../../server/sampling/crop-origin.js';
+import {
+  centerOrigin,
+  jitterRange,
+  negativeRange,
+  noduleExtent,
+} from '../../../server/sampling/crop-origin.js';
 
 describe('crop origins on one axis', () => {
   const centers: [center: number, size: number, origin: number][] = [

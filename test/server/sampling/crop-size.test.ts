@@ -34,7 +34,9 @@ describe('validateCropSize', () => {
     assert.throws(
       () => validateCropSize([0, -2, 96], LIMIT),
       (error: unknown) =>
-        error instanceof VoxelfeedError && error.message.includes('[0] is 0') && error.message.includes('[1] is -2'),
+        error instanceof VoxelfeedError &&
+        error.message.includes('[0] is 0') &&
+        error.message.includes('[1] is -2'),
     );
   });
 

@@ -3,13 +3,27 @@ import { describe, it } from 'node:test';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
 import { createRng, toWords } from '../../../server/sampling/rng.js';
-import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy, type SeriesSummary } from '../../../server/sampling/types.js';
+import {
+  DEFAULT_SAMPLING_POLICY,
+  type SamplingPolicy,
+  type SeriesSummary,
+} from '../../../server/sampling/types.js';
 import { syntheticCatalog } from './synthetic-catalog.js';
 
-const policy = (overrides: Partial<SamplingPolicy>): SamplingPolicy => ({ ...DEFAULT_SAMPLING_POLICY, ...overrides });
+const policy = (overrides: Partial<SamplingPolicy>): SamplingPolicy => ({
+  ...DEFAULT_SAMPLING_POLICY,
+  ...overrides,
+});
 
 const catalog: SeriesSummary[] = [
-  { uid: 'a', shape: [10, 10, 10], nodules: [{ center: [1, 2, 3], diameter: 2 }, { center: [4, 5, 6], diameter: 3 }] },
+  {
+    uid: 'a',
+    shape: [10, 10, 10],
+    nodules: [
+      { center: [1, 2, 3], diameter: 2 },
+      { center: [4, 5, 6], diameter: 3 },
+    ],
+  },
   { uid: 'b', shape: [10, 10, 10], nodules: [] },
   { uid: 'c', shape: [10, 10, 10], nodules: [{ center: [7, 7, 7], diameter: 1 }] },
 ];
@@ -69,7 +83,8 @@ describe('buildEpochItems', () => {
         seen.set(k, (seen.get(k) ?? 0) + 1);
       }
       series.forEach((s, si) => {
-        s.nodules.forEach((_, ni) => assert.equal(seen.get(`${si}/${ni}`), p.samplesPerNodule));
+        for (let ni = 0; ni < s.nodules.length; ni++)
+          assert.equal(seen.get(`${si}/${ni}`), p.samplesPerNodule);
       });
       assert.equal(items.filter((item) => item.nodule === -1).length, p.negativesPerEpoch);
     }
@@ -103,7 +118,9 @@ describe('buildEpochItems', () => {
       assert.throws(
         () => buildEpochItems(catalog, DEFAULT_SAMPLING_POLICY, 1n, epoch),
         (error: unknown) =>
-          error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT' && error.message.includes(`${epoch}`),
+          error instanceof VoxelfeedError &&
+          error.code === 'INVALID_ARGUMENT' &&
+          error.message.includes(`${epoch}`),
       );
     }
   });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
-import { createEpochPlan } from '../../../server/sampling/epoch-plan.js';
 import { epochPermutation } from '../../../server/sampling/epoch-permutation.js';
+import { createEpochPlan } from '../../../server/sampling/epoch-plan.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
 import { syntheticCatalog } from './synthetic-catalog.js';
 

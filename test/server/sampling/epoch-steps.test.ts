@@ -47,7 +47,9 @@ describe('planPosition', () => {
     assert.throws(
       () => planPosition(0, 4, 0, 4, 2),
       (error: unknown) =>
-        error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT' && error.message.includes('rank is 4'),
+        error instanceof VoxelfeedError &&
+        error.code === 'INVALID_ARGUMENT' &&
+        error.message.includes('rank is 4'),
     );
     assert.throws(() => planPosition(0, 0, 2, 4, 2), RangeError);
   });
@@ -66,7 +68,10 @@ describe('steps across world sizes', () => {
     {
       uid: 'a',
       shape: [30, 40, 50],
-      nodules: [0, 1, 2, 3, 4, 5].map((k) => ({ center: [5 + k, 10 + 2 * k, 20 - k] as const, diameter: 2 + k })),
+      nodules: [0, 1, 2, 3, 4, 5].map((k) => ({
+        center: [5 + k, 10 + 2 * k, 20 - k] as const,
+        diameter: 2 + k,
+      })),
     },
     { uid: 'b', shape: [12, 60, 20], nodules: [] },
     {
@@ -106,7 +111,8 @@ describe('steps across world sizes', () => {
         reference.map((s) => s.index),
         Array.from({ length: globalBatch }, (_, k) => step * globalBatch + k),
       );
-      for (const world of [2, 4]) assert.deepEqual(stepUnion(world, step), reference, `world ${world} step ${step}`);
+      for (const world of [2, 4])
+        assert.deepEqual(stepUnion(world, step), reference, `world ${world} step ${step}`);
     }
   });
 

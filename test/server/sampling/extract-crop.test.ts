@@ -50,7 +50,8 @@ function cut(volume: Volume, origin: Vec3, size: Shape3, padValue: number, offse
 
 function assertSlotOnly(out: Uint8Array, offset: number, voxels: number): void {
   for (let i = 0; i < offset; i++) assert.equal(out[i], SENTINEL, `byte ${i} before the slot was written`);
-  for (let i = offset + voxels; i < out.length; i++) assert.equal(out[i], SENTINEL, `byte ${i} after the slot`);
+  for (let i = offset + voxels; i < out.length; i++)
+    assert.equal(out[i], SENTINEL, `byte ${i} after the slot`);
 }
 
 describe('extractCrop', () => {
@@ -101,7 +102,11 @@ describe('extractCrop', () => {
   });
 
   it('pads the image with the pad value and the mask with 0', () => {
-    const ones: Volume = { shape: [2, 2, 2], image: new Uint8Array(8).fill(1), mask: new Uint8Array(8).fill(1) };
+    const ones: Volume = {
+      shape: [2, 2, 2],
+      image: new Uint8Array(8).fill(1),
+      mask: new Uint8Array(8).fill(1),
+    };
     for (const padValue of [0, 1, 200, 255]) {
       const { image, mask } = cut(ones, [-1, -1, -1], [4, 4, 4], padValue, 0);
       const inside = (i: number) => {
@@ -131,10 +136,31 @@ describe('extractCrop', () => {
       [50, 50, 50],
     ];
     const batch = new Uint8Array(voxels * origins.length);
-    origins.forEach((origin, b) => extractCrop(volume, origin, size, 3, batch, null, b * voxels));
+    for (const [b, origin] of origins.entries())
+      extractCrop(volume, origin, size, 3, batch, null, b * voxels);
     origins.forEach((origin, b) => {
-      assert.deepEqual(batch.subarray(b * voxels, (b + 1) * voxels), referenceCrop(volume, origin, size, 3).image);
+      assert.deepEqual(
+        batch.subarray(b * voxels, (b + 1) * voxels),
+        referenceCrop(volume, origin, size, 3).image,
+      );
     });
+  });
+
+  it('refuses a volume whose voxel arrays do not match its shape', () => {
+    const short: Volume = { shape: [2, 2, 2], image: new Uint8Array(7), mask: new Uint8Array(8) };
+    assert.throws(() => extractCrop(short, [0, 0, 0], [2, 2, 2], 0, new Uint8Array(8), null, 0), RangeError);
+  });
+
+  it('reads a volume that is a view into a larger buffer from its own bytes', () => {
+    const buffer = new Uint8Array(100).fill(99);
+    const image = buffer.subarray(10, 18);
+    image.set([0, 1, 2, 3, 4, 5, 6, 7]);
+    const mask = buffer.subarray(50, 58);
+    mask.set([1, 0, 1, 0, 1, 0, 1, 0]);
+    const view: Volume = { shape: [2, 2, 2], image, mask };
+    const { image: out, mask: outMask } = cut(view, [0, 0, -1], [2, 2, 3], 9, 0);
+    assert.deepEqual([...out.subarray(0, 12)], [9, 0, 1, 9, 2, 3, 9, 4, 5, 9, 6, 7]);
+    assert.deepEqual([...outMask!.subarray(0, 12)], [0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0]);
   });
 
   it('refuses an output too small for the crop at its offset', () => {

@@ -52,10 +52,25 @@ function referenceSample(
     if (mode === 'jitter' && hi - sz + 1 <= lo) return rng.nextInt(hi - sz + 1, lo);
     return round(c) - Math.floor(sz / 2);
   });
-  return { index: position, item, series: s, nodule: k, mode, origin: [origin[0]!, origin[1]!, origin[2]!], size };
+  return {
+    index: position,
+    item,
+    series: s,
+    nodule: k,
+    mode,
+    origin: [origin[0]!, origin[1]!, origin[2]!],
+    size,
+  };
 }
 
-function samplesOf(nodule: Nodule, shape: Shape3, policy: SamplingPolicy, size: Shape3, count: number, seed = 1n) {
+function samplesOf(
+  nodule: Nodule,
+  shape: Shape3,
+  policy: SamplingPolicy,
+  size: Shape3,
+  count: number,
+  seed = 1n,
+) {
   const series: SeriesSummary[] = [{ uid: 'one', shape, nodules: [nodule] }];
   const plan = createEpochPlan(series, policy, seed, 0);
   return Array.from({ length: count }, (_, p) => planSample(plan, series, policy, seed, 0, p, size));
@@ -127,8 +142,12 @@ describe('planSample', () => {
     for (let seed = 0n; seed < 10n; seed++) {
       const series = syntheticCatalog(Number(seed), 5);
       const plan = createEpochPlan(series, policy, seed, 1);
-      const forward = Array.from({ length: 30 }, (_, p) => planSample(plan, series, policy, seed, 1, p, size));
-      const backward = Array.from({ length: 30 }, (_, q) => planSample(plan, series, policy, seed, 1, 29 - q, size));
+      const forward = Array.from({ length: 30 }, (_, p) =>
+        planSample(plan, series, policy, seed, 1, p, size),
+      );
+      const backward = Array.from({ length: 30 }, (_, q) =>
+        planSample(plan, series, policy, seed, 1, 29 - q, size),
+      );
       assert.deepEqual(forward, backward.reverse());
       const freshPlan = createEpochPlan(series, policy, seed, 1);
       assert.deepEqual(planSample(freshPlan, series, policy, seed, 1, 17, size), forward[17]);
@@ -159,7 +178,11 @@ describe('planSample modes', () => {
     const plan = createEpochPlan(series, policy, 5n, 0);
     const counts: Record<CropMode, number> = { jitter: 0, negative: 0, center: 0 };
     for (let p = 0; p < draws; p++) counts[planSample(plan, series, policy, 5n, 0, p, [4, 4, 4]).mode]++;
-    return { jitter: counts.jitter / draws, negative: counts.negative / draws, center: counts.center / draws };
+    return {
+      jitter: counts.jitter / draws,
+      negative: counts.negative / draws,
+      center: counts.center / draws,
+    };
   }
 
   // A fair generator puts each frequency within 5 binomial standard deviations, sqrt(p(1-p)/N), of p
@@ -171,7 +194,11 @@ describe('planSample modes', () => {
 
   const cases: [name: string, options: Parameters<typeof resolveSamplingPolicy>[0], expected: number[]][] = [
     ['the defaults 0.5 / 0.4 / 0.1', {}, [0.5, 0.4, 0.1]],
-    ['custom weights 2 / 1 / 1, normalised by their sum', { jitterProb: 2, negativeProb: 1, centerProb: 1 }, [0.5, 0.25, 0.25]],
+    [
+      'custom weights 2 / 1 / 1, normalised by their sum',
+      { jitterProb: 2, negativeProb: 1, centerProb: 1 },
+      [0.5, 0.25, 0.25],
+    ],
     ['a zero negative probability', { jitterProb: 0.3, centerProb: 0.7 }, [0.3, 0, 0.7]],
     ['a zero jitter probability', { negativeProb: 1, centerProb: 1 }, [0, 0.5, 0.5]],
     ['center only', { centerProb: 0.2 }, [0, 0, 1]],
@@ -218,7 +245,10 @@ describe('planSample origins', () => {
           const hi = round(center[k]! + diameter / 2);
           const o = sample.origin[k]!;
           if (hi - lo + 1 <= size[k]!) {
-            assert.ok(o <= lo && hi <= o + size[k]! - 1, `axis ${k}: [${lo}, ${hi}] not inside [${o}, +${size[k]})`);
+            assert.ok(
+              o <= lo && hi <= o + size[k]! - 1,
+              `axis ${k}: [${lo}, ${hi}] not inside [${o}, +${size[k]})`,
+            );
           } else {
             assert.equal(o, round(center[k]!) - Math.floor(size[k]! / 2));
             centredAxes++;
@@ -232,7 +262,13 @@ describe('planSample origins', () => {
   it('spreads jitter origins uniformly over the valid range, both extremes included', () => {
     // Extent [lo, hi] = [8, 12] on every axis, crop 12: valid origins 1..8, eight values.
     const draws = 4000;
-    const samples = samplesOf({ center: [10, 10, 10], diameter: 4 }, [30, 30, 30], jitterOnly, [12, 12, 12], draws);
+    const samples = samplesOf(
+      { center: [10, 10, 10], diameter: 4 },
+      [30, 30, 30],
+      jitterOnly,
+      [12, 12, 12],
+      draws,
+    );
     for (let k = 0; k < 3; k++) {
       const counts = new Map<number, number>();
       for (const s of samples) counts.set(s.origin[k]!, (counts.get(s.origin[k]!) ?? 0) + 1);
@@ -265,7 +301,11 @@ describe('planSample origins', () => {
         const [sample] = samplesOf({ center, diameter: 7 }, [100, 100, 100], centerOnly, size, 1);
         assert.equal(sample!.mode, 'center');
         for (let k = 0; k < 3; k++) {
-          assert.equal(round(center[k]!) - sample!.origin[k]!, Math.floor(size[k]! / 2), `size ${size} centre ${center}`);
+          assert.equal(
+            round(center[k]!) - sample!.origin[k]!,
+            Math.floor(size[k]! / 2),
+            `size ${size} centre ${center}`,
+          );
         }
       }
     }
@@ -305,8 +345,14 @@ describe('crops cut at planned origins', () => {
         extractCrop(volumes[s.series]!, s.origin, size, 0, image, mask, 0);
         const center = series[s.series]!.nodules[s.nodule]!.center;
         const at = center.map((c, k) => round(c) - s.origin[k]!);
-        at.forEach((x, k) => assert.ok(x >= 0 && x < size[k]!, `${s.mode} crop misses the centre on axis ${k}`));
-        assert.equal(mask[(at[0]! * size[1] + at[1]!) * size[2] + at[2]!], 1, `${s.mode} crop at ${s.origin}`);
+        for (const [k, x] of at.entries()) {
+          assert.ok(x >= 0 && x < size[k]!, `${s.mode} crop misses the centre on axis ${k}`);
+        }
+        assert.equal(
+          mask[(at[0]! * size[1] + at[1]!) * size[2] + at[2]!],
+          1,
+          `${s.mode} crop at ${s.origin}`,
+        );
         checked++;
       }
     }

@@ -14,7 +14,8 @@ function invalid(options: SamplingOptionsInput, ...fragments: string[]): void {
     (error: unknown) => {
       assert.ok(error instanceof VoxelfeedError);
       assert.equal(error.code, 'INVALID_ARGUMENT');
-      for (const fragment of fragments) assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
+      for (const fragment of fragments)
+        assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
       return true;
     },
   );
@@ -33,13 +34,24 @@ describe('resolveSamplingPolicy', () => {
     assert.deepEqual(resolveSamplingPolicy(undefined), defaults);
     assert.deepEqual(resolveSamplingPolicy({}), defaults);
     assert.deepEqual(
-      resolveSamplingPolicy({ jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule: 0, padValue: 0 }),
+      resolveSamplingPolicy({
+        jitterProb: 0,
+        negativeProb: 0,
+        centerProb: 0,
+        samplesPerNodule: 0,
+        padValue: 0,
+      }),
       defaults,
     );
   });
 
   it('keeps explicit probabilities, zeros included, once any is set', () => {
-    const policy = resolveSamplingPolicy({ centerProb: 0.3, samplesPerNodule: 4, negativesPerEpoch: 12, padValue: 255 });
+    const policy = resolveSamplingPolicy({
+      centerProb: 0.3,
+      samplesPerNodule: 4,
+      negativesPerEpoch: 12,
+      padValue: 255,
+    });
     assert.deepEqual(policy, {
       jitterProb: 0,
       negativeProb: 0,
@@ -68,7 +80,11 @@ describe('resolveSamplingPolicy', () => {
     ['a NaN probability', { negativeProb: Number.NaN }, 'sampling.negative_prob is NaN'],
     ['an infinite probability', { centerProb: Number.POSITIVE_INFINITY }, 'sampling.center_prob is Infinity'],
     ['probabilities whose sum overflows', { jitterProb: 1e308, negativeProb: 1e308 }, 'sum to Infinity'],
-    ['samples_per_nodule past the limit', { samplesPerNodule: 1001 }, 'sampling.samples_per_nodule is 1001; the limit is 1000'],
+    [
+      'samples_per_nodule past the limit',
+      { samplesPerNodule: 1001 },
+      'sampling.samples_per_nodule is 1001; the limit is 1000',
+    ],
     ['a fractional samples_per_nodule', { samplesPerNodule: 1.5 }, 'sampling.samples_per_nodule is 1.5'],
     ['negatives_per_epoch past the limit', { negativesPerEpoch: 10_000_001 }, 'the limit is 10000000'],
     ['a negative negatives_per_epoch', { negativesPerEpoch: -1 }, 'sampling.negatives_per_epoch is -1'],
@@ -82,11 +98,21 @@ describe('resolveSamplingPolicy', () => {
   it('reports every problem in one error', () => {
     assert.throws(
       () =>
-        resolveSamplingPolicy({ jitterProb: -1, centerProb: Number.NaN, samplesPerNodule: 5000, padValue: -3 }),
+        resolveSamplingPolicy({
+          jitterProb: -1,
+          centerProb: Number.NaN,
+          samplesPerNodule: 5000,
+          padValue: -3,
+        }),
       (error: unknown) => {
         assert.ok(error instanceof VoxelfeedError);
         assert.deepEqual(error.message.split('; ').filter((part) => part.startsWith('sampling.')).length, 4);
-        for (const field of ['jitter_prob is -1', 'center_prob is NaN', 'samples_per_nodule is 5000', 'pad_value is -3']) {
+        for (const field of [
+          'jitter_prob is -1',
+          'center_prob is NaN',
+          'samples_per_nodule is 5000',
+          'pad_value is -3',
+        ]) {
           assert.ok(error.message.includes(field), `"${error.message}" lacks ${field}`);
         }
         return true;

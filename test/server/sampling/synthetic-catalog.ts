@@ -1,4 +1,4 @@
-import { createRng, RngPurpose, type Rng } from '../../../server/sampling/rng.js';
+import { createRng, type Rng, RngPurpose } from '../../../server/sampling/rng.js';
 import type { Nodule, SeriesSummary, Shape3, Volume } from '../../../server/sampling/types.js';
 
 /** A small random catalog for invariant tests; some series have no nodules. Deterministic in `key`. */

@@ -1,0 +1,90 @@
+import { VolumeCache } from '../server/cache/volume-cache.js';
+import { buildCatalog } from '../server/dataset/build-catalog.js';
+import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
+import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
+import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
+import { assembleBatch } from '../server/service/assemble-batch.js';
+import type { CropRequest } from '../server/service/crop-request.js';
+import { PlanCache } from '../server/service/plan-cache.js';
+
+export interface InProcessResult {
+  readonly series: number;
+  readonly warmLoadSeconds: number;
+  readonly loadsPerSeries: number;
+  readonly loadsAfterAllRuns: number;
+  readonly crops: number;
+  readonly seconds: number;
+  readonly cropsPerSecond: number;
+  readonly cropsPerSecondFloat32: number;
+}
+
+/**
+ * (a) Crops per second assembled in-process from a warm cache: plan, crop and encode into wire-ready
+ * batches, with no network. Also (d): loads per series when the cache holds the whole data set.
+ */
+export async function benchInProcess(
+  dir: string,
+  options: { seconds: number; batchSize: number; crop: readonly [number, number, number] },
+): Promise<InProcessResult> {
+  const catalog = await buildCatalog({ source: dir });
+  const cache = new VolumeCache<number>({
+    maxBytes: catalog.decodedBytes + 1024,
+    load: (index) => loadCatalogVolume(catalog.series[index]!),
+  });
+  const plans = new PlanCache(catalog.series);
+  const policy = { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: catalog.series.length * 50 };
+  const base: Omit<CropRequest, 'dtype'> = {
+    datasetName: catalog.name,
+    dataset: { catalog, cache, plans },
+    seed: 1n,
+    epoch: 0,
+    policy,
+    cropSize: options.crop,
+    includeMask: true,
+  };
+  // (d) One whole epoch from a cold cache that can hold the data set: every series should load exactly once.
+  const warmStarted = performance.now();
+  {
+    const request: CropRequest = { ...base, dtype: 'uint8' };
+    const plan = plans.get(policy, request.seed, request.epoch);
+    const steps = stepsInEpoch(plan.size, 1, options.batchSize);
+    for (let step = 0; step < steps; step++) {
+      const positions = Array.from({ length: options.batchSize }, (_, slot) =>
+        planPosition(step, 0, slot, 1, options.batchSize),
+      );
+      await assembleBatch(request, plan, positions, { step, stepsInEpoch: steps, rank: 0, worldSize: 1 });
+    }
+  }
+  const warmLoadSeconds = (performance.now() - warmStarted) / 1000;
+  const loadsFirstEpoch = cache.loads;
+
+  const run = async (dtype: 'uint8' | 'float32', seconds: number) => {
+    const request: CropRequest = { ...base, dtype };
+    const plan = plans.get(policy, request.seed, request.epoch);
+    const steps = stepsInEpoch(plan.size, 1, options.batchSize);
+    let crops = 0;
+    const started = performance.now();
+    for (let step = 0; performance.now() - started < seconds * 1000; step = (step + 1) % steps) {
+      const positions = Array.from({ length: options.batchSize }, (_, slot) =>
+        planPosition(step, 0, slot, 1, options.batchSize),
+      );
+      await assembleBatch(request, plan, positions, { step, stepsInEpoch: steps, rank: 0, worldSize: 1 });
+      crops += options.batchSize;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    return { crops, seconds: elapsed, perSecond: crops / elapsed };
+  };
+  await run('uint8', 0.5); // warm the JIT
+  const bytes = await run('uint8', options.seconds);
+  const floats = await run('float32', Math.max(1, options.seconds / 2));
+  return {
+    series: catalog.series.length,
+    warmLoadSeconds,
+    loadsPerSeries: loadsFirstEpoch / catalog.series.length,
+    loadsAfterAllRuns: cache.loads,
+    crops: bytes.crops,
+    seconds: bytes.seconds,
+    cropsPerSecond: bytes.perSecond,
+    cropsPerSecondFloat32: floats.perSecond,
+  };
+}

@@ -1,0 +1,89 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Shape3 } from '../server/sampling/types.js';
+import { benchDataset } from './bench-data.js';
+import { formatTable } from './format-table.js';
+import { benchGrpc } from './grpc-crops.js';
+import { benchInProcess } from './in-process-crops.js';
+import { benchPerCropDecode } from './per-crop-decode.js';
+import { benchTimeToFirstBatch } from './time-to-first-batch.js';
+
+const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N]
+
+Measures the data server on phantom data written once under .voxelfeed/bench:
+  (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
+  (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
+  (c) seconds from starting serve to the first batch      (888 series of 16x48x48)
+  (d) volume loads per series in the first epoch when the cache holds the data set
+  and the baseline it replaces: decoding a whole scan for every crop.
+Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement).`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      seconds: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const quick = values.quick === true;
+  const seconds = values.seconds ? Number(values.seconds) : quick ? 1 : 10;
+  const crop: Shape3 = [16, 96, 96];
+  const batchSize = 8;
+  const series = quick ? 8 : 64;
+  const bigDir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+  const manyDir = await benchDataset('many', { series: quick ? 100 : 888, shape: [16, 48, 48], seed: 2n });
+
+  const inProcess = await benchInProcess(bigDir, { seconds, batchSize, crop });
+  const grpc = await benchGrpc(bigDir, { seconds, batchSize, crop, series });
+  const startup = await benchTimeToFirstBatch(manyDir, [16, 32, 32]);
+  const baseline = await benchPerCropDecode(bigDir, { seconds: Math.min(seconds, 5), crop });
+
+  const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
+  process.stdout.write(`voxelfeed benchmarks on ${machine}\n\n`);
+  process.stdout.write(
+    `${formatTable(
+      ['measure', 'value', 'target'],
+      [
+        ['(a) in-process crops/s, uint8, warm cache', inProcess.cropsPerSecond.toFixed(0), '>= 8000'],
+        ['    in-process crops/s, float32', inProcess.cropsPerSecondFloat32.toFixed(0), ''],
+        ['(b) loopback gRPC crops/s, one client', grpc.cropsPerSecond.toFixed(0), '>= 2000'],
+        ['    loopback gRPC MB/s (image + mask)', grpc.megabytesPerSecond.toFixed(0), ''],
+        ['(c) serve start to listening, s', startup.listenSeconds.toFixed(2), ''],
+        ['(c) serve start to first batch, s', startup.firstBatchSeconds.toFixed(2), '< 2'],
+        ['(d) loads per series, first epoch', inProcess.loadsPerSeries.toFixed(2), '1'],
+        ['    first epoch from a cold cache, s', inProcess.warmLoadSeconds.toFixed(2), ''],
+        ['baseline: decode per crop, crops/s', baseline.cropsPerSecond.toFixed(1), ''],
+        [
+          'speed-up of (a) over the baseline',
+          (inProcess.cropsPerSecond / baseline.cropsPerSecond).toFixed(0),
+          '',
+        ],
+      ],
+    )}\n\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({
+      machine,
+      quick,
+      series,
+      crop,
+      batch_size: batchSize,
+      in_process_crops_per_s: Math.round(inProcess.cropsPerSecond),
+      in_process_float32_crops_per_s: Math.round(inProcess.cropsPerSecondFloat32),
+      grpc_crops_per_s: Math.round(grpc.cropsPerSecond),
+      grpc_mb_per_s: Math.round(grpc.megabytesPerSecond),
+      serve_to_listen_s: Number(startup.listenSeconds.toFixed(3)),
+      serve_to_first_batch_s: Number(startup.firstBatchSeconds.toFixed(3)),
+      catalog_series_for_startup: quick ? 100 : 888,
+      loads_per_series_first_epoch: inProcess.loadsPerSeries,
+      baseline_decode_per_crop_crops_per_s: Number(baseline.cropsPerSecond.toFixed(1)),
+    })}\n`,
+  );
+}
+
+await main();
