@@ -1,9 +1,4 @@
-import {
-  type Batch,
-  DType,
-  type SampleInfo,
-  CropMode as WireCropMode,
-} from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { DType, type SampleInfo, CropMode as WireCropMode } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';
@@ -46,7 +41,7 @@ export async function assembleBatch(
   header: BatchHeader,
   signal?: AbortSignal,
 ): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
-  const { catalog, cache } = request.dataset;
+  const { catalog } = request.dataset;
   const params = positions.map((position) =>
     planSample(plan, catalog.series, request.policy, request.seed, request.epoch, position, request.cropSize),
   );

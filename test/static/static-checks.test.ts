@@ -24,6 +24,6 @@ describe('the source tree', () => {
   });
 
   it('passes the Biome format and lint checks', { timeout: 120_000 }, async () => {
-    await check(bin('biome'), ['check', '.']);
+    await check(bin('biome'), ['check', '--error-on-warnings', '.']);
   });
 });
