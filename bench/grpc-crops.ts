@@ -15,11 +15,18 @@ export interface GrpcResult {
  */
 export async function benchGrpc(
   dir: string,
-  options: { seconds: number; batchSize: number; crop: readonly [number, number, number]; series: number },
+  options: {
+    seconds: number;
+    batchSize: number;
+    crop: readonly [number, number, number];
+    series: number;
+    flowControlWindow?: number;
+  },
 ): Promise<GrpcResult> {
   const server = await spawnServer(['--data', dir, '--cache-bytes', '2GiB', '--log-level', 'warn']);
   const client = new VoxelFeedClient(server.address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    ...(options.flowControlWindow ? { 'grpc-node.flow_control_window': options.flowControlWindow } : {}),
   });
   const request = (seconds: number) =>
     new Promise<{ crops: number; bytes: number; seconds: number }>((resolve, reject) => {

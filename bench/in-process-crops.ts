@@ -4,6 +4,7 @@ import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
 import { assembleBatch } from '../server/service/assemble-batch.js';
+import { BatchBufferPool } from '../server/service/batch-buffer-pool.js';
 import type { CropRequest } from '../server/service/crop-request.js';
 import { PlanCache } from '../server/service/plan-cache.js';
 
@@ -63,12 +64,22 @@ export async function benchInProcess(
     const plan = plans.get(policy, request.seed, request.epoch);
     const steps = stepsInEpoch(plan.size, 1, options.batchSize);
     let crops = 0;
+    // As a stream does: batch buffers are reused once sent (here: at once).
+    const pool = new BatchBufferPool(4);
     const started = performance.now();
     for (let step = 0; performance.now() - started < seconds * 1000; step = (step + 1) % steps) {
       const positions = Array.from({ length: options.batchSize }, (_, slot) =>
         planPosition(step, 0, slot, 1, options.batchSize),
       );
-      await assembleBatch(request, plan, positions, { step, stepsInEpoch: steps, rank: 0, worldSize: 1 });
+      const { batch } = await assembleBatch(
+        request,
+        plan,
+        positions,
+        { step, stepsInEpoch: steps, rank: 0, worldSize: 1 },
+        undefined,
+        pool,
+      );
+      pool.release(batch.backing);
       crops += options.batchSize;
     }
     const elapsed = (performance.now() - started) / 1000;

@@ -1,4 +1,5 @@
 import { VoxelfeedError } from '../errors.js';
+import { findMaskBox } from '../sampling/mask-box.js';
 import type { Shape3, Volume } from '../sampling/types.js';
 import type { RawVolume } from './nrrd-reader.js';
 import type { VoxelArray } from './nrrd-type.js';
@@ -41,7 +42,7 @@ export async function toServedVolume(
     mask: await transposeToCOrder(maskBytes, shape),
   };
   await binarizeInPlace(served.mask);
-  return served;
+  return { ...served, maskBox: findMaskBox(served.mask, shape) };
 }
 
 function sameShape(a: Shape3, b: Shape3): boolean {

@@ -31,6 +31,11 @@ export function extractCrop(
   }
   checkOutput(outImage, outOffset, total, 'image');
   if (outMask !== null) checkOutput(outMask, outOffset, total, 'mask');
+  // With the mask's non-zero box known, the mask is zeros plus the few rows that cross the box; the loop
+  // below then cuts the image alone.
+  const boxed = outMask !== null && volume.maskBox !== undefined;
+  if (boxed) cutMaskWithinBox(volume, origin, size, outMask, outOffset);
+  const loopMask = boxed ? null : outMask;
   // Row views are built with the constructor rather than `subarray`, which looks up the species
   // constructor on every call: about 1.5x more crops per second on Node 20 for 96-voxel rows.
   const imageBuffer = volume.image.buffer;
@@ -48,27 +53,59 @@ export function extractCrop(
 
   if (a0 === b0 || a1 === b1 || a2 === b2) {
     outImage.fill(padValue, outOffset, outOffset + total);
-    outMask?.fill(0, outOffset, outOffset + total);
+    loopMask?.fill(0, outOffset, outOffset + total);
     return;
   }
 
   const plane = s1 * s2;
   const run = b2 - a2;
   // Padded planes before and after the inside ones.
-  padRange(outImage, outMask, padValue, outOffset, outOffset + a0 * plane);
-  padRange(outImage, outMask, padValue, outOffset + b0 * plane, outOffset + total);
+  padRange(outImage, loopMask, padValue, outOffset, outOffset + a0 * plane);
+  padRange(outImage, loopMask, padValue, outOffset + b0 * plane, outOffset + total);
   for (let i = a0; i < b0; i++) {
     const planeStart = outOffset + i * plane;
-    padRange(outImage, outMask, padValue, planeStart, planeStart + a1 * s2);
-    padRange(outImage, outMask, padValue, planeStart + b1 * s2, planeStart + plane);
+    padRange(outImage, loopMask, padValue, planeStart, planeStart + a1 * s2);
+    padRange(outImage, loopMask, padValue, planeStart + b1 * s2, planeStart + plane);
     const srcPlane = ((o0 + i) * n1 + o1) * n2 + o2;
     for (let j = a1; j < b1; j++) {
       const dst = planeStart + j * s2;
       const src = srcPlane + j * n2 + a2;
-      if (a2 > 0) padRange(outImage, outMask, padValue, dst, dst + a2);
+      if (a2 > 0) padRange(outImage, loopMask, padValue, dst, dst + a2);
       outImage.set(new Uint8Array(imageBuffer, imageBase + src, run), dst + a2);
-      if (outMask !== null) outMask.set(new Uint8Array(maskBuffer, maskBase + src, run), dst + a2);
-      if (b2 < s2) padRange(outImage, outMask, padValue, dst + b2, dst + s2);
+      if (loopMask !== null) loopMask.set(new Uint8Array(maskBuffer, maskBase + src, run), dst + a2);
+      if (b2 < s2) padRange(outImage, loopMask, padValue, dst + b2, dst + s2);
+    }
+  }
+}
+
+function cutMaskWithinBox(
+  volume: Volume,
+  origin: Vec3,
+  size: Shape3,
+  outMask: Uint8Array,
+  outOffset: number,
+): void {
+  const [, n1, n2] = volume.shape;
+  const [o0, o1, o2] = origin;
+  const [s0, s1, s2] = size;
+  outMask.fill(0, outOffset, outOffset + s0 * s1 * s2);
+  const box = volume.maskBox;
+  if (box === null || box === undefined) return;
+  const a0 = clamp(box.lo[0] - o0, 0, s0);
+  const b0 = clamp(box.hi[0] - o0, a0, s0);
+  const a1 = clamp(box.lo[1] - o1, 0, s1);
+  const b1 = clamp(box.hi[1] - o1, a1, s1);
+  const a2 = clamp(box.lo[2] - o2, 0, s2);
+  const b2 = clamp(box.hi[2] - o2, a2, s2);
+  if (a0 === b0 || a1 === b1 || a2 === b2) return;
+  const maskBuffer = volume.mask.buffer;
+  const maskBase = volume.mask.byteOffset;
+  const run = b2 - a2;
+  for (let i = a0; i < b0; i++) {
+    const srcPlane = ((o0 + i) * n1 + o1) * n2 + o2;
+    const dstPlane = outOffset + i * s1 * s2;
+    for (let j = a1; j < b1; j++) {
+      outMask.set(new Uint8Array(maskBuffer, maskBase + srcPlane + j * n2 + a2, run), dstPlane + j * s2 + a2);
     }
   }
 }

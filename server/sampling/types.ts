@@ -63,10 +63,21 @@ export interface CropParams {
   readonly size: Shape3;
 }
 
+/** The smallest box holding every non-zero mask voxel: `lo` inclusive, `hi` exclusive, per axis. */
+export interface MaskBox {
+  readonly lo: Vec3;
+  readonly hi: Vec3;
+}
+
 /** A decoded volume as the cache holds it: uint8 voxels in C order (axis 2 fastest). */
 export interface Volume {
   readonly shape: Shape3;
   readonly image: Uint8Array;
   /** uint8 labels 0 or 1 in the same layout. */
   readonly mask: Uint8Array;
+  /**
+   * Where the mask's non-zero voxels are: null for an all-zero mask, undefined when not computed. Most crops
+   * miss every nodule, and with the box known their mask is one `fill(0)` instead of thousands of row copies.
+   */
+  readonly maskBox?: MaskBox | null;
 }

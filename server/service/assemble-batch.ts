@@ -2,9 +2,10 @@ import { DType, type SampleInfo, CropMode as WireCropMode } from '../../gen/voxe
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';
-import { toFloat32LE } from '../sampling/float-tensor.js';
+import { writeFloat32LE } from '../sampling/float-tensor.js';
 import { planSample } from '../sampling/plan-sample.js';
 import type { CropMode, CropParams, Volume } from '../sampling/types.js';
+import type { BatchBufferPool } from './batch-buffer-pool.js';
 import type { CropRequest } from './crop-request.js';
 import { allocateEncodedBatch, type EncodedBatch } from './encoded-batch.js';
 
@@ -40,6 +41,7 @@ export async function assembleBatch(
   positions: readonly number[],
   header: BatchHeader,
   signal?: AbortSignal,
+  pool?: BatchBufferPool,
 ): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
   const { catalog } = request.dataset;
   const params = positions.map((position) =>
@@ -74,12 +76,15 @@ export async function assembleBatch(
     },
     imageBytes,
     maskBytes,
+    pool,
   );
   const encodeMs = performance.now() - encodeStarted;
 
   const cropStarted = performance.now();
-  // float32 crops are cut as bytes first, then widened in one pass (voxel / 255).
-  const voxelTarget = request.dtype === 'float32' ? new Uint8Array(batchSize * voxels) : batch.image;
+  // float32 crops are cut as bytes into the last quarter of the image field, then widened in place from the
+  // front: float i (bytes 4i..4i+3) never reaches a voxel byte (at 3n + j, j >= i) that is still to be read.
+  const voxelTarget =
+    request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
   params.forEach((sample, slot) => {
     const volume = volumes.get(sample.series)!;
@@ -93,7 +98,7 @@ export async function assembleBatch(
       slot * voxels,
     );
   });
-  if (voxelTarget !== batch.image) batch.image.set(toFloat32LE(voxelTarget));
+  if (voxelTarget !== batch.image) writeFloat32LE(voxelTarget, batch.image);
   const cropped = performance.now();
   return {
     batch,

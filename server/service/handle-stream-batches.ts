@@ -4,6 +4,7 @@ import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { planPosition, stepsInEpoch } from '../sampling/epoch-steps.js';
 import { assembleBatch, type BatchTimings } from './assemble-batch.js';
+import { BatchBufferPool } from './batch-buffer-pool.js';
 import { resolveStreamRequest } from './crop-request.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import type { DatasetRegistry } from './served-dataset.js';
@@ -37,6 +38,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
     call.on('cancelled', onCancelled);
     deps.observer?.onStreamStart?.();
     const writer = new BackpressuredWriter(call, deps.limits.maxUnflushedBatches, abort.signal);
+    const pool = new BatchBufferPool(deps.limits.prefetchBatches + deps.limits.maxUnflushedBatches + 1);
     let endCode = 'OK';
     try {
       const request = resolveStreamRequest(call.request, deps.registry, deps.limits);
@@ -55,10 +57,12 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
           planPosition(step, request.rank, slot, request.worldSize, request.batchSize),
         );
         const header = { step, stepsInEpoch: steps, rank: request.rank, worldSize: request.worldSize };
-        const pending = assembleBatch(request, plan, positions, header, abort.signal).then((result) => ({
-          ...result,
-          seconds: (performance.now() - started) / 1000,
-        }));
+        const pending = assembleBatch(request, plan, positions, header, abort.signal, pool).then(
+          (result) => ({
+            ...result,
+            seconds: (performance.now() - started) / 1000,
+          }),
+        );
         // A batch prepared ahead may fail after the stream has ended; its error is handled when awaited.
         pending.catch(() => {});
         return pending;
@@ -77,7 +81,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
           ready.timings,
           ready.seconds,
         );
-        if (!(await writer.write(ready.batch.bytes))) break;
+        if (!(await writer.write(ready.batch.bytes, () => pool.release(ready.batch.backing)))) break;
       }
       if (abort.signal.aborted) {
         endCode = 'CANCELLED';

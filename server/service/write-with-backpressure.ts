@@ -20,12 +20,16 @@ export class BackpressuredWriter<T> {
     call.on('drain', this.onAbort);
   }
 
-  /** Resolves once the message is handed over and the stream has room for the next; false if cancelled. */
-  async write(message: T): Promise<boolean> {
+  /**
+   * Resolves once the message is handed over and the stream has room for the next; false if cancelled.
+   * `onFlushed` runs when gRPC is done with the message (never, after a cancel).
+   */
+  async write(message: T, onFlushed?: () => void): Promise<boolean> {
     if (this.signal.aborted) return false;
     this.unflushed += 1;
     const roomLeft = this.call.write(message, () => {
       this.unflushed -= 1;
+      onFlushed?.();
       this.wake();
     });
     while (

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Batch, CropMode, DType } from '../../../gen/voxelfeed/v1/voxelfeed.js';
+import { BatchBufferPool } from '../../../server/service/batch-buffer-pool.js';
+import { allocateEncodedBatch } from '../../../server/service/encoded-batch.js';
+
+const header = {
+  epoch: 3,
+  step: 12n,
+  stepsInEpoch: 40n,
+  shape: [2, 3, 4, 5],
+  dtype: DType.DTYPE_FLOAT32,
+  samples: [
+    {
+      index: 24n,
+      seriesUid: '1.2.3',
+      mode: CropMode.CROP_MODE_JITTER,
+      origin: [-1, 5, 300],
+      nodule: 2,
+      noduleCenter: [1.5, 2.25, 3],
+      noduleDiameter: 7.5,
+      item: 9n,
+    },
+  ],
+  rank: 1,
+  worldSize: 4,
+};
+
+describe('allocateEncodedBatch', () => {
+  for (const [imageBytes, maskBytes] of [
+    [120, 60],
+    [4, 0],
+    [300_000, 0],
+    [2_400_000, 600_000],
+  ] as const) {
+    it(`decodes like Batch.encode of the same message (image ${imageBytes} B, mask ${maskBytes} B)`, () => {
+      const encoded = allocateEncodedBatch(header, imageBytes, maskBytes);
+      encoded.image.forEach((_, i) => {
+        encoded.image[i] = (i * 7) % 256;
+      });
+      encoded.mask.forEach((_, i) => {
+        encoded.mask[i] = i % 2;
+      });
+      const expected = { ...header, image: Buffer.from(encoded.image), mask: Buffer.from(encoded.mask) };
+      assert.deepEqual(Batch.decode(encoded.bytes), Batch.decode(Batch.encode(expected).finish()));
+      assert.equal(encoded.bytes.length, Batch.encode(expected).finish().length);
+    });
+  }
+
+  it('puts the image on a 4-byte boundary so float32 views need no copy', () => {
+    for (const imageBytes of [1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 300_000_000 / 100]) {
+      const encoded = allocateEncodedBatch(header, imageBytes, 0);
+      assert.equal(encoded.image.byteOffset % 4, 0, `image of ${imageBytes} bytes`);
+    }
+  });
+
+  it('reuses pooled buffers and still decodes after the sample info grows', () => {
+    const pool = new BatchBufferPool(2);
+    const first = allocateEncodedBatch(header, 1000, 100, pool);
+    pool.release(first.backing);
+    const longer = { ...header, samples: [{ ...header.samples[0]!, seriesUid: '1.2.3.4.5.6.7.8.9' }] };
+    const second = allocateEncodedBatch(longer, 1000, 100, pool);
+    assert.equal(second.backing, first.backing, 'the released buffer is reused');
+    second.image.fill(5);
+    second.mask.fill(1);
+    assert.equal(Batch.decode(second.bytes).samples[0]!.seriesUid, '1.2.3.4.5.6.7.8.9');
+    assert.equal(Batch.decode(second.bytes).image.length, 1000);
+  });
+});
