@@ -20,9 +20,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 /** Dispatches to one command's composition root; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // A usage error: the text goes with the other errors, to stderr, so `voxelfeed > out` shows it.
+    process.stderr.write(`voxelfeed: no command given\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const load = COMMANDS[name];
   if (load === undefined) {

@@ -13,9 +13,17 @@ const UNITS: Record<string, number> = {
   mib: 1024 ** 2,
   gib: 1024 ** 3,
   tib: 1024 ** 4,
+  // Kubernetes quantities (`2Gi`), as a deployment's memory limit is written next to VOXELFEED_CACHE_BYTES.
+  ki: 1024,
+  mi: 1024 ** 2,
+  gi: 1024 ** 3,
+  ti: 1024 ** 4,
 };
 
-/** Parses `2147483648`, `2GiB`, `512MiB`, `1.5GB`; returns null when the text is not a byte size. */
+/**
+ * Parses `2147483648`, `2GiB`, `2Gi`, `512MiB`, `1.5GB` (units in any case; K/M/G/T are powers of 1000,
+ * Ki/Mi/Gi/Ti and KiB/MiB/GiB/TiB powers of 1024); returns null when the text is not a byte size.
+ */
 export function parseByteSize(text: string): number | null {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   if (match === null) return null;

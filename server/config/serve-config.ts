@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
-import { parseByteSize } from './parse-byte-size.js';
+import { formatBytes, parseByteSize } from './parse-byte-size.js';
 
 export interface ServeConfig {
   /** A folder or manifest; null serves the embedded phantom data set. */
@@ -21,7 +21,7 @@ export const SERVE_HELP = `Usage: voxelfeed serve [options]
 
 Serves 3D crops of a data set over gRPC (voxelfeed.v1.VoxelFeed, with grpc.health.v1 and server reflection).
 
-Options (each also read from the environment variable shown):
+Options (each also read from the environment variable shown; a flag wins over its variable):
   --data PATH            folder in the LUNA16 preprocessed layout (<uid>_clean.nrrd, <uid>_mask.nrrd,
                          <uid>_bboxes.npy) or a manifest (.csv or .json: id,image,mask,boxes)    VOXELFEED_DATA
                          default: a small phantom data set, generated once into the cache folder
@@ -31,111 +31,123 @@ Options (each also read from the environment variable shown):
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)   VOXELFEED_CACHE_BYTES
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                VOXELFEED_MAX_CROP_VOXELS
-  --max-batch-bytes SIZE largest batch message (default 64MiB)                             VOXELFEED_MAX_BATCH_BYTES
+  --max-batch-bytes SIZE largest batch message (default 64MiB, at most 1GiB)               VOXELFEED_MAX_BATCH_BYTES
   --shutdown-grace-ms N  time open streams get on SIGTERM (default 10000)                   VOXELFEED_SHUTDOWN_GRACE_MS
   --log-level LEVEL      debug, info, warn, error or silent (default info)                 VOXELFEED_LOG_LEVEL
   -h, --help             show this text
 
-Logs are JSON lines on stderr. The first line on stdout is "listening on HOST:PORT".`;
+The cache folder (for the default data set) is $VOXELFEED_CACHE_DIR, else $XDG_CACHE_HOME/voxelfeed, else
+~/.cache/voxelfeed. Logs are JSON lines on stderr. The first line on stdout is "listening on HOST:PORT".`;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+/** grpc-js sends larger messages, but no client should be asked to accept one. */
+const MAX_BATCH_BYTES_LIMIT = 1024 ** 3;
+
+/** Every option that takes a value, its variable and an example for messages. */
+const VALUE_OPTIONS = {
+  data: { variable: 'VOXELFEED_DATA', example: './data/luna16' },
+  name: { variable: 'VOXELFEED_DATASET_NAME', example: 'luna16' },
+  host: { variable: 'VOXELFEED_HOST', example: '0.0.0.0' },
+  port: { variable: 'VOXELFEED_PORT', example: '50051' },
+  'cache-bytes': { variable: 'VOXELFEED_CACHE_BYTES', example: '2GiB' },
+  'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
+  'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
+  'shutdown-grace-ms': { variable: 'VOXELFEED_SHUTDOWN_GRACE_MS', example: '10000' },
+  'log-level': { variable: 'VOXELFEED_LOG_LEVEL', example: 'info' },
+} as const;
+type ValueOption = keyof typeof VALUE_OPTIONS;
+const FLAG_OPTIONS = ['strict', 'help'] as const;
+
+/** A value as given, and where it came from, so a message names what the user actually wrote. */
+interface Setting {
+  readonly text: string;
+  /** `--port nope` or `VOXELFEED_PORT=nope`. */
+  readonly shown: string;
+}
 
 /**
  * Builds the server's config from flags, then `VOXELFEED_*` variables, then defaults, and reports every
- * problem at once (an INVALID_ARGUMENT error whose message lists them, each with its fix).
+ * problem at once (an INVALID_ARGUMENT error whose message lists them, each naming the value and the fix).
+ * `parseArgs` runs non-strict for that reason: strict mode throws at the first unknown option; unknown
+ * options, missing values and stray arguments are collected here instead.
  */
 export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args: [...argv],
-    strict: true,
-    allowPositionals: false,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
     options: {
-      data: { type: 'string' },
-      name: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'cache-bytes': { type: 'string' },
+      ...(Object.fromEntries(Object.keys(VALUE_OPTIONS).map((name) => [name, { type: 'string' }])) as Record<
+        ValueOption,
+        { type: 'string' }
+      >),
       strict: { type: 'boolean' },
-      'max-crop-voxels': { type: 'string' },
-      'max-batch-bytes': { type: 'string' },
-      'shutdown-grace-ms': { type: 'string' },
-      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) return 'help';
-  const problems: string[] = [];
-  const pick = (flag: keyof typeof values, variable: string): string | undefined => {
-    const value = values[flag];
-    if (typeof value === 'string') return value;
+  if (values.help === true) return 'help';
+  const { problems, valueless } = commandLineProblems(tokens);
+
+  const pick = (option: ValueOption): Setting | undefined => {
+    const value = values[option];
+    if (valueless.has(option)) return undefined; // already reported by commandLineProblems
+    if (typeof value === 'string') return { text: value, shown: `--${option} ${value}` };
+    const variable = VALUE_OPTIONS[option].variable;
     const fromEnv = env[variable];
-    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+    return fromEnv === undefined || fromEnv === ''
+      ? undefined
+      : { text: fromEnv, shown: `${variable}=${fromEnv}` };
   };
-  const integer = (
-    text: string | undefined,
-    fallback: number,
-    name: string,
-    min: number,
-    max: number,
-  ): number => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
+  const integer = (option: ValueOption, fallback: number, min: number, max: number): number => {
+    const setting = pick(option);
+    if (setting === undefined) return fallback;
+    // Digits only: Number() would also take '', '0x50', '1e3' and ' 7 '.
+    const value = /^\d+$/.test(setting.text.trim()) ? Number(setting.text.trim()) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name} ${text}: must be an integer from ${min} to ${max}`);
+      problems.push(`${setting.shown}: must be an integer from ${min} to ${max}`);
       return fallback;
     }
     return value;
   };
-  const bytes = (text: string | undefined, fallback: number, name: string): number => {
-    if (text === undefined) return fallback;
-    const value = parseByteSize(text);
-    if (value === null || value < 1) {
-      problems.push(`${name} ${text}: not a byte size; write e.g. 2GiB, 512MiB or 1073741824`);
+  const bytes = (option: ValueOption, fallback: number, max: number): number => {
+    const setting = pick(option);
+    if (setting === undefined) return fallback;
+    const value = parseByteSize(setting.text);
+    if (value === null) {
+      problems.push(`${setting.shown}: not a byte size; write e.g. 2GiB, 512MiB or 1073741824`);
+      return fallback;
+    }
+    if (value < 1 || value > max) {
+      const range =
+        max === Number.MAX_SAFE_INTEGER ? 'at least 1 byte' : `from 1 byte to ${formatBytes(max)}`;
+      problems.push(`${setting.shown}: must be ${range}; e.g. ${VALUE_OPTIONS[option].example}`);
       return fallback;
     }
     return value;
   };
-  const logLevelText = pick('log-level', 'VOXELFEED_LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevelText as LogLevel)) {
-    problems.push(`--log-level ${logLevelText}: use one of ${LOG_LEVELS.join(', ')}`);
+  const text = (option: ValueOption): string | null => pick(option)?.text ?? null;
+
+  const logLevel = pick('log-level');
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel.text as LogLevel)) {
+    problems.push(`${logLevel.shown}: use one of ${LOG_LEVELS.join(', ')}`);
   }
-  const strictEnv = env['VOXELFEED_STRICT'];
   const config: ServeConfig = {
-    data: pick('data', 'VOXELFEED_DATA') ?? null,
-    datasetName: pick('name', 'VOXELFEED_DATASET_NAME') ?? null,
-    host: pick('host', 'VOXELFEED_HOST') ?? '127.0.0.1',
-    port: integer(pick('port', 'VOXELFEED_PORT'), 50051, '--port', 0, 65535),
-    cacheMaxBytes: bytes(pick('cache-bytes', 'VOXELFEED_CACHE_BYTES'), 2 * 1024 ** 3, '--cache-bytes'),
-    strict: values.strict === true || strictEnv === '1' || strictEnv === 'true',
+    data: text('data'),
+    datasetName: text('name'),
+    host: text('host') ?? '127.0.0.1',
+    port: integer('port', 50051, 0, 65535),
+    cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
+    strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     limits: {
       ...DEFAULT_SERVICE_LIMITS,
-      maxCropVoxels: integer(
-        pick('max-crop-voxels', 'VOXELFEED_MAX_CROP_VOXELS'),
-        DEFAULT_SERVICE_LIMITS.maxCropVoxels,
-        '--max-crop-voxels',
-        1,
-        1024 ** 3,
-      ),
-      maxBatchBytes: bytes(
-        pick('max-batch-bytes', 'VOXELFEED_MAX_BATCH_BYTES'),
-        DEFAULT_SERVICE_LIMITS.maxBatchBytes,
-        '--max-batch-bytes',
-      ),
+      maxCropVoxels: integer('max-crop-voxels', DEFAULT_SERVICE_LIMITS.maxCropVoxels, 1, 1024 ** 3),
+      maxBatchBytes: bytes('max-batch-bytes', DEFAULT_SERVICE_LIMITS.maxBatchBytes, MAX_BATCH_BYTES_LIMIT),
     },
-    logLevel: logLevelText as LogLevel,
-    shutdownGraceMs: integer(
-      pick('shutdown-grace-ms', 'VOXELFEED_SHUTDOWN_GRACE_MS'),
-      10_000,
-      '--shutdown-grace-ms',
-      0,
-      3_600_000,
-    ),
+    // Checked above: an unknown level is a problem, so it never reaches the returned config.
+    logLevel: (logLevel?.text ?? 'info') as LogLevel,
+    shutdownGraceMs: integer('shutdown-grace-ms', 10_000, 0, 3_600_000),
   };
-  if (config.limits.maxBatchBytes > 1024 ** 3) {
-    problems.push(
-      `--max-batch-bytes ${config.limits.maxBatchBytes}: gRPC messages are limited to 1GiB here; lower it`,
-    );
-  }
   if (problems.length > 0) {
     throw new VoxelfeedError(
       'INVALID_ARGUMENT',
@@ -143,4 +155,62 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     );
   }
   return config;
+}
+
+type Token = ReturnType<typeof parseArgs>['tokens'] extends (infer T)[] | undefined ? T : never;
+
+/**
+ * Unknown options, options without their value, flags given a value and stray arguments; `valueless` holds
+ * the options given without a value, so they are not checked (and reported) a second time.
+ */
+function commandLineProblems(tokens: readonly Token[]): { problems: string[]; valueless: Set<string> } {
+  const problems: string[] = [];
+  const valueless = new Set<string>();
+  // Non-strict parseArgs cannot know that an unknown option takes a value: in `--bogus 3`, "3" is its value.
+  const followers = new Set<number>();
+  tokens.forEach((token, i) => {
+    if (token.kind !== 'option') return;
+    if (Object.hasOwn(VALUE_OPTIONS, token.name)) {
+      const { example } = VALUE_OPTIONS[token.name as ValueOption];
+      // `--port --host x` would take "--host" as the port.
+      const swallowed = token.inlineValue === false && token.value?.startsWith('--') === true;
+      if (token.value === undefined || token.value === '' || swallowed) {
+        problems.push(`${token.rawName} needs a value; e.g. ${token.rawName} ${example}`);
+        valueless.add(token.name);
+      }
+    } else if ((FLAG_OPTIONS as readonly string[]).includes(token.name)) {
+      if (token.value !== undefined) {
+        problems.push(
+          `${token.rawName}=${token.value}: ${token.rawName} takes no value; give ${token.rawName} alone, or leave it out`,
+        );
+      }
+    } else {
+      problems.push(`unknown option ${token.rawName}; run voxelfeed serve --help for the options`);
+      const next = tokens[i + 1];
+      if (token.value === undefined && next?.kind === 'positional') followers.add(next.index);
+    }
+  });
+  for (const token of tokens) {
+    if (token.kind === 'positional' && !followers.has(token.index)) {
+      problems.push(
+        `unexpected argument ${JSON.stringify(token.value)}; serve takes options only, e.g. --data ${token.value}`,
+      );
+    }
+  }
+  return { problems, valueless };
+}
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['', '0', 'false', 'no', 'off'];
+
+/** A boolean variable: 1/true/yes/on or 0/false/no/off (any case); anything else is reported. */
+function envFlag(env: NodeJS.ProcessEnv, variable: string, problems: string[]): boolean {
+  const value = env[variable];
+  if (value === undefined) return false;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (!FALSE_WORDS.includes(word)) {
+    problems.push(`${variable}=${value}: use 1 or 0 (true or false)`);
+  }
+  return false;
 }

@@ -20,6 +20,11 @@ export interface BuildCatalogOptions {
   readonly strict?: boolean;
   /** Header reads in flight at once. */
   readonly concurrency?: number;
+  /**
+   * Return a catalog with no series instead of failing (`voxelfeed index` lists what was skipped). A server
+   * with nothing to serve would only fail every request later, so by default that is refused here.
+   */
+  readonly allowEmpty?: boolean;
 }
 
 /**
@@ -31,20 +36,22 @@ export interface BuildCatalogOptions {
 export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalog> {
   const source = path.resolve(options.source);
   const info = await stat(source).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code})`;
     throw new VoxelfeedError(
       'NOT_FOUND',
-      `data set ${options.source} does not exist; pass a folder or manifest to --data`,
-      {
-        cause: error,
-      },
+      `data set ${options.source} ${problem}; pass a folder or a manifest (.csv or .json) to --data`,
+      { cause: error },
     );
   });
-  const listing = info.isDirectory()
-    ? await findSeriesFiles(source)
-    : { files: await readManifest(source), skipped: [] as SkippedSeries[] };
+  const manifest = info.isDirectory() ? null : source;
+  const listing =
+    manifest === null
+      ? await findSeriesFiles(source)
+      : { files: await readManifest(manifest), skipped: [] as SkippedSeries[] };
   const skipped: SkippedSeries[] = [...listing.skipped];
   const results = await mapWithConcurrency(listing.files, options.concurrency ?? 32, (files) =>
-    indexSeries(files),
+    indexSeries(files, manifest),
   );
   const series: CatalogSeries[] = [];
   const seen = new Set<string>();
@@ -52,12 +59,18 @@ export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalo
     if ('reason' in result) {
       skipped.push(result);
     } else if (seen.has(result.uid)) {
-      skipped.push({ uid: result.uid, reason: `series id ${result.uid} appears twice; ids must be unique` });
+      skipped.push({
+        uid: result.uid,
+        reason: `series id ${result.uid} is listed twice in ${source}; the first row is served, remove the other`,
+      });
     } else {
       seen.add(result.uid);
       series.push(result);
     }
   }
+  // Sorted before any message picks a "first" example, so the message does not depend on listing order.
+  series.sort((a, b) => compareUids(a.uid, b.uid));
+  skipped.sort((a, b) => compareUids(a.uid, b.uid));
   if (options.strict && skipped.length > 0) {
     const first = skipped[0]!;
     throw new VoxelfeedError(
@@ -65,8 +78,9 @@ export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalo
       `${skipped.length} series cannot be served (first: ${first.uid}: ${first.reason}); fix them or run without --strict to skip them`,
     );
   }
-  series.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
-  skipped.sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  if (series.length === 0 && !options.allowEmpty) {
+    throw new VoxelfeedError('FAILED_PRECONDITION', emptyCatalogMessage(source, manifest, skipped));
+  }
   const name = options.name ?? path.basename(source).replace(/\.(csv|json)$/i, '');
   return {
     name,
@@ -82,15 +96,13 @@ export async function buildCatalog(options: BuildCatalogOptions): Promise<Catalo
   };
 }
 
-async function indexSeries(files: SeriesFiles): Promise<CatalogSeries | SkippedSeries> {
+async function indexSeries(
+  files: SeriesFiles,
+  manifest: string | null,
+): Promise<CatalogSeries | SkippedSeries> {
   const { uid, imagePath, maskPath, boxesPath } = files;
-  if (imagePath === null) return { uid, reason: `no image file (${uid}_clean.nrrd)` };
-  if (maskPath === null) return { uid, reason: `no mask file (${uid}_mask.nrrd) next to ${imagePath}` };
-  if (boxesPath === null) {
-    return {
-      uid,
-      reason: `no boxes file (${uid}_bboxes.npy) next to ${imagePath}; save an empty (0, 4) array for a series without nodules`,
-    };
+  if (imagePath === null || maskPath === null || boxesPath === null) {
+    return { uid, reason: missingFileReason(files, manifest) };
   }
   try {
     const [imageHeader, maskHeader, nodules] = await Promise.all([
@@ -103,7 +115,7 @@ async function indexSeries(files: SeriesFiles): Promise<CatalogSeries | SkippedS
     if (!sameShape(shape, maskShape)) {
       return {
         uid,
-        reason: `image ${imagePath} has shape ${shape.join('x')} but mask ${maskPath} has ${maskShape.join('x')}`,
+        reason: `image ${imagePath} has shape ${shape.join('x')} but mask ${maskPath} has ${maskShape.join('x')}; save the mask with the image's sizes`,
       };
     }
     const outside = nodules.findIndex((nodule) => !insideVolume(nodule, shape));
@@ -118,6 +130,42 @@ async function indexSeries(files: SeriesFiles): Promise<CatalogSeries | SkippedS
   } catch (error) {
     return { uid, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** Names the missing file, where it was looked for, and what to do. */
+function missingFileReason(files: SeriesFiles, manifest: string | null): string {
+  const { uid } = files;
+  const role = files.imagePath === null ? 'image' : files.maskPath === null ? 'mask' : 'boxes';
+  const fix =
+    role === 'boxes'
+      ? '; save an empty (0, 4) float array for a series without nodules'
+      : role === 'image'
+        ? "; add it, or remove the series' other files"
+        : '; add it (same sizes as the image)';
+  if (manifest !== null) {
+    return `${manifest}: the row of ${uid} has no ${role} path; fill its "${role}" column${role === 'boxes' ? fix : ''}`;
+  }
+  const present = files.imagePath ?? files.maskPath ?? files.boxesPath ?? '';
+  const expected =
+    role === 'image' ? `${uid}_clean.nrrd` : role === 'mask' ? `${uid}_mask.nrrd` : `${uid}_bboxes.npy`;
+  return `no ${role} file ${expected}${role === 'boxes' ? '' : ' (or .nhdr)'} next to ${present}${fix}`;
+}
+
+function emptyCatalogMessage(
+  source: string,
+  manifest: string | null,
+  skipped: readonly SkippedSeries[],
+): string {
+  const first = skipped[0];
+  if (first !== undefined) {
+    return `none of the ${skipped.length} series in ${source} can be served (first: ${first.uid}: ${first.reason}); run voxelfeed index ${source} for the full list`;
+  }
+  if (manifest !== null) return `${manifest} lists no series; add rows id,image,mask,boxes`;
+  return `no series found in ${source}: expected <uid>_clean.nrrd, <uid>_mask.nrrd and <uid>_bboxes.npy files in it or its subfolders; pass the folder that holds them, or a manifest (.csv or .json)`;
+}
+
+function compareUids(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sameShape(a: Shape3, b: Shape3): boolean {

@@ -8,7 +8,7 @@ Indexes a data set the way voxelfeed serve does (NRRD headers and box files only
 its summary: series, nodules, decoded size, fingerprint, and every series that would be skipped, with why.
 
   PATH       a folder in the LUNA16 preprocessed layout, or a manifest (.csv or .json)
-  --strict   exit with status 1 if any series is bad
+  --strict   exit with status 1 if any series is bad (without it: only if no series can be served)
   --json     print one JSON object instead of text`;
 
 export async function runIndex(argv: readonly string[]): Promise<number> {
@@ -30,7 +30,8 @@ export async function runIndex(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const started = performance.now();
-  const catalog = await buildCatalog({ source: positionals[0]! });
+  // Every series skipped is still a summary worth printing; serve would refuse such a data set.
+  const catalog = await buildCatalog({ source: positionals[0]!, allowEmpty: true });
   const ms = Math.round(performance.now() - started);
   if (values.json) {
     process.stdout.write(
@@ -56,8 +57,11 @@ export async function runIndex(argv: readonly string[]): Promise<number> {
       `indexed in   ${ms} ms`,
       `skipped      ${catalog.skipped.length}`,
       ...catalog.skipped.map((skipped) => `  ${skipped.uid}: ${skipped.reason}`),
+      ...(catalog.series.length === 0
+        ? ['nothing to serve: voxelfeed serve would refuse this data set']
+        : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return values.strict && catalog.skipped.length > 0 ? 1 : 0;
+  return catalog.series.length === 0 || (values.strict && catalog.skipped.length > 0) ? 1 : 0;
 }

@@ -44,7 +44,14 @@ const LONG_EPOCH = {
   seed: 1n,
   batchSize: 4,
   cropSize: [16, 32, 32],
-  sampling: { jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule: 1, negativesPerEpoch: 4000, padValue: 0 },
+  sampling: {
+    jitterProb: 0,
+    negativeProb: 0,
+    centerProb: 0,
+    samplesPerNodule: 1,
+    negativesPerEpoch: 4000,
+    padValue: 0,
+  },
 };
 
 describe('stream flow control', () => {

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseServeConfig, SERVE_HELP, type ServeConfig } from '../../../server/config/serve-config.js';
+import { isVoxelfeedError } from '../../../server/errors.js';
+import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+function parse(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
+  const config = parseServeConfig(argv, env);
+  assert.notEqual(config, 'help');
+  return config as ServeConfig;
+}
+
+/** The message of the INVALID_ARGUMENT error `parseServeConfig` throws, after checking its code. */
+function problemsOf(argv: readonly string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseServeConfig(argv, env);
+  } catch (error) {
+    assert.ok(isVoxelfeedError(error), String(error));
+    assert.equal(error.code, 'INVALID_ARGUMENT');
+    return error.message;
+  }
+  return assert.fail(`expected ${JSON.stringify(argv)} with ${JSON.stringify(env)} to be refused`);
+}
+
+function assertMentions(text: string, fragments: readonly string[]): void {
+  for (const fragment of fragments) assert.ok(text.includes(fragment), `"${text}" lacks "${fragment}"`);
+}
+
+describe('parseServeConfig', () => {
+  it('fills the defaults that --help documents when nothing is given', () => {
+    assert.deepEqual(parse([]), {
+      data: null,
+      datasetName: null,
+      host: '127.0.0.1',
+      port: 50051,
+      cacheMaxBytes: 2 * GiB,
+      strict: false,
+      limits: DEFAULT_SERVICE_LIMITS,
+      logLevel: 'info',
+      shutdownGraceMs: 10_000,
+    });
+    assertMentions(SERVE_HELP, [
+      'default 127.0.0.1',
+      'default 50051',
+      'default 2GiB',
+      `default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels}`,
+      'default 64MiB',
+      'default 10000',
+      'default info',
+    ]);
+    assert.equal(DEFAULT_SERVICE_LIMITS.maxBatchBytes, 64 * MiB);
+  });
+
+  it('reads every option from its VOXELFEED_* variable', () => {
+    const config = parse([], {
+      VOXELFEED_DATA: '/data/luna16',
+      VOXELFEED_DATASET_NAME: 'luna',
+      VOXELFEED_HOST: '0.0.0.0',
+      VOXELFEED_PORT: '6000',
+      VOXELFEED_CACHE_BYTES: '512MiB',
+      VOXELFEED_STRICT: '1',
+      VOXELFEED_MAX_CROP_VOXELS: '1000',
+      VOXELFEED_MAX_BATCH_BYTES: '8MiB',
+      VOXELFEED_SHUTDOWN_GRACE_MS: '250',
+      VOXELFEED_LOG_LEVEL: 'warn',
+    });
+    assert.deepEqual(config, {
+      data: '/data/luna16',
+      datasetName: 'luna',
+      host: '0.0.0.0',
+      port: 6000,
+      cacheMaxBytes: 512 * MiB,
+      strict: true,
+      limits: { ...DEFAULT_SERVICE_LIMITS, maxCropVoxels: 1000, maxBatchBytes: 8 * MiB },
+      logLevel: 'warn',
+      shutdownGraceMs: 250,
+    });
+  });
+
+  it('takes a flag over its variable, and a variable over the default', () => {
+    const env = { VOXELFEED_PORT: '6000', VOXELFEED_HOST: '0.0.0.0', VOXELFEED_CACHE_BYTES: '1GiB' };
+    const config = parse(['--port', '7000', '--cache-bytes=3GiB', '--data', './here'], env);
+    assert.equal(config.port, 7000);
+    assert.equal(config.cacheMaxBytes, 3 * GiB);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.data, './here');
+    assert.equal(config.logLevel, 'info');
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.deepEqual(parse([], { VOXELFEED_PORT: '', VOXELFEED_DATA: '', VOXELFEED_STRICT: '' }), parse([]));
+  });
+
+  it('reads byte sizes with binary and decimal units or as plain integers', () => {
+    const cases: Array<[string, number]> = [
+      ['2GiB', 2 * GiB],
+      ['512MiB', 512 * MiB],
+      ['2Gi', 2 * GiB],
+      ['1.5GB', 1.5e9],
+      ['64 kib', 64 * 1024],
+      ['1073741824', GiB],
+    ];
+    for (const [text, bytes] of cases) {
+      assert.equal(parse(['--cache-bytes', text]).cacheMaxBytes, bytes, text);
+    }
+    assert.equal(parse(['--max-batch-bytes', '1GiB']).limits.maxBatchBytes, GiB);
+  });
+
+  it('turns strict on with --strict or VOXELFEED_STRICT=1/true/yes/on, off with 0/false/no/off', () => {
+    assert.equal(parse(['--strict']).strict, true);
+    for (const word of ['1', 'true', 'TRUE', 'yes', 'on']) {
+      assert.equal(parse([], { VOXELFEED_STRICT: word }).strict, true, word);
+    }
+    for (const word of ['0', 'false', 'no', 'off']) {
+      assert.equal(parse([], { VOXELFEED_STRICT: word }).strict, false, word);
+    }
+    assert.equal(parse(['--strict'], { VOXELFEED_STRICT: '0' }).strict, true);
+  });
+
+  it('reports every bad value in one INVALID_ARGUMENT message, each with the value and the fix', () => {
+    const message = problemsOf(
+      ['--port', 'nope', '--cache-bytes', '12XB', '--log-level', 'loud', '--max-batch-bytes', '2GiB'],
+      { VOXELFEED_SHUTDOWN_GRACE_MS: '-5', VOXELFEED_STRICT: 'maybe', VOXELFEED_MAX_CROP_VOXELS: '0' },
+    );
+    assertMentions(message, [
+      '--port nope: must be an integer from 0 to 65535',
+      '--cache-bytes 12XB: not a byte size; write e.g. 2GiB, 512MiB',
+      '--log-level loud: use one of debug, info, warn, error, silent',
+      '--max-batch-bytes 2GiB: must be from 1 byte to 1.00 GiB',
+      'VOXELFEED_SHUTDOWN_GRACE_MS=-5: must be an integer from 0 to 3600000',
+      'VOXELFEED_STRICT=maybe: use 1 or 0',
+      'VOXELFEED_MAX_CROP_VOXELS=0: must be an integer from 1',
+      'voxelfeed serve --help',
+    ]);
+    assert.equal(message.split('\n').length, 9, 'a header line, 7 problems, the hint');
+  });
+
+  it('names the variable, not the flag, when the bad value comes from the environment', () => {
+    const message = problemsOf([], { VOXELFEED_PORT: '70000' });
+    assertMentions(message, ['VOXELFEED_PORT=70000']);
+    assert.ok(!message.includes('--port 70000'), message);
+  });
+
+  it('refuses integers that Number() would take: empty, hex, exponent, fraction', () => {
+    for (const text of ['0x50', '1e3', '80.5', '-1']) {
+      assertMentions(problemsOf(['--port', text]), [`--port ${text}: must be an integer`]);
+    }
+    assertMentions(problemsOf(['--cache-bytes', '0']), ['--cache-bytes 0: must be at least 1 byte']);
+  });
+
+  it('reports unknown options, missing values, valued flags and stray arguments together', () => {
+    const message = problemsOf(['./data', '--bogus', '3', '--port', '--host', 'h', '--data=', '--strict=no']);
+    assertMentions(message, [
+      'unexpected argument "./data"; serve takes options only, e.g. --data ./data',
+      'unknown option --bogus',
+      '--port needs a value; e.g. --port 50051',
+      '--data needs a value',
+      '--strict=no: --strict takes no value',
+    ]);
+    // "3" is taken as --bogus's value, and "--host" is not checked again as a port number.
+    assert.ok(!message.includes('"3"'), message);
+    assert.ok(!message.includes('--port --host'), message);
+  });
+
+  it('refuses inherited object keys as option names', () => {
+    assertMentions(problemsOf(['--constructor', '--toString']), [
+      'unknown option --constructor',
+      'unknown option --toString',
+    ]);
+  });
+
+  it('returns help for --help or -h, even next to bad values', () => {
+    assert.equal(parseServeConfig(['--help'], {}), 'help');
+    assert.equal(parseServeConfig(['-h', '--port', 'nope', '--bogus'], { VOXELFEED_PORT: 'x' }), 'help');
+    assertMentions(SERVE_HELP, ['Usage: voxelfeed serve', 'VOXELFEED_CACHE_DIR', 'listening on HOST:PORT']);
+  });
+});
