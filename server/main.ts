@@ -68,7 +68,8 @@ export async function startServer(
   const catalog = await buildCatalog({
     source,
     strict: config.strict,
-    ...(config.datasetName ? { name: config.datasetName } : {}),
+    // The embedded default is called "phantom" in requests, whatever its cache folder is named.
+    ...(config.datasetName ? { name: config.datasetName } : config.data === null ? { name: 'phantom' } : {}),
   });
   log.info(
     {
