@@ -2,7 +2,8 @@ import { VoxelfeedError } from '../errors.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from './types.js';
 
 export const MAX_SAMPLES_PER_NODULE = 1000;
-export const MAX_NEGATIVES_PER_EPOCH = 10_000_000;
+// An epoch plan is built in one pass (about 1 us per negative): a million negatives cost about a second, once per epoch.
+export const MAX_NEGATIVES_PER_EPOCH = 1_000_000;
 
 /** The request's sampling options as the wire gives them: zero or absent means "use the default". */
 export interface SamplingOptionsInput {

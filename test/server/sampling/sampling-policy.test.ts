@@ -68,7 +68,7 @@ describe('resolveSamplingPolicy', () => {
       negativesPerEpoch: MAX_NEGATIVES_PER_EPOCH,
     });
     assert.equal(policy.samplesPerNodule, 1000);
-    assert.equal(policy.negativesPerEpoch, 10_000_000);
+    assert.equal(policy.negativesPerEpoch, 1_000_000);
   });
 
   const cases: [name: string, options: SamplingOptionsInput, message: string][] = [
@@ -86,7 +86,7 @@ describe('resolveSamplingPolicy', () => {
       'sampling.samples_per_nodule is 1001; the limit is 1000',
     ],
     ['a fractional samples_per_nodule', { samplesPerNodule: 1.5 }, 'sampling.samples_per_nodule is 1.5'],
-    ['negatives_per_epoch past the limit', { negativesPerEpoch: 10_000_001 }, 'the limit is 10000000'],
+    ['negatives_per_epoch past the limit', { negativesPerEpoch: 1_000_001 }, 'the limit is 1000000'],
     ['a negative negatives_per_epoch', { negativesPerEpoch: -1 }, 'sampling.negatives_per_epoch is -1'],
     ['pad_value past 255', { padValue: 256 }, 'sampling.pad_value is 256; expected an integer 0..255'],
     ['a fractional pad_value', { padValue: 0.5 }, 'sampling.pad_value is 0.5'],
