@@ -9,12 +9,17 @@ import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-se
 import type { StreamObserver } from './service/handle-stream-batches.js';
 import { PlanCache } from './service/plan-cache.js';
 import type { DatasetRegistry } from './service/served-dataset.js';
+import { TrainerStatsStore } from './service/trainer-stats-store.js';
 import { ensureDefaultDataset } from './synth/default-dataset.js';
+
+/** A rank that has not reported for this long is dropped from the server's view (and its metrics). */
+const TRAINER_STATS_EXPIRE_MS = 60_000;
 
 export interface RunningServer {
   readonly grpc: VoxelfeedServer;
   readonly catalog: Catalog;
   readonly registry: DatasetRegistry;
+  readonly trainerStats: TrainerStatsStore;
   stop(): Promise<void>;
 }
 
@@ -101,13 +106,15 @@ export async function startServer(
     defaultName: catalog.name,
     datasets: new Map([[catalog.name, { catalog, cache, plans: new PlanCache(catalog.series) }]]),
   };
+  const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
   const grpc = await createGrpcServer({
     registry,
+    trainerStats,
     limits: config.limits,
     log,
     host: config.host,
     port: config.port,
     ...(hooks.observer ? { observer: hooks.observer } : {}),
   });
-  return { grpc, catalog, registry, stop: () => grpc.shutdown(config.shutdownGraceMs) };
+  return { grpc, catalog, registry, trainerStats, stop: () => grpc.shutdown(config.shutdownGraceMs) };
 }

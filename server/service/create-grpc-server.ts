@@ -7,10 +7,12 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import type { Logger } from '../log/logger.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
+import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
 import { createStreamBatchesHandler, type StreamObserver } from './handle-stream-batches.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import { serverVoxelFeedService } from './server-service-definition.js';
 import type { ServiceLimits } from './service-limits.js';
+import type { TrainerStatsStore } from './trainer-stats-store.js';
 
 export const VOXELFEED_SERVICE_NAME = 'voxelfeed.v1.VoxelFeed';
 
@@ -32,6 +34,7 @@ export interface CreateServerOptions {
   readonly host: string;
   readonly port: number;
   readonly observer?: StreamObserver;
+  readonly trainerStats: TrainerStatsStore;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       ...(options.observer ? { observer: options.observer } : {}),
     }),
     getSample: createGetSampleHandler(deps),
+    reportTrainerStats: createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
   });
   const health = new HealthImplementation({ '': 'SERVING', [VOXELFEED_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);

@@ -146,6 +146,34 @@ export interface Batch {
   worldSize: number;
 }
 
+/**
+ * Totals since the trainer process started (counters only grow), plus the latest step. Reports may be lost
+ * or repeated without harm: the server keeps the latest per (job, rank).
+ */
+export interface TrainerStats {
+  job: string;
+  rank: number;
+  worldSize: number;
+  /** steps done so far, across epochs */
+  step: bigint;
+  /** device waiting for input: end of step k's work to launch of step k+1 */
+  gpuIdleSeconds: number;
+  /** device busy: launch to end of each step's work */
+  stepSeconds: number;
+  /** the training loop blocked on the next batch */
+  dataWaitSeconds: number;
+  /** samples trained on */
+  samples: bigint;
+  epoch: number;
+  /** the latest step's loss */
+  loss: number;
+  /** e.g. tensorflow (GPU), tensorflow, wasm, cpu */
+  backend: string;
+}
+
+export interface ReportTrainerStatsResponse {
+}
+
 function createBaseSamplingOptions(): SamplingOptions {
   return { jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule: 0, negativesPerEpoch: 0, padValue: 0 };
 }
@@ -1331,6 +1359,242 @@ export const Batch: MessageFns<Batch> = {
   },
 };
 
+function createBaseTrainerStats(): TrainerStats {
+  return {
+    job: "",
+    rank: 0,
+    worldSize: 0,
+    step: 0n,
+    gpuIdleSeconds: 0,
+    stepSeconds: 0,
+    dataWaitSeconds: 0,
+    samples: 0n,
+    epoch: 0,
+    loss: 0,
+    backend: "",
+  };
+}
+
+export const TrainerStats: MessageFns<TrainerStats> = {
+  encode(message: TrainerStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.job !== "") {
+      writer.uint32(10).string(message.job);
+    }
+    if (message.rank !== 0) {
+      writer.uint32(16).uint32(message.rank);
+    }
+    if (message.worldSize !== 0) {
+      writer.uint32(24).uint32(message.worldSize);
+    }
+    if (message.step !== 0n) {
+      if (BigInt.asUintN(64, message.step) !== message.step) {
+        throw new globalThis.Error("value provided for field message.step of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.step);
+    }
+    if (message.gpuIdleSeconds !== 0) {
+      writer.uint32(41).double(message.gpuIdleSeconds);
+    }
+    if (message.stepSeconds !== 0) {
+      writer.uint32(49).double(message.stepSeconds);
+    }
+    if (message.dataWaitSeconds !== 0) {
+      writer.uint32(57).double(message.dataWaitSeconds);
+    }
+    if (message.samples !== 0n) {
+      if (BigInt.asUintN(64, message.samples) !== message.samples) {
+        throw new globalThis.Error("value provided for field message.samples of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.samples);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(72).uint32(message.epoch);
+    }
+    if (message.loss !== 0) {
+      writer.uint32(85).float(message.loss);
+    }
+    if (message.backend !== "") {
+      writer.uint32(90).string(message.backend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrainerStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrainerStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.job = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rank = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.worldSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.step = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.gpuIdleSeconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.stepSeconds = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.dataWaitSeconds = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.samples = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.epoch = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 85) {
+              break;
+            }
+
+            message.loss = reader.float();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<TrainerStats>): TrainerStats {
+    return TrainerStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrainerStats>): TrainerStats {
+    const message = createBaseTrainerStats();
+    message.job = object.job ?? "";
+    message.rank = object.rank ?? 0;
+    message.worldSize = object.worldSize ?? 0;
+    message.step = (object.step !== undefined && object.step !== null) ? BigInt(object.step) : 0n;
+    message.gpuIdleSeconds = object.gpuIdleSeconds ?? 0;
+    message.stepSeconds = object.stepSeconds ?? 0;
+    message.dataWaitSeconds = object.dataWaitSeconds ?? 0;
+    message.samples = (object.samples !== undefined && object.samples !== null) ? BigInt(object.samples) : 0n;
+    message.epoch = object.epoch ?? 0;
+    message.loss = object.loss ?? 0;
+    message.backend = object.backend ?? "";
+    return message;
+  },
+};
+
+function createBaseReportTrainerStatsResponse(): ReportTrainerStatsResponse {
+  return {};
+}
+
+export const ReportTrainerStatsResponse: MessageFns<ReportTrainerStatsResponse> = {
+  encode(_: ReportTrainerStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportTrainerStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportTrainerStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ReportTrainerStatsResponse>): ReportTrainerStatsResponse {
+    return ReportTrainerStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ReportTrainerStatsResponse>): ReportTrainerStatsResponse {
+    const message = createBaseReportTrainerStatsResponse();
+    return message;
+  },
+};
+
 export type VoxelFeedService = typeof VoxelFeedService;
 export const VoxelFeedService = {
   /** Describes a served data set: its series, nodules and a fingerprint of its catalog. */
@@ -1364,6 +1628,17 @@ export const VoxelFeedService = {
     responseSerialize: (value: Batch): Buffer => Buffer.from(Batch.encode(value).finish()),
     responseDeserialize: (value: Buffer): Batch => Batch.decode(value),
   },
+  /** A trainer rank's running totals, so one scrape of the server shows every rank's GPU idle time. */
+  reportTrainerStats: {
+    path: "/voxelfeed.v1.VoxelFeed/ReportTrainerStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TrainerStats): Buffer => Buffer.from(TrainerStats.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TrainerStats => TrainerStats.decode(value),
+    responseSerialize: (value: ReportTrainerStatsResponse): Buffer =>
+      Buffer.from(ReportTrainerStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportTrainerStatsResponse => ReportTrainerStatsResponse.decode(value),
+  },
 } as const;
 
 export interface VoxelFeedServer extends UntypedServiceImplementation {
@@ -1373,6 +1648,8 @@ export interface VoxelFeedServer extends UntypedServiceImplementation {
   streamBatches: handleServerStreamingCall<StreamBatchesRequest, Batch>;
   /** One sample (a batch of one), byte-identical to the same index in any stream. */
   getSample: handleUnaryCall<GetSampleRequest, Batch>;
+  /** A trainer rank's running totals, so one scrape of the server shows every rank's GPU idle time. */
+  reportTrainerStats: handleUnaryCall<TrainerStats, ReportTrainerStatsResponse>;
 }
 
 export interface VoxelFeedClient extends Client {
@@ -1414,6 +1691,22 @@ export interface VoxelFeedClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Batch) => void,
+  ): ClientUnaryCall;
+  /** A trainer rank's running totals, so one scrape of the server shows every rank's GPU idle time. */
+  reportTrainerStats(
+    request: TrainerStats,
+    callback: (error: ServiceError | null, response: ReportTrainerStatsResponse) => void,
+  ): ClientUnaryCall;
+  reportTrainerStats(
+    request: TrainerStats,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReportTrainerStatsResponse) => void,
+  ): ClientUnaryCall;
+  reportTrainerStats(
+    request: TrainerStats,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReportTrainerStatsResponse) => void,
   ): ClientUnaryCall;
 }
 
