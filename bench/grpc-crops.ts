@@ -1,5 +1,5 @@
 import { credentials } from '@grpc/grpc-js';
-import { type Batch, VoxelFeedClient } from '../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, StreamBatchesRequest, VoxelFeedClient } from '../gen/voxelfeed/v1/voxelfeed.js';
 import { spawnServer } from '../test/support/spawn-server.js';
 
 export interface GrpcResult {
@@ -30,27 +30,29 @@ export async function benchGrpc(
   });
   const request = (seconds: number) =>
     new Promise<{ crops: number; bytes: number; seconds: number }>((resolve, reject) => {
-      const stream = client.streamBatches({
-        dataset: '',
-        seed: 1n,
-        epoch: 0,
-        rank: 0,
-        worldSize: 1,
-        batchSize: options.batchSize,
-        cropSize: [...options.crop],
-        sampling: {
-          jitterProb: 0,
-          negativeProb: 0,
-          centerProb: 0,
-          samplesPerNodule: 1,
-          negativesPerEpoch: options.series * 200,
-          padValue: 0,
-        },
-        dtype: 1,
-        includeMask: true,
-        startStep: 0n,
-        maxSteps: 0n,
-      });
+      const stream = client.streamBatches(
+        StreamBatchesRequest.fromPartial({
+          dataset: '',
+          seed: 1n,
+          epoch: 0,
+          rank: 0,
+          worldSize: 1,
+          batchSize: options.batchSize,
+          cropSize: [...options.crop],
+          sampling: {
+            jitterProb: 0,
+            negativeProb: 0,
+            centerProb: 0,
+            samplesPerNodule: 1,
+            negativesPerEpoch: options.series * 200,
+            padValue: 0,
+          },
+          dtype: 1,
+          includeMask: true,
+          startStep: 0n,
+          maxSteps: 0n,
+        }),
+      );
       let crops = 0;
       let bytes = 0;
       const started = performance.now();

@@ -2,6 +2,7 @@ import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
+import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
 import { assembleBatch } from '../server/service/assemble-batch.js';
 import { BatchBufferPool } from '../server/service/batch-buffer-pool.js';
@@ -42,6 +43,7 @@ export async function benchInProcess(
     policy,
     cropSize: options.crop,
     includeMask: true,
+    split: ALL_SERIES,
   };
   // (d) One whole epoch from a cold cache that can hold the data set: every series should load exactly once.
   const warmStarted = performance.now();

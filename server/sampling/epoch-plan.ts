@@ -24,8 +24,9 @@ export function createEpochPlan(
   policy: SamplingPolicy,
   seed: bigint,
   epoch: number,
+  eligible?: readonly number[],
 ): EpochPlan {
-  const items = buildEpochItems(series, policy, seed, epoch);
+  const items = buildEpochItems(series, policy, seed, epoch, eligible);
   const order = epochPermutation(items.length, seed, epoch);
   const size = items.length;
   return {

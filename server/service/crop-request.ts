@@ -1,7 +1,13 @@
-import { DType, type GetSampleRequest, type StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import {
+  DType,
+  type GetSampleRequest,
+  SplitPart,
+  type StreamBatchesRequest,
+} from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import { validateCropSize } from '../sampling/crop-size.js';
 import { resolveSamplingPolicy } from '../sampling/sampling-policy.js';
+import { resolveSeriesSplit, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy, Shape3 } from '../sampling/types.js';
 import type { DatasetRegistry, ServedDataset } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
@@ -18,6 +24,7 @@ export interface CropRequest {
   readonly cropSize: Shape3;
   readonly dtype: TensorDType;
   readonly includeMask: boolean;
+  readonly split: SeriesSplit;
 }
 
 export interface StreamRequest extends CropRequest {
@@ -114,7 +121,18 @@ function resolveCommon(
   if (wire.dtype === DType.DTYPE_UNSPECIFIED || wire.dtype === DType.DTYPE_UINT8) dtype = 'uint8';
   else if (wire.dtype === DType.DTYPE_FLOAT32) dtype = 'float32';
   else problems.push(`dtype is ${wire.dtype}; use DTYPE_UINT8 (1) or DTYPE_FLOAT32 (2)`);
-  if (policy === null || cropSize === null || dtype === null) return null;
+  let split: SeriesSplit | null = null;
+  try {
+    split = resolveSeriesSplit(
+      wire.split === undefined
+        ? undefined
+        : { holdoutFraction: wire.split.holdoutFraction, part: splitPartOf(wire.split.part) },
+    );
+  } catch (error) {
+    if (!isVoxelfeedError(error)) throw error;
+    problems.push(error.message);
+  }
+  if (policy === null || cropSize === null || dtype === null || split === null) return null;
   return {
     datasetName,
     dataset,
@@ -124,7 +142,15 @@ function resolveCommon(
     cropSize,
     dtype,
     includeMask: wire.includeMask,
+    split,
   };
+}
+
+function splitPartOf(part: SplitPart): 'all' | 'train' | 'holdout' | 'invalid' {
+  if (part === SplitPart.SPLIT_PART_ALL) return 'all';
+  if (part === SplitPart.SPLIT_PART_TRAIN) return 'train';
+  if (part === SplitPart.SPLIT_PART_HOLDOUT) return 'holdout';
+  return 'invalid';
 }
 
 function toSafeInteger(value: bigint, field: string, problems: string[]): number {

@@ -42,7 +42,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
     let endCode = 'OK';
     try {
       const request = resolveStreamRequest(call.request, deps.registry, deps.limits);
-      const plan = request.dataset.plans.get(request.policy, request.seed, request.epoch);
+      const plan = request.dataset.plans.get(request.policy, request.seed, request.epoch, request.split);
       const steps = stepsInEpoch(plan.size, request.worldSize, request.batchSize);
       if (request.startStep >= steps) {
         throw new VoxelfeedError(

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CatalogSeries } from '../dataset/catalog.js';
 import { createEpochPlan, type EpochPlan } from '../sampling/epoch-plan.js';
+import { ALL_SERIES, eligibleSeries, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy } from '../sampling/types.js';
 
 /**
@@ -17,12 +18,14 @@ export class PlanCache {
     this.plans = new LRUCache<string, EpochPlan>({ max: maxPlans });
   }
 
-  get(policy: SamplingPolicy, seed: bigint, epoch: number): EpochPlan {
+  get(policy: SamplingPolicy, seed: bigint, epoch: number, split: SeriesSplit = ALL_SERIES): EpochPlan {
     // Only these fields shape the item list and its order; crop-mode probabilities act per sample.
-    const key = `${seed}:${epoch}:${policy.samplesPerNodule}:${policy.negativesPerEpoch}`;
+    const splitKey = split.part === 'all' ? 'all' : `${split.part}<${split.holdoutFraction}`;
+    const key = `${seed}:${epoch}:${policy.samplesPerNodule}:${policy.negativesPerEpoch}:${splitKey}`;
     const cached = this.plans.get(key);
     if (cached !== undefined) return cached;
-    const plan = createEpochPlan(this.series, policy, seed, epoch);
+    const eligible = split.part === 'all' ? undefined : eligibleSeries(this.series, split);
+    const plan = createEpochPlan(this.series, policy, seed, epoch, eligible);
     this.builds += 1;
     this.plans.set(key, plan);
     return plan;

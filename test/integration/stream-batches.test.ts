@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { type Batch, CropMode, DType, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, CropMode, DType, SplitPart, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { getDatasetInfo, getSample, sampleSlice, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { spawnServer } from '../support/spawn-server.js';
@@ -247,5 +247,35 @@ describe('StreamBatches on a real server', () => {
       }
     }
     assert.ok(checks.center > 0 && checks.jitter > 0, JSON.stringify(checks));
+  });
+
+  it('splits series into train and holdout parts that never share a series', async () => {
+    const sampling = {
+      jitterProb: 0,
+      negativeProb: 0,
+      centerProb: 1,
+      samplesPerNodule: 1,
+      negativesPerEpoch: 0,
+      padValue: 0,
+    };
+    const seriesOf = async (part: SplitPart) => {
+      const batches = await streamAll(server.client, {
+        seed: 6n,
+        batchSize: 1,
+        cropSize: CROP,
+        sampling,
+        split: { holdoutFraction: 0.5, part },
+      });
+      return new Set(
+        batches.flatMap((batch) => batch.samples.map((sample) => `${sample.seriesUid}#${sample.nodule}`)),
+      );
+    };
+    const train = await seriesOf(SplitPart.SPLIT_PART_TRAIN);
+    const holdout = await seriesOf(SplitPart.SPLIT_PART_HOLDOUT);
+    const all = await seriesOf(SplitPart.SPLIT_PART_ALL);
+    const uids = (keys: Set<string>) => new Set([...keys].map((key) => key.split('#')[0]));
+    for (const uid of uids(holdout)) assert.ok(!uids(train).has(uid), `${uid} is in both parts`);
+    assert.equal(train.size + holdout.size, nodules);
+    assert.deepEqual(new Set([...train, ...holdout]), all);
   });
 });

@@ -35,6 +35,7 @@ export function baseStreamRequest(request: Partial<StreamBatchesRequest>): Strea
     includeMask: true,
     startStep: 0n,
     maxSteps: 0n,
+    split: undefined,
     ...request,
   };
 }
@@ -49,6 +50,7 @@ export function getSample(client: VoxelFeedClient, request: Partial<GetSampleReq
     sampling: undefined,
     dtype: 0,
     includeMask: true,
+    split: undefined,
     ...request,
   };
   return new Promise((resolve, reject) => {

@@ -47,6 +47,21 @@ export enum CropMode {
 }
 
 /**
+ * Which series an epoch draws from. Series go to the holdout part by a hash of their uid, so the split is
+ * the same on every replica and for every seed: train on SPLIT_PART_TRAIN, validate on SPLIT_PART_HOLDOUT
+ * with the same holdout_fraction.
+ */
+export enum SplitPart {
+  /** SPLIT_PART_ALL - every series (holdout_fraction is ignored) */
+  SPLIT_PART_ALL = 0,
+  /** SPLIT_PART_TRAIN - the series not held out */
+  SPLIT_PART_TRAIN = 1,
+  /** SPLIT_PART_HOLDOUT - the held-out series */
+  SPLIT_PART_HOLDOUT = 2,
+  UNRECOGNIZED = -1,
+}
+
+/**
  * Unset (zero) fields mean the documented defaults: probabilities 0.5 / 0.4 / 0.1 when all
  * three are zero, samples_per_nodule 1, negatives_per_epoch 0, pad_value 0.
  */
@@ -58,6 +73,12 @@ export interface SamplingOptions {
   negativesPerEpoch: number;
   /** Image value past the volume's edge, in stored voxel units (an integer 0..255). */
   padValue: number;
+}
+
+export interface DataSplit {
+  /** 0..1: the share of series held out */
+  holdoutFraction: number;
+  part: SplitPart;
 }
 
 export interface GetDatasetInfoRequest {
@@ -102,6 +123,8 @@ export interface StreamBatchesRequest {
   startStep: bigint;
   /** 0: to the end of the epoch */
   maxSteps: bigint;
+  /** unset: every series */
+  split: DataSplit | undefined;
 }
 
 export interface GetSampleRequest {
@@ -114,6 +137,7 @@ export interface GetSampleRequest {
   sampling: SamplingOptions | undefined;
   dtype: DType;
   includeMask: boolean;
+  split: DataSplit | undefined;
 }
 
 export interface SampleInfo {
@@ -285,6 +309,73 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     message.samplesPerNodule = object.samplesPerNodule ?? 0;
     message.negativesPerEpoch = object.negativesPerEpoch ?? 0;
     message.padValue = object.padValue ?? 0;
+    return message;
+  },
+};
+
+function createBaseDataSplit(): DataSplit {
+  return { holdoutFraction: 0, part: 0 };
+}
+
+export const DataSplit: MessageFns<DataSplit> = {
+  encode(message: DataSplit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdoutFraction !== 0) {
+      writer.uint32(13).float(message.holdoutFraction);
+    }
+    if (message.part !== 0) {
+      writer.uint32(16).int32(message.part);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DataSplit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDataSplit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 13) {
+              break;
+            }
+
+            message.holdoutFraction = reader.float();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.part = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<DataSplit>): DataSplit {
+    return DataSplit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DataSplit>): DataSplit {
+    const message = createBaseDataSplit();
+    message.holdoutFraction = object.holdoutFraction ?? 0;
+    message.part = object.part ?? 0;
     return message;
   },
 };
@@ -609,6 +700,7 @@ function createBaseStreamBatchesRequest(): StreamBatchesRequest {
     includeMask: false,
     startStep: 0n,
     maxSteps: 0n,
+    split: undefined,
   };
 }
 
@@ -662,6 +754,9 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
         throw new globalThis.Error("value provided for field message.maxSteps of type uint64 too large");
       }
       writer.uint32(96).uint64(message.maxSteps);
+    }
+    if (message.split !== undefined) {
+      DataSplit.encode(message.split, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -785,6 +880,14 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
             message.maxSteps = reader.uint64() as bigint;
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.split = DataSplit.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -816,6 +919,9 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
     message.includeMask = object.includeMask ?? false;
     message.startStep = (object.startStep !== undefined && object.startStep !== null) ? BigInt(object.startStep) : 0n;
     message.maxSteps = (object.maxSteps !== undefined && object.maxSteps !== null) ? BigInt(object.maxSteps) : 0n;
+    message.split = (object.split !== undefined && object.split !== null)
+      ? DataSplit.fromPartial(object.split)
+      : undefined;
     return message;
   },
 };
@@ -830,6 +936,7 @@ function createBaseGetSampleRequest(): GetSampleRequest {
     sampling: undefined,
     dtype: 0,
     includeMask: false,
+    split: undefined,
   };
 }
 
@@ -868,6 +975,9 @@ export const GetSampleRequest: MessageFns<GetSampleRequest> = {
     }
     if (message.includeMask !== false) {
       writer.uint32(64).bool(message.includeMask);
+    }
+    if (message.split !== undefined) {
+      DataSplit.encode(message.split, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -959,6 +1069,14 @@ export const GetSampleRequest: MessageFns<GetSampleRequest> = {
             message.includeMask = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.split = DataSplit.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -986,6 +1104,9 @@ export const GetSampleRequest: MessageFns<GetSampleRequest> = {
       : undefined;
     message.dtype = object.dtype ?? 0;
     message.includeMask = object.includeMask ?? false;
+    message.split = (object.split !== undefined && object.split !== null)
+      ? DataSplit.fromPartial(object.split)
+      : undefined;
     return message;
   },
 };
