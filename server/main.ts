@@ -1,3 +1,4 @@
+import { serveMetrics } from '../common/serve-metrics.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
 import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
@@ -5,6 +6,7 @@ import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { loadCatalogVolume } from './dataset/load-catalog-volume.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
 import type { StreamObserver } from './service/handle-stream-batches.js';
 import { PlanCache } from './service/plan-cache.js';
@@ -20,6 +22,7 @@ export interface RunningServer {
   readonly catalog: Catalog;
   readonly registry: DatasetRegistry;
   readonly trainerStats: TrainerStatsStore;
+  readonly metricsPort: number;
   stop(): Promise<void>;
 }
 
@@ -37,6 +40,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   const log = createLogger(parsed.logLevel);
   const running = await startServer(parsed, env, log);
   process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
+  process.stdout.write(`metrics on http://${parsed.host}:${running.metricsPort}/metrics\n`);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal, graceMs: parsed.shutdownGraceMs }, 'shutting down');
@@ -98,15 +102,42 @@ export async function startServer(
       'more series skipped; run voxelfeed index for the full list',
     );
   }
+  const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
+  const cacheView = { bytesHeld: () => 0, capacityBytes: config.cacheMaxBytes, loadsInFlight: () => 0 };
+  const metrics = new ServerMetrics(cacheView, trainerStats);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
-    load: (index) => loadCatalogVolume(catalog.series[index]!),
+    load: (index) =>
+      loadCatalogVolume(catalog.series[index]!, (stats) => {
+        metrics.observeStage('read', stats.readMs / 1000);
+        metrics.observeStage('decode', stats.decodeMs / 1000);
+      }),
+    events: {
+      onOutcome: (outcome) => metrics.cacheOutcome(outcome),
+      onEvict: () => metrics.cacheEvicted(),
+      onOversize: () => metrics.cacheOversized(),
+    },
   });
+  cacheView.bytesHeld = () => cache.bytesHeld;
+  cacheView.loadsInFlight = () => cache.loadsInFlight;
   const registry: DatasetRegistry = {
     defaultName: catalog.name,
     datasets: new Map([[catalog.name, { catalog, cache, plans: new PlanCache(catalog.series) }]]),
   };
-  const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
+  const observer: StreamObserver = {
+    onStreamStart: () => {
+      metrics.streamStarted();
+      hooks.observer?.onStreamStart?.();
+    },
+    onStreamEnd: (code) => {
+      metrics.streamEnded(code);
+      hooks.observer?.onStreamEnd?.(code);
+    },
+    onBatch: (bytes, samples, timings, seconds) => {
+      metrics.batchSent(bytes, samples, timings, seconds);
+      hooks.observer?.onBatch?.(bytes, samples, timings, seconds);
+    },
+  };
   const grpc = await createGrpcServer({
     registry,
     trainerStats,
@@ -114,7 +145,18 @@ export async function startServer(
     log,
     host: config.host,
     port: config.port,
-    ...(hooks.observer ? { observer: hooks.observer } : {}),
+    observer,
   });
-  return { grpc, catalog, registry, trainerStats, stop: () => grpc.shutdown(config.shutdownGraceMs) };
+  const metricsHttp = await serveMetrics(metrics.registry, config.host, config.metricsPort);
+  return {
+    grpc,
+    catalog,
+    registry,
+    trainerStats,
+    metricsPort: metricsHttp.port,
+    stop: async () => {
+      await grpc.shutdown(config.shutdownGraceMs);
+      await metricsHttp.close();
+    },
+  };
 }

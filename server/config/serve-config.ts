@@ -10,6 +10,8 @@ export interface ServeConfig {
   readonly datasetName: string | null;
   readonly host: string;
   readonly port: number;
+  /** HTTP port of GET /metrics (Prometheus), on the same host; 0 picks a free one. */
+  readonly metricsPort: number;
   readonly cacheMaxBytes: number;
   readonly strict: boolean;
   readonly limits: ServiceLimits;
@@ -28,6 +30,7 @@ Options (each also read from the environment variable shown; a flag wins over it
   --name NAME            data set name in requests (default: the folder's name)            VOXELFEED_DATASET_NAME
   --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 for all)         VOXELFEED_HOST
   --port N               port (default 50051; 0 picks a free one)                           VOXELFEED_PORT
+  --metrics-port N       HTTP port of /metrics for Prometheus (default 9464; 0: a free one) VOXELFEED_METRICS_PORT
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)   VOXELFEED_CACHE_BYTES
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                VOXELFEED_MAX_CROP_VOXELS
@@ -37,7 +40,8 @@ Options (each also read from the environment variable shown; a flag wins over it
   -h, --help             show this text
 
 The cache folder (for the default data set) is $VOXELFEED_CACHE_DIR, else $XDG_CACHE_HOME/voxelfeed, else
-~/.cache/voxelfeed. Logs are JSON lines on stderr. The first line on stdout is "listening on HOST:PORT".`;
+~/.cache/voxelfeed. Logs are JSON lines on stderr. The first line on stdout is "listening on HOST:PORT",
+the second "metrics on http://HOST:PORT/metrics".`;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 /** grpc-js sends larger messages, but no client should be asked to accept one. */
@@ -49,6 +53,7 @@ const VALUE_OPTIONS = {
   name: { variable: 'VOXELFEED_DATASET_NAME', example: 'luna16' },
   host: { variable: 'VOXELFEED_HOST', example: '0.0.0.0' },
   port: { variable: 'VOXELFEED_PORT', example: '50051' },
+  'metrics-port': { variable: 'VOXELFEED_METRICS_PORT', example: '9464' },
   'cache-bytes': { variable: 'VOXELFEED_CACHE_BYTES', example: '2GiB' },
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
@@ -137,6 +142,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     datasetName: text('name'),
     host: text('host') ?? '127.0.0.1',
     port: integer('port', 50051, 0, 65535),
+    metricsPort: integer('metrics-port', 9464, 0, 65535),
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     limits: {

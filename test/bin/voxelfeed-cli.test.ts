@@ -268,7 +268,7 @@ describe('voxelfeed (the CLI)', () => {
       assert.equal(folders.length, 1, `one data set folder and no leftover: ${folders.join(', ')}`);
       const dataset = folders[0]!;
       assert.equal(info.series, 12);
-      assert.equal(info.dataset, dataset);
+      assert.equal(info.dataset, 'phantom');
       const manifest = path.join(cacheDir, dataset, PHANTOM_MANIFEST_NAME);
       const written = (await stat(manifest)).mtimeMs;
 

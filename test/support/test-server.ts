@@ -29,6 +29,7 @@ export async function startTestServer(options: {
     datasetName: null,
     host: '127.0.0.1',
     port: 0,
+    metricsPort: 0,
     cacheMaxBytes: options.cacheMaxBytes ?? 256 * 1024 * 1024,
     strict: options.strict ?? false,
     limits: { ...DEFAULT_SERVICE_LIMITS, ...options.limits },

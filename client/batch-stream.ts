@@ -1,0 +1,194 @@
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import type { StreamBatchesRequest } from '../gen/voxelfeed/v1/voxelfeed.js';
+import type { FeedBatch } from './feed-batch.js';
+import type { FeedChannels } from './feed-channels.js';
+import { FeedError, isRetryable, toFeedError } from './feed-error.js';
+import type { FeedGrpcClient } from './feed-service.js';
+import { PrefetchQueue } from './prefetch-queue.js';
+import { backoffDelayMs, type ReconnectPolicy, sleep } from './reconnect.js';
+
+export interface StreamBatchesOptions {
+  /**
+   * Stops the stream: the gRPC call is cancelled and the iterator throws `signal.reason` (an `AbortError`
+   * DOMException unless `abort()` was given another), so an aborted epoch is never mistaken for a finished one.
+   */
+  signal?: AbortSignal;
+  /** Called whenever the number of batches waiting in the prefetch queue changes (metrics, tests). */
+  onQueueDepth?: (depth: number) => void;
+}
+
+export interface BatchStreamDeps {
+  readonly channels: FeedChannels;
+  readonly prefetch: number;
+  readonly reconnect: ReconnectPolicy;
+  /** In [0, 1): the jitter of the reconnect backoff. */
+  readonly random: () => number;
+}
+
+/**
+ * The batches of one StreamBatches request, as an async iterable (each iteration streams anew).
+ *
+ * A producer moves batches from the gRPC stream into a PrefetchQueue of `prefetch` batches, pausing the stream
+ * while the queue is full, and the consumer takes them in order. When the connection fails (UNAVAILABLE, or
+ * INTERNAL for a reset stream), the producer calls again after a jittered backoff with `start_step` = the last
+ * received step + 1 and `max_steps` reduced by what was received, so the consumer sees every step exactly once
+ * and in order, whichever replica answers. It gives up with UNAVAILABLE after `maxAttempts` failed calls in a
+ * row (a call that delivered a batch starts the count anew). Any other status ends the stream with a FeedError
+ * after the batches already received. Leaving a `for await` early cancels the call.
+ */
+export function batchStream(
+  deps: BatchStreamDeps,
+  request: StreamBatchesRequest,
+  options: StreamBatchesOptions,
+): AsyncIterable<FeedBatch> {
+  return { [Symbol.asyncIterator]: () => consume(deps, request, options) };
+}
+
+async function* consume(
+  deps: BatchStreamDeps,
+  request: StreamBatchesRequest,
+  options: StreamBatchesOptions,
+): AsyncGenerator<FeedBatch, void, undefined> {
+  const external = options.signal;
+  external?.throwIfAborted();
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(external?.reason);
+  external?.addEventListener('abort', onAbort, { once: true });
+  const producer = new Producer(deps, request, options, stop.signal);
+  const produced = producer.run();
+  try {
+    for (;;) {
+      const next = await producer.queue.take();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    external?.removeEventListener('abort', onAbort);
+    stop.abort();
+    await produced;
+  }
+}
+
+type CallOutcome = { readonly ok: true } | { readonly ok: false; readonly error: FeedError };
+
+class Producer {
+  readonly queue: PrefetchQueue<FeedBatch>;
+  private call: ClientReadableStream<FeedBatch> | null = null;
+  private readonly firstStep: number;
+  private nextStep: number;
+  private stepsInEpoch = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly deps: BatchStreamDeps,
+    private readonly request: StreamBatchesRequest,
+    options: StreamBatchesOptions,
+    private readonly signal: AbortSignal,
+  ) {
+    this.firstStep = Number(request.startStep);
+    this.nextStep = this.firstStep;
+    this.queue = new PrefetchQueue<FeedBatch>(deps.prefetch, {
+      onFull: () => this.call?.pause(),
+      onSpace: () => this.call?.resume(),
+      ...(options.onQueueDepth ? { onDepth: options.onQueueDepth } : {}),
+    });
+  }
+
+  /** Streams until the end, a final error or the signal; never rejects (outcomes go to the queue). */
+  async run(): Promise<void> {
+    const started = performance.now();
+    let failures = 0;
+    try {
+      for (;;) {
+        const stepBefore = this.nextStep;
+        const channel = this.deps.channels.next();
+        const outcome = await this.stream(channel.client, channel.address);
+        if (this.signal.aborted) break;
+        if (outcome.ok || this.finished()) {
+          this.queue.end();
+          return;
+        }
+        if (!isRetryable(outcome.error)) {
+          this.queue.fail(outcome.error);
+          return;
+        }
+        failures = (this.nextStep > stepBefore ? 0 : failures) + 1;
+        if (failures >= this.deps.reconnect.maxAttempts) {
+          this.queue.fail(this.giveUp(outcome.error, failures, started));
+          return;
+        }
+        await sleep(backoffDelayMs(failures, this.deps.reconnect, this.deps.random), this.signal);
+      }
+    } catch (error) {
+      if (!this.signal.aborted) {
+        this.queue.fail(toFeedError(error, 'StreamBatches', this.deps.channels.description));
+        return;
+      }
+    }
+    this.queue.discard(this.signal.reason);
+  }
+
+  /** Whether every requested step has been received, so a failure after the last one changes nothing. */
+  private finished(): boolean {
+    const maxSteps = Number(this.request.maxSteps);
+    return this.nextStep >= this.stepsInEpoch || (maxSteps > 0 && this.nextStep - this.firstStep >= maxSteps);
+  }
+
+  /** One gRPC call from `nextStep`; resolves when it ends, fails or is cancelled through the signal. */
+  private stream(client: FeedGrpcClient, address: string): Promise<CallOutcome> {
+    const maxSteps = Number(this.request.maxSteps);
+    const remaining = maxSteps === 0 ? 0 : maxSteps - (this.nextStep - this.firstStep);
+    const wire = { ...this.request, startStep: BigInt(this.nextStep), maxSteps: BigInt(remaining) };
+    return new Promise((resolve) => {
+      let settled = false;
+      const call = client.streamBatches(wire, this.deps.channels.metadata());
+      this.call = call;
+      const finish = (outcome: CallOutcome) => {
+        if (settled) return;
+        settled = true;
+        this.call = null;
+        this.signal.removeEventListener('abort', onAbort);
+        call.removeAllListeners('data');
+        resolve(outcome);
+      };
+      const onAbort = () => {
+        call.cancel();
+        finish({ ok: true });
+      };
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      // Batches still in grpc-js's buffer when the call fails are dropped with it: the next call asks for
+      // them again from `nextStep`, which only counts batches that reached the queue.
+      call.on('data', (batch: FeedBatch) => {
+        if (settled) return;
+        if (batch.step !== this.nextStep) {
+          call.cancel();
+          const details = `the server sent step ${batch.step} where step ${this.nextStep} was due`;
+          finish({
+            ok: false,
+            error: new FeedError('DATA_LOSS', details, `StreamBatches on ${address}: ${details}`),
+          });
+          return;
+        }
+        this.nextStep = batch.step + 1;
+        this.stepsInEpoch = batch.stepsInEpoch;
+        this.queue.push(batch);
+      });
+      call.on('error', (error: unknown) =>
+        finish({ ok: false, error: toFeedError(error, 'StreamBatches', address) }),
+      );
+      call.on('end', () => finish({ ok: true }));
+      if (this.queue.full) call.pause();
+      if (this.signal.aborted) onAbort();
+    });
+  }
+
+  private giveUp(last: FeedError, attempts: number, startedMs: number): FeedError {
+    const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
+    const where = this.deps.channels.description;
+    return new FeedError(
+      'UNAVAILABLE',
+      last.details,
+      `StreamBatches gave up on ${where} after ${attempts} failed attempts in a row (${seconds} s since the stream started), resuming at step ${this.nextStep}; last error ${last.code}: ${last.details}. Check that the server runs, or raise reconnect.maxAttempts / maxBackoffMs`,
+      { cause: last },
+    );
+  }
+}

@@ -1,0 +1,187 @@
+import {
+  DType,
+  type GetSampleRequest,
+  type SamplingOptions,
+  SplitPart,
+  type StreamBatchesRequest,
+  type TrainerStats,
+} from '../gen/voxelfeed/v1/voxelfeed.js';
+import type { TensorDType } from './feed-batch.js';
+import { FeedError } from './feed-error.js';
+
+/** Fields both requests share. Unset fields take the wire defaults; the server checks everything else. */
+export interface CropInput {
+  /** Data set name; empty or unset: the server's default. */
+  dataset?: string;
+  /** Every batch is a function of (seed, epoch, step, rank, world size). Default 0; a bigint for 64 bits. */
+  seed?: number | bigint;
+  epoch?: number;
+  /** (s0, s1, s2) in NRRD axis order, e.g. [16, 96, 96]. */
+  cropSize: readonly [number, number, number];
+  /** Zero or unset fields mean the server's defaults (probabilities 0.5 / 0.4 / 0.1 when all three are 0). */
+  sampling?: Partial<SamplingOptions>;
+  /** Default 'uint8' (the stored voxels); 'float32' is voxel / 255. */
+  dtype?: TensorDType;
+  /** Default false, as on the wire. */
+  includeMask?: boolean;
+  /**
+   * Which series to draw from, split by a hash of their uid: `part` 'train' or 'holdout' with the same
+   * `holdoutFraction` (0..1) on both sides. Unset: every series.
+   */
+  split?: { holdoutFraction: number; part: SplitPartName };
+}
+
+export type SplitPartName = 'all' | 'train' | 'holdout';
+
+const SPLIT_PARTS: Record<SplitPartName, SplitPart> = {
+  all: SplitPart.SPLIT_PART_ALL,
+  train: SplitPart.SPLIT_PART_TRAIN,
+  holdout: SplitPart.SPLIT_PART_HOLDOUT,
+};
+
+/** A `StreamBatchesRequest` with numbers for steps and a typed crop; see the .proto for each field. */
+export interface StreamBatchesInput extends CropInput {
+  rank?: number;
+  /** Default 1. */
+  worldSize?: number;
+  batchSize: number;
+  /** First step to stream, default 0. */
+  startStep?: number;
+  /** Steps to stream; 0 or unset: to the end of the epoch. */
+  maxSteps?: number;
+}
+
+export interface GetSampleInput extends CropInput {
+  /** Plan position in the epoch (`SampleInfoView.index`). */
+  index: number;
+}
+
+export function toStreamBatchesRequest(input: StreamBatchesInput): StreamBatchesRequest {
+  const problems: string[] = [];
+  const common = toCommon(input, problems);
+  const request: StreamBatchesRequest = {
+    ...common,
+    rank: uint32(input.rank ?? 0, 'rank', problems),
+    worldSize: uint32(input.worldSize ?? 1, 'worldSize', problems),
+    batchSize: uint32(input.batchSize, 'batchSize', problems),
+    startStep: uint53(input.startStep ?? 0, 'startStep', problems),
+    maxSteps: uint53(input.maxSteps ?? 0, 'maxSteps', problems),
+  };
+  throwIfProblems(problems, 'stream request');
+  return request;
+}
+
+export function toGetSampleRequest(input: GetSampleInput): GetSampleRequest {
+  const problems: string[] = [];
+  const request: GetSampleRequest = {
+    ...toCommon(input, problems),
+    index: uint53(input.index, 'index', problems),
+  };
+  throwIfProblems(problems, 'sample request');
+  return request;
+}
+
+function toCommon(input: CropInput, problems: string[]) {
+  const seed = input.seed ?? 0;
+  let wireSeed = 0n;
+  if (typeof seed === 'bigint') {
+    if (seed < 0n || BigInt.asUintN(64, seed) !== seed) problems.push(`seed is ${seed}; use 0..2^64-1`);
+    else wireSeed = seed;
+  } else {
+    wireSeed = uint53(seed, 'seed', problems);
+  }
+  if (!Array.isArray(input.cropSize) || input.cropSize.length !== 3) {
+    problems.push(
+      `cropSize is ${JSON.stringify(input.cropSize)}; give 3 sizes (s0, s1, s2), e.g. [16, 96, 96]`,
+    );
+  }
+  const splitPart = input.split === undefined ? undefined : SPLIT_PARTS[input.split.part];
+  if (input.split !== undefined && splitPart === undefined) {
+    problems.push(`split.part is ${input.split.part}; use 'all', 'train' or 'holdout'`);
+  }
+  const dtype = input.dtype ?? 'uint8';
+  if (dtype !== 'uint8' && dtype !== 'float32') problems.push(`dtype is ${dtype}; use 'uint8' or 'float32'`);
+  return {
+    dataset: input.dataset ?? '',
+    seed: wireSeed,
+    epoch: uint32(input.epoch ?? 0, 'epoch', problems),
+    cropSize: (input.cropSize ?? []).map((size, axis) => uint32(size, `cropSize[${axis}]`, problems)),
+    sampling:
+      input.sampling === undefined
+        ? undefined
+        : {
+            jitterProb: 0,
+            negativeProb: 0,
+            centerProb: 0,
+            samplesPerNodule: 0,
+            negativesPerEpoch: 0,
+            padValue: 0,
+            ...input.sampling,
+          },
+    dtype: dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,
+    includeMask: input.includeMask ?? false,
+    split:
+      input.split === undefined
+        ? undefined
+        : { holdoutFraction: input.split.holdoutFraction, part: splitPart ?? SplitPart.SPLIT_PART_ALL },
+  };
+}
+
+function uint32(value: number, field: string, problems: string[]): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    problems.push(`${field} is ${value}; use an integer from 0 to 4294967295`);
+    return 0;
+  }
+  return value;
+}
+
+function uint53(value: number, field: string, problems: string[]): bigint {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    problems.push(`${field} is ${value}; use a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
+    return 0n;
+  }
+  return BigInt(value);
+}
+
+function throwIfProblems(problems: readonly string[], what: string): void {
+  if (problems.length === 0) return;
+  const details = problems.join('; ');
+  throw new FeedError('INVALID_ARGUMENT', details, `invalid ${what}: ${details}`);
+}
+
+/** A rank's running totals for `reportTrainerStats`; see `TrainerStats` in the .proto. Unset numbers are 0. */
+export interface TrainerStatsInput {
+  job: string;
+  rank: number;
+  /** Default 1. */
+  worldSize?: number;
+  /** Steps done so far, across epochs. */
+  step: number;
+  gpuIdleSeconds?: number;
+  stepSeconds?: number;
+  dataWaitSeconds?: number;
+  samples?: number;
+  epoch?: number;
+  loss?: number;
+  /** e.g. 'tensorflow (GPU)', 'tensorflow', 'wasm', 'cpu'. */
+  backend?: string;
+}
+
+export function toTrainerStats(input: TrainerStatsInput): TrainerStats {
+  const problems: string[] = [];
+  const stats: TrainerStats = {
+    job: input.job,
+    rank: uint32(input.rank, 'rank', problems),
+    worldSize: uint32(input.worldSize ?? 1, 'worldSize', problems),
+    step: uint53(input.step, 'step', problems),
+    gpuIdleSeconds: input.gpuIdleSeconds ?? 0,
+    stepSeconds: input.stepSeconds ?? 0,
+    dataWaitSeconds: input.dataWaitSeconds ?? 0,
+    samples: uint53(input.samples ?? 0, 'samples', problems),
+    epoch: uint32(input.epoch ?? 0, 'epoch', problems),
+    loss: input.loss ?? 0,
+    backend: input.backend ?? '',
+  };
+  throwIfProblems(problems, 'trainer stats');
+  return stats;
+}

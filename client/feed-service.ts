@@ -1,0 +1,68 @@
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  type Client,
+  type ClientOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type Metadata,
+  makeGenericClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import {
+  type DatasetInfo,
+  type GetDatasetInfoRequest,
+  type GetSampleRequest,
+  type ReportTrainerStatsResponse,
+  type StreamBatchesRequest,
+  type TrainerStats,
+  VoxelFeedService,
+} from '../gen/voxelfeed/v1/voxelfeed.js';
+import { decodeBatch } from './decode-batch.js';
+import type { FeedBatch } from './feed-batch.js';
+
+/**
+ * The generated `VoxelFeedService` with our zero-copy decoder for the two methods that return tensors: the
+ * batches arrive as FeedBatch views of the received messages instead of ts-proto copies.
+ */
+export const feedServiceDefinition = {
+  ...VoxelFeedService,
+  streamBatches: { ...VoxelFeedService.streamBatches, responseDeserialize: decodeBatch },
+  getSample: { ...VoxelFeedService.getSample, responseDeserialize: decodeBatch },
+} as const;
+
+type Callback<T> = (error: ServiceError | null, response?: T) => void;
+
+/** A grpc-js client of `voxelfeed.v1.VoxelFeed` whose tensor-carrying methods answer FeedBatch. */
+export interface FeedGrpcClient extends Client {
+  getDatasetInfo(
+    request: GetDatasetInfoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: Callback<DatasetInfo>,
+  ): ClientUnaryCall;
+  streamBatches(
+    request: StreamBatchesRequest,
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<FeedBatch>;
+  getSample(
+    request: GetSampleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: Callback<FeedBatch>,
+  ): ClientUnaryCall;
+  reportTrainerStats(
+    request: TrainerStats,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: Callback<ReportTrainerStatsResponse>,
+  ): ClientUnaryCall;
+}
+
+export const FeedGrpcClient = makeGenericClientConstructor(
+  feedServiceDefinition,
+  'voxelfeed.v1.VoxelFeed',
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): FeedGrpcClient;
+};

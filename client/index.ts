@@ -1,0 +1,19 @@
+/**
+ * The voxelfeed client library: what trainers import. It depends on the generated protocol code, grpc-js and
+ * @bufbuild/protobuf only (never on the server, never on tfjs).
+ */
+export type { StreamBatchesOptions } from './batch-stream.js';
+export { channelOptionsFor, FEED_CHANNEL_OPTIONS, ROUND_ROBIN_SERVICE_CONFIG } from './channel-options.js';
+export { createFeedClient, type FeedClient, type FeedDatasetInfo } from './create-feed-client.js';
+export { decodeBatch } from './decode-batch.js';
+export type { FeedBatch, SampleInfoView, SampleMode, TensorDType } from './feed-batch.js';
+export { DEFAULT_PREFETCH, type FeedClientOptions, MAX_PREFETCH } from './feed-client-options.js';
+export { FeedError, type FeedErrorCode, isFeedError } from './feed-error.js';
+export type {
+  CropInput,
+  GetSampleInput,
+  SplitPartName,
+  StreamBatchesInput,
+  TrainerStatsInput,
+} from './feed-requests.js';
+export { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';

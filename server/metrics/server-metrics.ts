@@ -1,0 +1,201 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { CacheOutcome } from '../cache/volume-cache.js';
+import type { BatchTimings } from '../service/assemble-batch.js';
+import type { TrainerStatsStore } from '../service/trainer-stats-store.js';
+
+/** 50 us to 10 s: a warm crop takes tens of microseconds, a cold gzip volume hundreds of milliseconds. */
+export const LOADER_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export type LoaderStage = 'read' | 'decode' | 'crop' | 'encode' | 'batch';
+
+/**
+ * The server's Prometheus series in its own registry: loader latency by stage, cache behaviour, stream
+ * traffic, process defaults, and the latest stats each trainer rank reported (collected at scrape time).
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly stage: Histogram<'stage'>;
+  private readonly cacheRequests: Counter<'outcome'>;
+  private readonly cacheEvictions: Counter;
+  private readonly cacheOversize: Counter;
+  private readonly batchesSent: Counter;
+  private readonly bytesSent: Counter;
+  private readonly samplesSent: Counter;
+  private readonly openStreams: Gauge;
+  private readonly streamEnds: Counter<'code'>;
+
+  constructor(
+    cache: { bytesHeld(): number; capacityBytes: number; loadsInFlight(): number },
+    trainers: TrainerStatsStore,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'voxelfeed_process_' });
+    this.stage = new Histogram({
+      name: 'voxelfeed_loader_stage_seconds',
+      help: 'Time per loader stage: read (file bytes), decode (inflate, convert, transpose), crop, encode, batch (a whole batch ready).',
+      labelNames: ['stage'],
+      buckets: LOADER_BUCKETS,
+      registers,
+    });
+    this.cacheRequests = new Counter({
+      name: 'voxelfeed_cache_requests_total',
+      help: 'Volume requests to the cache by outcome: hit, miss (a load started), coalesced (joined a load in flight).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.cacheEvictions = new Counter({
+      name: 'voxelfeed_cache_evictions_total',
+      help: 'Volumes evicted to stay within the byte bound.',
+      registers,
+    });
+    this.cacheOversize = new Counter({
+      name: 'voxelfeed_cache_oversize_total',
+      help: 'Volumes larger than the whole cache, served without being kept.',
+      registers,
+    });
+    new Gauge({
+      name: 'voxelfeed_cache_bytes',
+      help: 'Bytes of decoded volumes held in the cache.',
+      registers,
+      collect() {
+        this.set(cache.bytesHeld());
+      },
+    });
+    new Gauge({
+      name: 'voxelfeed_cache_capacity_bytes',
+      help: 'The cache bound (--cache-bytes).',
+      registers,
+      collect() {
+        this.set(cache.capacityBytes);
+      },
+    });
+    new Gauge({
+      name: 'voxelfeed_cache_loads_in_flight',
+      help: 'Volume loads (read + decode) in progress.',
+      registers,
+      collect() {
+        this.set(cache.loadsInFlight());
+      },
+    });
+    this.batchesSent = new Counter({
+      name: 'voxelfeed_batches_sent_total',
+      help: 'Batches handed to gRPC.',
+      registers,
+    });
+    this.bytesSent = new Counter({
+      name: 'voxelfeed_sent_bytes_total',
+      help: 'Encoded batch bytes handed to gRPC.',
+      registers,
+    });
+    this.samplesSent = new Counter({
+      name: 'voxelfeed_samples_sent_total',
+      help: 'Crops handed to gRPC.',
+      registers,
+    });
+    this.openStreams = new Gauge({
+      name: 'voxelfeed_open_streams',
+      help: 'StreamBatches calls in progress.',
+      registers,
+    });
+    this.streamEnds = new Counter({
+      name: 'voxelfeed_stream_ends_total',
+      help: 'StreamBatches calls ended, by gRPC status code name.',
+      labelNames: ['code'],
+      registers,
+    });
+    registerTrainerSeries(this.registry, trainers);
+  }
+
+  observeStage(stage: LoaderStage, seconds: number): void {
+    this.stage.observe({ stage }, seconds);
+  }
+
+  cacheOutcome(outcome: CacheOutcome): void {
+    this.cacheRequests.inc({ outcome });
+  }
+
+  cacheEvicted(): void {
+    this.cacheEvictions.inc();
+  }
+
+  cacheOversized(): void {
+    this.cacheOversize.inc();
+  }
+
+  streamStarted(): void {
+    this.openStreams.inc();
+  }
+
+  streamEnded(code: string): void {
+    this.openStreams.dec();
+    this.streamEnds.inc({ code });
+  }
+
+  batchSent(bytes: number, samples: number, timings: BatchTimings, batchSeconds: number): void {
+    this.batchesSent.inc();
+    this.bytesSent.inc(bytes);
+    this.samplesSent.inc(samples);
+    this.stage.observe({ stage: 'crop' }, timings.crop);
+    this.stage.observe({ stage: 'encode' }, timings.encode);
+    this.stage.observe({ stage: 'batch' }, batchSeconds);
+  }
+}
+
+/** Per trainer rank, from ReportTrainerStats: the counters are the rank's own running totals. */
+function registerTrainerSeries(registry: Registry, trainers: TrainerStatsStore): void {
+  const labelNames = ['job', 'rank'] as const;
+  const counters: ReadonlyArray<readonly [string, string, (stats: TrainerStats) => number]> = [
+    [
+      'voxelfeed_trainer_gpu_idle_seconds_total',
+      "Seconds the rank's device waited for input (reported by the rank).",
+      (stats) => stats.gpuIdleSeconds,
+    ],
+    [
+      'voxelfeed_trainer_busy_seconds_total',
+      "Seconds the rank's device spent on training steps (reported).",
+      (stats) => stats.stepSeconds,
+    ],
+    [
+      'voxelfeed_trainer_data_wait_seconds_total',
+      "Seconds the rank's loop waited for batches (reported).",
+      (stats) => stats.dataWaitSeconds,
+    ],
+    [
+      'voxelfeed_trainer_samples_total',
+      'Samples the rank trained on (reported).',
+      (stats) => Number(stats.samples),
+    ],
+  ];
+  for (const [name, help, value] of counters) {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const report of trainers.current()) this.inc(labelsOf(report.stats), value(report.stats));
+      },
+    });
+  }
+  new Gauge({
+    name: 'voxelfeed_trainer_gpu_idle_ratio',
+    help: "Idle share of the rank's device time since it started: idle / (idle + busy) (reported).",
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { stats } of trainers.current()) {
+        const total = stats.gpuIdleSeconds + stats.stepSeconds;
+        this.set(labelsOf(stats), total === 0 ? 0 : stats.gpuIdleSeconds / total);
+      }
+    },
+  });
+}
+
+function labelsOf(stats: TrainerStats): { job: string; rank: string } {
+  return { job: stats.job, rank: String(stats.rank) };
+}
