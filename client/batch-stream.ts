@@ -15,6 +15,19 @@ export interface StreamBatchesOptions {
   signal?: AbortSignal;
   /** Called whenever the number of batches waiting in the prefetch queue changes (metrics, tests). */
   onQueueDepth?: (depth: number) => void;
+  /** Called before each retry after a connection failure (logs, metrics). */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+export interface RetryEvent {
+  /** Failed calls in a row so far, counting from the last call that delivered a batch (1 after a drop). */
+  readonly failures: number;
+  /** The wait before the next call. */
+  readonly delayMs: number;
+  /** The `start_step` of the next call. */
+  readonly resumeAtStep: number;
+  /** Why the last call failed. */
+  readonly error: FeedError;
 }
 
 export interface BatchStreamDeps {
@@ -81,7 +94,7 @@ class Producer {
   constructor(
     private readonly deps: BatchStreamDeps,
     private readonly request: StreamBatchesRequest,
-    options: StreamBatchesOptions,
+    private readonly options: StreamBatchesOptions,
     private readonly signal: AbortSignal,
   ) {
     this.firstStep = Number(request.startStep);
@@ -116,7 +129,9 @@ class Producer {
           this.queue.fail(this.giveUp(outcome.error, failures, started));
           return;
         }
-        await sleep(backoffDelayMs(failures, this.deps.reconnect, this.deps.random), this.signal);
+        const delayMs = backoffDelayMs(failures, this.deps.reconnect, this.deps.random);
+        this.options.onRetry?.({ failures, delayMs, resumeAtStep: this.nextStep, error: outcome.error });
+        await sleep(delayMs, this.signal);
       }
     } catch (error) {
       if (!this.signal.aborted) {

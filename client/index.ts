@@ -2,7 +2,7 @@
  * The voxelfeed client library: what trainers import. It depends on the generated protocol code, grpc-js and
  * @bufbuild/protobuf only (never on the server, never on tfjs).
  */
-export type { StreamBatchesOptions } from './batch-stream.js';
+export type { RetryEvent, StreamBatchesOptions } from './batch-stream.js';
 export { channelOptionsFor, FEED_CHANNEL_OPTIONS, ROUND_ROBIN_SERVICE_CONFIG } from './channel-options.js';
 export { createFeedClient, type FeedClient, type FeedDatasetInfo } from './create-feed-client.js';
 export { decodeBatch } from './decode-batch.js';

@@ -112,6 +112,7 @@ describe('standard gRPC services', () => {
       assert.deepEqual(methods.map((method) => method.name).sort(), [
         'GetDatasetInfo',
         'GetSample',
+        'ReportTrainerStats',
         'StreamBatches',
       ]);
     } finally {
