@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { formatTable } from '../common/format-table.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { benchDataset } from './bench-data.js';
-import { formatTable } from './format-table.js';
 import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
 import { benchPerCropDecode } from './per-crop-decode.js';

@@ -1,3 +1,4 @@
+import { UsageError } from '../common/usage-error.js';
 import { isVoxelfeedError } from '../server/errors.js';
 
 export const USAGE = `Usage: voxelfeed <command> [options]
@@ -6,6 +7,8 @@ Commands:
   serve    serve 3D crops of a data set over gRPC (default: an embedded phantom data set)
   synth    write a LUNA16-like phantom data set (gzip NRRD volumes and masks, .npy boxes)
   index    index a data set folder or manifest and print its summary and any bad series
+  train    train a V-Net (TensorFlow.js) as one rank, on batches streamed by a server
+  demo     the whole system in one command: a phantom data set, a server, two trainer ranks, a summary
 
 Run voxelfeed <command> --help for the options of one command.`;
 
@@ -15,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('../server/main.js')).runServe,
   synth: async () => (await import('../server/synth/run-synth.js')).runSynth,
   index: async () => (await import('../server/dataset/run-index.js')).runIndex,
+  train: async () => (await import('../trainer/main.js')).runTrain,
+  demo: async () => (await import('./demo/run-demo.js')).runDemo,
 };
 
 /** Dispatches to one command's composition root; returns the process exit code. */
@@ -37,6 +42,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await (await load())(rest, process.env);
   } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`voxelfeed ${name}: ${error.message}\n`);
+      return 2;
+    }
     if (isVoxelfeedError(error)) {
       process.stderr.write(`voxelfeed ${name}: ${error.message}\n`);
       return error.code === 'INVALID_ARGUMENT' ? 2 : 1;

@@ -1,0 +1,205 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../common/usage-error.js';
+
+export type ModelName = 'tiny' | 'vnet';
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface TrainConfig {
+  /** host:port of one server, or several separated by commas (replicas). */
+  readonly servers: readonly string[];
+  readonly dataset: string;
+  readonly job: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly epochs: number;
+  /** Steps in all (over epochs) before stopping; 0: no limit but epochs. */
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly cropSize: readonly [number, number, number];
+  readonly model: ModelName;
+  readonly seed: number;
+  readonly learningRate: number;
+  readonly checkpointDir: string | null;
+  readonly checkpointEvery: number;
+  readonly resume: boolean;
+  readonly validateEvery: number;
+  readonly holdoutFraction: number;
+  readonly maxValidationBatches: number;
+  readonly negativesPerEpoch: number;
+  readonly metricsPort: number | null;
+  readonly metricsHost: string;
+  readonly backend: BackendPreference;
+  readonly prefetch: number;
+  readonly reportEveryMs: number;
+  /** Print a progress line every this many steps (0: never). */
+  readonly logEvery: number;
+}
+
+export const TRAIN_HELP = `Usage: voxelfeed train --server HOST:PORT --rank R --world-size W [options]
+
+Trains a V-Net (TensorFlow.js) on crops streamed by a voxelfeed server. Every batch is a function of
+(seed, epoch, step, rank, world size), so ranks never overlap and --resume continues at the exact next batch.
+
+Options (each also read from the environment variable shown; a flag wins over its variable):
+  --server HOST:PORT[,HOST:PORT...]  data server(s) (default 127.0.0.1:50051)      VOXELFEED_SERVER
+  --dataset NAME          data set name (default: the server's default)            VOXELFEED_DATASET
+  --job NAME              job name in metrics and reports (default voxelfeed)      VOXELFEED_JOB
+  --rank R                this process's rank, 0..W-1 (default 0)                  VOXELFEED_RANK
+  --world-size W          number of ranks (default 1)                              VOXELFEED_WORLD_SIZE
+  --epochs E              epochs to train (default 1)
+  --steps N               stop after N steps in all (default 0: no limit)
+  --batch B               samples per step and rank (default 2)
+  --crop Z,Y,X            crop size in NRRD axis order (default 16,96,96)
+  --model tiny|vnet       tiny: 4 channels, 3 levels; vnet: the paper's (default vnet)
+  --seed S                sampling and initialisation seed (default 0)
+  --lr RATE               Adam learning rate (default 0.001)
+  --negatives N           negative crops per epoch on top of one per nodule (default 0)
+  --checkpoint-dir DIR    write checkpoints here                                   VOXELFEED_CHECKPOINT_DIR
+  --checkpoint-every N    steps between checkpoints (default 100; one more at the end)
+  --resume                continue from the latest checkpoint in --checkpoint-dir
+  --validate-every N      mean Dice on held-out series every N steps (default 0: off)
+  --holdout F             share of series held out for validation (default 0.2; with --validate-every)
+  --validation-batches N  at most N batches per validation (default 0: all held-out nodules)
+  --metrics-port P        serve /metrics on this port (default 9465; 0: a free one; off: none)  VOXELFEED_METRICS_PORT
+  --metrics-host HOST     address of /metrics (default 127.0.0.1; 0.0.0.0 in containers)       VOXELFEED_METRICS_HOST
+  --backend NAME          auto, tensorflow, wasm or cpu (default auto)             VOXELFEED_BACKEND
+  --prefetch N            batches buffered ahead of training (default 4)
+  --report-every-ms MS    how often to report stats to the server (default 2000)
+  --log-every N           progress line every N steps (default 10; 0: none)
+  -h, --help              show this text
+
+Prints progress on stderr and one JSON summary line on stdout.`;
+
+const NUMBER_OPTIONS = [
+  'rank',
+  'world-size',
+  'epochs',
+  'steps',
+  'batch',
+  'seed',
+  'lr',
+  'negatives',
+  'checkpoint-every',
+  'validate-every',
+  'holdout',
+  'validation-batches',
+  'prefetch',
+  'report-every-ms',
+  'log-every',
+] as const;
+
+const ENV: Record<string, string> = {
+  server: 'VOXELFEED_SERVER',
+  dataset: 'VOXELFEED_DATASET',
+  job: 'VOXELFEED_JOB',
+  rank: 'VOXELFEED_RANK',
+  'world-size': 'VOXELFEED_WORLD_SIZE',
+  'checkpoint-dir': 'VOXELFEED_CHECKPOINT_DIR',
+  'metrics-port': 'VOXELFEED_METRICS_PORT',
+  'metrics-host': 'VOXELFEED_METRICS_HOST',
+  backend: 'VOXELFEED_BACKEND',
+};
+
+/** Reads flags, then VOXELFEED_* variables, then defaults; every problem is reported in one Error. */
+export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv): TrainConfig | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      server: { type: 'string' },
+      dataset: { type: 'string' },
+      job: { type: 'string' },
+      crop: { type: 'string' },
+      model: { type: 'string' },
+      'checkpoint-dir': { type: 'string' },
+      resume: { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      ...(Object.fromEntries(NUMBER_OPTIONS.map((name) => [name, { type: 'string' }])) as Record<
+        (typeof NUMBER_OPTIONS)[number],
+        { type: 'string' }
+      >),
+    },
+  });
+  if (values.help) return 'help';
+  const problems: string[] = [];
+  const text = (name: keyof typeof values): string | undefined => {
+    const value = values[name];
+    if (typeof value === 'string') return value;
+    const variable = ENV[name];
+    const fromEnv = variable ? env[variable] : undefined;
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+  const number = (name: (typeof NUMBER_OPTIONS)[number], fallback: number, min: number, max: number, integer = true) => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(raw.trim()) || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      problems.push(`--${name} ${raw}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const servers = (text('server') ?? '127.0.0.1:50051').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const server of servers) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(server)) problems.push(`--server ${server}: expected HOST:PORT, e.g. 127.0.0.1:50051`);
+  }
+  const cropText = text('crop') ?? '16,96,96';
+  const cropParts = cropText.split(',').map((part) => Number(part.trim()));
+  if (cropParts.length !== 3 || cropParts.some((size) => !Number.isInteger(size) || size < 1)) {
+    problems.push(`--crop ${cropText}: expected three positive integers Z,Y,X, e.g. 16,96,96`);
+  }
+  const model = text('model') ?? 'vnet';
+  if (model !== 'tiny' && model !== 'vnet') problems.push(`--model ${model}: use tiny or vnet`);
+  const backend = text('backend') ?? 'auto';
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend ${backend}: use auto, tensorflow, wasm or cpu`);
+  const metricsText = text('metrics-port') ?? '9465';
+  let metricsPort: number | null = null;
+  if (metricsText !== 'off') {
+    metricsPort = Number(metricsText);
+    if (!/^\d+$/.test(metricsText) || metricsPort > 65535) {
+      problems.push(`--metrics-port ${metricsText}: expected a port 0..65535 or off`);
+      metricsPort = null;
+    }
+  }
+  const worldSize = number('world-size', 1, 1, 65_536);
+  const rank = number('rank', 0, 0, 65_535);
+  if (rank >= worldSize) problems.push(`--rank ${rank} with --world-size ${worldSize}: rank must be 0..${worldSize - 1}`);
+  const checkpointDir = text('checkpoint-dir') ?? null;
+  if (values.resume && checkpointDir === null) problems.push('--resume needs --checkpoint-dir (where to find the checkpoint)');
+  const config: TrainConfig = {
+    servers,
+    dataset: text('dataset') ?? '',
+    job: text('job') ?? 'voxelfeed',
+    rank,
+    worldSize,
+    epochs: number('epochs', 1, 1, 1_000_000),
+    steps: number('steps', 0, 0, Number.MAX_SAFE_INTEGER),
+    batchSize: number('batch', 2, 1, 4096),
+    cropSize: [cropParts[0] ?? 16, cropParts[1] ?? 96, cropParts[2] ?? 96],
+    model: model as ModelName,
+    seed: number('seed', 0, 0, Number.MAX_SAFE_INTEGER),
+    learningRate: number('lr', 0.001, 1e-9, 10, false),
+    checkpointDir,
+    checkpointEvery: number('checkpoint-every', 100, 0, Number.MAX_SAFE_INTEGER),
+    resume: values.resume === true,
+    validateEvery: number('validate-every', 0, 0, Number.MAX_SAFE_INTEGER),
+    holdoutFraction: number('holdout', 0.2, 0, 0.9, false),
+    maxValidationBatches: number('validation-batches', 0, 0, 1_000_000),
+    negativesPerEpoch: number('negatives', 0, 0, 1_000_000),
+    metricsPort,
+    metricsHost: text('metrics-host') ?? '127.0.0.1',
+    backend: backend as BackendPreference,
+    prefetch: number('prefetch', 4, 1, 64),
+    reportEveryMs: number('report-every-ms', 2000, 100, 3_600_000),
+    logEvery: number('log-every', 10, 0, Number.MAX_SAFE_INTEGER),
+  };
+  if (config.validateEvery > 0 && config.holdoutFraction === 0) {
+    problems.push('--validate-every needs --holdout above 0 (the share of series to validate on)');
+  }
+  if (problems.length > 0) throw new UsageError(`bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed train --help for usage.`);
+  return config;
+}

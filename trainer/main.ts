@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createFeedClient } from '../client/index.js';
+import { serveMetrics } from '../common/serve-metrics.js';
+import { selectBackend } from './backend/select-backend.js';
+import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint/checkpoint-store.js';
+import { readModelState, readOptimizerState, writeModelState, writeOptimizerState } from './checkpoint/model-state.js';
+import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from './config/train-config.js';
+import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
+import { TfjsStepRunner } from './loop/tfjs-step-runner.js';
+import { TrainerMetrics } from './metrics/trainer-metrics.js';
+import { VNET_PAPER, VNET_TINY } from './model/vnet-config.js';
+import { createVNet } from './model/vnet.js';
+import { StepTimeline } from './stats/step-timeline.js';
+
+/**
+ * The composition root of `voxelfeed train`: reads the config, picks the TensorFlow.js backend, builds the
+ * model, optimizer, feed client, metrics and checkpoint store, restores a checkpoint if asked, runs the loop,
+ * and prints one JSON summary line on stdout.
+ */
+export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseTrainConfig(argv, env);
+  if (parsed === 'help') {
+    process.stdout.write(`${TRAIN_HELP}\n`);
+    return 0;
+  }
+  const summary = await train(parsed, { log: stderrLog(parsed) });
+  process.stdout.write(`${JSON.stringify(summaryJson(parsed, summary.summary, summary.backend))}\n`);
+  return 0;
+}
+
+export interface TrainLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** Trains as configured; `onStep` sees every step (tests, the demo's progress bar). */
+export async function train(
+  config: TrainConfig,
+  options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
+): Promise<{ summary: TrainSummary; backend: string; metricsPort: number | null }> {
+  const { log } = options;
+  const backend = await selectBackend(config.backend, log);
+  log.info({ backend: backend.name, gpu: backend.gpu, detail: backend.detail }, `TensorFlow.js backend: ${backend.name}`);
+  const preset = config.model === 'tiny' ? VNET_TINY : VNET_PAPER;
+  const model = createVNet({ ...preset, seed: config.seed });
+  const optimizer = tf.train.adam(config.learningRate);
+  const feed = createFeedClient({
+    addresses: [...config.servers],
+    prefetch: config.prefetch,
+  });
+  const metrics = new TrainerMetrics(config.job, config.rank);
+  const metricsHttp = config.metricsPort === null ? null : await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
+  if (metricsHttp) log.info({ port: metricsHttp.port }, `metrics on http://${config.metricsHost}:${metricsHttp.port}/metrics`);
+  const meta = {
+    model: model.config,
+    batchSize: config.batchSize,
+    cropSize: config.cropSize,
+    seed: config.seed,
+    rank: config.rank,
+    worldSize: config.worldSize,
+    dataset: config.dataset,
+  };
+  let start = { cursor: { epoch: 0, step: 0 }, globalStep: 0 };
+  try {
+    if (config.resume && config.checkpointDir) {
+      const checkpoint = await loadLatestCheckpoint(config.checkpointDir);
+      if (checkpoint === null) {
+        log.warn({ dir: config.checkpointDir }, 'no checkpoint to resume from; starting at epoch 0, step 0');
+      } else {
+        checkIdentity(meta, checkpoint.meta);
+        writeModelState(model, checkpoint.variables);
+        await writeOptimizerState(model, optimizer, checkpoint.optimizer);
+        start = { cursor: checkpoint.cursor, globalStep: checkpoint.globalStep };
+        log.info({ ...checkpoint.cursor, globalStep: checkpoint.globalStep }, 'resumed from the latest checkpoint');
+      }
+    }
+    const runner = new TfjsStepRunner(model, optimizer);
+    const summary = await runTrainLoop(
+      {
+        job: config.job,
+        rank: config.rank,
+        worldSize: config.worldSize,
+        dataset: config.dataset,
+        seed: config.seed,
+        epochs: config.epochs,
+        maxSteps: config.steps,
+        batchSize: config.batchSize,
+        cropSize: config.cropSize,
+        holdoutFraction: config.validateEvery > 0 ? config.holdoutFraction : 0,
+        ...(config.negativesPerEpoch > 0 ? { sampling: { negativesPerEpoch: config.negativesPerEpoch } } : {}),
+        checkpointEvery: config.checkpointDir ? config.checkpointEvery : 0,
+        validateEvery: config.validateEvery,
+        maxValidationBatches: config.maxValidationBatches,
+        reportEveryMs: config.reportEveryMs,
+        backend: backend.name,
+      },
+      {
+        feed,
+        runner,
+        evaluator: runner,
+        timeline: new StepTimeline(() => performance.now() / 1000),
+        metrics,
+        log,
+        start,
+        now: () => performance.now() / 1000,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onStep: (event) => {
+          options.onStep?.(event);
+          if (config.logEvery > 0 && event.globalStep % config.logEvery === 0) {
+            log.info(
+              { epoch: event.epoch, step: event.step, loss: event.loss, idle: event.idleRatio },
+              `epoch ${event.epoch} step ${event.step + 1}/${event.stepsInEpoch} loss ${event.loss.toFixed(4)} gpu idle ${(100 * event.idleRatio).toFixed(1)}%`,
+            );
+          }
+        },
+        ...(config.checkpointDir
+          ? {
+              saveCheckpoint: async (cursor, globalStep) => {
+                await saveCheckpoint(config.checkpointDir!, {
+                  cursor,
+                  globalStep,
+                  meta,
+                  variables: await readModelState(model),
+                  optimizer: await readOptimizerState(model, optimizer),
+                });
+              },
+            }
+          : {}),
+      },
+    );
+    return { summary, backend: backend.name, metricsPort: metricsHttp?.port ?? null };
+  } finally {
+    feed.close();
+    await metricsHttp?.close();
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** A checkpoint from another model, batch, crop, seed or rank layout would not continue the same run. */
+function checkIdentity(current: Record<string, unknown>, saved: Readonly<Record<string, unknown>>): void {
+  const differences = Object.keys(current).filter((key) => JSON.stringify(current[key]) !== JSON.stringify(saved[key]));
+  if (differences.length > 0) {
+    throw new Error(
+      `the checkpoint was written with other ${differences.join(', ')} (${differences.map((key) => `${JSON.stringify(saved[key])} vs ${JSON.stringify(current[key])}`).join('; ')}); use the same options or another --checkpoint-dir`,
+    );
+  }
+}
+
+function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string) {
+  return {
+    job: config.job,
+    rank: config.rank,
+    world_size: config.worldSize,
+    backend,
+    steps: summary.steps,
+    samples: summary.samples,
+    samples_per_s: summary.seconds > 0 ? summary.samples / summary.seconds : 0,
+    loss_first: summary.firstLoss,
+    loss_last: summary.lastLoss,
+    gpu_idle_ratio: summary.idleRatio,
+    gpu_idle_seconds: summary.gpuIdleSeconds,
+    step_seconds: summary.stepSeconds,
+    data_wait_seconds: summary.dataWaitSeconds,
+    validation_dice: summary.validationDice,
+    epoch: summary.cursor.epoch,
+    next_step: summary.cursor.step,
+    global_step: summary.globalStep,
+    seconds: summary.seconds,
+  };
+}
+
+function stderrLog(config: TrainConfig): TrainLog {
+  const write = (level: string, fields: object, message: string) =>
+    process.stderr.write(`${JSON.stringify({ level, time: Date.now(), job: config.job, rank: config.rank, msg: message, ...fields })}\n`);
+  return {
+    info: (fields, message) => write('info', fields, message),
+    warn: (fields, message) => write('warn', fields, message),
+  };
+}
