@@ -7,6 +7,7 @@ import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
 import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
+import { benchTrainerIdle } from './trainer-idle.js';
 
 const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N]
 
@@ -15,6 +16,7 @@ Measures the data server on phantom data written once under .voxelfeed/bench:
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
   (c) seconds from starting serve to the first batch      (888 series of 16x48x48)
   (d) volume loads per series in the first epoch when the cache holds the data set
+  (e) trainer GPU idle share with a simulated device (20 ms per batch of 8), steady state from a warm cache
   and the baseline it replaces: decoding a whole scan for every crop.
 Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement).`;
 
@@ -55,6 +57,15 @@ async function main(): Promise<void> {
   });
   const startup = await benchTimeToFirstBatch(manyDir, [16, 32, 32]);
   const baseline = await benchPerCropDecode(bigDir, { seconds: Math.min(seconds, 5), crop });
+  // (e) A trainer whose device takes a fixed 20 ms per batch of 8 crops 16x96x96, so idle time is the data path.
+  const trainer = await benchTrainerIdle(bigDir, {
+    steps: quick ? 60 : Math.max(200, seconds * 40),
+    warmupSteps: 20,
+    stepMs: 20,
+    batchSize,
+    crop,
+    series,
+  });
 
   const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
   process.stdout.write(`voxelfeed benchmarks on ${machine}\n\n`);
@@ -71,6 +82,13 @@ async function main(): Promise<void> {
         ['(c) serve start to first batch, s', startup.firstBatchSeconds.toFixed(2), '< 2'],
         ['(d) loads per series, first epoch', inProcess.loadsPerSeries.toFixed(2), '1'],
         ['    first epoch from a cold cache, s', inProcess.warmLoadSeconds.toFixed(2), ''],
+        [
+          '(e) trainer GPU idle share, simulated 20 ms step, steady state',
+          `${(100 * trainer.steadyIdleRatio).toFixed(2)}%`,
+          '< 2%',
+        ],
+        ['    trainer samples/s (8 per 20 ms step: at most 400)', trainer.samplesPerSecond.toFixed(0), ''],
+        ['    trainer data wait, s, steady state', trainer.steadyDataWaitSeconds.toFixed(3), ''],
         ['baseline: decode per crop, crops/s', baseline.cropsPerSecond.toFixed(1), ''],
         [
           'speed-up of (a) over the baseline',
@@ -97,6 +115,9 @@ async function main(): Promise<void> {
       catalog_series_for_startup: quick ? 100 : 888,
       loads_per_series_first_epoch: inProcess.loadsPerSeries,
       baseline_decode_per_crop_crops_per_s: Number(baseline.cropsPerSecond.toFixed(1)),
+      trainer_gpu_idle_ratio_steady: Number(trainer.steadyIdleRatio.toFixed(5)),
+      trainer_gpu_idle_ratio_all: Number(trainer.idleRatio.toFixed(5)),
+      trainer_samples_per_s: Number(trainer.samplesPerSecond.toFixed(1)),
     })}\n`,
   );
 }

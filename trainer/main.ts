@@ -3,13 +3,18 @@ import { createFeedClient } from '../client/index.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { selectBackend } from './backend/select-backend.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint/checkpoint-store.js';
-import { readModelState, readOptimizerState, writeModelState, writeOptimizerState } from './checkpoint/model-state.js';
+import {
+  readModelState,
+  readOptimizerState,
+  writeModelState,
+  writeOptimizerState,
+} from './checkpoint/model-state.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from './config/train-config.js';
-import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
 import { TfjsStepRunner } from './loop/tfjs-step-runner.js';
+import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
 import { TrainerMetrics } from './metrics/trainer-metrics.js';
-import { VNET_PAPER, VNET_TINY } from './model/vnet-config.js';
 import { createVNet } from './model/vnet.js';
+import { VNET_PAPER, VNET_TINY } from './model/vnet-config.js';
 import { StepTimeline } from './stats/step-timeline.js';
 
 /**
@@ -40,7 +45,10 @@ export async function train(
 ): Promise<{ summary: TrainSummary; backend: string; metricsPort: number | null }> {
   const { log } = options;
   const backend = await selectBackend(config.backend, log);
-  log.info({ backend: backend.name, gpu: backend.gpu, detail: backend.detail }, `TensorFlow.js backend: ${backend.name}`);
+  log.info(
+    { backend: backend.name, gpu: backend.gpu, detail: backend.detail },
+    `TensorFlow.js backend: ${backend.name}`,
+  );
   const preset = config.model === 'tiny' ? VNET_TINY : VNET_PAPER;
   const model = createVNet({ ...preset, seed: config.seed });
   const optimizer = tf.train.adam(config.learningRate);
@@ -49,8 +57,15 @@ export async function train(
     prefetch: config.prefetch,
   });
   const metrics = new TrainerMetrics(config.job, config.rank);
-  const metricsHttp = config.metricsPort === null ? null : await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
-  if (metricsHttp) log.info({ port: metricsHttp.port }, `metrics on http://${config.metricsHost}:${metricsHttp.port}/metrics`);
+  const metricsHttp =
+    config.metricsPort === null
+      ? null
+      : await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
+  if (metricsHttp)
+    log.info(
+      { port: metricsHttp.port },
+      `metrics on http://${config.metricsHost}:${metricsHttp.port}/metrics`,
+    );
   const meta = {
     model: model.config,
     batchSize: config.batchSize,
@@ -71,10 +86,13 @@ export async function train(
         writeModelState(model, checkpoint.variables);
         await writeOptimizerState(model, optimizer, checkpoint.optimizer);
         start = { cursor: checkpoint.cursor, globalStep: checkpoint.globalStep };
-        log.info({ ...checkpoint.cursor, globalStep: checkpoint.globalStep }, 'resumed from the latest checkpoint');
+        log.info(
+          { ...checkpoint.cursor, globalStep: checkpoint.globalStep },
+          'resumed from the latest checkpoint',
+        );
       }
     }
-    const runner = new TfjsStepRunner(model, optimizer);
+    const runner = new TfjsStepRunner(model, optimizer, backend.gpu);
     const summary = await runTrainLoop(
       {
         job: config.job,
@@ -87,7 +105,9 @@ export async function train(
         batchSize: config.batchSize,
         cropSize: config.cropSize,
         holdoutFraction: config.validateEvery > 0 ? config.holdoutFraction : 0,
-        ...(config.negativesPerEpoch > 0 ? { sampling: { negativesPerEpoch: config.negativesPerEpoch } } : {}),
+        ...(config.negativesPerEpoch > 0
+          ? { sampling: { negativesPerEpoch: config.negativesPerEpoch } }
+          : {}),
         checkpointEvery: config.checkpointDir ? config.checkpointEvery : 0,
         validateEvery: config.validateEvery,
         maxValidationBatches: config.maxValidationBatches,
@@ -139,7 +159,9 @@ export async function train(
 
 /** A checkpoint from another model, batch, crop, seed or rank layout would not continue the same run. */
 function checkIdentity(current: Record<string, unknown>, saved: Readonly<Record<string, unknown>>): void {
-  const differences = Object.keys(current).filter((key) => JSON.stringify(current[key]) !== JSON.stringify(saved[key]));
+  const differences = Object.keys(current).filter(
+    (key) => JSON.stringify(current[key]) !== JSON.stringify(saved[key]),
+  );
   if (differences.length > 0) {
     throw new Error(
       `the checkpoint was written with other ${differences.join(', ')} (${differences.map((key) => `${JSON.stringify(saved[key])} vs ${JSON.stringify(current[key])}`).join('; ')}); use the same options or another --checkpoint-dir`,
@@ -172,7 +194,9 @@ function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string
 
 function stderrLog(config: TrainConfig): TrainLog {
   const write = (level: string, fields: object, message: string) =>
-    process.stderr.write(`${JSON.stringify({ level, time: Date.now(), job: config.job, rank: config.rank, msg: message, ...fields })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level, time: Date.now(), job: config.job, rank: config.rank, msg: message, ...fields })}\n`,
+    );
   return {
     info: (fields, message) => write('info', fields, message),
     warn: (fields, message) => write('warn', fields, message),

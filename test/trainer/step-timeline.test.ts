@@ -75,3 +75,57 @@ describe('StepTimeline', () => {
     assert.throws(() => new StepTimeline(() => 0).finished(1), /before launched/);
   });
 });
+
+describe('StepTimeline in a pipelined loop', () => {
+  it('counts nothing as idle when the next batch is prepared while the device runs', () => {
+    const clock = fakeClock();
+    const timeline = new StepTimeline(clock.now);
+    timeline.launched(); // step 0
+    const finishAt = clock.now() + 0.02;
+    timeline.waitForBatch();
+    clock.advance(0.005); // batch 1 arrives while step 0 runs
+    timeline.batchReady();
+    clock.advance(0.003); // and is prepared
+    clock.advance(0.012); // the loop then waits for step 0, which ends at finishAt
+    timeline.finished(8, finishAt);
+    timeline.launched(); // step 1 launched the moment step 0 ends
+    clock.advance(0.02);
+    const step1 = timeline.finished(8);
+    assert.equal(step1.idleSeconds, 0);
+    assert.equal(step1.dataWaitSeconds, 0);
+  });
+
+  it('counts as data wait only the part of the wait after the device had finished', () => {
+    const clock = fakeClock();
+    const timeline = new StepTimeline(clock.now);
+    timeline.launched();
+    const finishAt = clock.now() + 0.02;
+    timeline.waitForBatch();
+    clock.advance(0.03); // the batch comes 10 ms after the device finished
+    timeline.batchReady();
+    timeline.finished(8, finishAt);
+    clock.advance(0.002); // preparing it
+    timeline.launched();
+    clock.advance(0.02);
+    const step1 = timeline.finished(8);
+    assert.ok(Math.abs(step1.dataWaitSeconds - 0.01) < 1e-9, `data wait ${step1.dataWaitSeconds}`);
+    assert.ok(Math.abs(step1.idleSeconds - 0.012) < 1e-9, `idle ${step1.idleSeconds}`);
+  });
+});
+
+describe('StepTimeline with a device queue', () => {
+  it('counts no idle time for a step launched while the one before still runs, and times it from that end', () => {
+    const clock = fakeClock();
+    const timeline = new StepTimeline(clock.now);
+    timeline.launched(); // step 0 at t
+    const end0 = clock.now() + 0.02;
+    clock.advance(0.005);
+    timeline.launched(); // step 1 queued behind it
+    clock.advance(0.02);
+    timeline.finished(8, end0);
+    clock.advance(0.02);
+    const step1 = timeline.finished(8, end0 + 0.02);
+    assert.equal(step1.idleSeconds, 0);
+    assert.ok(Math.abs(step1.computeSeconds - 0.02) < 1e-9, `compute ${step1.computeSeconds}`);
+  });
+});

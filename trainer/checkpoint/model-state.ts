@@ -19,9 +19,12 @@ export function writeModelState(model: VNet, saved: readonly NamedValues[]): voi
   const byName = new Map(saved.map((entry) => [entry.name, entry]));
   for (const [name, variable] of model.variables) {
     const entry = byName.get(name);
-    if (entry === undefined) throw new Error(`the checkpoint has no variable ${name}; it was written by another model`);
+    if (entry === undefined)
+      throw new Error(`the checkpoint has no variable ${name}; it was written by another model`);
     if (entry.shape.join('x') !== variable.shape.join('x')) {
-      throw new Error(`variable ${name} is [${variable.shape}] but the checkpoint has [${entry.shape}]; it was written by another model`);
+      throw new Error(
+        `variable ${name} is [${variable.shape}] but the checkpoint has [${entry.shape}]; it was written by another model`,
+      );
     }
     variable.assign(tf.tensor(entry.values, variable.shape, 'float32'));
   }
@@ -44,10 +47,17 @@ export async function readOptimizerState(model: VNet, optimizer: tf.Optimizer): 
   );
 }
 
-export async function writeOptimizerState(model: VNet, optimizer: tf.Optimizer, saved: readonly NamedValues[]): Promise<void> {
+export async function writeOptimizerState(
+  model: VNet,
+  optimizer: tf.Optimizer,
+  saved: readonly NamedValues[],
+): Promise<void> {
   const engineOf = new Map([...model.variables.entries()].map(([name, variable]) => [name, variable.name]));
   await optimizer.setWeights(
-    saved.map((entry) => ({ name: renamePrefix(entry.name, engineOf), tensor: tf.tensor(entry.values, [...entry.shape], 'float32') })),
+    saved.map((entry) => ({
+      name: renamePrefix(entry.name, engineOf),
+      tensor: tf.tensor(entry.values, [...entry.shape], 'float32'),
+    })),
   );
 }
 

@@ -133,19 +133,37 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     const fromEnv = variable ? env[variable] : undefined;
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
-  const number = (name: (typeof NUMBER_OPTIONS)[number], fallback: number, min: number, max: number, integer = true) => {
+  const number = (
+    name: (typeof NUMBER_OPTIONS)[number],
+    fallback: number,
+    min: number,
+    max: number,
+    integer = true,
+  ) => {
     const raw = text(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(raw.trim()) || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-      problems.push(`--${name} ${raw}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    if (
+      !/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(raw.trim()) ||
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (integer && !Number.isInteger(value))
+    ) {
+      problems.push(
+        `--${name} ${raw}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
+      );
       return fallback;
     }
     return value;
   };
-  const servers = (text('server') ?? '127.0.0.1:50051').split(',').map((entry) => entry.trim()).filter(Boolean);
+  const servers = (text('server') ?? '127.0.0.1:50051')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const server of servers) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(server)) problems.push(`--server ${server}: expected HOST:PORT, e.g. 127.0.0.1:50051`);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(server))
+      problems.push(`--server ${server}: expected HOST:PORT, e.g. 127.0.0.1:50051`);
   }
   const cropText = text('crop') ?? '16,96,96';
   const cropParts = cropText.split(',').map((part) => Number(part.trim()));
@@ -155,7 +173,8 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const model = text('model') ?? 'vnet';
   if (model !== 'tiny' && model !== 'vnet') problems.push(`--model ${model}: use tiny or vnet`);
   const backend = text('backend') ?? 'auto';
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) problems.push(`--backend ${backend}: use auto, tensorflow, wasm or cpu`);
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend))
+    problems.push(`--backend ${backend}: use auto, tensorflow, wasm or cpu`);
   const metricsText = text('metrics-port') ?? '9465';
   let metricsPort: number | null = null;
   if (metricsText !== 'off') {
@@ -167,9 +186,11 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const worldSize = number('world-size', 1, 1, 65_536);
   const rank = number('rank', 0, 0, 65_535);
-  if (rank >= worldSize) problems.push(`--rank ${rank} with --world-size ${worldSize}: rank must be 0..${worldSize - 1}`);
+  if (rank >= worldSize)
+    problems.push(`--rank ${rank} with --world-size ${worldSize}: rank must be 0..${worldSize - 1}`);
   const checkpointDir = text('checkpoint-dir') ?? null;
-  if (values.resume && checkpointDir === null) problems.push('--resume needs --checkpoint-dir (where to find the checkpoint)');
+  if (values.resume && checkpointDir === null)
+    problems.push('--resume needs --checkpoint-dir (where to find the checkpoint)');
   const config: TrainConfig = {
     servers,
     dataset: text('dataset') ?? '',
@@ -200,6 +221,7 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (config.validateEvery > 0 && config.holdoutFraction === 0) {
     problems.push('--validate-every needs --holdout above 0 (the share of series to validate on)');
   }
-  if (problems.length > 0) throw new UsageError(`bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed train --help for usage.`);
+  if (problems.length > 0)
+    throw new UsageError(`bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed train --help for usage.`);
   return config;
 }

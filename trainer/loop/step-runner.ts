@@ -1,13 +1,26 @@
 import type { FeedBatch } from '../../client/feed-batch.js';
 
+/** A finished step: its loss, and when the device finished it if the device knows (timeline seconds). */
+export interface StepResult {
+  readonly loss: number;
+  readonly finishedAt?: number;
+}
+
 /**
  * What one training step does with a batch, in two phases so the trainer can time them apart: `prepare` turns
- * the batch into the device's input (host work: the device is idle meanwhile), `execute` runs the step and
- * resolves when the device has finished it, with the step's loss.
+ * the batch into the device's input (host work), `execute` launches the step and resolves when the device has
+ * finished it.
+ *
+ * `overlapsHost` says whether the device runs beside the JavaScript thread (a GPU, or the simulated device):
+ * then the loop fetches and prepares batch k+1 while step k runs. A CPU or WASM backend computes on the
+ * JavaScript thread itself, so there is nothing to overlap and the loop runs strictly step after step.
  */
 export interface StepRunner<Prepared> {
+  readonly overlapsHost: boolean;
   prepare(batch: FeedBatch): Prepared;
-  execute(prepared: Prepared): Promise<number>;
+  execute(prepared: Prepared): Promise<StepResult>;
+  /** Frees a prepared input that will not be executed (the loop stopped early). */
+  discard?(prepared: Prepared): void;
 }
 
 /** Evaluates a validation batch: the Dice of each sample's thresholded prediction against its mask. */

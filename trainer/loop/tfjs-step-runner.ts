@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FeedBatch } from '../../client/feed-batch.js';
 import { batchDice, type DiceBceWeights, diceBceLoss } from '../model/losses.js';
 import type { VNet } from '../model/vnet.js';
-import type { BatchEvaluator, StepRunner } from './step-runner.js';
+import type { BatchEvaluator, StepResult, StepRunner } from './step-runner.js';
 
 export interface PreparedBatch {
   readonly x: tf.Tensor5D;
@@ -15,9 +15,14 @@ export interface PreparedBatch {
  * loss value is back on the host (`data()` waits for the device).
  */
 export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator {
+  /**
+   * @param overlapsHost true on a GPU backend, whose kernels run beside the JavaScript thread; false on the CPU
+   *   and WASM backends, which compute on it.
+   */
   constructor(
     private readonly model: VNet,
     private readonly optimizer: tf.Optimizer,
+    readonly overlapsHost: boolean,
     private readonly weights?: DiceBceWeights,
   ) {}
 
@@ -32,7 +37,12 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
     });
   }
 
-  async execute(prepared: PreparedBatch): Promise<number> {
+  discard(prepared: PreparedBatch): void {
+    prepared.x.dispose();
+    prepared.y.dispose();
+  }
+
+  async execute(prepared: PreparedBatch): Promise<StepResult> {
     const loss = this.optimizer.minimize(
       () => diceBceLoss(this.model.apply(prepared.x, true), prepared.y, this.weights),
       true,
@@ -40,7 +50,7 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
     );
     try {
       const [value] = await loss!.data();
-      return value!;
+      return { loss: value! };
     } finally {
       loss?.dispose();
       prepared.x.dispose();

@@ -3,7 +3,7 @@ import type { FeedClient, StreamBatchesInput } from '../../client/index.js';
 import type { DataCursor } from '../checkpoint/checkpoint-store.js';
 import type { TrainerMetrics } from '../metrics/trainer-metrics.js';
 import type { StepRecord, StepTimeline } from '../stats/step-timeline.js';
-import type { BatchEvaluator, StepRunner } from './step-runner.js';
+import type { BatchEvaluator, StepResult, StepRunner } from './step-runner.js';
 
 export interface TrainLoopOptions {
   readonly job: string;
@@ -88,6 +88,17 @@ export async function runTrainLoop<Prepared>(
   let validationDice: number | null = null;
   const reporter = createReporter(options, deps);
   const stepLimitReached = () => options.maxSteps > 0 && globalStep >= options.maxSteps;
+  const isCheckpointStep = (step: number) =>
+    step > 0 &&
+    deps.saveCheckpoint !== undefined &&
+    options.checkpointEvery > 0 &&
+    step % options.checkpointEvery === 0;
+  const isValidationStep = (step: number) =>
+    step > 0 &&
+    deps.evaluator !== undefined &&
+    options.holdoutFraction > 0 &&
+    options.validateEvery > 0 &&
+    step % options.validateEvery === 0;
 
   while (cursor.epoch < options.epochs && !stepLimitReached() && !deps.signal?.aborted) {
     const remaining = options.maxSteps > 0 ? options.maxSteps - globalStep : 0;
@@ -112,41 +123,76 @@ export async function runTrainLoop<Prepared>(
       deps.signal ? { signal: deps.signal } : {},
     );
     let received = 0;
-    deps.timeline.waitForBatch();
-    for await (const batch of stream) {
-      received += 1;
-      deps.timeline.batchReady();
-      const prepared = deps.runner.prepare(batch);
-      deps.timeline.launched();
-      const loss = await deps.runner.execute(prepared);
-      const record = deps.timeline.finished(batch.shape[0]);
+    const iterator = stream[Symbol.asyncIterator]();
+    // Steps launched and not yet finished, oldest first, with the batches they came from.
+    const running: Array<{ readonly result: Promise<StepResult>; readonly batch: FeedBatch }> = [];
+    let stop = false;
+    const finishOldest = async () => {
+      const oldest = running.shift();
+      if (oldest === undefined) return;
+      const { result, batch } = oldest;
+      const outcome = await result;
+      const record = deps.timeline.finished(batch.shape[0], outcome.finishedAt);
       globalStep += 1;
       cursor = nextCursor(batch);
-      firstLoss ??= loss;
-      lastLoss = loss;
-      deps.metrics?.recordStep(record, loss, deps.timeline.idleRatio);
+      firstLoss ??= outcome.loss;
+      lastLoss = outcome.loss;
+      deps.metrics?.recordStep(record, outcome.loss, deps.timeline.idleRatio);
       deps.onStep?.({
         epoch: batch.epoch,
         step: batch.step,
         stepsInEpoch: batch.stepsInEpoch,
         globalStep,
-        loss,
+        loss: outcome.loss,
         record,
         sampleIndices: batch.samples.map((sample) => sample.index),
         idleRatio: deps.timeline.idleRatio,
       });
-      reporter.maybeReport(cursor, loss);
-      const checkpointDue = options.checkpointEvery > 0 && globalStep % options.checkpointEvery === 0;
-      const validationDue = options.validateEvery > 0 && globalStep % options.validateEvery === 0;
+      reporter.maybeReport(cursor, outcome.loss);
+      const checkpointDue = isCheckpointStep(globalStep);
+      const validationDue = isValidationStep(globalStep);
       if (checkpointDue && deps.saveCheckpoint) await deps.saveCheckpoint(cursor, globalStep);
-      if (validationDue && deps.evaluator && options.holdoutFraction > 0) {
+      if (validationDue && deps.evaluator) {
         validationDice = await validate(options, deps, deps.evaluator);
         deps.metrics?.recordValidation(validationDice);
         deps.log.info({ globalStep, dice: validationDice }, 'validation on held-out series');
       }
       if (checkpointDue || validationDue) deps.timeline.excludePause();
-      if (stepLimitReached() || deps.signal?.aborted) break;
-      deps.timeline.waitForBatch();
+      if (stepLimitReached() || deps.signal?.aborted) stop = true;
+    };
+    try {
+      while (!stop) {
+        deps.timeline.waitForBatch();
+        const next = await iterator.next();
+        if (next.done) break;
+        deps.timeline.batchReady();
+        received += 1;
+        // With an asynchronous device this runs while the previous step is still on it.
+        const prepared = deps.runner.prepare(next.value);
+        // Queue this step behind the running one only where nothing must see the weights in between: a
+        // checkpoint or a validation after the running step needs them before this step's update.
+        const stepsAfterRunning = globalStep + running.length;
+        const mayQueue =
+          deps.runner.overlapsHost &&
+          running.length < 2 &&
+          !isCheckpointStep(stepsAfterRunning) &&
+          !isValidationStep(stepsAfterRunning) &&
+          !(options.maxSteps > 0 && stepsAfterRunning >= options.maxSteps);
+        if (!mayQueue) {
+          while (running.length > 0 && !stop) await finishOldest();
+        }
+        if (stop) {
+          deps.runner.discard?.(prepared);
+          break;
+        }
+        deps.timeline.launched();
+        running.push({ result: deps.runner.execute(prepared), batch: next.value });
+        if (!deps.runner.overlapsHost) await finishOldest();
+        else if (running.length > 1) await finishOldest();
+      }
+      while (running.length > 0) await finishOldest();
+    } finally {
+      await iterator.return?.();
     }
     // The cursor follows each batch (nextCursor), so it already points past a finished epoch. A stream that ends
     // without a batch would loop forever: that is a server bug, not something to retry.

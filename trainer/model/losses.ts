@@ -39,7 +39,10 @@ export function softDiceLoss(probabilities: tf.Tensor, mask: tf.Tensor, epsilon 
 export function bceWithLogits(logits: tf.Tensor, mask: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const y = asFloatLike(mask, logits);
-    const perVoxel = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+    const perVoxel = tf.add(
+      tf.sub(tf.relu(logits), tf.mul(logits, y)),
+      tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
+    );
     return tf.mean(perVoxel);
   });
 }

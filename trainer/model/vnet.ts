@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxelfeedError } from '../../server/errors.js';
 import { checkCropDivisible } from './check-crop-divisible.js';
+import { concatChannels } from './concat-channels.js';
 import { applyConvUnit, type ConvUnit, createConvUnit, glorotStd, heStd } from './conv-unit.js';
+import { conv3dSame } from './conv3d-same.js';
+import { downConv3d } from './down-conv3d.js';
 import { foregroundProbability } from './foreground.js';
 import { createParameterStore, type ParameterStore } from './parameter-store.js';
 import { registerTfjsGradients } from './register-gradients.js';
@@ -112,7 +115,7 @@ export function createVNet(config: VNetConfig): VNet {
     let y = x;
     s.convs.forEach(({ kernel, unit }, i) => {
       const last = i === s.convs.length - 1;
-      y = applyConvUnit(tf.conv3d(y, kernel, 1, 'same'), unit, training, last ? residual : undefined);
+      y = applyConvUnit(conv3dSame(y, kernel), unit, training, last ? residual : undefined);
     });
     return y;
   }
@@ -127,12 +130,12 @@ export function createVNet(config: VNetConfig): VNet {
         const d = down[level];
         if (d === undefined) continue;
         skips.push(h);
-        h = applyConvUnit(tf.conv3d(h, d.kernel, 2, 'valid'), d.unit, training);
+        h = applyConvUnit(downConv3d(h, d.kernel), d.unit, training);
       }
       for (let level = depth - 2; level >= 0; level--) {
         const u = up[level]!;
         const upsampled = applyConvUnit(upConv3d(h, u.kernel), u.unit, training);
-        h = runStage(decoder[level]!, tf.concat([upsampled, skips[level]!], 4), training);
+        h = runStage(decoder[level]!, concatChannels(upsampled, skips[level]!), training);
       }
       return tf.add(pointwiseConv3d(h, headKernel), headBias);
     });

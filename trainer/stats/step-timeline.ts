@@ -1,10 +1,11 @@
 /**
- * Where a trainer's time goes, step by step. A step's life: wait for its batch (data wait), prepare its input
- * tensors, launch the device's work, and the work finishing. The device is idle from the end of step k's work to
- * the launch of step k+1 (data wait and input preparation included), and busy from a launch to its finish.
- * The first step's idle time is start-up, not starvation, and is not counted.
+ * Where a trainer's device time goes, step by step. The device is idle from the end of step k's work to the
+ * launch of step k+1, and busy from a launch to its finish. Data wait is the part of the idle time spent
+ * waiting for the next batch after the device had finished (a batch that arrives while the device is still busy
+ * costs nothing). The first step's idle time is start-up, not starvation, and is not counted.
  *
- * Pure bookkeeping with an injected clock (seconds), so tests drive it with a fake one.
+ * Calls may interleave as a pipelined loop does (wait for and prepare batch k+1 while step k runs, then finish
+ * step k, then launch k+1), or come one after another. Pure bookkeeping with an injected clock (seconds).
  */
 export interface StepTotals {
   readonly steps: number;
@@ -21,12 +22,18 @@ export interface StepRecord {
   readonly samples: number;
 }
 
+interface Launch {
+  readonly launchedAt: number;
+  readonly waitStartedAt: number;
+  readonly readyAt: number;
+}
+
 export class StepTimeline {
   private waitStartedAt: number | null = null;
-  private dataWait = 0;
-  private launchedAt: number | null = null;
+  private readyAt: number | null = null;
+  /** Steps launched and not finished yet, oldest first: a device queue may hold the next step already. */
+  private readonly launches: Launch[] = [];
   private lastFinishedAt: number | null = null;
-  private pendingIdle = 0;
   private totals = { steps: 0, samples: 0, gpuIdleSeconds: 0, stepSeconds: 0, dataWaitSeconds: 0 };
 
   constructor(private readonly now: () => number) {}
@@ -34,29 +41,45 @@ export class StepTimeline {
   /** The loop starts waiting for the next batch. */
   waitForBatch(): void {
     this.waitStartedAt = this.now();
+    this.readyAt = null;
   }
 
-  /** The batch is there (the wait since `waitForBatch` was data wait). */
+  /** The batch is there. */
   batchReady(): void {
-    this.dataWait = this.waitStartedAt === null ? 0 : this.now() - this.waitStartedAt;
-    this.waitStartedAt = null;
+    this.readyAt = this.now();
   }
 
-  /** The device's work for this step is launched. */
+  /** The device's work for the next step is launched (it may queue behind a step still running). */
   launched(): void {
     const at = this.now();
-    this.pendingIdle = this.lastFinishedAt === null ? 0 : at - this.lastFinishedAt;
-    this.launchedAt = at;
+    this.launches.push({
+      launchedAt: at,
+      waitStartedAt: this.waitStartedAt ?? at,
+      readyAt: this.readyAt ?? at,
+    });
+    this.waitStartedAt = null;
+    this.readyAt = null;
   }
 
-  /** The device's work for this step has finished; returns what this step cost. */
-  finished(samples: number): StepRecord {
-    const at = this.now();
-    if (this.launchedAt === null) throw new Error('StepTimeline.finished() called before launched()');
+  /**
+   * The oldest launched step has finished, at `at` if the device knows when (else now); returns what it cost.
+   * It ran from its launch or the end of the step before it, whichever came last.
+   */
+  finished(samples: number, at: number = this.now()): StepRecord {
+    const launch = this.launches.shift();
+    if (launch === undefined) throw new Error('StepTimeline.finished() called before launched()');
+    const previous = this.lastFinishedAt;
+    const startedAt = previous === null ? launch.launchedAt : Math.max(launch.launchedAt, previous);
     const record: StepRecord = {
-      idleSeconds: this.pendingIdle,
-      computeSeconds: at - this.launchedAt,
-      dataWaitSeconds: this.lastFinishedAt === null ? 0 : this.dataWait,
+      idleSeconds: previous === null ? 0 : Math.max(0, launch.launchedAt - previous),
+      computeSeconds: Math.max(0, at - startedAt),
+      dataWaitSeconds:
+        previous === null
+          ? 0
+          : Math.max(
+              0,
+              Math.min(launch.readyAt, launch.launchedAt) - Math.max(launch.waitStartedAt, previous),
+            ),
       samples,
     };
     this.totals = {
@@ -67,14 +90,10 @@ export class StepTimeline {
       dataWaitSeconds: this.totals.dataWaitSeconds + record.dataWaitSeconds,
     };
     this.lastFinishedAt = at;
-    this.launchedAt = null;
-    this.dataWait = 0;
     return record;
   }
 
-  /**
-   * Marks a pause that is not starvation (validation, checkpointing): the device's next idle period starts now.
-   */
+  /** Marks a pause that is not starvation (validation, checkpointing): the next idle period starts now. */
   excludePause(): void {
     if (this.lastFinishedAt !== null) this.lastFinishedAt = this.now();
   }
