@@ -26,6 +26,8 @@ export async function benchTrainerIdle(
   dir: string,
   options: {
     steps: number;
+    /** Steps left out of the steady-state figures (stream start-up). */
+    warmupSteps: number;
     stepMs: number;
     batchSize: number;
     crop: readonly [number, number, number];
