@@ -10,7 +10,8 @@ import { backoffDelayMs, type ReconnectPolicy, sleep } from './reconnect.js';
 export interface StreamBatchesOptions {
   /**
    * Stops the stream: the gRPC call is cancelled and the iterator throws `signal.reason` (an `AbortError`
-   * DOMException unless `abort()` was given another), so an aborted epoch is never mistaken for a finished one.
+   * DOMException unless `abort()` was given another), so an aborted epoch is never mistaken for a finished
+   * one.
    */
   signal?: AbortSignal;
   /** Called whenever the number of batches waiting in the prefetch queue changes (metrics, tests). */
@@ -41,13 +42,14 @@ export interface BatchStreamDeps {
 /**
  * The batches of one StreamBatches request, as an async iterable (each iteration streams anew).
  *
- * A producer moves batches from the gRPC stream into a PrefetchQueue of `prefetch` batches, pausing the stream
- * while the queue is full, and the consumer takes them in order. When the connection fails (UNAVAILABLE, or
- * INTERNAL for a reset stream), the producer calls again after a jittered backoff with `start_step` = the last
- * received step + 1 and `max_steps` reduced by what was received, so the consumer sees every step exactly once
- * and in order, whichever replica answers. It gives up with UNAVAILABLE after `maxAttempts` failed calls in a
- * row (a call that delivered a batch starts the count anew). Any other status ends the stream with a FeedError
- * after the batches already received. Leaving a `for await` early cancels the call.
+ * A producer moves batches from the gRPC stream into a PrefetchQueue of `prefetch` batches, pausing the
+ * stream while the queue is full, and the consumer takes them in order. When the connection fails
+ * (UNAVAILABLE, or INTERNAL for a reset stream), the producer calls again after a jittered backoff with
+ * `start_step` = the last received step + 1 and `max_steps` reduced by what was received, so the consumer
+ * sees every step exactly once and in order, whichever replica answers. It gives up with UNAVAILABLE after
+ * `maxAttempts` failed calls in a row (a call that delivered a batch starts the count anew). Any other status
+ * ends the stream with a FeedError after the batches already received. Leaving a `for await` early cancels
+ * the call.
  */
 export function batchStream(
   deps: BatchStreamDeps,

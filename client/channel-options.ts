@@ -1,20 +1,20 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 
 /**
- * The grpc-js channel options every feed client starts from (`FeedClientOptions.channelOptions` is merged over
- * them, key by key).
+ * The grpc-js channel options every feed client starts from (`FeedClientOptions.channelOptions` is merged
+ * over them, key by key).
  *
- * - `grpc.max_receive_message_length` 256 MiB: grpc-js refuses messages over 4 MiB by default, and a batch of 8
- *   float32 crops of 16x96x96 with masks is already about 6 MiB. The server refuses batches over
+ * - `grpc.max_receive_message_length` 256 MiB: grpc-js refuses messages over 4 MiB by default, and a batch of
+ *   8 float32 crops of 16x96x96 with masks is already about 6 MiB. The server refuses batches over
  *   `--max-batch-bytes` (64 MiB by default); 256 MiB leaves room for servers configured higher.
  * - `grpc-node.flow_control_window` 16 MiB: the HTTP/2 window per stream and per connection. With grpc-js's
- *   64 KiB the server stops after every 64 KiB to wait for a window update, and one stream delivers about
- *   3.6 times fewer crops per second (BENCHMARKS.md). It also bounds the bytes in flight per connection.
- * - `grpc.keepalive_time_ms` 5 min, `grpc.keepalive_timeout_ms` 20 s, `grpc.keepalive_permit_without_calls` 0:
- *   a ping after 5 minutes without traffic, the connection dropped (and the stream resumed elsewhere) when no
- *   answer comes within 20 s, and no pings while no call is open. Five minutes is the shortest interval that
- *   gRPC servers accept by default: C-core, Java and Go servers (and proxies built on them) count pings more
- *   frequent than `min_recv_ping_interval_without_data` (5 min) as strikes and close the connection with
+ *   64 KiB the server stops after every 64 KiB to wait for a window update, and one stream delivers about 3.6
+ *   times fewer crops per second (BENCHMARKS.md). It also bounds the bytes in flight per connection.
+ * - `grpc.keepalive_time_ms` 5 min, `grpc.keepalive_timeout_ms` 20 s, `grpc.keepalive_permit_without_calls`
+ *   0: a ping after 5 minutes without traffic, the connection dropped (and the stream resumed elsewhere) when
+ *   no answer comes within 20 s, and no pings while no call is open. Five minutes is the shortest interval
+ *   that gRPC servers accept by default: C-core, Java and Go servers (and proxies built on them) count pings
+ *   more frequent than `min_recv_ping_interval_without_data` (5 min) as strikes and close the connection with
  *   GOAWAY "too_many_pings" after two, and they refuse pings without calls unless they permit them. grpc-js
  *   servers, voxelfeed's included, police neither, so with no proxy in between a trainer that wants to notice
  *   a silently vanished server sooner may pass `'grpc.keepalive_time_ms': 30_000`. A killed server process is

@@ -25,16 +25,16 @@ export interface FeedClient {
   datasetInfo(dataset?: string): Promise<FeedDatasetInfo>;
   /**
    * One rank's batches of one epoch, prefetched, resumed at the next step after a connection failure. Throws
-   * FeedError for a refused request (INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE...), a lost volume (DATA_LOSS),
-   * or UNAVAILABLE once reconnecting has failed `maxAttempts` times in a row; `signal` makes it throw its reason.
-   * Request fields that cannot be encoded throw INVALID_ARGUMENT here, before any call.
+   * FeedError for a refused request (INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE...), a lost volume
+   * (DATA_LOSS), or UNAVAILABLE once reconnecting has failed `maxAttempts` times in a row; `signal` makes it
+   * throw its reason. Request fields that cannot be encoded throw INVALID_ARGUMENT here, before any call.
    */
   streamBatches(request: StreamBatchesInput, options?: StreamBatchesOptions): AsyncIterable<FeedBatch>;
-  /** One sample as a batch of one, byte-identical to that index in any stream. Retried on connection failures. */
+  /** One sample as a batch of one, byte-identical to that index in any stream. Retried like datasetInfo. */
   getSample(request: GetSampleInput): Promise<FeedBatch>;
   /** One attempt, no retry: a lost report is harmless, the next one carries the running totals. */
   reportTrainerStats(stats: TrainerStatsInput): Promise<void>;
-  /** Closes the channels; open streams and retries end with FeedError CANCELLED. */
+  /** Closes the channels; open streams, retries and later calls end with FeedError CANCELLED. */
   close(): void;
 }
 
@@ -50,6 +50,7 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
   const policy = resolved.reconnect;
   return {
     async datasetInfo(dataset = '') {
+      closing.signal.throwIfAborted();
       const info = await callUnary<DatasetInfo>(
         channels,
         'GetDatasetInfo',
@@ -66,6 +67,7 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
     },
 
     streamBatches(request, streamOptions = {}) {
+      closing.signal.throwIfAborted();
       const wire = toStreamBatchesRequest(request);
       const signal = streamOptions.signal
         ? AbortSignal.any([streamOptions.signal, closing.signal])
@@ -76,7 +78,8 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
       });
     },
 
-    getSample(request) {
+    async getSample(request) {
+      closing.signal.throwIfAborted();
       const wire = toGetSampleRequest(request);
       return callUnary<FeedBatch>(
         channels,
@@ -89,6 +92,7 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
     },
 
     async reportTrainerStats(stats) {
+      closing.signal.throwIfAborted();
       const wire = toTrainerStats(stats);
       await callUnary(
         channels,

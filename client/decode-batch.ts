@@ -12,17 +12,17 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Decodes an encoded `voxelfeed.v1.Batch` without copying its tensors.
  *
  * ts-proto's `Batch.decode` copies `image` and `mask` (`Buffer.from`), several MiB per batch. This walks the
- * top-level fields instead: `image` (6) and `mask` (7) stay `subarray` views of `bytes`, and every other field
- * goes to `Batch.decode` for the metadata, so decoding agrees with `Batch.decode` whatever the field order
- * (the server writes the tensors first, see server/service/encoded-batch.ts; `Batch.encode` writes them in the
- * middle). A tensor field sent twice keeps its last occurrence, as in any protobuf parser.
+ * top-level fields instead: `image` (6) and `mask` (7) stay `subarray` views of `bytes`, and every other
+ * field goes to `Batch.decode` for the metadata, so decoding agrees with `Batch.decode` whatever the field
+ * order (the server writes the tensors first, see server/service/encoded-batch.ts; `Batch.encode` writes them
+ * in the middle). A tensor field sent twice keeps its last occurrence, as in any protobuf parser.
  *
  * The returned views keep `bytes` alive and change if it changes: grpc-js hands each message its own buffer.
  *
  * A float32 image becomes a `Float32Array` over the same bytes when its byte offset is a multiple of 4;
- * otherwise (JavaScript cannot view a misaligned float array) it is copied once into an aligned buffer. grpc-js
- * starts each message at byte 5 of a fresh buffer, so the image's alignment depends on the length of its
- * size prefix: expect that copy for most float32 batches. uint8 images and masks are never copied.
+ * otherwise (JavaScript cannot view a misaligned float array) it is copied once into an aligned buffer.
+ * grpc-js starts each message at byte 5 of a fresh buffer, so the image's alignment depends on the length of
+ * its size prefix: expect that copy for most float32 batches. uint8 images and masks are never copied.
  */
 export function decodeBatch(bytes: Uint8Array): FeedBatch {
   const reader = new BinaryReader(bytes);
@@ -67,7 +67,7 @@ function joinRanges(bytes: Uint8Array, ranges: ReadonlyArray<readonly [number, n
   return joined;
 }
 
-/** Little-endian float32 values of `bytes`: a view when aligned (and the platform is little endian), else a copy. */
+/** The little-endian float32 values of `bytes`: a view when aligned (on little-endian hosts), else a copy. */
 export function float32View(bytes: Uint8Array): Float32Array {
   if (bytes.byteLength % 4 !== 0) {
     const details = `float32 image has ${bytes.byteLength} bytes, not a multiple of 4`;

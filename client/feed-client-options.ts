@@ -7,11 +7,15 @@ export interface FeedClientOptions {
   address?: string;
   /** Several replicas, `host:port` each: calls are spread over them round robin. Give `address` or this. */
   addresses?: readonly string[];
-  /** TLS: `true` for the system's CAs, or PEM buffers (`cert` and `key` together for mutual TLS). Off by default. */
+  /** TLS: `true` for the system's CAs, or PEM buffers (`cert` with `key` for mutual TLS). Off by default. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | boolean;
   /** Sent with every call as `authorization: Bearer <token>` (the server ignores it today). */
   token?: string;
-  /** Batches received ahead of the consumer, per stream: 1..64, default 4. */
+  /**
+   * Batches received ahead of the consumer, per stream: 1..64, default 4. The stream is paused while they
+   * wait; behind it grpc-js still buffers up to 16 messages (its fixed high-water mark) plus up to the HTTP/2
+   * window in bytes, so a stream holds at most about (prefetch + 16) batches + 16 MiB.
+   */
   prefetch?: number;
   /** Retry of calls that fail for want of a connection; defaults 100 ms, 5 s, 20. */
   reconnect?: { initialBackoffMs?: number; maxBackoffMs?: number; maxAttempts?: number };

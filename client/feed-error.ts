@@ -29,7 +29,7 @@ export function isFeedError(value: unknown): value is FeedError {
   return value instanceof FeedError;
 }
 
-/** A grpc-js `ServiceError` (or anything else thrown by a call) as a FeedError naming the call and address. */
+/** A grpc-js `ServiceError` (or anything a call threw) as a FeedError naming the call and the address. */
 export function toFeedError(error: unknown, method: string, address: string): FeedError {
   if (isFeedError(error)) return error;
   if (isServiceError(error)) {
@@ -49,9 +49,9 @@ export function toFeedError(error: unknown, method: string, address: string): Fe
 
 /**
  * Whether a failed call is worth repeating on a fresh connection: the server is unreachable, draining or
- * restarting (UNAVAILABLE), or the connection broke under the call, which grpc-js may report as INTERNAL with a
- * "RST_STREAM" or "Connection dropped" detail. Every other status is an answer: repeating the same request to
- * a deterministic server would get the same one.
+ * restarting (UNAVAILABLE), or the connection broke under the call, which grpc-js may report as INTERNAL with
+ * a "RST_STREAM" or "Connection dropped" detail. Every other status is an answer: repeating the same request
+ * to a deterministic server would get the same one.
  */
 export function isRetryable(error: FeedError): boolean {
   if (error.code === 'UNAVAILABLE') return true;

@@ -149,7 +149,7 @@ function throwIfProblems(problems: readonly string[], what: string): void {
   throw new FeedError('INVALID_ARGUMENT', details, `invalid ${what}: ${details}`);
 }
 
-/** A rank's running totals for `reportTrainerStats`; see `TrainerStats` in the .proto. Unset numbers are 0. */
+/** A rank's running totals for `reportTrainerStats`; see `TrainerStats` in the .proto. Unset numbers: 0. */
 export interface TrainerStatsInput {
   job: string;
   rank: number;

@@ -1,4 +1,4 @@
-/** How a feed client retries a call that failed for want of a connection; see `FeedClientOptions.reconnect`. */
+/** How a feed client retries a call that failed for want of a connection (`FeedClientOptions.reconnect`). */
 export interface ReconnectPolicy {
   /** Cap of the first wait; each further attempt doubles the cap. */
   readonly initialBackoffMs: number;
@@ -16,8 +16,9 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = {
 
 /**
  * The wait before attempt `failures + 1`, after `failures` consecutive failed attempts (>= 1): "full jitter",
- * uniform in [0, min(max, initial * 2^(failures - 1))). Spreading the waits keeps a hundred trainer ranks that
- * lost the same server from reconnecting in lockstep. `random` is in [0, 1), `Math.random` in production.
+ * uniform in [0, min(max, initial * 2^(failures - 1))). Spreading the waits keeps a hundred trainer ranks
+ * that lost the same server from reconnecting in lockstep. `random` is in [0, 1), `Math.random` in
+ * production.
  */
 export function backoffDelayMs(failures: number, policy: ReconnectPolicy, random: () => number): number {
   const cap = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** Math.max(0, failures - 1));

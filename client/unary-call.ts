@@ -11,10 +11,10 @@ export type UnaryInvoker<T> = (
 ) => ClientUnaryCall;
 
 /**
- * One unary call as a promise, retried like a stream when the connection fails (UNAVAILABLE, or INTERNAL for a
- * reset stream) until `policy.maxAttempts` calls in a row have failed; `policy` null makes one attempt. Every
- * failure becomes a FeedError naming the method and the address. `signal` (the client's close) ends the wait
- * between attempts with its reason.
+ * One unary call as a promise, retried like a stream when the connection fails (UNAVAILABLE, or INTERNAL for
+ * a reset stream) until `policy.maxAttempts` calls in a row have failed; `policy` null makes one attempt.
+ * Every failure becomes a FeedError naming the method and the address. `signal` (the client's close) ends the
+ * wait between attempts with its reason.
  */
 export async function callUnary<T>(
   channels: FeedChannels,

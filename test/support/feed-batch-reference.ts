@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import type { FeedBatch } from '../../client/feed-batch.js';
+import { type Batch, CropMode, DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
+
+/** The bytes behind a typed tensor view, without copying. */
+export function tensorBytes(view: Uint8Array | Float32Array): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const MODE_NAMES: Record<number, string> = {
+  [CropMode.CROP_MODE_JITTER]: 'jitter',
+  [CropMode.CROP_MODE_NEGATIVE]: 'negative',
+  [CropMode.CROP_MODE_CENTER]: 'center',
+};
+
+/**
+ * Asserts that a client FeedBatch says what ts-proto's `Batch` (the generated client's decoding) says: the
+ * same metadata with numbers for 64-bit integers, tensors of the dtype's typed array over the same bytes, no
+ * mask when none was sent.
+ */
+export function assertSameBatch(actual: FeedBatch, expected: Batch, label = ''): void {
+  const float = expected.dtype === DType.DTYPE_FLOAT32;
+  assert.equal(actual.epoch, expected.epoch, label);
+  assert.equal(actual.step, Number(expected.step), label);
+  assert.equal(actual.stepsInEpoch, Number(expected.stepsInEpoch), label);
+  assert.equal(actual.rank, expected.rank, label);
+  assert.equal(actual.worldSize, expected.worldSize === 0 ? 1 : expected.worldSize, label);
+  assert.deepEqual([...actual.shape], expected.shape, label);
+  assert.equal(actual.dtype, float ? 'float32' : 'uint8', label);
+  assert.ok(actual.image instanceof (float ? Float32Array : Uint8Array), `${label} image type`);
+  assert.ok(tensorBytes(actual.image).equals(expected.image), `${label} image bytes`);
+  if (expected.mask.length === 0) {
+    assert.equal(actual.mask, null, label);
+  } else {
+    assert.ok(actual.mask instanceof Uint8Array, `${label} mask type`);
+    assert.ok(tensorBytes(actual.mask).equals(expected.mask), `${label} mask bytes`);
+  }
+  assert.deepEqual(
+    actual.samples.map((info) => ({
+      ...info,
+      origin: [...info.origin],
+      noduleCenter: [...info.noduleCenter],
+    })),
+    expected.samples.map((info) => ({
+      index: Number(info.index),
+      seriesUid: info.seriesUid,
+      mode: MODE_NAMES[info.mode],
+      origin: info.origin,
+      nodule: info.nodule,
+      noduleCenter: info.noduleCenter,
+      noduleDiameter: info.noduleDiameter,
+      item: Number(info.item),
+    })),
+    label,
+  );
+}
