@@ -44,11 +44,7 @@ export async function train(
   options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
 ): Promise<{ summary: TrainSummary; backend: string; metricsPort: number | null }> {
   const { log } = options;
-  const backend = await selectBackend(config.backend, log);
-  log.info(
-    { backend: backend.name, gpu: backend.gpu, detail: backend.detail },
-    `TensorFlow.js backend: ${backend.name}`,
-  );
+  const backend = await selectBackend(config.backend, (message) => log.info({}, message));
   const preset = config.model === 'tiny' ? VNET_TINY : VNET_PAPER;
   const model = createVNet({ ...preset, seed: config.seed });
   const optimizer = tf.train.adam(config.learningRate);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { NORM_EPSILON } from './instance-norm.js';
+import { voxelMoments } from './voxel-moments.js';
 
 /** The trainable scale and shift and the running statistics of one batch-norm layer, each [C]. */
 export interface BatchNormParams {
@@ -19,13 +20,13 @@ export interface BatchNormOptions {
 export const DEFAULT_BATCH_NORM: BatchNormOptions = { momentum: 0.1, epsilon: NORM_EPSILON };
 
 /**
- * Batch normalisation of a [B, s0, s1, s2, C] tensor over the batch and the three spatial axes, written from
- * `tf.moments` because `tf.batchNorm` accepts at most 4-D tensors.
+ * Batch normalisation of a [B, s0, s1, s2, C] tensor over the batch and the three spatial axes, written by hand
+ * because `tf.batchNorm` accepts at most 4-D tensors.
  *
  * Training: normalises with this batch's statistics and moves the running ones towards them
  * (`running = (1 - momentum) * running + momentum * batch`; the variance enters unbiased, n / (n - 1), as in
- * PyTorch). Inference: normalises with the running statistics only, so the output of a sample does not depend
- * on the rest of its batch.
+ * PyTorch). Inference: normalises with the running statistics only, so a sample's output does not depend on
+ * the rest of its batch.
  */
 export function batchNorm3d(
   x: tf.Tensor5D,
@@ -35,28 +36,22 @@ export function batchNorm3d(
 ): tf.Tensor5D {
   return tf.tidy(() => {
     if (!training) {
-      return normalize(x, params.movingMean, params.movingVariance, params, options.epsilon);
+      const scale = tf.mul(tf.rsqrt(tf.add(params.movingVariance, options.epsilon)), params.gamma);
+      return tf.add(tf.mul(tf.sub(x, params.movingMean), scale), params.beta);
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2, 3]);
-    const count = x.size / x.shape[4];
-    const unbiased = count > 1 ? tf.mul(variance, count / (count - 1)) : variance;
+    const channels = x.shape[4];
+    const count = x.size / channels;
+    const { mean, variance, centered } = voxelMoments(tf.reshape(x, [1, count, channels]));
     const keep = 1 - options.momentum;
+    const unbiased = tf.mul(variance, count > 1 ? count / (count - 1) : 1);
     // assign() takes its own reference to the new data, so the surrounding tidy does not free it.
-    params.movingMean.assign(tf.add(tf.mul(params.movingMean, keep), tf.mul(mean, options.momentum)));
-    params.movingVariance.assign(
-      tf.add(tf.mul(params.movingVariance, keep), tf.mul(unbiased, options.momentum)),
+    params.movingMean.assign(
+      tf.add(tf.mul(params.movingMean, keep), tf.mul(tf.reshape(mean, [channels]), options.momentum)),
     );
-    return normalize(x, mean, variance, params, options.epsilon);
+    params.movingVariance.assign(
+      tf.add(tf.mul(params.movingVariance, keep), tf.mul(tf.reshape(unbiased, [channels]), options.momentum)),
+    );
+    const scale = tf.mul(tf.rsqrt(tf.add(variance, options.epsilon)), params.gamma);
+    return tf.reshape(tf.add(tf.mul(centered, scale), params.beta), x.shape);
   });
-}
-
-function normalize(
-  x: tf.Tensor5D,
-  mean: tf.Tensor,
-  variance: tf.Tensor,
-  params: BatchNormParams,
-  epsilon: number,
-): tf.Tensor5D {
-  const scale = tf.mul(tf.rsqrt(tf.add(variance, epsilon)), params.gamma);
-  return tf.add(tf.mul(tf.sub(x, mean), scale), params.beta);
 }

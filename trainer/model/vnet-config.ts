@@ -107,3 +107,33 @@ export function resolveVNetConfig(config: VNetConfig): ResolvedVNetConfig {
 export function levelChannels(config: VNetConfig, level: number): number {
   return config.baseChannels * 2 ** level;
 }
+
+/**
+ * The trainable parameters `createVNet(config).parameterCount()` will report, from the architecture alone: no
+ * tensor is allocated, so it also sizes VNET_PAPER (65 M parameters, 260 MB of float32) cheaply.
+ */
+export function vnetParameterCount(config: VNetConfig): number {
+  const c = resolveVNetConfig(config);
+  const k3 = c.kernelSize ** 3;
+  // PReLU slopes plus a bias (no norm) or gamma and beta (instance or batch norm); running stats don't train.
+  const unit = (channels: number) => channels * (c.normalization === 'none' ? 2 : 3);
+  const stage = (level: number, inChannels: number, channels: number) => {
+    const convs = c.convsPerStage[level]!;
+    const weights = k3 * inChannels * channels + (convs - 1) * k3 * channels * channels;
+    const projection = inChannels === channels || inChannels === 1 ? 0 : inChannels * channels;
+    return weights + convs * unit(channels) + projection;
+  };
+  let total = 0;
+  for (let level = 0; level < c.depth; level++) {
+    const channels = levelChannels(c, level);
+    total += stage(level, level === 0 ? c.inChannels : channels, channels);
+    if (level < c.depth - 1) total += 8 * channels * 2 * channels + unit(2 * channels);
+  }
+  for (let level = c.depth - 2; level >= 0; level--) {
+    const channels = levelChannels(c, level);
+    const below = level === c.depth - 2 ? levelChannels(c, c.depth - 1) : 2 * levelChannels(c, level + 1);
+    total += below * 8 * channels + unit(channels) + stage(level, 2 * channels, 2 * channels);
+  }
+  const headOut = c.head === 'sigmoid' ? 1 : 2;
+  return total + 2 * levelChannels(c, 0) * headOut + headOut;
+}

@@ -48,8 +48,8 @@ interface Resample<R extends tf.Rank> {
  *
  * - Encoder stage l: convsPerStage[l] convolutions k x k x k, 'same' padding, each followed by bias or norm
  *   and PReLU; the stage input is added before the last PReLU (as is when its channels match or it has one
- *   channel, which broadcasts as the paper's replicated input does; else through a 1x1x1 projection). Then,
- *   below the bottom, a 2x2x2 stride-2 convolution to C_(l+1) channels + PReLU halves every side.
+ *   channel, which broadcasts as the paper's replicated input does; else through a 1x1x1 projection). Then, on
+ *   every level but the bottom one, a 2x2x2 stride-2 convolution to C_(l+1) channels + PReLU halves each side.
  * - Decoder stage l (from d-2 up to 0): a 2x2x2 stride-2 up-convolution to C_l channels + PReLU, concatenated
  *   with encoder stage l's output (2 C_l channels), then convsPerStage[l] convolutions at 2 C_l with the
  *   concatenation as residual.
