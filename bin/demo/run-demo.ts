@@ -11,10 +11,10 @@ The whole system in one command: makes (or reuses) the phantom data set, starts 
 of a V-Net against it for N steps each (separate processes, as on separate hosts), and prints a summary: samples/s
 per rank, loss at the start and the end, GPU idle share, the server's loader latency and cache hit ratio.
 
-  --steps N        steps per rank (default 80)
+  --steps N        steps per rank (default 160)
   --ranks R        trainer ranks (default 2)
   --batch B        samples per step and rank (default 2)
-  --crop Z,Y,X     crop size (default 16,32,32)
+  --crop Z,Y,X     crop size (default 16,16,16)
   --model NAME     tiny (default; CPU-friendly) or vnet (the paper's network: use a GPU)
   --lr RATE        Adam learning rate (default 0.01)
   --data DIR       serve this data set instead of the phantom
@@ -46,10 +46,10 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv): 
     process.stdout.write(`${DEMO_HELP}\n`);
     return 0;
   }
-  const steps = positiveInteger(values.steps ?? '80', '--steps');
+  const steps = positiveInteger(values.steps ?? '160', '--steps');
   const ranks = positiveInteger(values.ranks ?? '2', '--ranks');
   const batch = values.batch ?? '2';
-  const crop = values.crop ?? '16,32,32';
+  const crop = values.crop ?? '16,16,16';
   const model = values.model ?? 'tiny';
   const lr = values.lr ?? '0.01';
   const started = performance.now();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { VoxelfeedError } from '../../server/errors.js';
+import { VoxelfeedError } from '../../common/voxelfeed-error.js';
 import { foregroundLogit } from './foreground.js';
 
 /**
