@@ -124,8 +124,14 @@ export async function train(
           options.onStep?.(event);
           if (config.logEvery > 0 && event.globalStep % config.logEvery === 0) {
             log.info(
-              { epoch: event.epoch, step: event.step, loss: event.loss, idle: event.idleRatio },
-              `epoch ${event.epoch} step ${event.step + 1}/${event.stepsInEpoch} loss ${event.loss.toFixed(4)} gpu idle ${(100 * event.idleRatio).toFixed(1)}%`,
+              {
+                epoch: event.epoch,
+                step: event.step,
+                loss: event.loss,
+                dice: event.dice,
+                idle: event.idleRatio,
+              },
+              `epoch ${event.epoch} step ${event.step + 1}/${event.stepsInEpoch} loss ${event.loss.toFixed(4)} dice ${event.dice?.toFixed(3) ?? '-'} gpu idle ${(100 * event.idleRatio).toFixed(1)}%`,
             );
           }
         },

@@ -3,6 +3,8 @@ import type { FeedBatch } from '../../client/feed-batch.js';
 /** A finished step: its loss, and when the device finished it if the device knows (timeline seconds). */
 export interface StepResult {
   readonly loss: number;
+  /** Dice of the thresholded prediction of this step's batch, when the runner computes it. */
+  readonly dice?: number;
   readonly finishedAt?: number;
 }
 

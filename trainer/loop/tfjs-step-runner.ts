@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeedBatch } from '../../client/feed-batch.js';
+import { foregroundProbability } from '../model/foreground.js';
 import { batchDice, type DiceBceWeights, diceBceLoss } from '../model/losses.js';
 import type { VNet } from '../model/vnet.js';
 import type { BatchEvaluator, StepResult, StepRunner } from './step-runner.js';
@@ -43,15 +44,24 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
   }
 
   async execute(prepared: PreparedBatch): Promise<StepResult> {
+    // The batch Dice comes from the same forward pass as the loss; it is kept out of the gradient (the loss
+    // does not depend on it) and read back together with the loss.
+    let dice: tf.Scalar | null = null;
     const loss = this.optimizer.minimize(
-      () => diceBceLoss(this.model.apply(prepared.x, true), prepared.y, this.weights),
+      () => {
+        const logits = this.model.apply(prepared.x, true);
+        dice = tf.keep(batchDice(foregroundProbability(logits), prepared.y));
+        return diceBceLoss(logits, prepared.y, this.weights);
+      },
       true,
       [...this.model.trainableVariables],
     );
     try {
       const [value] = await loss!.data();
-      return { loss: value! };
+      const diceValue = dice === null ? undefined : (await (dice as tf.Scalar).data())[0];
+      return { loss: value!, ...(diceValue === undefined ? {} : { dice: diceValue }) };
     } finally {
+      (dice as tf.Scalar | null)?.dispose();
       loss?.dispose();
       prepared.x.dispose();
       prepared.y.dispose();

@@ -35,6 +35,8 @@ export interface StepEvent {
   readonly stepsInEpoch: number;
   readonly globalStep: number;
   readonly loss: number;
+  /** Batch Dice of this step's prediction, when the runner computes it. */
+  readonly dice: number | null;
   readonly record: StepRecord;
   readonly sampleIndices: readonly number[];
   readonly idleRatio: number;
@@ -144,6 +146,7 @@ export async function runTrainLoop<Prepared>(
         stepsInEpoch: batch.stepsInEpoch,
         globalStep,
         loss: outcome.loss,
+        dice: outcome.dice ?? null,
         record,
         sampleIndices: batch.samples.map((sample) => sample.index),
         idleRatio: deps.timeline.idleRatio,
