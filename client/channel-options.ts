@@ -8,7 +8,7 @@ import type { ChannelOptions } from '@grpc/grpc-js';
  *   8 float32 crops of 16x96x96 with masks is already about 6 MiB. The server refuses batches over
  *   `--max-batch-bytes` (64 MiB by default); 256 MiB leaves room for servers configured higher.
  * - `grpc-node.flow_control_window` 16 MiB: the HTTP/2 window per stream and per connection. With grpc-js's
- *   64 KiB the server stops after every 64 KiB to wait for a window update, and one stream delivers about 3.6
+ *   64 KiB the server stops after every 64 KiB to wait for a window update, and one stream delivers about 3
  *   times fewer crops per second (BENCHMARKS.md). It also bounds the bytes in flight per connection.
  * - `grpc.keepalive_time_ms` 5 min, `grpc.keepalive_timeout_ms` 20 s, `grpc.keepalive_permit_without_calls`
  *   0: a ping after 5 minutes without traffic, the connection dropped (and the stream resumed elsewhere) when
