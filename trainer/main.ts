@@ -45,6 +45,12 @@ export async function train(
 ): Promise<{ summary: TrainSummary; backend: string; metricsPort: number | null }> {
   const { log } = options;
   const backend = await selectBackend(config.backend, (message) => log.info({}, message));
+  if (!backend.gpu && config.model === 'vnet') {
+    log.warn(
+      { backend: backend.name },
+      "the paper's V-Net (65 million parameters) on a backend without a GPU takes seconds to minutes per step; use --model tiny to try things out, or install @tensorflow/tfjs-node-gpu (trainer/README.md)",
+    );
+  }
   const preset = config.model === 'tiny' ? VNET_TINY : VNET_PAPER;
   const model = createVNet({ ...preset, seed: config.seed });
   const optimizer = tf.train.adam(config.learningRate);
