@@ -129,13 +129,13 @@ export async function startServer(
       metrics.streamStarted();
       hooks.observer?.onStreamStart?.();
     },
-    onStreamEnd: (code) => {
+    onStreamEnd: (code, seconds) => {
       metrics.streamEnded(code);
-      hooks.observer?.onStreamEnd?.(code);
+      hooks.observer?.onStreamEnd?.(code, seconds);
     },
-    onBatch: (bytes, samples, timings, seconds) => {
-      metrics.batchSent(bytes, samples, timings, seconds);
-      hooks.observer?.onBatch?.(bytes, samples, timings, seconds);
+    onBatch: (sent) => {
+      metrics.batchSent(sent);
+      hooks.observer?.onBatch?.(sent);
     },
   };
   const grpc = await createGrpcServer({
@@ -146,6 +146,7 @@ export async function startServer(
     host: config.host,
     port: config.port,
     observer,
+    onCallEnd: (method, code) => metrics.callEnded(method, code),
   });
   const metricsHttp = await serveMetrics(metrics.registry, config.host, config.metricsPort);
   return {

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
-import type { BatchTimings } from '../service/assemble-batch.js';
+import type { BatchSent } from '../service/handle-stream-batches.js';
 import type { TrainerStatsStore } from '../service/trainer-stats-store.js';
 
 /** 50 us to 10 s: a warm crop takes tens of microseconds, a cold gzip volume hundreds of milliseconds. */
@@ -26,6 +26,8 @@ export class ServerMetrics {
   private readonly samplesSent: Counter;
   private readonly openStreams: Gauge;
   private readonly streamEnds: Counter<'code'>;
+  private readonly backpressure: Histogram;
+  private readonly requests: Counter<'method' | 'code'>;
 
   constructor(
     cache: { bytesHeld(): number; capacityBytes: number; loadsInFlight(): number },
@@ -106,6 +108,18 @@ export class ServerMetrics {
       labelNames: ['code'],
       registers,
     });
+    this.backpressure = new Histogram({
+      name: 'voxelfeed_stream_backpressure_seconds',
+      help: 'Time a ready batch waited for its client: the earlier batches of its stream were not yet flushed.',
+      buckets: LOADER_BUCKETS,
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'voxelfeed_requests_total',
+      help: 'gRPC calls of the VoxelFeed service handled, by method and status code name.',
+      labelNames: ['method', 'code'],
+      registers,
+    });
     registerTrainerSeries(this.registry, trainers);
   }
 
@@ -132,15 +146,21 @@ export class ServerMetrics {
   streamEnded(code: string): void {
     this.openStreams.dec();
     this.streamEnds.inc({ code });
+    this.requests.inc({ method: 'StreamBatches', code });
   }
 
-  batchSent(bytes: number, samples: number, timings: BatchTimings, batchSeconds: number): void {
+  callEnded(method: string, code: string): void {
+    this.requests.inc({ method, code });
+  }
+
+  batchSent(sent: BatchSent): void {
     this.batchesSent.inc();
-    this.bytesSent.inc(bytes);
-    this.samplesSent.inc(samples);
-    this.stage.observe({ stage: 'crop' }, timings.crop);
-    this.stage.observe({ stage: 'encode' }, timings.encode);
-    this.stage.observe({ stage: 'batch' }, batchSeconds);
+    this.bytesSent.inc(sent.bytes);
+    this.samplesSent.inc(sent.samples);
+    this.stage.observe({ stage: 'crop' }, sent.timings.crop);
+    this.stage.observe({ stage: 'encode' }, sent.timings.encode);
+    this.stage.observe({ stage: 'batch' }, sent.batchSeconds);
+    this.backpressure.observe(sent.backpressureSeconds);
   }
 }
 

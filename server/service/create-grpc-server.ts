@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  status as GrpcStatus,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -35,6 +41,8 @@ export interface CreateServerOptions {
   readonly port: number;
   readonly observer?: StreamObserver;
   readonly trainerStats: TrainerStatsStore;
+  /** Every unary call's end, by method and status code name (streams report through `observer`). */
+  readonly onCallEnd?: (method: string, code: string) => void;
 }
 
 /**
@@ -48,14 +56,31 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
     'grpc.max_send_message_length': options.limits.maxBatchBytes + 16 * 1024 * 1024,
   });
   const deps = { registry: options.registry, limits: options.limits, log: options.log };
+  const counted = <Request, Response>(
+    method: string,
+    handler: (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => void,
+  ) =>
+    options.onCallEnd === undefined
+      ? handler
+      : (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) =>
+          handler(call, (error, value) => {
+            options.onCallEnd?.(
+              method,
+              error ? (GrpcStatus[error.code ?? GrpcStatus.UNKNOWN] ?? 'UNKNOWN') : 'OK',
+            );
+            callback(error, value);
+          });
   server.addService(serverVoxelFeedService, {
-    getDatasetInfo: createGetDatasetInfoHandler(deps),
+    getDatasetInfo: counted('GetDatasetInfo', createGetDatasetInfoHandler(deps)),
     streamBatches: createStreamBatchesHandler({
       ...deps,
       ...(options.observer ? { observer: options.observer } : {}),
     }),
-    getSample: createGetSampleHandler(deps),
-    reportTrainerStats: createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
+    getSample: counted('GetSample', createGetSampleHandler(deps)),
+    reportTrainerStats: counted(
+      'ReportTrainerStats',
+      createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
+    ),
   });
   const health = new HealthImplementation({ '': 'SERVING', [VOXELFEED_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);

@@ -1,4 +1,5 @@
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -12,10 +13,21 @@ import type { ServiceLimits } from './service-limits.js';
 import { toGrpcStatus } from './to-grpc-status.js';
 import { BackpressuredWriter } from './write-with-backpressure.js';
 
+export interface BatchSent {
+  readonly bytes: number;
+  readonly samples: number;
+  readonly timings: BatchTimings;
+  /** From starting the batch to having it ready (volumes, crops, encoding). */
+  readonly batchSeconds: number;
+  /** How long the ready batch waited for the client (earlier batches not yet flushed). */
+  readonly backpressureSeconds: number;
+}
+
 export interface StreamObserver {
   onStreamStart?(): void;
-  onStreamEnd?(code: string): void;
-  onBatch?(bytes: number, samples: number, timings: BatchTimings, totalSeconds: number): void;
+  /** `code` is the gRPC status name the stream ended with: OK, CANCELLED, INVALID_ARGUMENT, DATA_LOSS... */
+  onStreamEnd?(code: string, seconds: number): void;
+  onBatch?(sent: BatchSent): void;
 }
 
 export interface StreamBatchesDeps {
@@ -36,31 +48,51 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
     const onCancelled = () =>
       abort.abort(new VoxelfeedError('UNAVAILABLE', 'the client cancelled the stream'));
     call.on('cancelled', onCancelled);
+    const started = performance.now();
+    const streamId = randomUUID().slice(0, 8);
+    const request = call.request;
+    const log = deps.log.child({
+      stream: streamId,
+      peer: call.getPeer(),
+      dataset: request.dataset,
+      seed: String(request.seed),
+      epoch: request.epoch,
+      rank: request.rank,
+      worldSize: request.worldSize,
+      batchSize: request.batchSize,
+      crop: request.cropSize.join('x'),
+      startStep: String(request.startStep),
+    });
+    log.debug({}, 'stream started');
+    let batchesSent = 0;
     deps.observer?.onStreamStart?.();
     const writer = new BackpressuredWriter(call, deps.limits.maxUnflushedBatches, abort.signal);
     const pool = new BatchBufferPool(deps.limits.prefetchBatches + deps.limits.maxUnflushedBatches + 1);
     let endCode = 'OK';
+    let endReason = '';
     try {
-      const request = resolveStreamRequest(call.request, deps.registry, deps.limits);
-      const plan = request.dataset.plans.get(request.policy, request.seed, request.epoch, request.split);
-      const steps = stepsInEpoch(plan.size, request.worldSize, request.batchSize);
-      if (request.startStep >= steps) {
+      const resolved = resolveStreamRequest(call.request, deps.registry, deps.limits);
+      const plan = resolved.dataset.plans.get(resolved.policy, resolved.seed, resolved.epoch, resolved.split);
+      const steps = stepsInEpoch(plan.size, resolved.worldSize, resolved.batchSize);
+      if (resolved.startStep >= steps) {
         throw new VoxelfeedError(
           'OUT_OF_RANGE',
-          `start_step is ${request.startStep} but epoch ${request.epoch} has ${steps} steps for world_size ${request.worldSize} and batch_size ${request.batchSize}; resume at 0..${steps - 1} or ask for the next epoch`,
+          `start_step is ${resolved.startStep} but epoch ${resolved.epoch} has ${steps} steps for world_size ${resolved.worldSize} and batch_size ${resolved.batchSize}; resume at 0..${steps - 1} or ask for the next epoch`,
         );
       }
-      const endStep = request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps);
+      const endStep =
+        resolved.maxSteps === 0 ? steps : Math.min(steps, resolved.startStep + resolved.maxSteps);
       const prepare = (step: number) => {
-        const started = performance.now();
-        const positions = Array.from({ length: request.batchSize }, (_, slot) =>
-          planPosition(step, request.rank, slot, request.worldSize, request.batchSize),
+        const begun = performance.now();
+        const positions = Array.from({ length: resolved.batchSize }, (_, slot) =>
+          planPosition(step, resolved.rank, slot, resolved.worldSize, resolved.batchSize),
         );
-        const header = { step, stepsInEpoch: steps, rank: request.rank, worldSize: request.worldSize };
-        const pending = assembleBatch(request, plan, positions, header, abort.signal, pool).then(
+        const header = { step, stepsInEpoch: steps, rank: resolved.rank, worldSize: resolved.worldSize };
+        const pending = assembleBatch(resolved, plan, positions, header, abort.signal, pool).then(
           (result) => ({
             ...result,
-            seconds: (performance.now() - started) / 1000,
+            seconds: (performance.now() - begun) / 1000,
+            readyAt: performance.now(),
           }),
         );
         // A batch prepared ahead may fail after the stream has ended; its error is handled when awaited.
@@ -68,20 +100,22 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
         return pending;
       };
       const ahead: ReturnType<typeof prepare>[] = [];
-      let nextToPrepare = request.startStep;
-      for (let step = request.startStep; step < endStep; step++) {
+      let nextToPrepare = resolved.startStep;
+      for (let step = resolved.startStep; step < endStep; step++) {
         while (nextToPrepare < endStep && ahead.length <= deps.limits.prefetchBatches) {
           ahead.push(prepare(nextToPrepare++));
         }
         const ready = await ahead.shift()!;
         if (abort.signal.aborted) break;
-        deps.observer?.onBatch?.(
-          ready.batch.bytes.byteLength,
-          request.batchSize,
-          ready.timings,
-          ready.seconds,
-        );
+        deps.observer?.onBatch?.({
+          bytes: ready.batch.bytes.byteLength,
+          samples: resolved.batchSize,
+          timings: ready.timings,
+          batchSeconds: ready.seconds,
+          backpressureSeconds: (performance.now() - ready.readyAt) / 1000,
+        });
         if (!(await writer.write(ready.batch.bytes, () => pool.release(ready.batch.backing)))) break;
+        batchesSent += 1;
       }
       if (abort.signal.aborted) {
         endCode = 'CANCELLED';
@@ -93,18 +127,19 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
         endCode = 'CANCELLED';
         return;
       }
-      const status = toGrpcStatus(error, deps.log);
-      endCode = String(status.code);
-      deps.log.warn(
-        { code: status.code, details: status.details, peer: call.getPeer() },
-        'stream ended with an error',
-      );
+      const status = toGrpcStatus(error, log);
+      endReason = status.details;
+      endCode = GrpcStatus[status.code] ?? String(status.code);
       call.emit('error', status);
     } finally {
       writer.dispose();
       call.off('cancelled', onCancelled);
       abort.abort();
-      deps.observer?.onStreamEnd?.(endCode);
+      const seconds = (performance.now() - started) / 1000;
+      const fields = { code: endCode, batches: batchesSent, seconds: Number(seconds.toFixed(3)) };
+      if (endCode === 'OK' || endCode === 'CANCELLED') log.info(fields, `stream ended: ${endCode}`);
+      else log.warn({ ...fields, reason: endReason }, `stream ended: ${endCode}`);
+      deps.observer?.onStreamEnd?.(endCode, seconds);
     }
   };
 }
