@@ -35,6 +35,15 @@ export class ServerMetrics {
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'voxelfeed_process_' });
+    // prom-client exposes these gauges with a `_total` suffix, which Prometheus reserves for counters
+    // (`promtool check metrics` flags them); the handle and request counts are of little use here.
+    for (const gauge of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(`voxelfeed_process_${gauge}`);
+    }
     this.stage = new Histogram({
       name: 'voxelfeed_loader_stage_seconds',
       help: 'Time per loader stage: read (file bytes), decode (inflate, convert, transpose), crop, encode, batch (a whole batch ready).',
