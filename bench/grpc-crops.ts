@@ -21,9 +21,19 @@ export async function benchGrpc(
     crop: readonly [number, number, number];
     series: number;
     flowControlWindow?: number;
+    /** Extra `voxelfeed serve` flags, e.g. ['--metrics-port', 'off']. */
+    serverArgs?: readonly string[];
   },
 ): Promise<GrpcResult> {
-  const server = await spawnServer(['--data', dir, '--cache-bytes', '2GiB', '--log-level', 'warn']);
+  const server = await spawnServer([
+    '--data',
+    dir,
+    '--cache-bytes',
+    '2GiB',
+    '--log-level',
+    'warn',
+    ...(options.serverArgs ?? ['--metrics-port', '0']),
+  ]);
   const client = new VoxelFeedClient(server.address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     ...(options.flowControlWindow ? { 'grpc-node.flow_control_window': options.flowControlWindow } : {}),

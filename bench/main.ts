@@ -5,6 +5,7 @@ import type { Shape3 } from '../server/sampling/types.js';
 import { benchDataset } from './bench-data.js';
 import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
+import { benchMetricsCost } from './metrics-cost.js';
 import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTrainerIdle } from './trainer-idle.js';
@@ -16,6 +17,7 @@ Measures the data server on phantom data written once under .voxelfeed/bench:
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
   (c) seconds from starting serve to the first batch      (888 series of 16x48x48)
   (d) volume loads per series in the first epoch when the cache holds the data set
+  (f) the cost of metrics: (b) with the server's metrics off and on, alternating
   (e) trainer GPU idle share with a simulated device (20 ms per batch of 8), steady state from a warm cache
   and the baseline it replaces: decoding a whole scan for every crop.
 Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement).`;
@@ -67,6 +69,15 @@ async function main(): Promise<void> {
     series,
   });
 
+  // (f) Metrics on the hot path: the same gRPC measurement with and without metrics, alternating.
+  const metricsCost = await benchMetricsCost(bigDir, {
+    rounds: quick ? 1 : 2,
+    seconds: Math.max(2, seconds / 2),
+    batchSize,
+    crop,
+    series,
+  });
+
   const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
   process.stdout.write(`voxelfeed benchmarks on ${machine}\n\n`);
   process.stdout.write(
@@ -89,6 +100,17 @@ async function main(): Promise<void> {
         ],
         ['    trainer samples/s (8 per 20 ms step: at most 400)', trainer.samplesPerSecond.toFixed(0), ''],
         ['    trainer data wait, s, steady state', trainer.steadyDataWaitSeconds.toFixed(3), ''],
+        [
+          '(f) gRPC crops/s, metrics off (each round)',
+          metricsCost.offCropsPerSecond.map((v) => v.toFixed(0)).join(' / '),
+          '',
+        ],
+        [
+          '(f) gRPC crops/s, metrics on (each round)',
+          metricsCost.onCropsPerSecond.map((v) => v.toFixed(0)).join(' / '),
+          '',
+        ],
+        ['(f) throughput cost of metrics', `${(100 * metricsCost.cost).toFixed(1)}%`, '< 3%'],
         ['baseline: decode per crop, crops/s', baseline.cropsPerSecond.toFixed(1), ''],
         [
           'speed-up of (a) over the baseline',
@@ -118,6 +140,9 @@ async function main(): Promise<void> {
       trainer_gpu_idle_ratio_steady: Number(trainer.steadyIdleRatio.toFixed(5)),
       trainer_gpu_idle_ratio_all: Number(trainer.idleRatio.toFixed(5)),
       trainer_samples_per_s: Number(trainer.samplesPerSecond.toFixed(1)),
+      metrics_off_crops_per_s: metricsCost.offCropsPerSecond.map((v) => Math.round(v)),
+      metrics_on_crops_per_s: metricsCost.onCropsPerSecond.map((v) => Math.round(v)),
+      metrics_cost_ratio: Number(metricsCost.cost.toFixed(4)),
     })}\n`,
   );
 }

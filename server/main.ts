@@ -22,7 +22,8 @@ export interface RunningServer {
   readonly catalog: Catalog;
   readonly registry: DatasetRegistry;
   readonly trainerStats: TrainerStatsStore;
-  readonly metricsPort: number;
+  /** The bound /metrics port, null with --metrics-port off. */
+  readonly metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -40,7 +41,9 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   const log = createLogger(parsed.logLevel);
   const running = await startServer(parsed, env, log);
   process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
-  process.stdout.write(`metrics on http://${parsed.host}:${running.metricsPort}/metrics\n`);
+  if (running.metricsPort !== null) {
+    process.stdout.write(`metrics on http://${parsed.host}:${running.metricsPort}/metrics\n`);
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal, graceMs: parsed.shutdownGraceMs }, 'shutting down');
@@ -104,19 +107,29 @@ export async function startServer(
   }
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
   const cacheView = { bytesHeld: () => 0, capacityBytes: config.cacheMaxBytes, loadsInFlight: () => 0 };
-  const metrics = new ServerMetrics(cacheView, trainerStats);
+  // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
+  const metrics = config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     load: (index) =>
-      loadCatalogVolume(catalog.series[index]!, (stats) => {
-        metrics.observeStage('read', stats.readMs / 1000);
-        metrics.observeStage('decode', stats.decodeMs / 1000);
-      }),
-    events: {
-      onOutcome: (outcome) => metrics.cacheOutcome(outcome),
-      onEvict: () => metrics.cacheEvicted(),
-      onOversize: () => metrics.cacheOversized(),
-    },
+      loadCatalogVolume(
+        catalog.series[index]!,
+        metrics
+          ? (stats) => {
+              metrics.observeStage('read', stats.readMs / 1000);
+              metrics.observeStage('decode', stats.decodeMs / 1000);
+            }
+          : undefined,
+      ),
+    ...(metrics
+      ? {
+          events: {
+            onOutcome: (outcome) => metrics.cacheOutcome(outcome),
+            onEvict: () => metrics.cacheEvicted(),
+            onOversize: () => metrics.cacheOversized(),
+          },
+        }
+      : {}),
   });
   cacheView.bytesHeld = () => cache.bytesHeld;
   cacheView.loadsInFlight = () => cache.loadsInFlight;
@@ -124,20 +137,23 @@ export async function startServer(
     defaultName: catalog.name,
     datasets: new Map([[catalog.name, { catalog, cache, plans: new PlanCache(catalog.series) }]]),
   };
-  const observer: StreamObserver = {
-    onStreamStart: () => {
-      metrics.streamStarted();
-      hooks.observer?.onStreamStart?.();
-    },
-    onStreamEnd: (code, seconds) => {
-      metrics.streamEnded(code);
-      hooks.observer?.onStreamEnd?.(code, seconds);
-    },
-    onBatch: (sent) => {
-      metrics.batchSent(sent);
-      hooks.observer?.onBatch?.(sent);
-    },
-  };
+  const observer: StreamObserver | undefined =
+    metrics === null
+      ? hooks.observer
+      : {
+          onStreamStart: () => {
+            metrics.streamStarted();
+            hooks.observer?.onStreamStart?.();
+          },
+          onStreamEnd: (code, seconds) => {
+            metrics.streamEnded(code);
+            hooks.observer?.onStreamEnd?.(code, seconds);
+          },
+          onBatch: (sent) => {
+            metrics.batchSent(sent);
+            hooks.observer?.onBatch?.(sent);
+          },
+        };
   const grpc = await createGrpcServer({
     registry,
     trainerStats,
@@ -145,19 +161,22 @@ export async function startServer(
     log,
     host: config.host,
     port: config.port,
-    observer,
-    onCallEnd: (method, code) => metrics.callEnded(method, code),
+    ...(observer ? { observer } : {}),
+    ...(metrics ? { onCallEnd: (method: string, code: string) => metrics.callEnded(method, code) } : {}),
   });
-  const metricsHttp = await serveMetrics(metrics.registry, config.host, config.metricsPort);
+  const metricsHttp =
+    metrics === null || config.metricsPort === null
+      ? null
+      : await serveMetrics(metrics.registry, config.host, config.metricsPort);
   return {
     grpc,
     catalog,
     registry,
     trainerStats,
-    metricsPort: metricsHttp.port,
+    metricsPort: metricsHttp?.port ?? null,
     stop: async () => {
       await grpc.shutdown(config.shutdownGraceMs);
-      await metricsHttp.close();
+      await metricsHttp?.close();
     },
   };
 }

@@ -11,7 +11,7 @@ export interface ServeConfig {
   readonly host: string;
   readonly port: number;
   /** HTTP port of GET /metrics (Prometheus), on the same host; 0 picks a free one. */
-  readonly metricsPort: number;
+  readonly metricsPort: number | null;
   readonly cacheMaxBytes: number;
   readonly strict: boolean;
   readonly limits: ServiceLimits;
@@ -30,7 +30,8 @@ Options (each also read from the environment variable shown; a flag wins over it
   --name NAME            data set name in requests (default: the folder's name)            VOXELFEED_DATASET_NAME
   --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 for all)         VOXELFEED_HOST
   --port N               port (default 50051; 0 picks a free one)                           VOXELFEED_PORT
-  --metrics-port N       HTTP port of /metrics for Prometheus (default 9464; 0: a free one) VOXELFEED_METRICS_PORT
+  --metrics-port N|off   HTTP port of /metrics for Prometheus (default 9464; 0: a free one;
+                         off: no metrics at all)                                           VOXELFEED_METRICS_PORT
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)   VOXELFEED_CACHE_BYTES
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                VOXELFEED_MAX_CROP_VOXELS
@@ -142,7 +143,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     datasetName: text('name'),
     host: text('host') ?? '127.0.0.1',
     port: integer('port', 50051, 0, 65535),
-    metricsPort: integer('metrics-port', 9464, 0, 65535),
+    metricsPort: pick('metrics-port')?.text === 'off' ? null : integer('metrics-port', 9464, 0, 65535),
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     limits: {
