@@ -25,7 +25,7 @@ export async function spawnServer(
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    [VOXELFEED_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    [VOXELFEED_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...args],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
