@@ -1,6 +1,7 @@
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
+import { ServerMetrics } from '../server/metrics/server-metrics.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
@@ -8,6 +9,7 @@ import { assembleBatch } from '../server/service/assemble-batch.js';
 import { BatchBufferPool } from '../server/service/batch-buffer-pool.js';
 import type { CropRequest } from '../server/service/crop-request.js';
 import { PlanCache } from '../server/service/plan-cache.js';
+import { TrainerStatsStore } from '../server/service/trainer-stats-store.js';
 
 export interface InProcessResult {
   readonly series: number;
@@ -18,6 +20,9 @@ export interface InProcessResult {
   readonly seconds: number;
   readonly cropsPerSecond: number;
   readonly cropsPerSecondFloat32: number;
+  /** Alternating rounds without and with the server's metrics calls per batch. */
+  readonly metricsOffCropsPerSecond: readonly number[];
+  readonly metricsOnCropsPerSecond: readonly number[];
 }
 
 /**
@@ -61,7 +66,7 @@ export async function benchInProcess(
   const warmLoadSeconds = (performance.now() - warmStarted) / 1000;
   const loadsFirstEpoch = cache.loads;
 
-  const run = async (dtype: 'uint8' | 'float32', seconds: number) => {
+  const run = async (dtype: 'uint8' | 'float32', seconds: number, metrics?: ServerMetrics) => {
     const request: CropRequest = { ...base, dtype };
     const plan = plans.get(policy, request.seed, request.epoch);
     const steps = stepsInEpoch(plan.size, 1, options.batchSize);
@@ -73,7 +78,7 @@ export async function benchInProcess(
       const positions = Array.from({ length: options.batchSize }, (_, slot) =>
         planPosition(step, 0, slot, 1, options.batchSize),
       );
-      const { batch } = await assembleBatch(
+      const { batch, timings } = await assembleBatch(
         request,
         plan,
         positions,
@@ -82,6 +87,16 @@ export async function benchInProcess(
         pool,
       );
       pool.release(batch.backing);
+      // What a stream reports per batch when metrics are on (the cache reports through its events, which
+      // this loop's cache does not have: one call per distinct series, fewer than the batch's).
+      metrics?.batchSent({
+        bytes: batch.bytes.length,
+        samples: options.batchSize,
+        timings,
+        batchSeconds: 0.001,
+        backpressureSeconds: 0,
+      });
+      if (metrics) for (let i = 0; i < options.batchSize; i++) metrics.cacheOutcome('hit');
       crops += options.batchSize;
     }
     const elapsed = (performance.now() - started) / 1000;
@@ -90,6 +105,17 @@ export async function benchInProcess(
   await run('uint8', 0.5); // warm the JIT
   const bytes = await run('uint8', options.seconds);
   const floats = await run('float32', Math.max(1, options.seconds / 2));
+  // (f') The metrics' own cost per batch, in one process: alternate rounds without and with a real registry.
+  const metrics = new ServerMetrics(
+    { bytesHeld: () => 0, capacityBytes: 1, loadsInFlight: () => 0 },
+    new TrainerStatsStore(60_000),
+  );
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    off.push((await run('uint8', Math.max(1, options.seconds / 4))).perSecond);
+    on.push((await run('uint8', Math.max(1, options.seconds / 4), metrics)).perSecond);
+  }
   return {
     series: catalog.series.length,
     warmLoadSeconds,
@@ -99,5 +125,7 @@ export async function benchInProcess(
     seconds: bytes.seconds,
     cropsPerSecond: bytes.perSecond,
     cropsPerSecondFloat32: floats.perSecond,
+    metricsOffCropsPerSecond: off,
+    metricsOnCropsPerSecond: on,
   };
 }
