@@ -34,7 +34,8 @@ export class ServerMetrics {
     trainers: TrainerStatsStore,
   ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'voxelfeed_process_' });
+    // prom-client's names already say process_ or nodejs_: voxelfeed_process_cpu_seconds_total, voxelfeed_nodejs_...
+    collectDefaultMetrics({ register: this.registry, prefix: 'voxelfeed_' });
     // prom-client exposes these gauges with a `_total` suffix, which Prometheus reserves for counters
     // (`promtool check metrics` flags them); the handle and request counts are of little use here.
     for (const gauge of [
@@ -42,7 +43,7 @@ export class ServerMetrics {
       'nodejs_active_requests_total',
       'nodejs_active_resources_total',
     ]) {
-      this.registry.removeSingleMetric(`voxelfeed_process_${gauge}`);
+      this.registry.removeSingleMetric(`voxelfeed_${gauge}`);
     }
     this.stage = new Histogram({
       name: 'voxelfeed_loader_stage_seconds',
@@ -130,6 +131,10 @@ export class ServerMetrics {
       registers,
     });
     registerTrainerSeries(this.registry, trainers);
+    // Labelled series exist from the first scrape, so rate() and increase() see their first event too.
+    for (const outcome of ['hit', 'miss', 'coalesced'] as const) this.cacheRequests.inc({ outcome }, 0);
+    for (const code of ['OK', 'CANCELLED', 'DATA_LOSS', 'INTERNAL']) this.streamEnds.inc({ code }, 0);
+    for (const stage of ['read', 'decode', 'crop', 'encode', 'batch'] as const) this.stage.zero({ stage });
   }
 
   observeStage(stage: LoaderStage, seconds: number): void {

@@ -15,6 +15,7 @@ const WAIT_BUCKETS = [
 export class TrainerMetrics {
   readonly registry = new Registry();
   private readonly idle: Counter<'job' | 'rank'>;
+  private readonly busy: Counter<'job' | 'rank'>;
   private readonly stepSeconds: Histogram<'job' | 'rank'>;
   private readonly dataWait: Histogram<'job' | 'rank'>;
   private readonly samples: Counter<'job' | 'rank'>;
@@ -31,6 +32,12 @@ export class TrainerMetrics {
     this.idle = new Counter({
       name: 'voxelfeed_trainer_gpu_idle_seconds_total',
       help: 'Seconds the device waited for input: from the end of one step to the launch of the next.',
+      labelNames,
+      registers,
+    });
+    this.busy = new Counter({
+      name: 'voxelfeed_trainer_busy_seconds_total',
+      help: 'Seconds the device spent on training steps, launch to finish (the same name the server re-exports).',
       labelNames,
       registers,
     });
@@ -82,6 +89,7 @@ export class TrainerMetrics {
 
   recordStep(step: StepRecord, loss: number, idleRatio: number): void {
     this.idle.inc(this.labels, step.idleSeconds);
+    this.busy.inc(this.labels, step.computeSeconds);
     this.stepSeconds.observe(this.labels, step.computeSeconds);
     this.dataWait.observe(this.labels, step.dataWaitSeconds);
     this.samples.inc(this.labels, step.samples);
