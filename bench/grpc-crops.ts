@@ -56,6 +56,7 @@ export async function benchGrpc(
             samplesPerNodule: 1,
             negativesPerEpoch: options.series * 200,
             padValue: 0,
+            shuffleWindow: 0,
           },
           dtype: 1,
           includeMask: true,

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatTable } from '../common/format-table.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { benchDataset } from './bench-data.js';
+import { benchCacheWindow } from './cache-window.js';
 import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
 import { benchMetricsCost } from './metrics-cost.js';
@@ -10,7 +11,7 @@ import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTrainerIdle } from './trainer-idle.js';
 
-const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N]
+const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window]
 
 Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
@@ -20,7 +21,13 @@ Measures the data server on phantom data written once under .voxelfeed/bench:
   (f) the cost of metrics: (b) with the server's metrics off and on, alternating
   (e) trainer GPU idle share with a simulated device (20 ms per batch of 8), steady state from a warm cache
   and the baseline it replaces: decoding a whole scan for every crop.
-Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement).`;
+  (g) cache hit ratio and volume loads per epoch, full shuffle against shuffle_window, cache = 10% of the data
+Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement);
+--only cache-window runs (g) alone.`;
+
+function pct(ratio: number): string {
+  return `${(100 * ratio).toFixed(1)}%`;
+}
 
 function mean(values: readonly number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;
@@ -31,6 +38,7 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean' },
       seconds: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -43,8 +51,45 @@ async function main(): Promise<void> {
   const crop: Shape3 = [16, 96, 96];
   const batchSize = 8;
   const series = quick ? 8 : 64;
-  const bigDir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
   const manyDir = await benchDataset('many', { series: quick ? 100 : 888, shape: [16, 48, 48], seed: 2n });
+  // (g) The cache-aware epoch order against the full shuffle, with a cache holding 10% of the data set.
+  const windowRun = await benchCacheWindow(manyDir, {
+    cacheFraction: 0.1,
+    negativesPerSeries: 10,
+    batchSize,
+    crop: [16, 32, 32],
+  });
+  const windowRows: Array<[string, string, string]> = [
+    ['(g) cache hit ratio, full shuffle, cache = 10% of the data set', pct(windowRun.full.hitRatio), ''],
+    [
+      `(g) cache hit ratio, shuffle_window ${windowRun.windowed.shuffleWindow} series`,
+      pct(windowRun.windowed.hitRatio),
+      '>= 90%',
+    ],
+    ['(g) volume loads per series and epoch, full shuffle', windowRun.full.loadsPerSeries.toFixed(2), ''],
+    ['(g) volume loads per series and epoch, windowed', windowRun.windowed.loadsPerSeries.toFixed(2), ''],
+    [
+      '(g) epoch seconds, full shuffle / windowed',
+      `${windowRun.full.seconds.toFixed(1)} / ${windowRun.windowed.seconds.toFixed(1)}`,
+      '',
+    ],
+  ];
+  const windowJson = {
+    cache_window_series: windowRun.series,
+    cache_window_cache_series: windowRun.cacheSeries,
+    cache_window_full_hit_ratio: Number(windowRun.full.hitRatio.toFixed(4)),
+    cache_window_windowed_hit_ratio: Number(windowRun.windowed.hitRatio.toFixed(4)),
+    cache_window_full_loads: windowRun.full.loads,
+    cache_window_windowed_loads: windowRun.windowed.loads,
+    cache_window_shuffle_window: windowRun.windowed.shuffleWindow,
+  };
+  if (values.only === 'cache-window') {
+    process.stdout.write(
+      `${formatTable(['measure', 'value', 'target'], windowRows)}\n\n${JSON.stringify(windowJson)}\n`,
+    );
+    return;
+  }
+  const bigDir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
 
   const inProcess = await benchInProcess(bigDir, { seconds, batchSize, crop });
   // Clients should raise the HTTP/2 flow-control window (README); the default 64 KiB is measured for contrast.
@@ -134,6 +179,7 @@ async function main(): Promise<void> {
           `${(100 * (1 - mean(inProcess.metricsOnCropsPerSecond) / mean(inProcess.metricsOffCropsPerSecond))).toFixed(1)}%`,
           '< 3%',
         ],
+        ...windowRows,
         ['baseline: decode per crop, crops/s', baseline.cropsPerSecond.toFixed(1), ''],
         [
           'speed-up of (a) over the baseline',
@@ -166,6 +212,7 @@ async function main(): Promise<void> {
       metrics_off_crops_per_s: metricsCost.offCropsPerSecond.map((v) => Math.round(v)),
       metrics_on_crops_per_s: metricsCost.onCropsPerSecond.map((v) => Math.round(v)),
       metrics_cost_ratio: Number(metricsCost.cost.toFixed(4)),
+      ...windowJson,
       in_process_metrics_cost_ratio: Number(
         (1 - mean(inProcess.metricsOnCropsPerSecond) / mean(inProcess.metricsOffCropsPerSecond)).toFixed(4),
       ),

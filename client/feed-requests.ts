@@ -116,6 +116,7 @@ function toCommon(input: CropInput, problems: string[]) {
             samplesPerNodule: 0,
             negativesPerEpoch: 0,
             padValue: 0,
+            shuffleWindow: 0,
             ...input.sampling,
           },
     dtype: dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,

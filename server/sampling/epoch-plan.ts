@@ -2,6 +2,7 @@ import { buildEpochItems } from './epoch-items.js';
 import { epochPermutation } from './epoch-permutation.js';
 import { checkPosition } from './plan-keys.js';
 import type { PlanItem, SamplingPolicy, SeriesSummary } from './types.js';
+import { windowedPermutation } from './windowed-permutation.js';
 
 /**
  * One epoch's items and their shuffled order, built once per (catalog, policy, seed, epoch) in O(n) and then
@@ -27,7 +28,10 @@ export function createEpochPlan(
   eligible?: readonly number[],
 ): EpochPlan {
   const items = buildEpochItems(series, policy, seed, epoch, eligible);
-  const order = epochPermutation(items.length, seed, epoch);
+  const order =
+    policy.shuffleWindow > 0
+      ? windowedPermutation(items, policy.shuffleWindow, seed, epoch)
+      : epochPermutation(items.length, seed, epoch);
   const size = items.length;
   return {
     seed,

@@ -40,3 +40,13 @@ export function negativeSeriesKey(seed: bigint, epoch: number, j: number): numbe
 export function sampleKey(seed: bigint, epoch: number, position: number): number[] {
   return [...toWords(seed), epoch, ...toWords(position), RngPurpose.sample];
 }
+
+/** The stream that orders the series of a windowed epoch (cache-aware shuffle). */
+export function seriesOrderKey(seed: bigint, epoch: number): number[] {
+  return [...toWords(seed), epoch, RngPurpose.seriesOrder];
+}
+
+/** The stream that shuffles the items of window `window` of a windowed epoch. */
+export function windowShuffleKey(seed: bigint, epoch: number, window: number): number[] {
+  return [...toWords(seed), epoch, window, RngPurpose.windowShuffle];
+}

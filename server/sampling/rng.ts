@@ -14,6 +14,8 @@ export const RngPurpose = {
   sample: 2,
   negativeSeries: 3,
   synth: 4,
+  seriesOrder: 5,
+  windowShuffle: 6,
 } as const;
 export type RngPurpose = (typeof RngPurpose)[keyof typeof RngPurpose];
 

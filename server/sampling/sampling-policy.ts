@@ -4,6 +4,7 @@ import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from './types.js';
 export const MAX_SAMPLES_PER_NODULE = 1000;
 // An epoch plan is built in one pass (about 1 us per negative): a million negatives cost about a second, once per epoch.
 export const MAX_NEGATIVES_PER_EPOCH = 1_000_000;
+export const MAX_SHUFFLE_WINDOW = 1_000_000;
 
 /** The request's sampling options as the wire gives them: zero or absent means "use the default". */
 export interface SamplingOptionsInput {
@@ -13,6 +14,7 @@ export interface SamplingOptionsInput {
   readonly samplesPerNodule?: number;
   readonly negativesPerEpoch?: number;
   readonly padValue?: number;
+  readonly shuffleWindow?: number;
 }
 
 /**
@@ -76,6 +78,21 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     problems.push(`sampling.pad_value is ${padValue}; expected an integer 0..255 in stored voxel units`);
   }
 
+  const shuffleWindow = options?.shuffleWindow ?? 0;
+  if (!Number.isInteger(shuffleWindow) || shuffleWindow < 0 || shuffleWindow > MAX_SHUFFLE_WINDOW) {
+    problems.push(
+      `sampling.shuffle_window is ${shuffleWindow}; expected 0 (shuffle the whole epoch) or a number of series 1..${MAX_SHUFFLE_WINDOW}`,
+    );
+  }
+
   if (problems.length > 0) throw new VoxelfeedError('INVALID_ARGUMENT', problems.join('; '));
-  return { jitterProb, negativeProb, centerProb, samplesPerNodule, negativesPerEpoch, padValue };
+  return {
+    jitterProb,
+    negativeProb,
+    centerProb,
+    samplesPerNodule,
+    negativesPerEpoch,
+    padValue,
+    shuffleWindow,
+  };
 }

@@ -35,6 +35,8 @@ export interface SamplingPolicy {
   readonly negativesPerEpoch: number;
   /** Image value past the volume's edge, an integer 0..255 in stored voxel units. */
   readonly padValue: number;
+  /** 0: shuffle the whole epoch; n: shuffle within windows of n series (cache-aware order). */
+  readonly shuffleWindow: number;
 }
 
 export const DEFAULT_SAMPLING_POLICY: SamplingPolicy = {
@@ -44,6 +46,7 @@ export const DEFAULT_SAMPLING_POLICY: SamplingPolicy = {
   samplesPerNodule: 1,
   negativesPerEpoch: 0,
   padValue: 0,
+  shuffleWindow: 0,
 };
 
 /** One entry of an epoch before shuffling: a nodule of a series, or a negative (nodule -1). */

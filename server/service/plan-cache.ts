@@ -21,7 +21,7 @@ export class PlanCache {
   get(policy: SamplingPolicy, seed: bigint, epoch: number, split: SeriesSplit = ALL_SERIES): EpochPlan {
     // Only these fields shape the item list and its order; crop-mode probabilities act per sample.
     const splitKey = split.part === 'all' ? 'all' : `${split.part}<${split.holdoutFraction}`;
-    const key = `${seed}:${epoch}:${policy.samplesPerNodule}:${policy.negativesPerEpoch}:${splitKey}`;
+    const key = `${seed}:${epoch}:${policy.samplesPerNodule}:${policy.negativesPerEpoch}:${policy.shuffleWindow}:${splitKey}`;
     const cached = this.plans.get(key);
     if (cached !== undefined) return cached;
     const eligible = split.part === 'all' ? undefined : eligibleSeries(this.series, split);

@@ -16,6 +16,7 @@ const DEFAULT_SAMPLING = {
   samplesPerNodule: 1,
   negativesPerEpoch: 0,
   padValue: 0,
+  shuffleWindow: 0,
 };
 
 async function expectStatus(
@@ -63,6 +64,11 @@ describe('requests the server refuses', () => {
     ],
     ['an unknown dtype', { dtype: 9 }, ['dtype is 9']],
     ['a fractional pad value', { sampling: { ...DEFAULT_SAMPLING, padValue: 0.5 } }, ['pad_value']],
+    [
+      'a shuffle window over the limit',
+      { sampling: { ...DEFAULT_SAMPLING, shuffleWindow: 2_000_000 } },
+      ['shuffle_window is 2000000'],
+    ],
   ];
 
   for (const [name, request, fragments] of invalid) {

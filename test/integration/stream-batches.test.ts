@@ -140,6 +140,7 @@ describe('StreamBatches on a real server', () => {
             samplesPerNodule,
             negativesPerEpoch: 0,
             padValue: 0,
+            shuffleWindow: 0,
           },
         }),
       ),
@@ -180,6 +181,7 @@ describe('StreamBatches on a real server', () => {
       samplesPerNodule: 2,
       negativesPerEpoch: 3,
       padValue: 17,
+      shuffleWindow: 0,
     };
     const batches = await streamAll(server.client, {
       seed: 8n,
@@ -229,6 +231,7 @@ describe('StreamBatches on a real server', () => {
           samplesPerNodule: 2,
           negativesPerEpoch: 0,
           padValue: 0,
+          shuffleWindow: 0,
         },
       });
       for (const batch of batches) {
@@ -257,6 +260,7 @@ describe('StreamBatches on a real server', () => {
       samplesPerNodule: 1,
       negativesPerEpoch: 0,
       padValue: 0,
+      shuffleWindow: 0,
     };
     const seriesOf = async (part: SplitPart) => {
       const batches = await streamAll(server.client, {
@@ -277,5 +281,34 @@ describe('StreamBatches on a real server', () => {
     for (const uid of uids(holdout)) assert.ok(!uids(train).has(uid), `${uid} is in both parts`);
     assert.equal(train.size + holdout.size, nodules);
     assert.deepEqual(new Set([...train, ...holdout]), all);
+  });
+
+  it('serves the cache-aware order (shuffle_window) with GetSample still equal to the stream', async () => {
+    const sampling = {
+      jitterProb: 0,
+      negativeProb: 0,
+      centerProb: 0,
+      samplesPerNodule: 2,
+      negativesPerEpoch: 16,
+      padValue: 0,
+      shuffleWindow: 2,
+    };
+    const batches = await streamAll(server.client, { seed: 31n, batchSize: 4, cropSize: CROP, sampling });
+    const planSize = BigInt(nodules * 2 + 16);
+    const seriesInOrder = batches
+      .flatMap((batch) => batch.samples)
+      .filter((sample) => sample.index < planSize) // positions past the end wrap around
+      .sort((a, b) => Number(a.index - b.index))
+      .map((sample) => sample.seriesUid);
+    // With windows of 2 series, between a series' first and last item there are at most 2 series in all.
+    for (const uid of new Set(seriesInOrder)) {
+      const span = seriesInOrder.slice(seriesInOrder.indexOf(uid), seriesInOrder.lastIndexOf(uid) + 1);
+      assert.ok(new Set(span).size <= 2, `series ${uid} is spread over ${new Set(span).size} series`);
+    }
+    const samples = samplesByIndex(batches);
+    for (const index of [0n, 5n]) {
+      const single = await getSample(server.client, { seed: 31n, index, cropSize: CROP, sampling });
+      assert.deepEqual(single.image, samples.get(index)!.image);
+    }
   });
 });

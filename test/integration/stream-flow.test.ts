@@ -51,6 +51,7 @@ const LONG_EPOCH = {
     samplesPerNodule: 1,
     negativesPerEpoch: 4000,
     padValue: 0,
+    shuffleWindow: 0,
   },
 };
 

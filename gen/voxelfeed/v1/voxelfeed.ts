@@ -73,6 +73,12 @@ export interface SamplingOptions {
   negativesPerEpoch: number;
   /** Image value past the volume's edge, in stored voxel units (an integer 0..255). */
   padValue: number;
+  /**
+   * 0: shuffle the whole epoch. n > 0: a cache-aware order that shuffles the series, cuts them into windows of
+   * n series and shuffles items within each window, so consecutive steps read at most n series (a cache that
+   * holds n series loads each series once per epoch). Still a pure function of (seed, epoch).
+   */
+  shuffleWindow: number;
 }
 
 export interface DataSplit {
@@ -199,7 +205,15 @@ export interface ReportTrainerStatsResponse {
 }
 
 function createBaseSamplingOptions(): SamplingOptions {
-  return { jitterProb: 0, negativeProb: 0, centerProb: 0, samplesPerNodule: 0, negativesPerEpoch: 0, padValue: 0 };
+  return {
+    jitterProb: 0,
+    negativeProb: 0,
+    centerProb: 0,
+    samplesPerNodule: 0,
+    negativesPerEpoch: 0,
+    padValue: 0,
+    shuffleWindow: 0,
+  };
 }
 
 export const SamplingOptions: MessageFns<SamplingOptions> = {
@@ -221,6 +235,9 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     }
     if (message.padValue !== 0) {
       writer.uint32(53).float(message.padValue);
+    }
+    if (message.shuffleWindow !== 0) {
+      writer.uint32(56).uint32(message.shuffleWindow);
     }
     return writer;
   },
@@ -286,6 +303,14 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
             message.padValue = reader.float();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.shuffleWindow = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -309,6 +334,7 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     message.samplesPerNodule = object.samplesPerNodule ?? 0;
     message.negativesPerEpoch = object.negativesPerEpoch ?? 0;
     message.padValue = object.padValue ?? 0;
+    message.shuffleWindow = object.shuffleWindow ?? 0;
     return message;
   },
 };

@@ -30,6 +30,7 @@ describe('resolveSamplingPolicy', () => {
       samplesPerNodule: 1,
       negativesPerEpoch: 0,
       padValue: 0,
+      shuffleWindow: 0,
     };
     assert.deepEqual(resolveSamplingPolicy(undefined), defaults);
     assert.deepEqual(resolveSamplingPolicy({}), defaults);
@@ -51,6 +52,7 @@ describe('resolveSamplingPolicy', () => {
       samplesPerNodule: 4,
       negativesPerEpoch: 12,
       padValue: 255,
+      shuffleWindow: 8,
     });
     assert.deepEqual(policy, {
       jitterProb: 0,
@@ -59,6 +61,7 @@ describe('resolveSamplingPolicy', () => {
       samplesPerNodule: 4,
       negativesPerEpoch: 12,
       padValue: 255,
+      shuffleWindow: 8,
     });
   });
 
