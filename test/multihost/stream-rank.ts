@@ -1,7 +1,7 @@
 /**
  * Run inside a trainer host's namespace: `node --import tsx stream-rank.ts SERVER RANK WORLD BATCH Z,Y,X`.
- * Streams one epoch of that rank with the request `voxelfeed train` sends by default (seed 0, uint8, masks, no
- * negatives, no split) and prints one JSON line: the steps, steps in the epoch, the plan size the server
+ * Streams one epoch of that rank with the request `voxelfeed train --seed 0 --negatives 0 --validate-every 0`
+ * sends (uint8, masks, no extra negatives, no split) and prints one JSON line: the steps, steps in the epoch, the plan size the server
  * reports, and every sample's plan position and item.
  */
 import { createFeedClient } from '../../client/index.js';

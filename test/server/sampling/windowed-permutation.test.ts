@@ -42,7 +42,9 @@ describe('windowedPermutation', () => {
       }
       // Each series' items are contiguous within its window: a series never comes back after its window.
       const lastSeen = new Map<number, number>();
-      seriesAt.forEach((series, position) => lastSeen.set(series, position));
+      seriesAt.forEach((series, position) => {
+        lastSeen.set(series, position);
+      });
       const firstSeen = new Map<number, number>();
       seriesAt.forEach((series, position) => {
         if (!firstSeen.has(series)) firstSeen.set(series, position);
