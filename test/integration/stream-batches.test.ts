@@ -311,4 +311,15 @@ describe('StreamBatches on a real server', () => {
       assert.deepEqual(single.image, samples.get(index)!.image);
     }
   });
+
+  it('builds the plan of an epoch once for all the streams that share it', async () => {
+    const plans = server.running.registry.datasets.get(server.running.catalog.name)!.plans;
+    const before = plans.buildCount;
+    await Promise.all(
+      Array.from({ length: 8 }, (_, rank) =>
+        streamAll(server.client, { seed: 777n, epoch: 5, rank, worldSize: 8, batchSize: 1, cropSize: CROP }),
+      ),
+    );
+    assert.equal(plans.buildCount - before, 1);
+  });
 });
