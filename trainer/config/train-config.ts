@@ -44,7 +44,7 @@ Options (each also read from the environment variable shown; a flag wins over it
   --server HOST:PORT[,HOST:PORT...]  data server(s) (default 127.0.0.1:50051)      VOXELFEED_SERVER
   --dataset NAME          data set name (default: the server's default)            VOXELFEED_DATASET
   --job NAME              job name in metrics and reports (default voxelfeed)      VOXELFEED_JOB
-  --rank R                this process's rank, 0..W-1 (default 0)                  VOXELFEED_RANK
+  --rank R                rank 0..W-1 (default 0; on Kubernetes: see below)        VOXELFEED_RANK
   --world-size W          number of ranks (default 1)                              VOXELFEED_WORLD_SIZE
   --epochs E              epochs to train (default 1)
   --steps N               stop after N steps in all (default 0: no limit)
@@ -67,6 +67,9 @@ Options (each also read from the environment variable shown; a flag wins over it
   --report-every-ms MS    how often to report stats to the server (default 2000)
   --log-every N           progress line every N steps (default 10; 0: none)
   -h, --help              show this text
+
+Rank on Kubernetes: without --rank and VOXELFEED_RANK, the rank is $JOB_COMPLETION_INDEX (an Indexed Job's
+pod), else, in a pod ($KUBERNETES_SERVICE_HOST set), the ordinal suffix of $HOSTNAME (a StatefulSet's name-3: 3).
 
 Prints progress on stderr and one JSON summary line on stdout.`;
 
@@ -185,9 +188,12 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     }
   }
   const worldSize = number('world-size', 1, 1, 65_536);
-  const rank = number('rank', 0, 0, 65_535);
+  const podRank = text('rank') === undefined ? kubernetesRank(env) : null;
+  const rank = podRank?.rank ?? number('rank', 0, 0, 65_535);
   if (rank >= worldSize)
-    problems.push(`--rank ${rank} with --world-size ${worldSize}: rank must be 0..${worldSize - 1}`);
+    problems.push(
+      `${podRank?.source ?? `--rank ${rank}`} with --world-size ${worldSize}: rank must be 0..${worldSize - 1}`,
+    );
   const checkpointDir = text('checkpoint-dir') ?? null;
   if (values.resume && checkpointDir === null)
     problems.push('--resume needs --checkpoint-dir (where to find the checkpoint)');
@@ -224,4 +230,30 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (problems.length > 0)
     throw new UsageError(`bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed train --help for usage.`);
   return config;
+}
+
+/** A rank that Kubernetes gives a pod, and the variable it came from (for messages). */
+export interface PodRank {
+  readonly rank: number;
+  /** `JOB_COMPLETION_INDEX=3` or `HOSTNAME=voxelfeed-trainer-3`. */
+  readonly source: string;
+}
+
+/**
+ * The rank of a pod when no --rank or VOXELFEED_RANK is given: an Indexed Job's `JOB_COMPLETION_INDEX`, else
+ * the ordinal suffix of a StatefulSet pod's `HOSTNAME` (`name-3` -> 3). The host name is only trusted inside a
+ * pod (`KUBERNETES_SERVICE_HOST`, set in every pod), as a workstation called `gpu-2` must not become rank 2.
+ * An Indexed Job's own host name ends in a random suffix, hence the index comes first.
+ */
+export function kubernetesRank(env: NodeJS.ProcessEnv): PodRank | null {
+  const index = env['JOB_COMPLETION_INDEX']?.trim();
+  if (index !== undefined && /^\d{1,5}$/.test(index)) {
+    return { rank: Number(index), source: `JOB_COMPLETION_INDEX=${index}` };
+  }
+  const hostname = env['HOSTNAME'];
+  const ordinal = hostname === undefined ? undefined : /^[a-z0-9.-]+-(\d{1,5})$/.exec(hostname)?.[1];
+  if (env['KUBERNETES_SERVICE_HOST'] && ordinal !== undefined) {
+    return { rank: Number(ordinal), source: `HOSTNAME=${hostname}` };
+  }
+  return null;
 }

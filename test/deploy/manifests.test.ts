@@ -1,0 +1,456 @@
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseServeConfig, SERVE_HELP, type ServeConfig } from '../../server/config/serve-config.js';
+import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from '../../trainer/config/train-config.js';
+import { freePort } from '../support/free-port.js';
+import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+import {
+  DEPLOY_DIR,
+  dockerfileInstructions,
+  flagsIn,
+  kubernetesManifests,
+  type Manifest,
+  memoryBytes,
+  parseYamlFile,
+  REPO_ROOT,
+  variablesReadBy,
+} from './deploy-files.js';
+
+const run = promisify(execFile);
+const HEALTH_CHECK = path.join(DEPLOY_DIR, 'docker', 'grpc-health-check.mjs');
+const PROGRAM_SOURCES = [
+  'server/config/serve-config.ts',
+  'trainer/config/train-config.ts',
+  'server/synth/default-dataset.ts',
+];
+
+interface EnvVar {
+  name: string;
+  value?: string;
+}
+interface Probe {
+  grpc?: { port: number | string; service?: string };
+}
+interface Container {
+  name: string;
+  args?: string[];
+  env?: EnvVar[];
+  ports?: Array<{ name?: string; containerPort: number }>;
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+}
+interface PodTemplate {
+  metadata: { labels: Record<string, string> };
+  spec: { containers: Container[]; terminationGracePeriodSeconds?: number };
+}
+interface ComposeService {
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  stop_grace_period?: string;
+}
+
+function envOf(env: readonly EnvVar[] | Record<string, string> | undefined): NodeJS.ProcessEnv {
+  if (env === undefined) return {};
+  if (isEnvList(env)) return Object.fromEntries(env.map(({ name, value }) => [name, value ?? '']));
+  return { ...env };
+}
+
+function isEnvList(env: readonly EnvVar[] | Record<string, string>): env is readonly EnvVar[] {
+  return Array.isArray(env);
+}
+
+/** The server's config from a container's arguments (the first one is the `serve` command). */
+function serveConfigOf(args: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
+  assert.equal(args[0], 'serve', `server arguments start with the command serve: ${args.join(' ')}`);
+  const config = parseServeConfig(args.slice(1), env);
+  assert.notEqual(config, 'help');
+  return config as ServeConfig;
+}
+
+function trainConfigOf(args: readonly string[], env: NodeJS.ProcessEnv): TrainConfig {
+  const config = parseTrainConfig(args, env);
+  assert.notEqual(config, 'help');
+  return config as TrainConfig;
+}
+
+function assertFlagsDocumented(args: readonly string[], help: string, where: string): void {
+  for (const flag of flagsIn(args)) {
+    assert.ok(new RegExp(`(^|\\s)${flag}(\\s|$)`, 'm').test(help), `${where}: ${flag} is not in --help`);
+  }
+}
+
+function portNamed(container: Container, name: string): number | undefined {
+  return container.ports?.find((port) => port.name === name)?.containerPort;
+}
+
+function kindNamed(manifests: Array<{ manifest: Manifest }>, kind: string, name: string): Manifest {
+  const found = manifests.find(
+    ({ manifest }) => manifest['kind'] === kind && (manifest['metadata'] as { name?: string })?.name === name,
+  );
+  assert.ok(found, `deploy/k8s has a ${kind} named ${name}`);
+  return found.manifest;
+}
+
+function commandWorks(command: string, args: string[]): boolean {
+  return spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
+describe('the Kubernetes manifests in deploy/k8s', () => {
+  let manifests: Array<{ file: string; manifest: Manifest }>;
+  let server: PodTemplate;
+  let serverContainer: Container;
+  let serverConfig: ServeConfig;
+  let job: {
+    spec: { completionMode: string; completions: number; parallelism: number; template: PodTemplate };
+  };
+  let trainer: Container;
+  let known: Set<string>;
+
+  before(async () => {
+    manifests = await kubernetesManifests();
+    const deployment = kindNamed(manifests, 'Deployment', 'voxelfeed-server') as {
+      spec: { template: PodTemplate };
+    };
+    server = deployment.spec.template;
+    const [first] = server.spec.containers;
+    assert.ok(first);
+    serverContainer = first;
+    serverConfig = serveConfigOf(serverContainer.args ?? [], envOf(serverContainer.env));
+    job = kindNamed(manifests, 'Job', 'voxelfeed-trainer') as typeof job;
+    const [trainerContainer] = job.spec.template.spec.containers;
+    assert.ok(trainerContainer);
+    trainer = trainerContainer;
+    known = await variablesReadBy(PROGRAM_SOURCES);
+  });
+
+  it('render with kubectl kustomize', {
+    skip: commandWorks('kubectl', ['version', '--client']) ? false : 'kubectl is not installed',
+  }, async () => {
+    const { stdout } = await run('kubectl', ['kustomize', path.join(DEPLOY_DIR, 'k8s')]);
+    const kinds = new Set(parseAllDocuments(stdout).map((doc) => (doc.toJS() as Manifest)['kind']));
+    for (const kind of ['Deployment', 'Service', 'PodDisruptionBudget', 'PodMonitor', 'Job']) {
+      assert.ok(kinds.has(kind), `the rendered output has a ${kind}`);
+    }
+  });
+
+  it('give the server containers the ports its arguments configure', () => {
+    assert.equal(portNamed(serverContainer, 'grpc'), serverConfig.port);
+    assert.equal(portNamed(serverContainer, 'metrics'), serverConfig.metricsPort);
+    assert.deepEqual([serverConfig.port, serverConfig.metricsPort], [50051, 9464]);
+  });
+
+  it('probe the server over gRPC health on its gRPC port, for a service the health service answers', () => {
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
+      const grpc = serverContainer[probe]?.grpc;
+      assert.ok(grpc, `${probe} is a gRPC probe`);
+      assert.equal(grpc.port, serverConfig.port, `${probe} port`);
+      assert.ok(['', 'voxelfeed.v1.VoxelFeed'].includes(grpc.service ?? ''), `${probe} service`);
+    }
+  });
+
+  it('size the server memory above its --cache-bytes and give it longer than its shutdown grace', () => {
+    const limit = memoryBytes(serverContainer.resources?.limits?.['memory'] ?? '0');
+    const request = memoryBytes(serverContainer.resources?.requests?.['memory'] ?? '0');
+    assert.ok(
+      limit > serverConfig.cacheMaxBytes,
+      `memory limit ${limit} > cache ${serverConfig.cacheMaxBytes}`,
+    );
+    assert.ok(request > serverConfig.cacheMaxBytes, `memory request ${request} > cache`);
+    const grace = server.spec.terminationGracePeriodSeconds ?? 30;
+    assert.ok(grace * 1000 > serverConfig.shutdownGraceMs, `${grace} s > ${serverConfig.shutdownGraceMs} ms`);
+  });
+
+  it('pass only flags that --help documents and variables that the programs read', () => {
+    assertFlagsDocumented(serverContainer.args ?? [], SERVE_HELP, 'server');
+    assertFlagsDocumented(trainer.args ?? [], TRAIN_HELP, 'trainer');
+    for (const container of [serverContainer, trainer]) {
+      for (const { name } of container.env ?? []) assert.ok(known.has(name), `${container.name}: ${name}`);
+    }
+  });
+
+  it('expose the server through a headless service with the container ports by name', () => {
+    const service = kindNamed(manifests, 'Service', 'voxelfeed-server') as {
+      spec: {
+        clusterIP: string;
+        selector: Record<string, string>;
+        ports: Array<{ name: string; port: number; targetPort: string }>;
+      };
+    };
+    assert.equal(service.spec.clusterIP, 'None');
+    assert.deepEqual(service.spec.selector, { 'app.kubernetes.io/name': 'voxelfeed-server' });
+    for (const [key, value] of Object.entries(service.spec.selector)) {
+      assert.equal(server.metadata.labels[key], value);
+    }
+    const byName = Object.fromEntries(service.spec.ports.map((port) => [port.name, port]));
+    assert.equal(byName['grpc']?.port, serverConfig.port);
+    assert.equal(byName['metrics']?.port, serverConfig.metricsPort);
+    for (const port of service.spec.ports) assert.ok(portNamed(serverContainer, port.targetPort));
+  });
+
+  it('label the pods as deploy/prometheus/prometheus-kubernetes.yml and the PodMonitors select them', async () => {
+    const prometheus = parse(
+      await readFile(path.join(DEPLOY_DIR, 'prometheus', 'prometheus-kubernetes.yml'), 'utf8'),
+    ) as {
+      scrape_configs: Array<{
+        relabel_configs: Array<{ source_labels?: string[]; regex?: string; action?: string }>;
+      }>;
+    };
+    const kept = prometheus.scrape_configs.flatMap((scrape) =>
+      scrape.relabel_configs
+        .filter(
+          (rule) =>
+            rule.action === 'keep' &&
+            rule.source_labels?.[0] === '__meta_kubernetes_pod_label_app_kubernetes_io_name',
+        )
+        .map((rule) => rule.regex),
+    );
+    const pods = [server, job.spec.template];
+    assert.deepEqual(
+      pods.map((pod) => pod.metadata.labels['app.kubernetes.io/name']),
+      kept,
+    );
+    for (const [pod, container] of [
+      [server, serverContainer],
+      [job.spec.template, trainer],
+    ] as const) {
+      const name = pod.metadata.labels['app.kubernetes.io/name'] ?? '';
+      const monitor = kindNamed(manifests, 'PodMonitor', name) as {
+        apiVersion: string;
+        spec: {
+          selector: { matchLabels: Record<string, string> };
+          podMetricsEndpoints: Array<{ port: string }>;
+        };
+      };
+      assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+      assert.deepEqual(monitor.spec.selector.matchLabels, { 'app.kubernetes.io/name': name });
+      for (const endpoint of monitor.spec.podMetricsEndpoints) assert.ok(portNamed(container, endpoint.port));
+    }
+  });
+
+  it('keep a disruption budget over the server pods', () => {
+    const budget = kindNamed(manifests, 'PodDisruptionBudget', 'voxelfeed-server') as {
+      spec: { selector: { matchLabels: Record<string, string> } };
+    };
+    for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) {
+      assert.equal(server.metadata.labels[key], value);
+    }
+  });
+
+  it('run the trainers as an Indexed Job whose pods take ranks 0..W-1 from their completion index', () => {
+    const env = envOf(trainer.env);
+    assert.equal(job.spec.completionMode, 'Indexed');
+    assert.equal(job.spec.completions, job.spec.parallelism);
+    assert.equal(Number(env['VOXELFEED_WORLD_SIZE']), job.spec.completions);
+    for (let index = 0; index < job.spec.completions; index += 1) {
+      const config = trainConfigOf(trainer.args ?? [], { ...env, JOB_COMPLETION_INDEX: String(index) });
+      assert.equal(config.rank, index);
+      assert.equal(config.worldSize, job.spec.completions);
+      assert.equal(portNamed(trainer, 'metrics'), config.metricsPort);
+      assert.equal(config.metricsHost, '0.0.0.0');
+    }
+    assert.equal(Number(trainer.resources?.limits?.['nvidia.com/gpu']), 1);
+  });
+
+  it('point the trainers at the server service and its gRPC port', () => {
+    const config = trainConfigOf(trainer.args ?? [], { ...envOf(trainer.env), JOB_COMPLETION_INDEX: '0' });
+    assert.deepEqual(config.servers, [`voxelfeed-server:${serverConfig.port}`]);
+  });
+});
+
+describe('deploy/compose.yaml', () => {
+  let services: Record<string, ComposeService>;
+  let known: Set<string>;
+
+  before(async () => {
+    const [compose] = await parseYamlFile(path.join(DEPLOY_DIR, 'compose.yaml'));
+    services = (compose as { services: Record<string, ComposeService> }).services;
+    known = await variablesReadBy(PROGRAM_SOURCES);
+  });
+
+  const voxelfeedServices = () =>
+    Object.entries(services).filter(([, service]) => service.image?.startsWith('voxelfeed') ?? false);
+
+  it('publishes the server ports its command configures and stops it after its shutdown grace', () => {
+    const server = services['voxelfeed-server'];
+    assert.ok(server);
+    const config = serveConfigOf(server.command ?? [], envOf(server.environment));
+    const published = (server.ports ?? []).map((mapping) => Number(mapping.split(':').at(-1)));
+    assert.deepEqual(published.sort(), [config.port, config.metricsPort].sort());
+    assertFlagsDocumented(server.command ?? [], SERVE_HELP, 'voxelfeed-server');
+    const stopGrace = /^(\d+)s$/.exec(server.stop_grace_period ?? '10s')?.[1];
+    assert.ok(
+      Number(stopGrace) * 1000 > config.shutdownGraceMs,
+      `stop_grace_period above the shutdown grace`,
+    );
+  });
+
+  it('runs ranks 0..W-1 of one world size against the server, each scraped by deploy/prometheus', async () => {
+    const server = services['voxelfeed-server'];
+    assert.ok(server);
+    const serverConfig = serveConfigOf(server.command ?? [], envOf(server.environment));
+    const prometheus = parse(
+      await readFile(path.join(DEPLOY_DIR, 'prometheus', 'prometheus.yml'), 'utf8'),
+    ) as {
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    };
+    const targets = (job: string) =>
+      prometheus.scrape_configs
+        .find((scrape) => scrape.job_name === job)
+        ?.static_configs.flatMap((c) => c.targets);
+    assert.deepEqual(targets('voxelfeed-server'), [`voxelfeed-server:${serverConfig.metricsPort}`]);
+
+    const trainers = Object.entries(services).filter(([name]) => name.startsWith('voxelfeed-trainer'));
+    const configs = trainers.map(([name, service]) => {
+      assertFlagsDocumented(service.command ?? [], TRAIN_HELP, name);
+      return { name, config: trainConfigOf(service.command ?? [], envOf(service.environment)) };
+    });
+    const worldSize = configs[0]?.config.worldSize ?? 0;
+    assert.equal(worldSize, 2);
+    assert.deepEqual(
+      configs.map(({ config }) => config.rank).sort(),
+      Array.from({ length: worldSize }, (_, rank) => rank),
+    );
+    for (const { config } of configs) {
+      assert.equal(config.worldSize, worldSize);
+      assert.equal(config.metricsHost, '0.0.0.0');
+      assert.deepEqual(config.servers, [`voxelfeed-server:${serverConfig.port}`]);
+    }
+    assert.deepEqual(
+      targets('voxelfeed-trainer')?.sort(),
+      configs.map(({ name, config }) => `${name}:${config.metricsPort}`).sort(),
+    );
+  });
+
+  it('sets only variables that the programs read', () => {
+    for (const [name, service] of voxelfeedServices()) {
+      for (const variable of Object.keys(service.environment ?? {})) {
+        assert.ok(known.has(variable), `${name}: ${variable}`);
+      }
+    }
+  });
+
+  it('mounts Prometheus and Grafana files that exist, at the paths their configs expect', () => {
+    const mounts = [...(services['prometheus']?.volumes ?? []), ...(services['grafana']?.volumes ?? [])];
+    const bound = mounts.filter((mount) => mount.startsWith('./'));
+    assert.ok(bound.some((mount) => mount.startsWith('./prometheus:/etc/prometheus')));
+    assert.ok(bound.some((mount) => mount.startsWith('./grafana/provisioning:/etc/grafana/provisioning')));
+    for (const mount of bound) {
+      assert.ok(existsSync(path.join(DEPLOY_DIR, mount.split(':')[0] ?? '')), mount);
+    }
+    assert.ok(
+      services['prometheus'],
+      'Grafana data source http://prometheus:9090 needs the service prometheus',
+    );
+  });
+
+  it('is accepted by docker compose config', {
+    skip: commandWorks('docker', ['compose', 'version']) ? false : 'docker compose is not installed',
+  }, async () => {
+    await run('docker', ['compose', '-f', path.join(DEPLOY_DIR, 'compose.yaml'), 'config', '--quiet']);
+  });
+});
+
+describe('the Dockerfiles in deploy/docker', () => {
+  const instructions = async (name: string) =>
+    dockerfileInstructions(await readFile(path.join(DEPLOY_DIR, 'docker', name), 'utf8'));
+  const json = (rest: string): string[] => JSON.parse(rest) as string[];
+
+  for (const name of ['server.Dockerfile', 'trainer-gpu.Dockerfile']) {
+    it(`${name} runs bin/voxelfeed.js as a non-root user and copies only paths that exist`, async () => {
+      const lines = await instructions(name);
+      const user = lines.filter((line) => line.keyword === 'USER').at(-1)?.rest;
+      assert.ok(user !== undefined && !['root', '0'].includes(user.split(':')[0] ?? ''), `USER ${user}`);
+      const entrypoint = json(lines.find((line) => line.keyword === 'ENTRYPOINT')?.rest ?? '[]');
+      assert.deepEqual(entrypoint.slice(0, 2), ['node', 'bin/voxelfeed.js']);
+      for (const line of lines.filter((l) => l.keyword === 'COPY' && !l.rest.startsWith('--from'))) {
+        for (const source of line.rest.split(/\s+/).slice(0, -1)) {
+          assert.ok(existsSync(path.join(REPO_ROOT, source)), `COPY ${source}`);
+        }
+      }
+    });
+  }
+
+  it('server.Dockerfile checks gRPC health and exposes the ports of its default command', async () => {
+    const lines = await instructions('server.Dockerfile');
+    const healthcheck = lines.find((line) => line.keyword === 'HEALTHCHECK')?.rest ?? '';
+    assert.match(healthcheck, /grpc-health-check\.mjs/);
+    const cmd = json(lines.find((line) => line.keyword === 'CMD')?.rest ?? '[]');
+    const config = serveConfigOf(cmd, {});
+    assert.equal(config.host, '0.0.0.0');
+    const exposed = lines
+      .filter((line) => line.keyword === 'EXPOSE')
+      .flatMap((line) => line.rest.split(/\s+/));
+    assert.deepEqual(exposed.map(Number), [config.port, config.metricsPort]);
+    assert.ok(lines.some((line) => line.keyword === 'RUN' && /npm ci --omit=dev/.test(line.rest)));
+  });
+
+  it('trainer-gpu.Dockerfile runs train on CUDA 11.2 with tfjs-node-gpu 4.22.0', async () => {
+    const lines = await instructions('trainer-gpu.Dockerfile');
+    const entrypoint = json(lines.find((line) => line.keyword === 'ENTRYPOINT')?.rest ?? '[]');
+    assert.equal(entrypoint[2], 'train');
+    assert.ok(
+      lines.some((line) => line.keyword === 'FROM' && /^nvidia\/cuda:11\.2\.\d+-cudnn8-/.test(line.rest)),
+    );
+    assert.ok(lines.some((line) => /@tensorflow\/tfjs-node-gpu@4\.22\.0/.test(line.rest)));
+    const exposed = lines.filter((line) => line.keyword === 'EXPOSE').map((line) => Number(line.rest));
+    assert.deepEqual(exposed, [trainConfigOf([], {}).metricsPort]);
+  });
+});
+
+describe('deploy/docker/grpc-health-check.mjs', () => {
+  let dataset: TempDataset;
+  let server: TestServer;
+
+  before(async () => {
+    dataset = await createPhantomDataset({ series: 1, shape: [16, 32, 32] });
+    server = await startTestServer({ data: dataset.dir });
+  });
+
+  after(async () => {
+    await server?.close();
+    await dataset?.cleanup();
+  });
+
+  /** Asynchronous: the server answers from this process, so a synchronous spawn would block it. */
+  const check = async (...args: string[]): Promise<{ status: number; stderr: string }> => {
+    try {
+      const { stderr } = await run(process.execPath, [HEALTH_CHECK, ...args], {
+        cwd: REPO_ROOT,
+        timeout: 20_000,
+      });
+      return { status: 0, stderr };
+    } catch (error) {
+      const failed = error as { code?: unknown; stderr?: string };
+      return { status: typeof failed.code === 'number' ? failed.code : -1, stderr: failed.stderr ?? '' };
+    }
+  };
+
+  it('exits 0 when the server is SERVING, for the whole server and for the feed service', async () => {
+    for (const service of [[], ['voxelfeed.v1.VoxelFeed']]) {
+      const result = await check(server.address, ...service);
+      assert.equal(result.status, 0, result.stderr);
+    }
+  });
+
+  it('exits 1 for a service the server does not know', async () => {
+    assert.equal((await check(server.address, 'no.such.Service')).status, 1);
+  });
+
+  it('exits 1 when nothing listens on the port', async () => {
+    const result = await check(`127.0.0.1:${await freePort()}`);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /UNAVAILABLE/);
+  });
+});
