@@ -107,8 +107,8 @@ export async function train(
         batchSize: config.batchSize,
         cropSize: config.cropSize,
         holdoutFraction: config.validateEvery > 0 ? config.holdoutFraction : 0,
-        ...(config.negativesPerEpoch > 0
-          ? { sampling: { negativesPerEpoch: config.negativesPerEpoch } }
+        ...(config.negativesPerEpoch > 0 || config.shuffleWindow > 0
+          ? { sampling: { negativesPerEpoch: config.negativesPerEpoch, shuffleWindow: config.shuffleWindow } }
           : {}),
         checkpointEvery: config.checkpointDir ? config.checkpointEvery : 0,
         validateEvery: config.validateEvery,

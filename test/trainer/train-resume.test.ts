@@ -50,6 +50,7 @@ describe('voxelfeed train with checkpoints', () => {
       holdoutFraction: 0.2,
       maxValidationBatches: 0,
       negativesPerEpoch: 3,
+      shuffleWindow: 0,
       metricsPort: null,
       metricsHost: '127.0.0.1',
       backend: 'cpu',

@@ -26,6 +26,8 @@ export interface TrainConfig {
   readonly holdoutFraction: number;
   readonly maxValidationBatches: number;
   readonly negativesPerEpoch: number;
+  /** 0: the full shuffle; n: the cache-aware order over windows of n series (sampling.shuffle_window). */
+  readonly shuffleWindow: number;
   readonly metricsPort: number | null;
   readonly metricsHost: string;
   readonly backend: BackendPreference;
@@ -54,6 +56,7 @@ Options (each also read from the environment variable shown; a flag wins over it
   --seed S                sampling and initialisation seed (default 0)
   --lr RATE               Adam learning rate (default 0.001)
   --negatives N           negative crops per epoch on top of one per nodule (default 0)
+  --shuffle-window N      cache-aware order: shuffle within windows of N series (default 0: full shuffle)
   --checkpoint-dir DIR    write checkpoints here                                   VOXELFEED_CHECKPOINT_DIR
   --checkpoint-every N    steps between checkpoints (default 100; one more at the end)
   --resume                continue from the latest checkpoint in --checkpoint-dir
@@ -82,6 +85,7 @@ const NUMBER_OPTIONS = [
   'seed',
   'lr',
   'negatives',
+  'shuffle-window',
   'checkpoint-every',
   'validate-every',
   'holdout',
@@ -217,6 +221,7 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     holdoutFraction: number('holdout', 0.2, 0, 0.9, false),
     maxValidationBatches: number('validation-batches', 0, 0, 1_000_000),
     negativesPerEpoch: number('negatives', 0, 0, 1_000_000),
+    shuffleWindow: number('shuffle-window', 0, 0, 1_000_000),
     metricsPort,
     metricsHost: text('metrics-host') ?? '127.0.0.1',
     backend: backend as BackendPreference,

@@ -80,6 +80,13 @@ describe('parseTrainConfig', () => {
     );
   });
 
+  it('passes --shuffle-window through, and refuses a negative one', () => {
+    const config = parseTrainConfig(['--shuffle-window', '12'], {});
+    assert.ok(config !== 'help');
+    assert.equal(config.shuffleWindow, 12);
+    assert.throws(() => parseTrainConfig(['--shuffle-window=-3'], {}), /--shuffle-window -3: expected an integer from 0/);
+  });
+
   it('turns the metrics endpoint off with --metrics-port off', () => {
     const config = parseTrainConfig(['--metrics-port', 'off'], {});
     assert.ok(config !== 'help');
