@@ -84,7 +84,10 @@ describe('parseTrainConfig', () => {
     const config = parseTrainConfig(['--shuffle-window', '12'], {});
     assert.ok(config !== 'help');
     assert.equal(config.shuffleWindow, 12);
-    assert.throws(() => parseTrainConfig(['--shuffle-window=-3'], {}), /--shuffle-window -3: expected an integer from 0/);
+    assert.throws(
+      () => parseTrainConfig(['--shuffle-window=-3'], {}),
+      /--shuffle-window -3: expected an integer from 0/,
+    );
   });
 
   it('turns the metrics endpoint off with --metrics-port off', () => {
