@@ -1,7 +1,7 @@
 import {
   DType,
   type GetSampleRequest,
-  type SamplingOptions,
+  SamplingOptions,
   SplitPart,
   type StreamBatchesRequest,
   type TrainerStats,
@@ -106,19 +106,8 @@ function toCommon(input: CropInput, problems: string[]) {
     seed: wireSeed,
     epoch: uint32(input.epoch ?? 0, 'epoch', problems),
     cropSize: (input.cropSize ?? []).map((size, axis) => uint32(size, `cropSize[${axis}]`, problems)),
-    sampling:
-      input.sampling === undefined
-        ? undefined
-        : {
-            jitterProb: 0,
-            negativeProb: 0,
-            centerProb: 0,
-            samplesPerNodule: 0,
-            negativesPerEpoch: 0,
-            padValue: 0,
-            shuffleWindow: 0,
-            ...input.sampling,
-          },
+    // Unset fields are 0 on the wire, which the server reads as its documented defaults.
+    sampling: input.sampling === undefined ? undefined : SamplingOptions.fromPartial(input.sampling),
     dtype: dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,
     includeMask: input.includeMask ?? false,
     split:
