@@ -1,5 +1,5 @@
 import { credentials } from '@grpc/grpc-js';
-import { type Batch, StreamBatchesRequest, VoxelFeedClient } from '../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, DType, StreamBatchesRequest, VoxelFeedClient } from '../gen/voxelfeed/v1/voxelfeed.js';
 import { spawnServer } from '../test/support/spawn-server.js';
 
 export interface GrpcResult {
@@ -41,27 +41,14 @@ export async function benchGrpc(
   const request = (seconds: number) =>
     new Promise<{ crops: number; bytes: number; seconds: number }>((resolve, reject) => {
       const stream = client.streamBatches(
+        // Unset fields are the wire defaults (data set "", epoch 0, rank 0 of 1, from step 0 to the end).
         StreamBatchesRequest.fromPartial({
-          dataset: '',
           seed: 1n,
-          epoch: 0,
-          rank: 0,
-          worldSize: 1,
           batchSize: options.batchSize,
           cropSize: [...options.crop],
-          sampling: {
-            jitterProb: 0,
-            negativeProb: 0,
-            centerProb: 0,
-            samplesPerNodule: 1,
-            negativesPerEpoch: options.series * 200,
-            padValue: 0,
-            shuffleWindow: 0,
-          },
-          dtype: 1,
+          sampling: { samplesPerNodule: 1, negativesPerEpoch: options.series * 200 },
+          dtype: DType.DTYPE_UINT8,
           includeMask: true,
-          startStep: 0n,
-          maxSteps: 0n,
         }),
       );
       let crops = 0;

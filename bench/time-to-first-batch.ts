@@ -1,5 +1,5 @@
 import { credentials } from '@grpc/grpc-js';
-import { type Batch, StreamBatchesRequest, VoxelFeedClient } from '../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, DType, StreamBatchesRequest, VoxelFeedClient } from '../gen/voxelfeed/v1/voxelfeed.js';
 import { spawnServer } from '../test/support/spawn-server.js';
 
 /**
@@ -20,17 +20,11 @@ export async function benchTimeToFirstBatch(
     await new Promise<void>((resolve, reject) => {
       const stream = client.streamBatches(
         StreamBatchesRequest.fromPartial({
-          dataset: '',
           seed: 1n,
-          epoch: 0,
-          rank: 0,
-          worldSize: 1,
           batchSize: 8,
           cropSize: [...crop],
-          sampling: undefined,
-          dtype: 1,
+          dtype: DType.DTYPE_UINT8,
           includeMask: true,
-          startStep: 0n,
           maxSteps: 1n,
         }),
       );

@@ -52,26 +52,10 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
 
   const requestedSamples = options?.samplesPerNodule ?? 0;
   const samplesPerNodule = requestedSamples === 0 ? 1 : requestedSamples;
-  if (!Number.isInteger(samplesPerNodule) || samplesPerNodule < 1) {
-    problems.push(
-      `sampling.samples_per_nodule is ${samplesPerNodule}; expected an integer 1..${MAX_SAMPLES_PER_NODULE}`,
-    );
-  } else if (samplesPerNodule > MAX_SAMPLES_PER_NODULE) {
-    problems.push(
-      `sampling.samples_per_nodule is ${samplesPerNodule}; the limit is ${MAX_SAMPLES_PER_NODULE} per nodule; lower it`,
-    );
-  }
+  checkCount(problems, 'samples_per_nodule', samplesPerNodule, 1, MAX_SAMPLES_PER_NODULE, 'per nodule');
 
   const negativesPerEpoch = options?.negativesPerEpoch ?? 0;
-  if (!Number.isInteger(negativesPerEpoch) || negativesPerEpoch < 0) {
-    problems.push(
-      `sampling.negatives_per_epoch is ${negativesPerEpoch}; expected an integer 0..${MAX_NEGATIVES_PER_EPOCH}`,
-    );
-  } else if (negativesPerEpoch > MAX_NEGATIVES_PER_EPOCH) {
-    problems.push(
-      `sampling.negatives_per_epoch is ${negativesPerEpoch}; the limit is ${MAX_NEGATIVES_PER_EPOCH} per epoch; lower it`,
-    );
-  }
+  checkCount(problems, 'negatives_per_epoch', negativesPerEpoch, 0, MAX_NEGATIVES_PER_EPOCH, 'per epoch');
 
   const padValue = options?.padValue ?? 0;
   if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255) {
@@ -95,4 +79,20 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     padValue,
     shuffleWindow,
   };
+}
+
+/** An integer option with a floor and a configured limit: two messages, one for each way to miss. */
+function checkCount(
+  problems: string[],
+  field: string,
+  value: number,
+  min: number,
+  max: number,
+  per: string,
+): void {
+  if (!Number.isInteger(value) || value < min) {
+    problems.push(`sampling.${field} is ${value}; expected an integer ${min}..${max}`);
+  } else if (value > max) {
+    problems.push(`sampling.${field} is ${value}; the limit is ${max} ${per}; lower it`);
+  }
 }
