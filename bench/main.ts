@@ -8,6 +8,7 @@ import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
 import { benchMetricsCost } from './metrics-cost.js';
 import { benchPerCropDecode } from './per-crop-decode.js';
+import { benchReplicaGroups } from './replica-groups.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTrainerIdle } from './trainer-idle.js';
 
@@ -22,8 +23,9 @@ Measures the data server on phantom data written once under .voxelfeed/bench:
   (e) trainer GPU idle share with a simulated device (20 ms per batch of 8), steady state from a warm cache
   and the baseline it replaces: decoding a whole scan for every crop.
   (g) cache hit ratio and volume loads per epoch, full shuffle against shuffle_window, cache = 10% of the data
+  (h) 2 replicas (10% cache each), 4 ranks pinned by rank affinity, windowed order: rank_groups 1 against 2
 Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement);
---only cache-window runs (g) alone.`;
+--only cache-window runs (g) and (h) alone.`;
 
 function pct(ratio: number): string {
   return `${(100 * ratio).toFixed(1)}%`;
@@ -59,6 +61,15 @@ async function main(): Promise<void> {
     batchSize,
     crop: [16, 32, 32],
   });
+  // (h) Two replicas with rank affinity: the plan interleaved over all ranks, or cut into one part per replica.
+  const replicaRun = await benchReplicaGroups(manyDir, {
+    replicas: 2,
+    worldSize: 4,
+    cacheFraction: 0.1,
+    negativesPerSeries: 10,
+    batchSize,
+    crop: [16, 32, 32],
+  });
   const windowRows: Array<[string, string, string]> = [
     ['(g) cache hit ratio, full shuffle, cache = 10% of the data set', pct(windowRun.full.hitRatio), ''],
     [
@@ -73,6 +84,16 @@ async function main(): Promise<void> {
       `${windowRun.full.seconds.toFixed(1)} / ${windowRun.windowed.seconds.toFixed(1)}`,
       '',
     ],
+    [
+      `(h) 2 replicas, 4 ranks, window ${replicaRun.window}: hit ratio, rank_groups 1 / 2`,
+      `${pct(replicaRun.interleaved.hitRatio)} / ${pct(replicaRun.grouped.hitRatio)}`,
+      '',
+    ],
+    [
+      '(h) volume loads per series and epoch, all replicas, rank_groups 1 / 2',
+      `${replicaRun.interleaved.loadsPerSeries.toFixed(2)} / ${replicaRun.grouped.loadsPerSeries.toFixed(2)}`,
+      '',
+    ],
   ];
   const windowJson = {
     cache_window_series: windowRun.series,
@@ -82,6 +103,10 @@ async function main(): Promise<void> {
     cache_window_full_loads: windowRun.full.loads,
     cache_window_windowed_loads: windowRun.windowed.loads,
     cache_window_shuffle_window: windowRun.windowed.shuffleWindow,
+    replica_groups_1_hit_ratio: Number(replicaRun.interleaved.hitRatio.toFixed(4)),
+    replica_groups_2_hit_ratio: Number(replicaRun.grouped.hitRatio.toFixed(4)),
+    replica_groups_1_loads_per_series: Number(replicaRun.interleaved.loadsPerSeries.toFixed(3)),
+    replica_groups_2_loads_per_series: Number(replicaRun.grouped.loadsPerSeries.toFixed(3)),
   };
   if (values.only === 'cache-window') {
     process.stdout.write(

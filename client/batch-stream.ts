@@ -89,6 +89,8 @@ type CallOutcome = { readonly ok: true } | { readonly ok: false; readonly error:
 class Producer {
   readonly queue: PrefetchQueue<FeedBatch>;
   private call: ClientReadableStream<FeedBatch> | null = null;
+  /** Resolves the wait of a producer that holds off a new call while the queue is full. */
+  private onQueueSpace: (() => void) | null = null;
   private readonly firstStep: number;
   private nextStep: number;
   private stepsInEpoch = Number.POSITIVE_INFINITY;
@@ -103,7 +105,10 @@ class Producer {
     this.nextStep = this.firstStep;
     this.queue = new PrefetchQueue<FeedBatch>(deps.prefetch, {
       onFull: () => this.call?.pause(),
-      onSpace: () => this.call?.resume(),
+      onSpace: () => {
+        this.call?.resume();
+        this.onQueueSpace?.();
+      },
       ...(options.onQueueDepth ? { onDepth: options.onQueueDepth } : {}),
     });
   }
@@ -112,10 +117,14 @@ class Producer {
   async run(): Promise<void> {
     const started = performance.now();
     let failures = 0;
+    let failedCalls = 0;
     try {
       for (;;) {
         const stepBefore = this.nextStep;
-        const channel = this.deps.channels.next();
+        await this.queueSpace();
+        if (this.signal.aborted) break;
+        const channel = await this.deps.channels.streamChannel(this.request.rank, failedCalls);
+        if (this.signal.aborted) break;
         const outcome = await this.stream(channel.client, channel.address);
         if (this.signal.aborted) break;
         if (outcome.ok || this.finished()) {
@@ -127,6 +136,7 @@ class Producer {
           return;
         }
         failures = (this.nextStep > stepBefore ? 0 : failures) + 1;
+        failedCalls += 1;
         if (failures >= this.deps.reconnect.maxAttempts) {
           this.queue.fail(this.giveUp(outcome.error, failures, started));
           return;
@@ -142,6 +152,24 @@ class Producer {
       }
     }
     this.queue.discard(this.signal.reason);
+  }
+
+  /**
+   * Waits while the queue is full (or until the signal aborts). A new call is opened only when a batch may
+   * flow: grpc-js does not honour `pause()` on a call that has not delivered its first message yet, and a
+   * call paused that early would read the server's batches into memory without bound.
+   */
+  private queueSpace(): Promise<void> {
+    if (!this.queue.full || this.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.onQueueSpace = null;
+        this.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.onQueueSpace = done;
+      this.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** Whether every requested step has been received, so a failure after the last one changes nothing. */
@@ -193,7 +221,6 @@ class Producer {
         finish({ ok: false, error: toFeedError(error, 'StreamBatches', address) }),
       );
       call.on('end', () => finish({ ok: true }));
-      if (this.queue.full) call.pause();
       if (this.signal.aborted) onAbort();
     });
   }
@@ -204,7 +231,7 @@ class Producer {
     return new FeedError(
       'UNAVAILABLE',
       last.details,
-      `StreamBatches gave up on ${where} after ${attempts} failed attempts in a row (${seconds} s since the stream started), resuming at step ${this.nextStep}; last error ${last.code}: ${last.details}. Check that the server runs, or raise reconnect.maxAttempts / maxBackoffMs`,
+      `StreamBatches gave up on ${where} after ${attempts} failed attempts in a row (${seconds} s since the stream started), resuming at step ${this.nextStep}; last error ${last.code}: ${last.details}. Check that the server runs and that the client's TLS settings match the server's (a failed TLS handshake is UNAVAILABLE too), or raise reconnect.maxAttempts / maxBackoffMs`,
       { cause: last },
     );
   }

@@ -3,13 +3,22 @@ import { FeedError } from './feed-error.js';
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
 
 export interface FeedClientOptions {
-  /** `host:port` of one server (or any grpc-js target, e.g. `dns:///voxelfeed.svc:50051`). */
+  /**
+   * `host:port` of one server, or a DNS name standing for several replicas (`dns:///voxelfeed.svc:50051`, a
+   * Kubernetes headless Service): calls are spread round robin over every address it resolves to.
+   */
   address?: string;
   /** Several replicas, `host:port` each: calls are spread over them round robin. Give `address` or this. */
   addresses?: readonly string[];
+  /**
+   * Rank r's streams go to replica r mod K (of `addresses` in the order given, or of the addresses a DNS name
+   * resolves to, sorted), and move on to the next replica when a call fails; each replica's cache then holds
+   * only the series of its own ranks. Other calls are still spread round robin. Default false.
+   */
+  rankAffinity?: boolean;
   /** TLS: `true` for the system's CAs, or PEM buffers (`cert` with `key` for mutual TLS). Off by default. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | boolean;
-  /** Sent with every call as `authorization: Bearer <token>` (the server ignores it today). */
+  /** Sent with every call as `authorization: Bearer <token>` (servers started with `--auth-token-file`). */
   token?: string;
   /**
    * Batches received ahead of the consumer, per stream: 1..64, default 4. The stream is paused while they
@@ -25,6 +34,7 @@ export interface FeedClientOptions {
 
 export interface ResolvedFeedClientOptions {
   readonly addresses: readonly string[];
+  readonly rankAffinity: boolean;
   readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null;
   readonly token: string | null;
   readonly prefetch: number;
@@ -77,6 +87,7 @@ export function resolveFeedClientOptions(options: FeedClientOptions): ResolvedFe
   }
   return {
     addresses,
+    rankAffinity: options.rankAffinity ?? false,
     tls,
     token: options.token ?? null,
     prefetch,

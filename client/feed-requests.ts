@@ -44,6 +44,12 @@ export interface StreamBatchesInput extends CropInput {
   rank?: number;
   /** Default 1. */
   worldSize?: number;
+  /**
+   * Default 1: ranks take turns over the whole plan. K (the number of replicas, with the client's
+   * `rankAffinity`): the plan is cut into K parts and replica r mod K serves part r mod K only, so each
+   * replica decodes and caches only its own part's series. Changes which batches a rank gets.
+   */
+  rankGroups?: number;
   batchSize: number;
   /** First step to stream, default 0. */
   startStep?: number;
@@ -63,6 +69,7 @@ export function toStreamBatchesRequest(input: StreamBatchesInput): StreamBatches
     ...common,
     rank: uint32(input.rank ?? 0, 'rank', problems),
     worldSize: uint32(input.worldSize ?? 1, 'worldSize', problems),
+    rankGroups: uint32(input.rankGroups ?? 1, 'rankGroups', problems),
     batchSize: uint32(input.batchSize, 'batchSize', problems),
     startStep: uint53(input.startStep ?? 0, 'startStep', problems),
     maxSteps: uint53(input.maxSteps ?? 0, 'maxSteps', problems),

@@ -43,7 +43,7 @@ export async function callUnary<T>(
         throw new FeedError(
           'UNAVAILABLE',
           error.details,
-          `${method} gave up on ${channels.description} after ${attempt} failed attempts in ${seconds} s; last error ${error.code}: ${error.details}. Check that the server runs, or raise reconnect.maxAttempts / maxBackoffMs`,
+          `${method} gave up on ${channels.description} after ${attempt} failed attempts in ${seconds} s; last error ${error.code}: ${error.details}. Check that the server runs and that the client's TLS settings match the server's (a failed TLS handshake is UNAVAILABLE too), or raise reconnect.maxAttempts / maxBackoffMs`,
           { cause: error },
         );
       }

@@ -2,7 +2,8 @@
 # Makes sure the independent tools the tests compare against are installed: teem-unu (Debian teem-apps)
 # writes and reads NRRD files, numpy writes and reads .npy files, protoc checks the wire contract, and
 # prometheus/promtool (Debian prometheus) check deploy/prometheus/ and scrape a real server and trainer, and
-# ip (Debian iproute2) makes the network namespaces of the multi-host test.
+# ip (Debian iproute2) makes the network namespaces of the multi-host test, and openssl makes the certificate
+# authorities and certificates of the TLS tests.
 # As root it installs what is missing with apt-get; otherwise it prints the command to run.
 set -euo pipefail
 missing=()
@@ -11,6 +12,7 @@ python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,12 +1,14 @@
 import { serveMetrics } from '../common/serve-metrics.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
+import { readServeSecurity } from './config/read-serve-security.js';
 import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
-import { loadCatalogVolume } from './dataset/load-catalog-volume.js';
+import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
+import { createAuthInterceptor } from './service/auth-interceptor.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
 import type { StreamObserver } from './service/handle-stream-batches.js';
 import { PlanCache } from './service/plan-cache.js';
@@ -66,6 +68,8 @@ export async function startServer(
   log: Logger,
   hooks: ServerHooks = {},
 ): Promise<RunningServer> {
+  // Before indexing, so a bad certificate or token file stops the server at once, not after the catalog.
+  const security = await readServeSecurity(config, log);
   let source = config.data;
   if (source === null) {
     const started = performance.now();
@@ -106,7 +110,13 @@ export async function startServer(
     );
   }
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
-  const cacheView = { bytesHeld: () => 0, capacityBytes: config.cacheMaxBytes, loadsInFlight: () => 0 };
+  const cacheView = {
+    bytesHeld: () => 0,
+    capacityBytes: config.cacheMaxBytes,
+    loadsInFlight: () => 0,
+    badSeries: () => 0,
+  };
+  const replaceBadSeries = config.replaceBadSeries === true;
   // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
   const metrics = config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats);
   const cache = new VolumeCache<number>({
@@ -121,21 +131,38 @@ export async function startServer(
             }
           : undefined,
       ),
-    ...(metrics
-      ? {
-          events: {
+    // A series whose files turn out missing or corrupt is marked bad: later requests fail at once (or, with
+    // --replace-bad-series, get other series' items) instead of re-reading it for every batch.
+    isPermanentFailure: isPermanentLoadFailure,
+    events: {
+      onFailureKept: (index, error) =>
+        log.warn(
+          {
+            uid: catalog.series[index]?.uid,
+            reason: error instanceof Error ? error.message : String(error),
+            badSeries: cache.failedKeys.size,
+          },
+          replaceBadSeries
+            ? 'series marked bad: its items are replaced by items of good series (--replace-bad-series); batches now depend on which series are bad'
+            : 'series marked bad: streams that need it end with DATA_LOSS until the file is restored and the server restarted',
+        ),
+      ...(metrics
+        ? {
             onOutcome: (outcome) => metrics.cacheOutcome(outcome),
             onEvict: () => metrics.cacheEvicted(),
             onOversize: () => metrics.cacheOversized(),
-          },
-        }
-      : {}),
+          }
+        : {}),
+    },
   });
   cacheView.bytesHeld = () => cache.bytesHeld;
   cacheView.loadsInFlight = () => cache.loadsInFlight;
+  cacheView.badSeries = () => cache.failedKeys.size;
   const registry: DatasetRegistry = {
     defaultName: catalog.name,
-    datasets: new Map([[catalog.name, { catalog, cache, plans: new PlanCache(catalog.series) }]]),
+    datasets: new Map([
+      [catalog.name, { catalog, cache, plans: new PlanCache(catalog.series), replaceBadSeries }],
+    ]),
   };
   const observer: StreamObserver | undefined =
     metrics === null
@@ -153,6 +180,9 @@ export async function startServer(
             metrics.batchSent(sent);
             hooks.observer?.onBatch?.(sent);
           },
+          ...(hooks.observer?.onBatchesHeld
+            ? { onBatchesHeld: (stream, held) => hooks.observer?.onBatchesHeld?.(stream, held) }
+            : {}),
         };
   const grpc = await createGrpcServer({
     registry,
@@ -163,6 +193,20 @@ export async function startServer(
     port: config.port,
     ...(observer ? { observer } : {}),
     ...(metrics ? { onCallEnd: (method: string, code: string) => metrics.callEnded(method, code) } : {}),
+    ...(security.credentials ? { credentials: security.credentials } : {}),
+    ...(security.tokens
+      ? {
+          interceptors: [
+            createAuthInterceptor({
+              tokens: security.tokens,
+              log,
+              ...(metrics
+                ? { onRefused: (method: string) => metrics.callEnded(method, 'UNAUTHENTICATED') }
+                : {}),
+            }),
+          ],
+        }
+      : {}),
   });
   const metricsHttp =
     metrics === null || config.metricsPort === null

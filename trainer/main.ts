@@ -9,6 +9,7 @@ import {
   writeModelState,
   writeOptimizerState,
 } from './checkpoint/model-state.js';
+import { readFeedSecurity } from './config/read-feed-security.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from './config/train-config.js';
 import { TfjsStepRunner } from './loop/tfjs-step-runner.js';
 import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
@@ -44,6 +45,14 @@ export async function train(
   options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
 ): Promise<{ summary: TrainSummary; backend: string; metricsPort: number | null }> {
   const { log } = options;
+  // First: a bad certificate or token file should stop the trainer before a backend or model is built.
+  const security = await readFeedSecurity(config);
+  if (security.summary.tls !== 'off' || security.summary.tokenFingerprint !== null) {
+    log.info(
+      security.summary,
+      'connecting with the configured TLS and token (the log shows a fingerprint only)',
+    );
+  }
   const backend = await selectBackend(config.backend, (message) => log.info({}, message));
   if (!backend.gpu && config.model === 'vnet') {
     log.warn(
@@ -56,7 +65,9 @@ export async function train(
   const optimizer = tf.train.adam(config.learningRate);
   const feed = createFeedClient({
     addresses: [...config.servers],
+    rankAffinity: config.rankAffinity,
     prefetch: config.prefetch,
+    ...security.options,
   });
   const metrics = new TrainerMetrics(config.job, config.rank);
   const metricsHttp =
@@ -100,6 +111,7 @@ export async function train(
         job: config.job,
         rank: config.rank,
         worldSize: config.worldSize,
+        rankGroups: config.rankGroups,
         dataset: config.dataset,
         seed: config.seed,
         epochs: config.epochs,

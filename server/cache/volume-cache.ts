@@ -4,19 +4,27 @@ import type { Volume } from '../sampling/types.js';
 /** What happened on one `get`, for metrics and tests. */
 export type CacheOutcome = 'hit' | 'miss' | 'coalesced';
 
-export interface VolumeCacheEvents {
+export interface VolumeCacheEvents<K = string | number> {
   onOutcome?(outcome: CacheOutcome): void;
   onEvict?(bytes: number): void;
   /** A loaded volume larger than the whole cache: served once, never kept. */
   onOversize?(bytes: number): void;
   onLoadStart?(): void;
   onLoadEnd?(ok: boolean): void;
+  /** A load failed for good (`isPermanentFailure`): the key fails at once from now on. */
+  onFailureKept?(key: K, error: unknown): void;
 }
 
 export interface VolumeCacheOptions<K> {
   readonly maxBytes: number;
   readonly load: (key: K) => Promise<Volume>;
-  readonly events?: VolumeCacheEvents;
+  readonly events?: VolumeCacheEvents<K>;
+  /**
+   * Which load errors to remember: a key whose load failed with one fails at once on every later `get`, with
+   * the same error and without loading again (a corrupt file stays corrupt; re-reading it for every batch
+   * would only slow the other streams). Default: none, every failed load is tried again.
+   */
+  readonly isPermanentFailure?: (error: unknown) => boolean;
 }
 
 export function volumeBytes(volume: Volume): number {
@@ -29,14 +37,18 @@ export function volumeBytes(volume: Volume): number {
  * - A hit returns the cached object itself: nothing is copied.
  * - Concurrent `get`s of one key share one load (the in-flight map), whether or not the result is kept.
  * - A volume larger than `maxBytes` is returned to its callers but not kept.
- * - A failed load is not cached: the next `get` tries again (callers decide what a bad file means).
+ * - A failed load is not cached: the next `get` tries again, unless `isPermanentFailure` says the error is
+ *   for good; then the key fails at once from now on (`failedKeys`).
  * The byte bound covers kept volumes; loads in flight and oversize volumes live only as long as their callers.
  */
 export class VolumeCache<K extends string | number> {
   private readonly lru: LRUCache<K, Volume>;
   private readonly inFlight = new Map<K, Promise<Volume>>();
   private readonly load: (key: K) => Promise<Volume>;
-  private readonly events: VolumeCacheEvents;
+  private readonly events: VolumeCacheEvents<K>;
+  private readonly isPermanentFailure: (error: unknown) => boolean;
+  private readonly failures = new Map<K, unknown>();
+  private readonly failedKeySet = new Set<K>();
   readonly maxBytes: number;
   private loadCount = 0;
 
@@ -47,6 +59,7 @@ export class VolumeCache<K extends string | number> {
     this.maxBytes = options.maxBytes;
     this.load = options.load;
     this.events = options.events ?? {};
+    this.isPermanentFailure = options.isPermanentFailure ?? (() => false);
     this.lru = new LRUCache<K, Volume>({
       maxSize: options.maxBytes,
       sizeCalculation: (volume) => Math.max(1, volumeBytes(volume)),
@@ -57,6 +70,7 @@ export class VolumeCache<K extends string | number> {
   }
 
   get(key: K): Promise<Volume> {
+    if (this.failures.has(key)) return Promise.reject(this.failures.get(key));
     const cached = this.lru.get(key);
     if (cached !== undefined) {
       this.events.onOutcome?.('hit');
@@ -94,6 +108,11 @@ export class VolumeCache<K extends string | number> {
     return this.lru.size;
   }
 
+  /** The keys whose load failed for good (see `isPermanentFailure`); a live view that only grows. */
+  get failedKeys(): ReadonlySet<K> {
+    return this.failedKeySet;
+  }
+
   get loadsInFlight(): number {
     return this.inFlight.size;
   }
@@ -117,6 +136,13 @@ export class VolumeCache<K extends string | number> {
       }
       ok = true;
       return volume;
+    } catch (error) {
+      if (this.isPermanentFailure(error) && !this.failures.has(key)) {
+        this.failures.set(key, error);
+        this.failedKeySet.add(key);
+        this.events.onFailureKept?.(key, error);
+      }
+      throw error;
     } finally {
       this.inFlight.delete(key);
       this.events.onLoadEnd?.(ok);

@@ -3,6 +3,7 @@ import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
 import { formatBytes, parseByteSize } from './parse-byte-size.js';
+import type { ServeTlsFiles } from './read-tls-files.js';
 
 export interface ServeConfig {
   /** A folder or manifest; null serves the embedded phantom data set. */
@@ -14,9 +15,21 @@ export interface ServeConfig {
   readonly metricsPort: number | null;
   readonly cacheMaxBytes: number;
   readonly strict: boolean;
+  /**
+   * Replace the items of series found bad while serving by items of good series instead of failing their
+   * streams (sampling/plan-without-series.ts). Optional like `tls`; parseServeConfig always sets it.
+   */
+  readonly replaceBadSeries?: boolean;
   readonly limits: ServiceLimits;
   readonly logLevel: LogLevel;
   readonly shutdownGraceMs: number;
+  /**
+   * TLS (mutual with a client CA); null: plaintext. Optional only so that configs written before TLS still
+   * type-check; parseServeConfig always sets it. The files are read and checked at start-up (read-tls-files.ts).
+   */
+  readonly tls?: ServeTlsFiles | null;
+  /** Bearer tokens every call but the health check must carry, one per line; null: no token needed. */
+  readonly authTokenFile?: string | null;
 }
 
 export const SERVE_HELP = `Usage: voxelfeed serve [options]
@@ -34,9 +47,24 @@ Options (each also read from the environment variable shown; a flag wins over it
                          off: no metrics at all)                                           VOXELFEED_METRICS_PORT
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)   VOXELFEED_CACHE_BYTES
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
+  --replace-bad-series   serve other series' items in place of a series found unreadable   VOXELFEED_REPLACE_BAD_SERIES=1
+                         while serving (missing, truncated or corrupt file) instead of ending streams with
+                         DATA_LOSS; batches then depend on which series were found bad (default: off)
   --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                VOXELFEED_MAX_CROP_VOXELS
   --max-batch-bytes SIZE largest batch message (default 64MiB, at most 1GiB)               VOXELFEED_MAX_BATCH_BYTES
+  --max-streams N        StreamBatches calls served at once, all clients (default 256)     VOXELFEED_MAX_STREAMS
+  --max-streams-per-peer N
+                         calls at once from one client host, all its ranks (default 32)    VOXELFEED_MAX_STREAMS_PER_PEER
+  --keepalive-ms N       ping every connection this often, close it if no answer in 20 s   VOXELFEED_KEEPALIVE_MS
+                         (default 60000; 0: no pings)
+  --idle-timeout-ms N    close a connection with no call for this long (default 600000;    VOXELFEED_IDLE_TIMEOUT_MS
+                         0: never); clients reconnect at their next call
   --shutdown-grace-ms N  time open streams get on SIGTERM (default 10000)                   VOXELFEED_SHUTDOWN_GRACE_MS
+  --tls-cert FILE        serve TLS with this PEM certificate chain (needs --tls-key)       VOXELFEED_TLS_CERT
+  --tls-key FILE         the certificate's unencrypted PEM private key                     VOXELFEED_TLS_KEY
+  --tls-client-ca FILE   mutual TLS: require client certificates signed by this PEM CA     VOXELFEED_TLS_CLIENT_CA
+  --auth-token-file FILE require "authorization: Bearer <token>" with a token of this file
+                         (one per line; # comments; several for rotation; health is open)  VOXELFEED_AUTH_TOKEN_FILE
   --log-level LEVEL      debug, info, warn, error or silent (default info)                 VOXELFEED_LOG_LEVEL
   -h, --help             show this text
 
@@ -47,6 +75,8 @@ the second "metrics on http://HOST:PORT/metrics".`;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 /** grpc-js sends larger messages, but no client should be asked to accept one. */
 const MAX_BATCH_BYTES_LIMIT = 1024 ** 3;
+/** The longest keepalive interval or idle timeout taken; longer ones are as good as off (0). */
+const DAY_MS = 86_400_000;
 
 /** Every option that takes a value, its variable and an example for messages. */
 const VALUE_OPTIONS = {
@@ -58,11 +88,19 @@ const VALUE_OPTIONS = {
   'cache-bytes': { variable: 'VOXELFEED_CACHE_BYTES', example: '2GiB' },
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
+  'max-streams': { variable: 'VOXELFEED_MAX_STREAMS', example: '256' },
+  'max-streams-per-peer': { variable: 'VOXELFEED_MAX_STREAMS_PER_PEER', example: '32' },
+  'keepalive-ms': { variable: 'VOXELFEED_KEEPALIVE_MS', example: '60000' },
+  'idle-timeout-ms': { variable: 'VOXELFEED_IDLE_TIMEOUT_MS', example: '600000' },
   'shutdown-grace-ms': { variable: 'VOXELFEED_SHUTDOWN_GRACE_MS', example: '10000' },
   'log-level': { variable: 'VOXELFEED_LOG_LEVEL', example: 'info' },
+  'tls-cert': { variable: 'VOXELFEED_TLS_CERT', example: '/etc/voxelfeed/tls/server.crt' },
+  'tls-key': { variable: 'VOXELFEED_TLS_KEY', example: '/etc/voxelfeed/tls/server.key' },
+  'tls-client-ca': { variable: 'VOXELFEED_TLS_CLIENT_CA', example: '/etc/voxelfeed/tls/client-ca.crt' },
+  'auth-token-file': { variable: 'VOXELFEED_AUTH_TOKEN_FILE', example: '/etc/voxelfeed/tokens' },
 } as const;
 type ValueOption = keyof typeof VALUE_OPTIONS;
-const FLAG_OPTIONS = ['strict', 'help'] as const;
+const FLAG_OPTIONS = ['strict', 'replace-bad-series', 'help'] as const;
 
 /** A value as given, and where it came from, so a message names what the user actually wrote. */
 interface Setting {
@@ -89,6 +127,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         { type: 'string' }
       >),
       strict: { type: 'boolean' },
+      'replace-bad-series': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -146,14 +185,27 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsPort: pick('metrics-port')?.text === 'off' ? null : integer('metrics-port', 9464, 0, 65535),
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
+    replaceBadSeries:
+      values['replace-bad-series'] === true || envFlag(env, 'VOXELFEED_REPLACE_BAD_SERIES', problems),
     limits: {
       ...DEFAULT_SERVICE_LIMITS,
       maxCropVoxels: integer('max-crop-voxels', DEFAULT_SERVICE_LIMITS.maxCropVoxels, 1, 1024 ** 3),
       maxBatchBytes: bytes('max-batch-bytes', DEFAULT_SERVICE_LIMITS.maxBatchBytes, MAX_BATCH_BYTES_LIMIT),
+      maxStreams: integer('max-streams', DEFAULT_SERVICE_LIMITS.maxStreams, 1, 1_000_000),
+      maxStreamsPerPeer: integer(
+        'max-streams-per-peer',
+        DEFAULT_SERVICE_LIMITS.maxStreamsPerPeer,
+        1,
+        1_000_000,
+      ),
+      keepaliveMs: integer('keepalive-ms', DEFAULT_SERVICE_LIMITS.keepaliveMs, 0, DAY_MS),
+      idleTimeoutMs: integer('idle-timeout-ms', DEFAULT_SERVICE_LIMITS.idleTimeoutMs, 0, DAY_MS),
     },
     // Checked above: an unknown level is a problem, so it never reaches the returned config.
     logLevel: (logLevel?.text ?? 'info') as LogLevel,
     shutdownGraceMs: integer('shutdown-grace-ms', 10_000, 0, 3_600_000),
+    tls: tlsFiles(pick('tls-cert'), pick('tls-key'), pick('tls-client-ca'), problems),
+    authTokenFile: text('auth-token-file'),
   };
   if (problems.length > 0) {
     throw new VoxelfeedError(
@@ -205,6 +257,28 @@ function commandLineProblems(tokens: readonly Token[]): { problems: string[]; va
     }
   }
   return { problems, valueless };
+}
+
+/** The TLS files, null for plaintext; a cert without its key (or the reverse) or a lone client CA is a problem. */
+function tlsFiles(
+  cert: Setting | undefined,
+  key: Setting | undefined,
+  clientCa: Setting | undefined,
+  problems: string[],
+): ServeTlsFiles | null {
+  if (cert !== undefined && key === undefined) {
+    problems.push(`${cert.shown} needs --tls-key FILE (VOXELFEED_TLS_KEY), the certificate's private key`);
+  }
+  if (key !== undefined && cert === undefined) {
+    problems.push(`${key.shown} needs --tls-cert FILE (VOXELFEED_TLS_CERT), the certificate of that key`);
+  }
+  if (clientCa !== undefined && cert === undefined) {
+    problems.push(
+      `${clientCa.shown} needs TLS: give --tls-cert FILE and --tls-key FILE too (client certificates are only checked over TLS)`,
+    );
+  }
+  if (cert === undefined || key === undefined) return null;
+  return { certFile: cert.text, keyFile: key.text, clientCaFile: clientCa?.text ?? null };
 }
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

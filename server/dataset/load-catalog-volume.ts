@@ -1,4 +1,4 @@
-import { VoxelfeedError } from '../errors.js';
+import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import type { Volume } from '../sampling/types.js';
 import type { CatalogSeries } from './catalog.js';
 import { loadSeriesVolume } from './load-series-volume.js';
@@ -27,4 +27,31 @@ export async function loadCatalogVolume(
   }
   onLoaded?.({ fileBytes, readMs, decodeMs });
   return volume;
+}
+
+/** Error codes of a momentary shortage (descriptors, memory) or interruption: the next read may well work. */
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'EMFILE',
+  'ENFILE',
+  'EAGAIN',
+  'ENOMEM',
+  'EBUSY',
+  'EINTR',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Whether a load error means the series cannot be served for as long as this server runs: DATA_LOSS (a file
+ * missing, truncated or corrupt, or a changed shape), unless its cause is a momentary shortage of the system
+ * such as too many open files, which must not mark a good series bad.
+ */
+export function isPermanentLoadFailure(error: unknown): boolean {
+  if (!isVoxelfeedError(error) || error.code !== 'DATA_LOSS') return false;
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause instanceof Error && depth < 8; depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== undefined && TRANSIENT_SYSTEM_CODES.has(code)) return false;
+    cause = cause.cause;
+  }
+  return true;
 }

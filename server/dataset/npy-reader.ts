@@ -111,7 +111,15 @@ export function parseNpy(bytes: Uint8Array, sourcePath: string): NpyArray {
 export async function readBoxesNpy(filePath: string): Promise<Nodule[]> {
   let bytes: Uint8Array;
   try {
-    const { size } = await stat(filePath);
+    const stats = await stat(filePath);
+    // readFile would wait forever on a FIFO (with a libuv thread) and fail with a bare EISDIR on a directory.
+    if (!stats.isFile()) {
+      throw new VoxelfeedError(
+        'DATA_LOSS',
+        `${filePath}: not a regular file (a directory, FIFO or device); a boxes file is an .npy written by np.save`,
+      );
+    }
+    const { size } = stats;
     if (size > MAX_BOXES_FILE_BYTES) {
       throw new VoxelfeedError(
         'DATA_LOSS',

@@ -1,12 +1,12 @@
 import { Buffer, constants as bufferConstants } from 'node:buffer';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { VoxelfeedError } from '../errors.js';
 import type { Shape3 } from '../sampling/types.js';
-import { type NrrdHeader, readNrrdHeaderFile } from './nrrd-header.js';
+import { type NrrdHeader, openRegularFile, readNrrdHeaderFile } from './nrrd-header.js';
 import { type NrrdType, nrrdTypeBytes, type VoxelArray, voxelArray } from './nrrd-type.js';
 import { spatialShape } from './spatial-shape.js';
 import { swapEndianInPlace } from './swap-endian.js';
@@ -51,10 +51,19 @@ export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
   const width = nrrdTypeBytes(header.type);
   const expected = header.sizes.reduce((product, size) => product * size, width);
   const described = `sizes ${header.sizes.join(' ')}, type ${header.type}`;
+  // Every header value that moves or sizes the data, so a wrong skip or encoding is named, not only "truncated".
+  const lineSkipped = header.lineSkip > 0 ? `line skip ${header.lineSkip}` : '';
+  const layout = [
+    `encoding ${header.encoding}`,
+    lineSkipped,
+    header.byteSkip !== 0 ? `byte skip ${header.byteSkip}` : '',
+  ]
+    .filter((part) => part !== '')
+    .join(', ');
   const mismatch = (found: string): VoxelfeedError =>
     new VoxelfeedError(
       'DATA_LOSS',
-      `${filePath}: expected ${expected} bytes of voxel data (${described}), found ${found}; the file is truncated or its header is wrong`,
+      `${filePath}: expected ${expected} bytes of voxel data (${described}), found ${found} (${layout}); the file is truncated or its header is wrong`,
     );
   if (expected > bufferConstants.MAX_LENGTH) {
     throw new VoxelfeedError(
@@ -64,7 +73,7 @@ export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
   }
 
   const dataPath = header.dataFile ?? filePath;
-  const handle = await open(dataPath, 'r').catch((error: unknown) => {
+  const handle = await openRegularFile(dataPath).catch((error: unknown) => {
     throw dataFileError(filePath, dataPath, error);
   });
   let ioMs = 0;
@@ -103,13 +112,15 @@ export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
       const compressed = await readExactly(handle, afterLines.offset, compressedBytes);
       fileBytes += compressedBytes;
       ioMs = performance.now() - ioStarted;
-      bytes = await inflate(compressed, header.byteSkip, expected, dataPath, mismatch);
+      bytes = await inflate(compressed, header.byteSkip, expected, dataPath, lineSkipped, mismatch);
     }
   } finally {
     await handle.close();
   }
 
-  if (bytes.byteOffset % width !== 0) bytes = bytes.slice(); // typed arrays need aligned offsets
+  // Typed arrays need aligned offsets (gzip with an odd byte skip). A copy, not `slice()`: on the Buffer that
+  // gunzip returns, `slice()` is a view at the same offset.
+  if (bytes.byteOffset % width !== 0) bytes = new Uint8Array(bytes);
   if (width > 1 && header.endian !== NATIVE_ENDIAN) await swapEndianInPlace(bytes, width as 2 | 4 | 8);
   return {
     sizes,
@@ -126,6 +137,8 @@ async function inflate(
   byteSkip: number,
   expected: number,
   dataPath: string,
+  /** "line skip N" or empty: a wrong line skip makes valid gzip data look corrupt, so the message names it. */
+  lineSkipped: string,
   mismatch: (found: string) => VoxelfeedError,
 ): Promise<Uint8Array> {
   const limit = byteSkip + expected;
@@ -142,7 +155,7 @@ async function inflate(
     }
     throw new VoxelfeedError(
       'DATA_LOSS',
-      `${dataPath}: the gzip data is corrupt or truncated (${errorText(error)}); re-save the volume`,
+      `${dataPath}: the gzip data${lineSkipped && ` after ${lineSkipped}`} is corrupt or truncated (${errorText(error)}); re-save the volume`,
       { cause: error },
     );
   }

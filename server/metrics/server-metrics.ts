@@ -30,7 +30,13 @@ export class ServerMetrics {
   private readonly requests: Counter<'method' | 'code'>;
 
   constructor(
-    cache: { bytesHeld(): number; capacityBytes: number; loadsInFlight(): number },
+    cache: {
+      bytesHeld(): number;
+      capacityBytes: number;
+      loadsInFlight(): number;
+      /** Series whose volumes failed for good and are no longer read (absent: none are tracked). */
+      badSeries?(): number;
+    },
     trainers: TrainerStatsStore,
   ) {
     const registers = [this.registry];
@@ -90,6 +96,14 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(cache.loadsInFlight());
+      },
+    });
+    new Gauge({
+      name: 'voxelfeed_bad_series',
+      help: 'Series marked bad: a volume file was missing, truncated or corrupt when loaded; not read again until restart.',
+      registers,
+      collect() {
+        this.set(cache.badSeries?.() ?? 0);
       },
     });
     this.batchesSent = new Counter({

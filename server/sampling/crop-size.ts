@@ -25,7 +25,7 @@ export function validateCropSize(size: readonly number[], maxVoxels: number): Sh
   if (voxels > BigInt(maxVoxels)) {
     throw new VoxelfeedError(
       'INVALID_ARGUMENT',
-      `crop ${s0}x${s1}x${s2} = ${voxels} voxels exceeds the server's limit of ${maxVoxels} voxels per sample; lower crop_size`,
+      `crop ${s0}x${s1}x${s2} = ${voxels} voxels exceeds the server's limit of ${maxVoxels} voxels per sample (serve --max-crop-voxels); lower crop_size`,
     );
   }
   return [s0, s1, s2];

@@ -27,13 +27,27 @@ export function stepsInEpoch(items: number, worldSize: number, batchSize: number
   return Math.ceil(items / (worldSize * batchSize));
 }
 
-/** The plan position of `slot` in `rank`'s batch at global step `step`: step*W*B + rank*B + slot. */
+/** How ranks are laid over the plan when `rankGroups` > 1 (the request's rank_groups); see planPosition. */
+export interface RankGrouping {
+  readonly rankGroups: number;
+  readonly stepsInEpoch: number;
+}
+
+/**
+ * The plan position of `slot` in `rank`'s batch at global step `step`.
+ *
+ * Without grouping (or one group): step*W*B + rank*B + slot. With K groups the plan's first S*W*B positions
+ * (S steps) are cut into K consecutive parts; group g holds the n_g ranks r = g mod K, its part is S*n_g*B
+ * positions long, and within it the group's ranks take turns step by step like the ungrouped layout does for
+ * all ranks: offset_g + (step*n_g + floor(r/K))*B + slot. One group is the ungrouped layout exactly.
+ */
 export function planPosition(
   step: number,
   rank: number,
   slot: number,
   worldSize: number,
   batchSize: number,
+  grouping?: RankGrouping,
 ): number {
   checkWorld(worldSize, batchSize);
   if (!Number.isSafeInteger(rank) || rank < 0 || rank >= worldSize) {
@@ -45,7 +59,23 @@ export function planPosition(
   if (!Number.isSafeInteger(step) || step < 0) {
     throw new VoxelfeedError('INVALID_ARGUMENT', `step is ${step}; expected a non-negative integer`);
   }
-  const position = (step * worldSize + rank) * batchSize + slot;
+  const groups = grouping?.rankGroups ?? 1;
+  if (!Number.isSafeInteger(groups) || groups < 1 || groups > worldSize) {
+    throw new VoxelfeedError(
+      'INVALID_ARGUMENT',
+      `rank_groups is ${groups}; expected 1..${worldSize} (at most world_size)`,
+    );
+  }
+  let position: number;
+  if (groups === 1) {
+    position = (step * worldSize + rank) * batchSize + slot;
+  } else {
+    const group = rank % groups;
+    const ranksInGroup = groupSize(group, groups, worldSize);
+    const ranksBefore = group * Math.floor(worldSize / groups) + Math.min(group, worldSize % groups);
+    const offset = grouping!.stepsInEpoch * ranksBefore * batchSize;
+    position = offset + (step * ranksInGroup + Math.floor(rank / groups)) * batchSize + slot;
+  }
   if (!Number.isSafeInteger(position)) {
     throw new VoxelfeedError(
       'INVALID_ARGUMENT',
@@ -53,4 +83,9 @@ export function planPosition(
     );
   }
   return position;
+}
+
+/** How many of the ranks 0..W-1 are congruent to `group` modulo `groups`. */
+function groupSize(group: number, groups: number, worldSize: number): number {
+  return Math.floor(worldSize / groups) + (group < worldSize % groups ? 1 : 0);
 }

@@ -1,16 +1,21 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type ChannelOptions,
   status as GrpcStatus,
   Server,
   ServerCredentials,
+  type ServerInterceptor,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
+import type { EncodedBatch } from './encoded-batch.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
 import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
@@ -22,6 +27,21 @@ import type { TrainerStatsStore } from './trainer-stats-store.js';
 
 export const VOXELFEED_SERVICE_NAME = 'voxelfeed.v1.VoxelFeed';
 
+/**
+ * The largest request message accepted. Every request is a few hundred bytes (the largest, TrainerStats or a
+ * StreamBatchesRequest with its sampling options, well under 1 KiB); a larger one is refused by grpc-js with
+ * RESOURCE_EXHAUSTED before any handler runs, so a client cannot make the server buffer megabytes.
+ */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * After the grace period, how long open streams get to deliver their UNAVAILABLE status (it waits behind the
+ * batches already queued for the client) before the connections are cut. At most the grace period itself.
+ */
+const STATUS_FLUSH_MS = 1000;
+
+type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>;
+
 const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 
 export interface VoxelfeedServer {
@@ -29,8 +49,35 @@ export interface VoxelfeedServer {
   readonly health: HealthImplementation;
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting calls, lets open calls finish for `graceMs`, then cancels the rest. */
+  /**
+   * Health NOT_SERVING and no new calls at once; open calls get `graceMs` to finish; then open streams end with
+   * UNAVAILABLE ("the server is shutting down; resume on another replica") and, once their status is out
+   * (at most about a second later), every connection is closed.
+   */
   shutdown(graceMs: number): Promise<void>;
+}
+
+/**
+ * grpc-js server options from the limits: message sizes, and the connection timers grpc-js 1.14 honours on a
+ * server (`grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`, `grpc.max_connection_idle_ms`). The keepalive
+ * pings are how the server notices a client that vanished without closing its connection (a crashed host, a
+ * dropped network): its streams end and free their slots. grpc-js servers do not police client pings
+ * (`grpc.http2.min_ping_interval_without_data_ms` and `grpc.keepalive_permit_without_calls` are not read), so
+ * no client keepalive setting gets a GOAWAY from this server. 0 turns a timer off: grpc-js would take an idle
+ * timeout of 0 literally and close every connection as soon as its last call ends.
+ */
+export function grpcServerOptions(limits: ServiceLimits): ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': limits.maxBatchBytes + 16 * 1024 * 1024,
+    ...(limits.keepaliveMs > 0
+      ? {
+          'grpc.keepalive_time_ms': limits.keepaliveMs,
+          'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+        }
+      : {}),
+    ...(limits.idleTimeoutMs > 0 ? { 'grpc.max_connection_idle_ms': limits.idleTimeoutMs } : {}),
+  };
 }
 
 export interface CreateServerOptions {
@@ -43,6 +90,10 @@ export interface CreateServerOptions {
   readonly trainerStats: TrainerStatsStore;
   /** Every unary call's end, by method and status code name (streams report through `observer`). */
   readonly onCallEnd?: (method: string, code: string) => void;
+  /** TLS (server-credentials from read-tls-files.ts); absent: plaintext. */
+  readonly credentials?: ServerCredentials;
+  /** Run on every call before its handler, in order (the bearer-token check: auth-interceptor.ts). */
+  readonly interceptors?: readonly ServerInterceptor[];
 }
 
 /**
@@ -52,8 +103,8 @@ export interface CreateServerOptions {
  */
 export async function createGrpcServer(options: CreateServerOptions): Promise<VoxelfeedServer> {
   const server = new Server({
-    'grpc.max_receive_message_length': 1024 * 1024,
-    'grpc.max_send_message_length': options.limits.maxBatchBytes + 16 * 1024 * 1024,
+    ...grpcServerOptions(options.limits),
+    interceptors: [...(options.interceptors ?? [])],
   });
   const deps = { registry: options.registry, limits: options.limits, log: options.log };
   const counted = <Request, Response>(
@@ -70,12 +121,25 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
             );
             callback(error, value);
           });
+  const draining = new AbortController();
+  const handleStream = createStreamBatchesHandler({
+    ...deps,
+    ...(options.observer ? { observer: options.observer } : {}),
+    draining: draining.signal,
+  });
+  const openStreams = new Set<StreamCall>();
+  let streamsClosed: (() => void) | null = null;
   server.addService(serverVoxelFeedService, {
     getDatasetInfo: counted('GetDatasetInfo', createGetDatasetInfoHandler(deps)),
-    streamBatches: createStreamBatchesHandler({
-      ...deps,
-      ...(options.observer ? { observer: options.observer } : {}),
-    }),
+    streamBatches: (call: StreamCall) => {
+      // Open until grpc-js says the call is over: its status handed to the connection, or the client gone.
+      openStreams.add(call);
+      call.once('cancelled', () => {
+        openStreams.delete(call);
+        if (openStreams.size === 0) streamsClosed?.();
+      });
+      void handleStream(call);
+    },
     getSample: counted('GetSample', createGetSampleHandler(deps)),
     reportTrainerStats: counted(
       'ReportTrainerStats',
@@ -93,7 +157,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
     const address = options.host.includes(':')
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`;
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (error, bound) => {
       if (error) reject(error);
       else resolve(bound);
     });
@@ -103,18 +167,36 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
     server,
     health,
     port,
-    shutdown: (graceMs: number) =>
-      new Promise<void>((resolve) => {
-        health.setStatus('', 'NOT_SERVING');
-        health.setStatus(VOXELFEED_SERVICE_NAME, 'NOT_SERVING');
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    shutdown: async (graceMs: number) => {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(VOXELFEED_SERVICE_NAME, 'NOT_SERVING');
+      const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      if (await settlesWithin(closed, graceMs)) return;
+      // grpc-js's forceShutdown alone would end open streams with CANCELLED, which clients take as final.
+      draining.abort();
+      const allEnded =
+        openStreams.size === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              streamsClosed = resolve;
+            });
+      await settlesWithin(allEnded, Math.min(graceMs, STATUS_FLUSH_MS));
+      // A status handed to the connection goes out on its next write: one turn of the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      server.forceShutdown();
+    },
   };
+}
+
+/** Whether `promise` settles within `ms` milliseconds (the timer is cleared either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

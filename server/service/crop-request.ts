@@ -30,6 +30,8 @@ export interface CropRequest {
 export interface StreamRequest extends CropRequest {
   readonly rank: number;
   readonly worldSize: number;
+  /** 1: ranks interleaved step by step; K: the plan in K parts, ranks r = g mod K on part g. */
+  readonly rankGroups: number;
   readonly batchSize: number;
   readonly startStep: number;
   /** 0: to the end of the epoch. */
@@ -60,6 +62,12 @@ export function resolveStreamRequest(
   if (wire.rank >= worldSize) {
     problems.push(`rank is ${wire.rank} but world_size is ${worldSize}; rank must be 0..${worldSize - 1}`);
   }
+  const rankGroups = wire.rankGroups === 0 ? 1 : wire.rankGroups;
+  if (rankGroups > worldSize) {
+    problems.push(
+      `rank_groups is ${rankGroups} but world_size is ${worldSize}; use 1..${worldSize} (the number of replicas the ranks are spread over)`,
+    );
+  }
   if (wire.batchSize === 0) {
     problems.push('batch_size is 0; ask for at least 1 sample per batch');
   } else if (wire.batchSize > limits.maxBatchSize) {
@@ -71,12 +79,20 @@ export function resolveStreamRequest(
     const batchBytes = sampleTensorBytes(common) * wire.batchSize;
     if (batchBytes > limits.maxBatchBytes) {
       problems.push(
-        `a batch of ${wire.batchSize} crops ${common.cropSize.join('x')} ${common.dtype}${common.includeMask ? ' + mask' : ''} takes ${formatMiB(batchBytes)}, over the server's limit of ${formatMiB(limits.maxBatchBytes)}; lower batch_size or crop_size, or use DTYPE_UINT8`,
+        `a batch of ${wire.batchSize} crops ${common.cropSize.join('x')} ${common.dtype}${common.includeMask ? ' + mask' : ''} takes ${formatMiB(batchBytes)}, over the server's limit of ${formatMiB(limits.maxBatchBytes)} (serve --max-batch-bytes); lower batch_size or crop_size, or use DTYPE_UINT8`,
       );
     }
   }
   throwIfProblems(problems);
-  return { ...common!, rank: wire.rank, worldSize, batchSize: wire.batchSize, startStep, maxSteps };
+  return {
+    ...common!,
+    rank: wire.rank,
+    worldSize,
+    rankGroups,
+    batchSize: wire.batchSize,
+    startStep,
+    maxSteps,
+  };
 }
 
 export function resolveSampleRequest(

@@ -4,12 +4,14 @@ import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { planPosition, stepsInEpoch } from '../sampling/epoch-steps.js';
-import { assembleBatch, type BatchTimings } from './assemble-batch.js';
+import { planWithoutSeries } from '../sampling/plan-without-series.js';
+import { assembleBatch, type BatchHeader, type BatchTimings } from './assemble-batch.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { resolveStreamRequest } from './crop-request.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
+import { StreamAdmission } from './stream-admission.js';
 import { toGrpcStatus } from './to-grpc-status.js';
 import { BackpressuredWriter } from './write-with-backpressure.js';
 
@@ -28,6 +30,11 @@ export interface StreamObserver {
   /** `code` is the gRPC status name the stream ended with: OK, CANCELLED, INVALID_ARGUMENT, DATA_LOSS... */
   onStreamEnd?(code: string, seconds: number): void;
   onBatch?(sent: BatchSent): void;
+  /**
+   * The number of batches stream `stream` (the id in its log lines) holds in memory changed: being prepared,
+   * ready, or handed to gRPC and not yet flushed. At most `prefetchBatches + maxUnflushedBatches`.
+   */
+  onBatchesHeld?(stream: string, held: number): void;
 }
 
 export interface StreamBatchesDeps {
@@ -35,7 +42,14 @@ export interface StreamBatchesDeps {
   readonly limits: ServiceLimits;
   readonly log: Logger;
   readonly observer?: StreamObserver;
+  /**
+   * Aborted when the server's shutdown grace is over: open streams stop preparing batches and end with
+   * UNAVAILABLE (`SHUTTING_DOWN_MESSAGE`), which clients retry on another replica from the next step.
+   */
+  readonly draining?: AbortSignal;
 }
+
+export const SHUTTING_DOWN_MESSAGE = 'the server is shutting down; resume on another replica';
 
 /**
  * Serves one rank's batches for one epoch from `start_step`. Up to `prefetchBatches` batches are prepared
@@ -43,11 +57,20 @@ export interface StreamBatchesDeps {
  * bounded number of batches in memory however slow its client. Cancellation or a deadline stops all work.
  */
 export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
+  const admission = new StreamAdmission(deps.limits);
   return async (call: ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>): Promise<void> => {
     const abort = new AbortController();
     const onCancelled = () =>
       abort.abort(new VoxelfeedError('UNAVAILABLE', 'the client cancelled the stream'));
     call.on('cancelled', onCancelled);
+    let drained = false;
+    const onDraining = () => {
+      if (abort.signal.aborted) return;
+      drained = true;
+      abort.abort(new VoxelfeedError('UNAVAILABLE', SHUTTING_DOWN_MESSAGE));
+    };
+    deps.draining?.addEventListener('abort', onDraining, { once: true });
+    if (deps.draining?.aborted) onDraining();
     const started = performance.now();
     const streamId = randomUUID().slice(0, 8);
     const request = call.request;
@@ -59,6 +82,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       epoch: request.epoch,
       rank: request.rank,
       worldSize: request.worldSize,
+      rankGroups: request.rankGroups,
       batchSize: request.batchSize,
       crop: request.cropSize.join('x'),
       startStep: String(request.startStep),
@@ -70,7 +94,15 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
     const pool = new BatchBufferPool(deps.limits.prefetchBatches + deps.limits.maxUnflushedBatches + 1);
     let endCode = 'OK';
     let endReason = '';
+    let releaseSlot: (() => void) | null = null;
+    let held = 0;
+    const holding = (change: 1 | -1) => {
+      held += change;
+      deps.observer?.onBatchesHeld?.(streamId, held);
+    };
     try {
+      // Inside the try: a refusal ends the stream like any other error (logged, counted by code).
+      releaseSlot = admission.admit(call.getPeer());
       const resolved = resolveStreamRequest(call.request, deps.registry, deps.limits);
       const plan = resolved.dataset.plans.get(resolved.policy, resolved.seed, resolved.epoch, resolved.split);
       const steps = stepsInEpoch(plan.size, resolved.worldSize, resolved.batchSize);
@@ -80,21 +112,37 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
           `start_step is ${resolved.startStep} but epoch ${resolved.epoch} has ${steps} steps for world_size ${resolved.worldSize} and batch_size ${resolved.batchSize}; resume at 0..${steps - 1} or ask for the next epoch`,
         );
       }
+      const grouping = { rankGroups: resolved.rankGroups, stepsInEpoch: steps };
       const endStep =
         resolved.maxSteps === 0 ? steps : Math.min(steps, resolved.startStep + resolved.maxSteps);
+      // With --replace-bad-series a batch comes from the plan without the series found bad so far, and is drawn
+      // again when it hits a series found bad meanwhile (the bad set only grows, so the retries end).
+      const { cache, replaceBadSeries } = resolved.dataset;
+      let avoiding = { bad: 0, plan };
+      const assemble = async (positions: readonly number[], header: BatchHeader) => {
+        for (;;) {
+          const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
+          if (avoiding.bad !== bad) avoiding = { bad, plan: planWithoutSeries(plan, cache.failedKeys) };
+          try {
+            return await assembleBatch(resolved, avoiding.plan, positions, header, abort.signal, pool);
+          } catch (error) {
+            if (replaceBadSeries !== true || cache.failedKeys.size === bad || abort.signal.aborted)
+              throw error;
+          }
+        }
+      };
       const prepare = (step: number) => {
         const begun = performance.now();
+        holding(1);
         const positions = Array.from({ length: resolved.batchSize }, (_, slot) =>
-          planPosition(step, resolved.rank, slot, resolved.worldSize, resolved.batchSize),
+          planPosition(step, resolved.rank, slot, resolved.worldSize, resolved.batchSize, grouping),
         );
         const header = { step, stepsInEpoch: steps, rank: resolved.rank, worldSize: resolved.worldSize };
-        const pending = assembleBatch(resolved, plan, positions, header, abort.signal, pool).then(
-          (result) => ({
-            ...result,
-            seconds: (performance.now() - begun) / 1000,
-            readyAt: performance.now(),
-          }),
-        );
+        const pending = assemble(positions, header).then((result) => ({
+          ...result,
+          seconds: (performance.now() - begun) / 1000,
+          readyAt: performance.now(),
+        }));
         // A batch prepared ahead may fail after the stream has ended; its error is handled when awaited.
         pending.catch(() => {});
         return pending;
@@ -114,27 +162,34 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
           batchSeconds: ready.seconds,
           backpressureSeconds: (performance.now() - ready.readyAt) / 1000,
         });
-        if (!(await writer.write(ready.batch.bytes, () => pool.release(ready.batch.backing)))) break;
+        const flushed = () => {
+          pool.release(ready.batch.backing);
+          holding(-1);
+        };
+        if (!(await writer.write(ready.batch.bytes, flushed))) break;
         batchesSent += 1;
       }
+      if (drained) throw abort.signal.reason;
       if (abort.signal.aborted) {
         endCode = 'CANCELLED';
         return;
       }
       call.end();
     } catch (error) {
-      if (abort.signal.aborted) {
+      if (abort.signal.aborted && !drained) {
         endCode = 'CANCELLED';
         return;
       }
-      const status = toGrpcStatus(error, log);
+      const status = toGrpcStatus(drained ? abort.signal.reason : error, log);
       endReason = status.details;
       endCode = GrpcStatus[status.code] ?? String(status.code);
       call.emit('error', status);
     } finally {
       writer.dispose();
       call.off('cancelled', onCancelled);
+      deps.draining?.removeEventListener('abort', onDraining);
       abort.abort();
+      releaseSlot?.();
       const seconds = (performance.now() - started) / 1000;
       const fields = { code: endCode, batches: batchesSent, seconds: Number(seconds.toFixed(3)) };
       if (endCode === 'OK' || endCode === 'CANCELLED') log.info(fields, `stream ended: ${endCode}`);

@@ -7,6 +7,12 @@ export interface ServedDataset {
   readonly catalog: Catalog;
   readonly cache: VolumeCache<number>;
   readonly plans: PlanCache;
+  /**
+   * Serve streams around series whose volumes failed for good (`cache.failedKeys`): their items are replaced
+   * by items of good series (sampling/plan-without-series.ts) instead of ending the stream with DATA_LOSS.
+   * Batches then depend on which series this server has found bad. Absent: false.
+   */
+  readonly replaceBadSeries?: boolean;
 }
 
 /** Data sets by name; the empty name in a request means `defaultName`. */

@@ -1,4 +1,4 @@
-/** The limits the gRPC service enforces on every request; filled from the server's config. */
+/** The limits the gRPC service enforces on every request and connection; filled from the server's config. */
 export interface ServiceLimits {
   /** Largest crop, in voxels per sample. */
   readonly maxCropVoxels: number;
@@ -10,6 +10,16 @@ export interface ServiceLimits {
   readonly prefetchBatches: number;
   /** Batches handed to gRPC but not yet flushed to the connection, per stream. */
   readonly maxUnflushedBatches: number;
+  /** StreamBatches calls open at once, over all clients. */
+  readonly maxStreams: number;
+  /** StreamBatches calls open at once from one client host (its IP address, whatever the port). */
+  readonly maxStreamsPerPeer: number;
+  /** Interval of the server's keepalive pings on every connection; 0: none. */
+  readonly keepaliveMs: number;
+  /** A connection whose keepalive ping is not answered within this is closed (its streams end). */
+  readonly keepaliveTimeoutMs: number;
+  /** A connection without an open call for this long is closed (GOAWAY; clients reconnect); 0: never. */
+  readonly idleTimeoutMs: number;
 }
 
 export const DEFAULT_SERVICE_LIMITS: ServiceLimits = {
@@ -19,4 +29,9 @@ export const DEFAULT_SERVICE_LIMITS: ServiceLimits = {
   maxWorldSize: 65_536,
   prefetchBatches: 2,
   maxUnflushedBatches: 2,
+  maxStreams: 256,
+  maxStreamsPerPeer: 32,
+  keepaliveMs: 60_000,
+  keepaliveTimeoutMs: 20_000,
+  idleTimeoutMs: 600_000,
 };

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
-import type { FeedBatch } from '../../client/feed-batch.js';
 import { FeedError } from '../../client/feed-error.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { backoffDelayMs, DEFAULT_RECONNECT } from '../../client/reconnect.js';
-import { tensorBytes } from '../support/feed-batch-reference.js';
+import { batchFingerprint } from '../support/feed-batch-reference.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
@@ -35,13 +33,6 @@ describe('backoffDelayMs', () => {
     assert.deepEqual(DEFAULT_RECONNECT, { initialBackoffMs: 100, maxBackoffMs: 5000, maxAttempts: 20 });
   });
 });
-
-/** What a trainer must see identically with or without a server restart: the step and each tensor's bytes. */
-function fingerprint(batch: FeedBatch): string {
-  const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const indices = batch.samples.map((info) => info.index).join(',');
-  return `${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${hash(tensorBytes(batch.mask!))}`;
-}
 
 /** A port nobody listens on (bound, then released). */
 async function unusedPort(): Promise<number> {
@@ -108,7 +99,7 @@ describe('a stream across a killed and restarted server', () => {
     const reference: string[] = [];
     const plain = createFeedClient({ address: first.address });
     try {
-      for await (const batch of plain.streamBatches(request)) reference.push(fingerprint(batch));
+      for await (const batch of plain.streamBatches(request)) reference.push(batchFingerprint(batch));
     } finally {
       plain.close();
     }
@@ -135,7 +126,7 @@ describe('a stream across a killed and restarted server', () => {
     };
     try {
       for await (const batch of client.streamBatches(request, options)) {
-        seen.push(fingerprint(batch));
+        seen.push(batchFingerprint(batch));
         if (seen.length === KILL_AFTER) {
           // Kill while the queue is full: its batches must be delivered, and the stream resumed after them.
           if (depth < PREFETCH) await new Promise<void>((resolve) => (onFull = resolve));

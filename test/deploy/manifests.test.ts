@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -116,13 +117,15 @@ describe('the Kubernetes manifests in deploy/k8s', () => {
     spec: { completionMode: string; completions: number; parallelism: number; template: PodTemplate };
   };
   let trainer: Container;
+  let serverReplicas: number;
   let known: Set<string>;
 
   before(async () => {
     manifests = await kubernetesManifests();
     const deployment = kindNamed(manifests, 'Deployment', 'voxelfeed-server') as {
-      spec: { template: PodTemplate };
+      spec: { replicas: number; template: PodTemplate };
     };
+    serverReplicas = deployment.spec.replicas;
     server = deployment.spec.template;
     const [first] = server.spec.containers;
     assert.ok(first);
@@ -263,9 +266,16 @@ describe('the Kubernetes manifests in deploy/k8s', () => {
     assert.equal(Number(trainer.resources?.limits?.['nvidia.com/gpu']), 1);
   });
 
-  it('point the trainers at the server service and its gRPC port', () => {
+  it('point the trainers at every server pod behind the headless service, on its gRPC port', () => {
     const config = trainConfigOf(trainer.args ?? [], { ...envOf(trainer.env), JOB_COMPLETION_INDEX: '0' });
-    assert.deepEqual(config.servers, [`voxelfeed-server:${serverConfig.port}`]);
+    assert.deepEqual(config.servers, [`dns:///voxelfeed-server:${serverConfig.port}`]);
+  });
+
+  it('pin rank r to server replica r mod K and cut each epoch into one part per replica', () => {
+    const config = trainConfigOf(trainer.args ?? [], { ...envOf(trainer.env), JOB_COMPLETION_INDEX: '0' });
+    assert.equal(config.rankAffinity, true);
+    assert.equal(config.rankGroups, serverReplicas, 'VOXELFEED_RANK_GROUPS follows the server replicas');
+    assert.ok(config.rankGroups <= config.worldSize);
   });
 });
 
@@ -353,6 +363,45 @@ describe('deploy/compose.yaml', () => {
       services['prometheus'],
       'Grafana data source http://prometheus:9090 needs the service prometheus',
     );
+  });
+
+  it('follows the Compose Specification schema and the rules in deploy/.dclintrc.yaml (dclint)', async () => {
+    const dclint = path.join(REPO_ROOT, 'node_modules', '.bin', 'dclint');
+    const lint = (file: string) =>
+      spawnSync(
+        dclint,
+        ['-c', path.join(DEPLOY_DIR, '.dclintrc.yaml'), '--color', 'false', '--max-warnings', '0', file],
+        {
+          encoding: 'utf8',
+        },
+      );
+    const ours = lint(path.join(DEPLOY_DIR, 'compose.yaml'));
+    assert.equal(ours.status, 0, `${ours.stdout}${ours.stderr}`);
+    // The same check on a copy with a key the schema does not know must fail: dclint really validates.
+    const broken = path.join(await mkdtemp(path.join(os.tmpdir(), 'voxelfeed-compose-')), 'compose.yaml');
+    try {
+      const text = await readFile(path.join(DEPLOY_DIR, 'compose.yaml'), 'utf8');
+      await writeFile(
+        broken,
+        text.replace('    stop_grace_period: 15s', '    stop_grace_period: 15s\n    restart_policy: always'),
+      );
+      const result = lint(broken);
+      assert.notEqual(result.status, 0);
+      assert.match(result.stdout, /invalid-schema/);
+    } finally {
+      await rm(path.dirname(broken), { recursive: true, force: true });
+    }
+  });
+
+  it('tags the images with the package version, as the Kubernetes overlay does', async () => {
+    const { version } = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const [name, service] of voxelfeedServices())
+      assert.equal(service.image?.split(':')[1], version, name);
+    const [kustomization] = await parseYamlFile(path.join(DEPLOY_DIR, 'k8s', 'kustomization.yaml'));
+    for (const image of (kustomization as { images: Array<{ name: string; newTag: string }> }).images)
+      assert.equal(image.newTag, version, image.name);
   });
 
   it('is accepted by docker compose config', {

@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { FeedBatch } from '../../client/feed-batch.js';
 import { type Batch, CropMode, DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
 
 /** The bytes behind a typed tensor view, without copying. */
 export function tensorBytes(view: Uint8Array | Float32Array): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * What a trainer must see identically whichever replica served a batch and however often its stream was cut:
+ * the step, the sample indices and each tensor's bytes.
+ */
+export function batchFingerprint(batch: FeedBatch): string {
+  const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const indices = batch.samples.map((info) => info.index).join(',');
+  const mask = batch.mask ? hash(tensorBytes(batch.mask)) : 'none';
+  return `${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${mask}`;
 }
 
 const MODE_NAMES: Record<number, string> = {

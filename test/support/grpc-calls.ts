@@ -28,6 +28,7 @@ export function baseStreamRequest(request: Partial<StreamBatchesRequest>): Strea
     epoch: 0,
     rank: 0,
     worldSize: 1,
+    rankGroups: 0,
     batchSize: 4,
     cropSize: [8, 16, 16],
     sampling: undefined,

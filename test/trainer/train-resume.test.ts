@@ -32,6 +32,8 @@ describe('voxelfeed train with checkpoints', () => {
   function config(overrides: Partial<TrainConfig>): TrainConfig {
     return {
       servers: [server.address],
+      rankAffinity: false,
+      rankGroups: 1,
       dataset: '',
       job: 'resume-test',
       rank: 0,

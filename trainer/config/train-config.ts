@@ -1,12 +1,17 @@
 import { parseArgs } from 'node:util';
+import { envFlag } from '../../common/env-flag.js';
 import { UsageError } from '../../common/usage-error.js';
 
 export type ModelName = 'tiny' | 'vnet';
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface TrainConfig {
-  /** host:port of one server, or several separated by commas (replicas). */
+  /** host:port of one server, several separated by commas (replicas), or one dns:///NAME:PORT. */
   readonly servers: readonly string[];
+  /** Rank r streams from replica r mod K first (client option rankAffinity). */
+  readonly rankAffinity: boolean;
+  /** The plan cut into this many parts, one per replica (the request's rank_groups); 1: not cut. */
+  readonly rankGroups: number;
   readonly dataset: string;
   readonly job: string;
   readonly rank: number;
@@ -35,6 +40,20 @@ export interface TrainConfig {
   readonly reportEveryMs: number;
   /** Print a progress line every this many steps (0: never). */
   readonly logEvery: number;
+  /**
+   * TLS to the server(s); null: plaintext. Optional only so that configs written before TLS still type-check;
+   * parseTrainConfig always sets it. The files are read and checked at start (read-feed-security.ts).
+   */
+  readonly tls?: TrainTlsFiles | null;
+  /** Its first token is sent as `authorization: Bearer <token>`; null: no token. */
+  readonly authTokenFile?: string | null;
+}
+
+/** TLS to the server: `caFile` null trusts the system's CAs; a client certificate (both or neither) for mTLS. */
+export interface TrainTlsFiles {
+  readonly caFile: string | null;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
 }
 
 export const TRAIN_HELP = `Usage: voxelfeed train --server HOST:PORT --rank R --world-size W [options]
@@ -44,6 +63,11 @@ Trains a V-Net (TensorFlow.js) on crops streamed by a voxelfeed server. Every ba
 
 Options (each also read from the environment variable shown; a flag wins over its variable):
   --server HOST:PORT[,HOST:PORT...]  data server(s) (default 127.0.0.1:50051)      VOXELFEED_SERVER
+                          or dns:///NAME:PORT: every address of NAME (e.g. a headless Service)
+  --rank-affinity         rank r streams from replica r mod K, the next on failure  VOXELFEED_RANK_AFFINITY=1
+  --rank-groups K         cut each epoch into K parts, rank r reads part r mod K    VOXELFEED_RANK_GROUPS
+                          (default 1); with --rank-affinity over K replicas, each replica then reads and
+                          caches only its own part's series
   --dataset NAME          data set name (default: the server's default)            VOXELFEED_DATASET
   --job NAME              job name in metrics and reports (default voxelfeed)      VOXELFEED_JOB
   --rank R                rank 0..W-1 (default 0; on Kubernetes: see below)        VOXELFEED_RANK
@@ -69,6 +93,12 @@ Options (each also read from the environment variable shown; a flag wins over it
   --prefetch N            batches buffered ahead of training (default 4)
   --report-every-ms MS    how often to report stats to the server (default 2000)
   --log-every N           progress line every N steps (default 10; 0: none)
+  --tls                   TLS, trusting the system's CAs                           VOXELFEED_TLS=1
+  --tls-ca FILE           TLS, trusting this PEM CA (the server's issuer)          VOXELFEED_TLS_CA
+  --tls-cert FILE         mutual TLS: this client's PEM certificate                VOXELFEED_TLS_CERT
+  --tls-key FILE          mutual TLS: its unencrypted PEM private key              VOXELFEED_TLS_KEY
+  --auth-token-file FILE  send the file's first token (# lines skipped) as
+                          "authorization: Bearer <token>"                          VOXELFEED_AUTH_TOKEN_FILE
   -h, --help              show this text
 
 Rank on Kubernetes: without --rank and VOXELFEED_RANK, the rank is $JOB_COMPLETION_INDEX (an Indexed Job's
@@ -79,6 +109,7 @@ Prints progress on stderr and one JSON summary line on stdout.`;
 const NUMBER_OPTIONS = [
   'rank',
   'world-size',
+  'rank-groups',
   'epochs',
   'steps',
   'batch',
@@ -101,10 +132,15 @@ const ENV: Record<string, string> = {
   job: 'VOXELFEED_JOB',
   rank: 'VOXELFEED_RANK',
   'world-size': 'VOXELFEED_WORLD_SIZE',
+  'rank-groups': 'VOXELFEED_RANK_GROUPS',
   'checkpoint-dir': 'VOXELFEED_CHECKPOINT_DIR',
   'metrics-port': 'VOXELFEED_METRICS_PORT',
   'metrics-host': 'VOXELFEED_METRICS_HOST',
   backend: 'VOXELFEED_BACKEND',
+  'tls-ca': 'VOXELFEED_TLS_CA',
+  'tls-cert': 'VOXELFEED_TLS_CERT',
+  'tls-key': 'VOXELFEED_TLS_KEY',
+  'auth-token-file': 'VOXELFEED_AUTH_TOKEN_FILE',
 };
 
 /** Reads flags, then VOXELFEED_* variables, then defaults; every problem is reported in one Error. */
@@ -121,6 +157,12 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       model: { type: 'string' },
       'checkpoint-dir': { type: 'string' },
       resume: { type: 'boolean' },
+      'rank-affinity': { type: 'boolean' },
+      tls: { type: 'boolean' },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'auth-token-file': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
       backend: { type: 'string' },
@@ -169,8 +211,10 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     .map((entry) => entry.trim())
     .filter(Boolean);
   for (const server of servers) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(server))
-      problems.push(`--server ${server}: expected HOST:PORT, e.g. 127.0.0.1:50051`);
+    if (!/^(dns:(\/\/[^/\s]*\/)?)?(\[[0-9a-fA-F:.]+\]|[^:/\s]+):\d{1,5}$/.test(server))
+      problems.push(
+        `--server ${server}: expected HOST:PORT or dns:///NAME:PORT, e.g. 127.0.0.1:50051 or dns:///voxelfeed:50051`,
+      );
   }
   const cropText = text('crop') ?? '16,96,96';
   const cropParts = cropText.split(',').map((part) => Number(part.trim()));
@@ -198,11 +242,18 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     problems.push(
       `${podRank?.source ?? `--rank ${rank}`} with --world-size ${worldSize}: rank must be 0..${worldSize - 1}`,
     );
+  const rankGroups = number('rank-groups', 1, 1, 65_536);
+  if (rankGroups > worldSize)
+    problems.push(
+      `--rank-groups ${rankGroups} with --world-size ${worldSize}: use 1..${worldSize} (the number of server replicas)`,
+    );
   const checkpointDir = text('checkpoint-dir') ?? null;
   if (values.resume && checkpointDir === null)
     problems.push('--resume needs --checkpoint-dir (where to find the checkpoint)');
   const config: TrainConfig = {
     servers,
+    rankAffinity: values['rank-affinity'] === true || envFlag(env, 'VOXELFEED_RANK_AFFINITY', problems),
+    rankGroups,
     dataset: text('dataset') ?? '',
     job: text('job') ?? 'voxelfeed',
     rank,
@@ -228,6 +279,14 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     prefetch: number('prefetch', 4, 1, 64),
     reportEveryMs: number('report-every-ms', 2000, 100, 3_600_000),
     logEvery: number('log-every', 10, 0, Number.MAX_SAFE_INTEGER),
+    tls: trainTls(
+      values.tls === true || envFlag(env, 'VOXELFEED_TLS', problems),
+      text('tls-ca') ?? null,
+      text('tls-cert') ?? null,
+      text('tls-key') ?? null,
+      problems,
+    ),
+    authTokenFile: text('auth-token-file') ?? null,
   };
   if (config.validateEvery > 0 && config.holdoutFraction === 0) {
     problems.push('--validate-every needs --holdout above 0 (the share of series to validate on)');
@@ -235,6 +294,24 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (problems.length > 0)
     throw new UsageError(`bad options:\n  ${problems.join('\n  ')}\nRun voxelfeed train --help for usage.`);
   return config;
+}
+
+/** TLS is on with --tls or any TLS file; a client certificate needs its key and the reverse. */
+function trainTls(
+  on: boolean,
+  caFile: string | null,
+  certFile: string | null,
+  keyFile: string | null,
+  problems: string[],
+): TrainTlsFiles | null {
+  if (certFile !== null && keyFile === null)
+    problems.push(`--tls-cert ${certFile} needs --tls-key FILE (VOXELFEED_TLS_KEY), its private key`);
+  if (keyFile !== null && certFile === null)
+    problems.push(
+      `--tls-key ${keyFile} needs --tls-cert FILE (VOXELFEED_TLS_CERT), the certificate of that key`,
+    );
+  if (!on && caFile === null && certFile === null && keyFile === null) return null;
+  return { caFile, certFile, keyFile };
 }
 
 /** A rank that Kubernetes gives a pod, and the variable it came from (for messages). */

@@ -9,6 +9,8 @@ export interface TrainLoopOptions {
   readonly job: string;
   readonly rank: number;
   readonly worldSize: number;
+  /** The request's rank_groups: 1, or the number of replicas ranks are pinned to (rank affinity). */
+  readonly rankGroups?: number;
   readonly dataset: string;
   readonly seed: number;
   /** Train until this epoch is done (exclusive) ... */
@@ -111,6 +113,7 @@ export async function runTrainLoop<Prepared>(
         epoch: cursor.epoch,
         rank: options.rank,
         worldSize: options.worldSize,
+        rankGroups: options.rankGroups ?? 1,
         batchSize: options.batchSize,
         cropSize: options.cropSize,
         dtype: 'uint8',

@@ -130,7 +130,17 @@ export interface StreamBatchesRequest {
   /** 0: to the end of the epoch */
   maxSteps: bigint;
   /** unset: every series */
-  split: DataSplit | undefined;
+  split:
+    | DataSplit
+    | undefined;
+  /**
+   * How ranks share the epoch's plan. 0 or 1: step by step, rank r takes the r-th batch of each step's W
+   * batches, so all ranks read the same stretch of the plan at a time. K > 1 (at most world_size): the plan is
+   * cut into K consecutive parts and the ranks r = g mod K share part g step by step; with clients that send
+   * rank r to replica r mod K of K replicas, each replica then reads only its own part's series (with
+   * sampling.shuffle_window, its own windows). Every rank still takes the same number of steps.
+   */
+  rankGroups: number;
 }
 
 export interface GetSampleRequest {
@@ -727,6 +737,7 @@ function createBaseStreamBatchesRequest(): StreamBatchesRequest {
     startStep: 0n,
     maxSteps: 0n,
     split: undefined,
+    rankGroups: 0,
   };
 }
 
@@ -783,6 +794,9 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
     }
     if (message.split !== undefined) {
       DataSplit.encode(message.split, writer.uint32(106).fork()).join();
+    }
+    if (message.rankGroups !== 0) {
+      writer.uint32(112).uint32(message.rankGroups);
     }
     return writer;
   },
@@ -914,6 +928,14 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
             message.split = DataSplit.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.rankGroups = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -948,6 +970,7 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
     message.split = (object.split !== undefined && object.split !== null)
       ? DataSplit.fromPartial(object.split)
       : undefined;
+    message.rankGroups = object.rankGroups ?? 0;
     return message;
   },
 };

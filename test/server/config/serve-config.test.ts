@@ -39,9 +39,12 @@ describe('parseServeConfig', () => {
       metricsPort: 9464,
       cacheMaxBytes: 2 * GiB,
       strict: false,
+      replaceBadSeries: false,
       limits: DEFAULT_SERVICE_LIMITS,
       logLevel: 'info',
       shutdownGraceMs: 10_000,
+      tls: null,
+      authTokenFile: null,
     });
     assertMentions(SERVE_HELP, [
       'default 127.0.0.1',
@@ -50,6 +53,10 @@ describe('parseServeConfig', () => {
       'default 2GiB',
       `default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels}`,
       'default 64MiB',
+      `default ${DEFAULT_SERVICE_LIMITS.maxStreams})`,
+      `default ${DEFAULT_SERVICE_LIMITS.maxStreamsPerPeer})`,
+      `default ${DEFAULT_SERVICE_LIMITS.keepaliveMs};`,
+      `default ${DEFAULT_SERVICE_LIMITS.idleTimeoutMs};`,
       'default 10000',
       'default info',
     ]);
@@ -65,10 +72,19 @@ describe('parseServeConfig', () => {
       VOXELFEED_METRICS_PORT: '9100',
       VOXELFEED_CACHE_BYTES: '512MiB',
       VOXELFEED_STRICT: '1',
+      VOXELFEED_REPLACE_BAD_SERIES: '1',
       VOXELFEED_MAX_CROP_VOXELS: '1000',
       VOXELFEED_MAX_BATCH_BYTES: '8MiB',
+      VOXELFEED_MAX_STREAMS: '40',
+      VOXELFEED_MAX_STREAMS_PER_PEER: '8',
+      VOXELFEED_KEEPALIVE_MS: '0',
+      VOXELFEED_IDLE_TIMEOUT_MS: '5000',
       VOXELFEED_SHUTDOWN_GRACE_MS: '250',
       VOXELFEED_LOG_LEVEL: 'warn',
+      VOXELFEED_TLS_CERT: '/tls/server.crt',
+      VOXELFEED_TLS_KEY: '/tls/server.key',
+      VOXELFEED_TLS_CLIENT_CA: '/tls/ca.crt',
+      VOXELFEED_AUTH_TOKEN_FILE: '/secrets/tokens',
     });
     assert.deepEqual(config, {
       data: '/data/luna16',
@@ -78,10 +94,35 @@ describe('parseServeConfig', () => {
       metricsPort: 9100,
       cacheMaxBytes: 512 * MiB,
       strict: true,
-      limits: { ...DEFAULT_SERVICE_LIMITS, maxCropVoxels: 1000, maxBatchBytes: 8 * MiB },
+      replaceBadSeries: true,
+      limits: {
+        ...DEFAULT_SERVICE_LIMITS,
+        maxCropVoxels: 1000,
+        maxBatchBytes: 8 * MiB,
+        maxStreams: 40,
+        maxStreamsPerPeer: 8,
+        keepaliveMs: 0,
+        idleTimeoutMs: 5000,
+      },
       logLevel: 'warn',
       shutdownGraceMs: 250,
+      tls: { certFile: '/tls/server.crt', keyFile: '/tls/server.key', clientCaFile: '/tls/ca.crt' },
+      authTokenFile: '/secrets/tokens',
     });
+  });
+
+  it('turns on --replace-bad-series by flag or variable, and documents that batches then depend on the bad set', () => {
+    assert.equal(parse(['--replace-bad-series']).replaceBadSeries, true);
+    assert.equal(parse([], { VOXELFEED_REPLACE_BAD_SERIES: 'no' }).replaceBadSeries, false);
+    assertMentions(problemsOf([], { VOXELFEED_REPLACE_BAD_SERIES: 'maybe' }), [
+      'VOXELFEED_REPLACE_BAD_SERIES=maybe',
+    ]);
+    assertMentions(problemsOf(['--replace-bad-series=1']), ['--replace-bad-series takes no value']);
+    assertMentions(SERVE_HELP, [
+      '--replace-bad-series',
+      'VOXELFEED_REPLACE_BAD_SERIES=1',
+      'batches then depend on which series were found bad',
+    ]);
   });
 
   it('takes a flag over its variable, and a variable over the default', () => {
@@ -92,6 +133,32 @@ describe('parseServeConfig', () => {
     assert.equal(config.host, '0.0.0.0');
     assert.equal(config.data, './here');
     assert.equal(config.logLevel, 'info');
+  });
+
+  it('takes the stream limits and connection timers from flags, and refuses values out of range', () => {
+    const limits = parse([
+      '--max-streams',
+      '3',
+      '--max-streams-per-peer=2',
+      '--keepalive-ms',
+      '250',
+      '--idle-timeout-ms',
+      '0',
+    ]).limits;
+    assert.deepEqual(
+      [limits.maxStreams, limits.maxStreamsPerPeer, limits.keepaliveMs, limits.idleTimeoutMs],
+      [3, 2, 250, 0],
+    );
+    const message = problemsOf(['--max-streams', '0', '--keepalive-ms', '-1'], {
+      VOXELFEED_MAX_STREAMS_PER_PEER: 'many',
+      VOXELFEED_IDLE_TIMEOUT_MS: '86400001',
+    });
+    assertMentions(message, [
+      '--max-streams 0: must be an integer from 1',
+      '--keepalive-ms -1: must be an integer from 0 to 86400000',
+      'VOXELFEED_MAX_STREAMS_PER_PEER=many: must be an integer from 1',
+      'VOXELFEED_IDLE_TIMEOUT_MS=86400001: must be an integer from 0 to 86400000',
+    ]);
   });
 
   it('treats an empty variable as unset', () => {
@@ -174,6 +241,46 @@ describe('parseServeConfig', () => {
       'unknown option --constructor',
       'unknown option --toString',
     ]);
+  });
+
+  it('takes TLS without a client CA, and a token file without TLS', () => {
+    const tls = parse(['--tls-cert', 'server.crt', '--tls-key=server.key'], { VOXELFEED_TLS_CLIENT_CA: '' });
+    assert.deepEqual(tls.tls, { certFile: 'server.crt', keyFile: 'server.key', clientCaFile: null });
+    assert.equal(tls.authTokenFile, null);
+    const tokens = parse(['--auth-token-file', 'tokens']);
+    assert.equal(tokens.tls, null);
+    assert.equal(tokens.authTokenFile, 'tokens');
+    // A flag wins over its variable, as for every option.
+    assert.equal(parse(['--auth-token-file', 'a'], { VOXELFEED_AUTH_TOKEN_FILE: 'b' }).authTokenFile, 'a');
+  });
+
+  it('refuses a certificate without its key, a key without its certificate and a client CA without TLS', () => {
+    assertMentions(problemsOf(['--tls-cert', 'server.crt']), [
+      '--tls-cert server.crt needs --tls-key FILE (VOXELFEED_TLS_KEY)',
+    ]);
+    assertMentions(problemsOf([], { VOXELFEED_TLS_KEY: 'server.key' }), [
+      'VOXELFEED_TLS_KEY=server.key needs --tls-cert FILE (VOXELFEED_TLS_CERT)',
+    ]);
+    const message = problemsOf(['--tls-client-ca', 'ca.crt', '--tls-key', 'server.key']);
+    assertMentions(message, [
+      '--tls-client-ca ca.crt needs TLS: give --tls-cert FILE and --tls-key FILE too',
+      '--tls-key server.key needs --tls-cert FILE',
+    ]);
+    assertMentions(problemsOf(['--auth-token-file']), [
+      '--auth-token-file needs a value; e.g. --auth-token-file /',
+    ]);
+  });
+
+  it('documents each security option with its variable in --help', () => {
+    for (const [flag, variable] of [
+      ['--tls-cert FILE', 'VOXELFEED_TLS_CERT'],
+      ['--tls-key FILE', 'VOXELFEED_TLS_KEY'],
+      ['--tls-client-ca FILE', 'VOXELFEED_TLS_CLIENT_CA'],
+      ['--auth-token-file FILE', 'VOXELFEED_AUTH_TOKEN_FILE'],
+    ]) {
+      assert.match(SERVE_HELP, new RegExp(`^  ${flag} `, 'm'), flag);
+      assert.match(SERVE_HELP, new RegExp(` ${variable}$`, 'm'), variable);
+    }
   });
 
   it('returns help for --help or -h, even next to bad values', () => {

@@ -43,7 +43,7 @@ describe('validateCropSize', () => {
   it('refuses a crop over the voxel limit, stating the size, the voxels, the limit and the fix', () => {
     rejects(
       [160, 160, 160],
-      "crop 160x160x160 = 4096000 voxels exceeds the server's limit of 2097152 voxels per sample; lower crop_size",
+      "crop 160x160x160 = 4096000 voxels exceeds the server's limit of 2097152 voxels per sample (serve --max-crop-voxels); lower crop_size",
     );
     rejects([128, 128, 129], '= 2113536 voxels');
     rejects([4_294_967_295, 4_294_967_295, 4_294_967_295], '= 79228162458924105385300197375 voxels');

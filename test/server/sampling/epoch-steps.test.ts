@@ -135,3 +135,77 @@ describe('steps across world sizes', () => {
     assert.ok(sameDraws < wrapped.length, 'wrapped samples repeat their originals exactly');
   });
 });
+
+describe('planPosition with rank groups', () => {
+  /** Every position each rank reads in an epoch of `steps` steps, step by step. */
+  function positionsByRank(world: number, batch: number, groups: number, steps: number): number[][] {
+    const grouping = { rankGroups: groups, stepsInEpoch: steps };
+    return Array.from({ length: world }, (_, rank) =>
+      Array.from({ length: steps }, (_, step) =>
+        Array.from({ length: batch }, (_, slot) => planPosition(step, rank, slot, world, batch, grouping)),
+      ).flat(),
+    );
+  }
+
+  it('is the ungrouped layout with one group', () => {
+    for (const [world, batch, steps] of [
+      [1, 1, 3],
+      [4, 2, 5],
+      [7, 3, 4],
+    ] as const) {
+      const grouped = positionsByRank(world, batch, 1, steps);
+      for (let rank = 0; rank < world; rank++)
+        for (let step = 0; step < steps; step++)
+          for (let slot = 0; slot < batch; slot++)
+            assert.equal(
+              grouped[rank]![step * batch + slot],
+              (step * world + rank) * batch + slot,
+              `rank ${rank} step ${step} slot ${slot}`,
+            );
+    }
+  });
+
+  for (const [world, batch, groups, steps] of [
+    [4, 2, 2, 5],
+    [5, 3, 2, 4],
+    [7, 1, 3, 6],
+    [8, 4, 8, 3],
+    [256, 2, 3, 2],
+  ] as const) {
+    it(`covers positions 0..S*W*B-1 exactly once, each group a run of its own (W ${world}, B ${batch}, K ${groups}, S ${steps})`, () => {
+      const byRank = positionsByRank(world, batch, groups, steps);
+      const all = byRank.flat().sort((a, b) => a - b);
+      assert.deepEqual(
+        all,
+        Array.from({ length: steps * world * batch }, (_, i) => i),
+      );
+      // The ranks of a group together read one consecutive run of positions, in group order.
+      let next = 0;
+      for (let group = 0; group < groups; group++) {
+        const members = byRank.filter((_, rank) => rank % groups === group);
+        const positions = members.flat().sort((a, b) => a - b);
+        assert.equal(positions[0], next, `group ${group} starts where group ${group - 1} ended`);
+        assert.equal(positions.at(-1), next + positions.length - 1, `group ${group} is contiguous`);
+        next += positions.length;
+        // Within the group, step by step: step s of all members precedes step s + 1 of any.
+        for (let step = 1; step < steps; step++) {
+          const last = Math.max(...members.map((p) => p[step * batch - 1]!));
+          const first = Math.min(...members.map((p) => p[step * batch]!));
+          assert.ok(last < first, `group ${group} step ${step}`);
+        }
+      }
+    });
+  }
+
+  it('refuses more groups than ranks, or none, naming the limit', () => {
+    for (const rankGroups of [0, 5]) {
+      assert.throws(
+        () => planPosition(0, 0, 0, 4, 2, { rankGroups, stepsInEpoch: 3 }),
+        (error: unknown) =>
+          error instanceof VoxelfeedError &&
+          error.code === 'INVALID_ARGUMENT' &&
+          error.message.includes(`rank_groups is ${rankGroups}; expected 1..4`),
+      );
+    }
+  });
+});

@@ -96,6 +96,70 @@ describe('parseTrainConfig', () => {
     assert.equal(config.metricsPort, null);
   });
 
+  it('connects in plaintext without a token unless told otherwise', () => {
+    const config = parseTrainConfig([], {});
+    assert.ok(config !== 'help');
+    assert.equal(config.tls, null);
+    assert.equal(config.authTokenFile, null);
+  });
+
+  it('turns TLS on with --tls (system CAs), any TLS file, or VOXELFEED_TLS=1', () => {
+    const none = { caFile: null, certFile: null, keyFile: null };
+    const cases: Array<[string[], NodeJS.ProcessEnv, unknown]> = [
+      [['--tls'], {}, none],
+      [[], { VOXELFEED_TLS: '1' }, none],
+      [[], { VOXELFEED_TLS: '0' }, null],
+      [['--tls-ca', 'ca.crt'], {}, { ...none, caFile: 'ca.crt' }],
+      [['--tls-cert', 'c.crt', '--tls-key', 'c.key'], {}, { ...none, certFile: 'c.crt', keyFile: 'c.key' }],
+      [
+        [],
+        { VOXELFEED_TLS_CA: 'ca.crt', VOXELFEED_TLS_CERT: 'c.crt', VOXELFEED_TLS_KEY: 'c.key' },
+        { caFile: 'ca.crt', certFile: 'c.crt', keyFile: 'c.key' },
+      ],
+    ];
+    for (const [argv, env, tls] of cases) {
+      const config = parseTrainConfig(argv, env);
+      assert.ok(config !== 'help');
+      assert.deepEqual(config.tls, tls, `${argv.join(' ')} ${JSON.stringify(env)}`);
+    }
+  });
+
+  it('reads --auth-token-file from its flag or VOXELFEED_AUTH_TOKEN_FILE, the flag winning', () => {
+    const fromEnv = parseTrainConfig([], { VOXELFEED_AUTH_TOKEN_FILE: '/secrets/token' });
+    assert.ok(fromEnv !== 'help');
+    assert.equal(fromEnv.authTokenFile, '/secrets/token');
+    const fromFlag = parseTrainConfig(['--auth-token-file', 'mine'], { VOXELFEED_AUTH_TOKEN_FILE: 'x' });
+    assert.ok(fromFlag !== 'help');
+    assert.equal(fromFlag.authTokenFile, 'mine');
+  });
+
+  it('refuses a client certificate without its key and the reverse, and a VOXELFEED_TLS that is no yes or no', () => {
+    for (const [argv, env, fragment] of [
+      [['--tls-cert', 'c.crt'], {}, '--tls-cert c.crt needs --tls-key FILE (VOXELFEED_TLS_KEY)'],
+      [[], { VOXELFEED_TLS_KEY: 'c.key' }, '--tls-key c.key needs --tls-cert FILE (VOXELFEED_TLS_CERT)'],
+      [[], { VOXELFEED_TLS: 'maybe' }, 'VOXELFEED_TLS=maybe: use 1 or 0'],
+    ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
+      assert.throws(
+        () => parseTrainConfig(argv, env),
+        (error: Error) => error instanceof UsageError && error.message.includes(fragment),
+        fragment,
+      );
+    }
+  });
+
+  it('documents each TLS and token option with its variable in --help', () => {
+    for (const [flag, variable] of [
+      ['--tls', 'VOXELFEED_TLS=1'],
+      ['--tls-ca FILE', 'VOXELFEED_TLS_CA'],
+      ['--tls-cert FILE', 'VOXELFEED_TLS_CERT'],
+      ['--tls-key FILE', 'VOXELFEED_TLS_KEY'],
+      ['--auth-token-file FILE', 'VOXELFEED_AUTH_TOKEN_FILE'],
+    ]) {
+      assert.match(TRAIN_HELP, new RegExp(`^  ${flag} `, 'm'), flag);
+      assert.match(TRAIN_HELP, new RegExp(` ${variable}$`, 'm'), variable);
+    }
+  });
+
   it('answers --help', () => {
     assert.equal(parseTrainConfig(['--help'], {}), 'help');
   });

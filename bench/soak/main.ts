@@ -1,0 +1,50 @@
+import os from 'node:os';
+import { UsageError } from '../../common/usage-error.js';
+import { benchDataset } from '../bench-data.js';
+import { runSoak } from './run-soak.js';
+import { parseSoakOptions, SOAK_HELP, type SoakOptions } from './soak-options.js';
+import { formatSoakReport, soakProblems } from './soak-report.js';
+
+/** The composition root of the soak: options, data set, the run, the report, the exit status. */
+async function main(argv: readonly string[]): Promise<number> {
+  let options: SoakOptions;
+  try {
+    const parsed = parseSoakOptions(argv);
+    if (parsed === 'help') {
+      process.stdout.write(`${SOAK_HELP}\n`);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    const parseError =
+      error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+    if (!(error instanceof UsageError) && !parseError) throw error;
+    process.stderr.write(`soak: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const dataDir =
+    options.data ?? (await benchDataset('soak', { series: options.series, shape: options.shape, seed: 3n }));
+  process.stderr.write(
+    `soak: ${options.streams} streams for ${options.minutes} min against voxelfeed serve --data ${dataDir} --cache-bytes ${options.cacheBytes}\n`,
+  );
+  const result = await runSoak(
+    {
+      dataDir,
+      cacheBytes: options.cacheBytes,
+      streams: options.streams,
+      durationMs: options.minutes * 60_000,
+      sampleMs: options.sampleSeconds * 1000,
+      batchSize: options.batchSize,
+      crop: options.crop,
+    },
+    (sample) =>
+      process.stderr.write(
+        `  ${sample.seconds.toFixed(0)} s: RSS ${(sample.rssBytes / 1024 ** 2).toFixed(1)} MiB, ${sample.crops} crops\n`,
+      ),
+  );
+  const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
+  process.stdout.write(formatSoakReport(result, machine));
+  return soakProblems(result).length === 0 ? 0 : 1;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,119 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../common/usage-error.js';
+import { formatBytes, parseByteSize } from '../../server/config/parse-byte-size.js';
+import type { Shape3 } from '../../server/sampling/types.js';
+
+export interface SoakOptions {
+  readonly minutes: number;
+  readonly streams: number;
+  readonly cacheBytes: number;
+  /** An existing data set; null: a phantom set of `series` x `shape`, written once under .voxelfeed/bench. */
+  readonly data: string | null;
+  readonly series: number;
+  readonly shape: Shape3;
+  readonly batchSize: number;
+  readonly crop: Shape3;
+  readonly sampleSeconds: number;
+}
+
+/** How many times the cache the generated data set holds, decoded: every epoch must evict all the time. */
+export const DATA_TO_CACHE_RATIO = 20;
+const DEFAULT_CACHE_BYTES = 32 * 1024 ** 2;
+const DEFAULT_SHAPE: Shape3 = [64, 128, 128];
+
+/** Enough series of `shape` for DATA_TO_CACHE_RATIO times the cache (image + mask, uint8). */
+export function seriesForCache(cacheBytes: number, shape: Shape3): number {
+  return Math.ceil((DATA_TO_CACHE_RATIO * cacheBytes) / (2 * shape[0] * shape[1] * shape[2]));
+}
+
+export const SOAK_HELP = `Usage: node --import tsx bench/soak/main.ts [--minutes 10] [--streams 8] [options]
+
+A bounded soak of the data server: starts \`voxelfeed serve\` as its own process with a cache much smaller
+than the data set, measures its idle RSS, then keeps --streams trainer-like streams (ranks 0..N-1 of one
+world, one connection each) streaming epoch after epoch over loopback for --minutes. Every --sample-seconds
+it reads the server's RSS (/proc/PID/status) and the crops received. Prints a table over time, the memory
+slope over the second half (least squares, MiB per minute), the largest RSS against the bound
+(idle RSS + cache + allowance), and one JSON line. Exit status 1 when the bound is exceeded, a stream failed
+or stalled, or the server did not shut down cleanly.
+
+Options:
+  --minutes M          how long to stream, above 0 and up to 1440 (default 10)
+  --streams N          concurrent streams, 1..64 (default 8)
+  --cache-bytes SIZE   the server's --cache-bytes (default ${formatBytes(DEFAULT_CACHE_BYTES)})
+  --data PATH          an existing data set (default: a phantom set of ${DATA_TO_CACHE_RATIO} x the cache, decoded,
+                       written once under .voxelfeed/bench)
+  --shape S0,S1,S2     volume shape of the generated set (default ${DEFAULT_SHAPE.join(',')})
+  --batch-size N       crops per batch, 1..256 (default 8)
+  --crop S0,S1,S2      crop size (default 16,96,96)
+  --sample-seconds S   time between samples, 0.1..60 (default 5)
+  -h, --help           show this text`;
+
+export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      minutes: { type: 'string' },
+      streams: { type: 'string' },
+      'cache-bytes': { type: 'string' },
+      data: { type: 'string' },
+      shape: { type: 'string' },
+      'batch-size': { type: 'string' },
+      crop: { type: 'string' },
+      'sample-seconds': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return 'help';
+  const problems: string[] = [];
+  if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"; options start with --`);
+  const number = (name: string, text: string | undefined, fallback: number, min: number, max: number) => {
+    if (text === undefined) return fallback;
+    const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max)) {
+      problems.push(`--${name} ${text}: use a number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const integer = (name: string, text: string | undefined, fallback: number, max: number) => {
+    const value = number(name, text, fallback, 1, max);
+    if (!Number.isInteger(value)) {
+      problems.push(`--${name} ${text}: use a whole number`);
+      return fallback;
+    }
+    return value;
+  };
+  const triple = (name: string, text: string | undefined, fallback: Shape3, min: number): Shape3 => {
+    if (text === undefined) return fallback;
+    const sizes = text.split(',').map((part) => (/^\d+$/.test(part.trim()) ? Number(part) : Number.NaN));
+    if (sizes.length !== 3 || sizes.some((size) => !Number.isSafeInteger(size) || size < min)) {
+      problems.push(`--${name} ${text}: give 3 integers >= ${min}, e.g. ${fallback.join(',')}`);
+      return fallback;
+    }
+    return [sizes[0]!, sizes[1]!, sizes[2]!];
+  };
+  let cacheBytes = DEFAULT_CACHE_BYTES;
+  if (values['cache-bytes'] !== undefined) {
+    const parsed = parseByteSize(values['cache-bytes']);
+    if (parsed === null || parsed < 1) {
+      problems.push(`--cache-bytes ${values['cache-bytes']}: write a byte size, e.g. 32MiB`);
+    } else {
+      cacheBytes = parsed;
+    }
+  }
+  const shape = triple('shape', values.shape, DEFAULT_SHAPE, 16);
+  const options: SoakOptions = {
+    minutes: number('minutes', values.minutes, 10, 0.001, 1440),
+    streams: integer('streams', values.streams, 8, 64),
+    cacheBytes,
+    data: values.data ?? null,
+    series: seriesForCache(cacheBytes, shape),
+    shape,
+    batchSize: integer('batch-size', values['batch-size'], 8, 256),
+    crop: triple('crop', values.crop, [16, 96, 96], 1),
+    sampleSeconds: number('sample-seconds', values['sample-seconds'], 5, 0.1, 60),
+  };
+  if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\nRun with --help for usage.`);
+  return options;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { leastSquaresSlope, memorySlopeMiBPerMinute } from '../../bench/soak/memory-slope.js';
+import { runSoak, type SoakResult, type SoakSample } from '../../bench/soak/run-soak.js';
+import { formatSoakReport, soakProblems } from '../../bench/soak/soak-report.js';
+import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
+import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+
+const MIB = 1024 ** 2;
+
+describe('memory slope', () => {
+  it('is the exact slope of points on a line', () => {
+    const points = [0, 10, 20, 30].map((seconds) => ({ seconds, value: 5 + 3 * seconds }));
+    assert.equal(leastSquaresSlope(points), 3);
+    assert.equal(leastSquaresSlope(points.slice(0, 1)), null);
+  });
+
+  it('fits only the second half, in MiB per minute', () => {
+    // A warm-up jump in the first half, then 2 MiB per minute (1/30 MiB per second).
+    const rss = Array.from({ length: 21 }, (_, i) => ({
+      seconds: i * 6,
+      value: (i < 10 ? 100 + 40 * (i % 2) : 300 + (2 * i * 6) / 60) * MIB,
+    }));
+    const slope = memorySlopeMiBPerMinute(rss);
+    assert.ok(slope !== null && Math.abs(slope - 2) < 1e-9, String(slope));
+  });
+});
+
+describe('soakProblems', () => {
+  const sample = (seconds: number, batchesByStream: number[]): SoakSample => ({
+    seconds,
+    rssBytes: 200 * MIB,
+    gauges: { cacheBytes: 0, loadsInFlight: 0, heapUsedBytes: 0, externalBytes: 0 },
+    crops: 0,
+    bytes: 0,
+    batchesByStream,
+    retries: 0,
+  });
+  const result = (samples: SoakSample[], maxRssBytes: number): SoakResult =>
+    ({
+      samples,
+      maxRssBytes,
+      boundBytes: 300 * MIB,
+      streams: [0, 1].map((rank) => ({
+        rank,
+        batches: 9,
+        crops: 9,
+        bytes: 9,
+        epochs: 1,
+        retries: 0,
+        error: null,
+      })),
+      serverExitCode: 0,
+      serverProblems: [],
+    }) as unknown as SoakResult;
+
+  it('finds nothing wrong when every stream moves in every window under the bound', () => {
+    assert.deepEqual(soakProblems(result([sample(1, [3, 4]), sample(2, [6, 9])], 250 * MIB)), []);
+  });
+
+  it('names a stream that delivered nothing in a window, and an RSS over the bound', () => {
+    const problems = soakProblems(result([sample(1, [3, 4]), sample(2, [3, 9])], 301 * MIB));
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0]!, /RSS reached 301\.0 MiB, over the bound of 300\.0 MiB/);
+    assert.match(problems[1]!, /stream 0 received no batch between 1\.0 s and 2\.0 s/);
+  });
+});
+
+describe('a 15 s soak of voxelfeed serve', () => {
+  let dataset: TempDataset;
+  let result: SoakResult;
+  const streams = 4;
+  const batchSize = 4;
+  const cacheBytes = 2 * MIB;
+
+  before(async () => {
+    // 48 series of 32x64x64: 12 MiB decoded, 6 times the cache, so the cache evicts all the time.
+    dataset = await createPhantomDataset({ series: 48, shape: [32, 64, 64] });
+    result = await runSoak({
+      dataDir: dataset.dir,
+      cacheBytes,
+      streams,
+      durationMs: 15_000,
+      sampleMs: 2500,
+      batchSize,
+      crop: [16, 32, 32],
+    });
+  });
+
+  after(async () => {
+    await dataset?.cleanup();
+  });
+
+  it('keeps the server RSS below idle + cache + the allowance, with the cache itself at its bound', () => {
+    assert.ok(result.idleRssBytes > 0 && result.idleRssBytes <= result.maxRssBytes);
+    assert.ok(
+      result.maxRssBytes <= result.boundBytes,
+      `max RSS ${(result.maxRssBytes / MIB).toFixed(1)} MiB > bound ${(result.boundBytes / MIB).toFixed(1)} MiB (idle ${(result.idleRssBytes / MIB).toFixed(1)})`,
+    );
+    assert.ok(result.datasetBytes >= 5 * cacheBytes, 'the data set does not fit the cache');
+    // The allowance counts (prefetch + 1) batches of loads per stream; the server must not exceed that.
+    const loadsBound = streams * (DEFAULT_SERVICE_LIMITS.prefetchBatches + 1) * batchSize;
+    for (const sample of result.samples) {
+      assert.ok(sample.gauges.cacheBytes !== null && sample.gauges.cacheBytes <= cacheBytes, 'cache bytes');
+      assert.ok(
+        (sample.gauges.loadsInFlight ?? 0) <= loadsBound,
+        `loads in flight ${sample.gauges.loadsInFlight}`,
+      );
+    }
+  });
+
+  it('keeps every stream delivering in every window, without errors, and ends the server cleanly', () => {
+    assert.ok(result.samples.length >= 5, `${result.samples.length} samples`);
+    assert.deepEqual(soakProblems(result), []);
+    assert.ok(result.streams.every((stream) => stream.epochs >= 1 && stream.error === null));
+    assert.equal(result.serverExitCode, 0);
+  });
+
+  it('reports the memory slope in the table and the JSON line', () => {
+    const report = formatSoakReport(result, 'test');
+    assert.match(report, /memory slope, second half, MiB\/min\s+-?\d+\.\d\d/);
+    const json = JSON.parse(report.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
+    assert.equal(typeof json['slope_mib_per_min'], 'number');
+    assert.equal(json['slope_mib_per_min'], Number(result.slopeMiBPerMinute?.toFixed(3)));
+    assert.equal(json['pass'], true);
+  });
+});

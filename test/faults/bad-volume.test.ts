@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import {
+  type Batch,
+  SamplingOptions,
+  SplitPart,
+  type StreamBatchesRequest,
+  VoxelFeedClient,
+} from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { ServeConfig } from '../../server/config/serve-config.js';
+import { buildCatalog } from '../../server/dataset/build-catalog.js';
+import type { Catalog } from '../../server/dataset/catalog.js';
+import { type RunningServer, startServer } from '../../server/main.js';
+import { planWithoutSeries } from '../../server/sampling/plan-without-series.js';
+import { resolveSamplingPolicy } from '../../server/sampling/sampling-policy.js';
+import { eligibleSeries } from '../../server/sampling/series-split.js';
+import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
+import { baseStreamRequest, collectStream, getSample } from '../support/grpc-calls.js';
+import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { LARGE_MESSAGES } from '../support/test-server.js';
+import { type LogLine, recordingLogger } from './recording-logger.js';
+
+const SEED = 5n;
+const EPOCH = 1;
+const CROP = [8, 16, 16];
+const SAMPLING = SamplingOptions.fromPartial({ samplesPerNodule: 2, negativesPerEpoch: 12 });
+const SHAPE = [16, 32, 32] as const;
+/** Two decoded volumes: every stream keeps reloading volumes, so a file damaged after start-up is read. */
+const CACHE_BYTES = 2 * 2 * SHAPE[0] * SHAPE[1] * SHAPE[2];
+/** Exact in float32 (the wire type), so the server splits the series as `eligibleSeries` does here. */
+const FRACTIONS = [0.375, 0.5, 0.625];
+
+/** The ways a volume file can go bad under a running server. */
+const DAMAGES: Record<string, (file: string) => Promise<void>> = {
+  deleted: (file) => rm(file),
+  truncated: async (file) => truncate(file, Math.floor((await stat(file)).size / 2)),
+  // Flipped bits in the middle of the gzip data: inflating fails or the gzip CRC check does.
+  corrupted: async (file) => {
+    const bytes = await readFile(file);
+    const at = Math.floor(bytes.length * 0.6);
+    for (let i = 0; i < 48; i++) bytes[at + i] = bytes[at + i]! ^ 0xa5;
+    await writeFile(file, bytes);
+  },
+};
+
+interface Damaged {
+  readonly running: RunningServer;
+  readonly client: VoxelFeedClient;
+  readonly lines: LogLine[];
+  readonly ends: string[];
+  close(): Promise<void>;
+}
+
+function fingerprint(batch: Batch): string {
+  const hash = createHash('sha256').update(batch.image).update(batch.mask).digest('hex').slice(0, 16);
+  return `${batch.rank}/${batch.step} [${batch.samples.map((s) => s.index).join(',')}] ${hash}`;
+}
+
+function isCode(code: number, ...fragments: string[]) {
+  return (error: unknown) => {
+    const { code: actual, details } = error as ServiceError;
+    assert.equal(actual, code, details);
+    for (const fragment of fragments)
+      assert.ok(details.includes(fragment), `"${details}" lacks "${fragment}"`);
+    return true;
+  };
+}
+
+function assertWholeEpoch(batches: readonly Batch[], label: string): void {
+  assert.ok(batches.length > 0, label);
+  const steps = Number(batches[0]!.stepsInEpoch);
+  assert.deepEqual(
+    batches.map((batch) => Number(batch.step)),
+    Array.from({ length: steps }, (_, step) => step),
+    label,
+  );
+}
+
+async function scrape(running: RunningServer): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${running.metricsPort}/metrics`);
+  return response.text();
+}
+
+describe('a volume file that goes bad while the server runs', () => {
+  let pristine: TempDataset;
+  let catalog: Catalog;
+  let holdoutFraction = 0;
+  let bad = -1;
+  const scratch: string[] = [];
+
+  before(async () => {
+    pristine = await createPhantomDataset({ series: 8, shape: SHAPE, seed: 21n });
+    catalog = await buildCatalog({ source: pristine.dir, strict: true });
+    // A split whose holdout part has a series with nodules (the one to damage) and another series, so that
+    // only holdout streams need the bad file and train streams never touch it.
+    for (const fraction of FRACTIONS) {
+      const holdout = eligibleSeries(catalog.series, { holdoutFraction: fraction, part: 'holdout' });
+      const candidate = holdout.find((s) => catalog.series[s]!.nodules.length > 0);
+      if (holdout.length >= 2 && holdout.length <= catalog.series.length - 2 && candidate !== undefined) {
+        holdoutFraction = fraction;
+        bad = candidate;
+        break;
+      }
+    }
+    assert.ok(bad >= 0, 'no usable split of the phantom data set');
+  });
+
+  after(async () => {
+    for (const dir of scratch) await rm(dir, { recursive: true, force: true });
+    await pristine?.cleanup();
+  });
+
+  /** A server on a fresh copy of the data set whose bad series' image is damaged after indexing. */
+  async function startDamaged(damage: string, replaceBadSeries: boolean): Promise<Damaged> {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'voxelfeed-bad-volume-'));
+    scratch.push(root);
+    const dir = path.join(root, 'phantom');
+    await cp(pristine.dir, dir, { recursive: true });
+    const config: ServeConfig = {
+      data: dir,
+      datasetName: 'phantom',
+      host: '127.0.0.1',
+      port: 0,
+      metricsPort: 0,
+      cacheMaxBytes: CACHE_BYTES,
+      strict: true,
+      replaceBadSeries,
+      limits: DEFAULT_SERVICE_LIMITS,
+      logLevel: 'silent',
+      shutdownGraceMs: 0,
+    };
+    const lines: LogLine[] = [];
+    const ends: string[] = [];
+    const running = await startServer(config, {}, recordingLogger(lines), {
+      observer: { onStreamEnd: (code) => ends.push(code) },
+    });
+    await DAMAGES[damage]!(running.catalog.series[bad]!.imagePath);
+    const client = new VoxelFeedClient(
+      `127.0.0.1:${running.grpc.port}`,
+      credentials.createInsecure(),
+      LARGE_MESSAGES,
+    );
+    return {
+      running,
+      client,
+      lines,
+      ends,
+      close: async () => {
+        client.close();
+        await running.stop();
+      },
+    };
+  }
+
+  function request(part: SplitPart, rank: number, worldSize: number): Partial<StreamBatchesRequest> {
+    return {
+      seed: SEED,
+      epoch: EPOCH,
+      rank,
+      worldSize,
+      batchSize: 3,
+      cropSize: CROP,
+      sampling: SAMPLING,
+      includeMask: true,
+      split: { holdoutFraction, part },
+    };
+  }
+
+  /** One holdout stream (which needs the bad series) and two train ranks, all at once. */
+  function streamAll(client: VoxelFeedClient) {
+    const stream = (part: SplitPart, rank: number, worldSize: number) =>
+      collectStream(client.streamBatches(baseStreamRequest(request(part, rank, worldSize))));
+    return {
+      holdout: stream(SplitPart.SPLIT_PART_HOLDOUT, 0, 1),
+      train: Promise.all([
+        stream(SplitPart.SPLIT_PART_TRAIN, 0, 2),
+        stream(SplitPart.SPLIT_PART_TRAIN, 1, 2),
+      ]),
+    };
+  }
+
+  function holdoutPlan(running: RunningServer) {
+    const dataset = running.registry.datasets.get('phantom')!;
+    const policy = resolveSamplingPolicy(SAMPLING);
+    return dataset.plans.get(policy, SEED, EPOCH, { holdoutFraction, part: 'holdout' });
+  }
+
+  for (const damage of Object.keys(DAMAGES)) {
+    it(`ends the stream that needs a ${damage} file with DATA_LOSS naming it, marks the series bad and serves the others`, async () => {
+      const server = await startDamaged(damage, false);
+      try {
+        const series = server.running.catalog.series[bad]!;
+        const streams = streamAll(server.client);
+        await assert.rejects(streams.holdout, isCode(15, series.uid, series.imagePath));
+        const train = await streams.train;
+        for (const [rank, batches] of train.entries()) assertWholeEpoch(batches, `train rank ${rank}`);
+        for (const sample of train.flat().flatMap((batch) => batch.samples))
+          assert.notEqual(sample.seriesUid, series.uid);
+        assert.deepEqual([...server.ends].sort(), ['DATA_LOSS', 'OK', 'OK']);
+
+        const marked = server.lines.filter((line) => line.message.startsWith('series marked bad'));
+        assert.equal(marked.length, 1, JSON.stringify(server.lines.filter((l) => l.level !== 'debug')));
+        assert.equal(marked[0]!.level, 'warn');
+        assert.equal(marked[0]!.fields['uid'], series.uid);
+        assert.match(await scrape(server.running), /^voxelfeed_bad_series 1$/m);
+
+        // Marked bad: even with the file restored, a request that needs it fails at once without reading it.
+        await cp(path.join(pristine.dir, path.basename(series.imagePath)), series.imagePath);
+        const cache = server.running.registry.datasets.get('phantom')!.cache;
+        const loads = cache.loads;
+        const plan = holdoutPlan(server.running);
+        const position = Array.from({ length: plan.size }, (_, p) => p).find(
+          (p) => plan.items[plan.itemAt(p)]!.series === bad,
+        )!;
+        const { dataset: _, ...sampleRequest } = baseStreamRequest(
+          request(SplitPart.SPLIT_PART_HOLDOUT, 0, 1),
+        );
+        await assert.rejects(
+          getSample(server.client, { ...sampleRequest, index: BigInt(position) }),
+          isCode(15, series.uid),
+        );
+        assert.equal(cache.loads, loads, 'the bad series was not read again');
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('with --replace-bad-series serves every step, replacing the bad series the same way on every replica', async () => {
+    const first = await startDamaged('corrupted', true);
+    const second = await startDamaged('truncated', true);
+    try {
+      const uid = first.running.catalog.series[bad]!.uid;
+      const streams = streamAll(first.client);
+      const holdout = await streams.holdout;
+      const train = await streams.train;
+      assertWholeEpoch(holdout, 'holdout');
+      for (const [rank, batches] of train.entries()) assertWholeEpoch(batches, `train rank ${rank}`);
+      assert.deepEqual(first.ends, ['OK', 'OK', 'OK']);
+
+      const plan = holdoutPlan(first.running);
+      const expected = planWithoutSeries(plan, new Set([bad]));
+      let replaced = 0;
+      for (const sample of holdout.flatMap((batch) => batch.samples)) {
+        const index = Number(sample.index);
+        assert.notEqual(sample.seriesUid, uid, `sample ${index}`);
+        assert.equal(Number(sample.item), expected.itemAt(index), `sample ${index}`);
+        if (plan.items[plan.itemAt(index)]!.series === bad) replaced++;
+      }
+      assert.ok(replaced > 0, 'some samples were planned from the bad series');
+
+      const marked = first.lines.find((line) => line.message.startsWith('series marked bad'));
+      assert.ok(marked?.message.includes('depend on which series are bad'), marked?.message);
+      assert.match(await scrape(first.running), /^voxelfeed_bad_series 1$/m);
+
+      // The same bad set gives the same batches: again on the first server (which knows the series is bad
+      // from the start) and on a second replica that finds its copy truncated in the middle of the stream.
+      const again = await collectStream(
+        first.client.streamBatches(baseStreamRequest(request(SplitPart.SPLIT_PART_HOLDOUT, 0, 1))),
+      );
+      const replica = await collectStream(
+        second.client.streamBatches(baseStreamRequest(request(SplitPart.SPLIT_PART_HOLDOUT, 0, 1))),
+      );
+      assert.deepEqual(again.map(fingerprint), holdout.map(fingerprint));
+      assert.deepEqual(replica.map(fingerprint), holdout.map(fingerprint));
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { RetryEvent } from '../../client/batch-stream.js';
+import { createFeedClient } from '../../client/create-feed-client.js';
+import type { FeedBatch } from '../../client/feed-batch.js';
+import type { StreamBatchesInput } from '../../client/feed-requests.js';
+import { tensorBytes } from '../support/feed-batch-reference.js';
+import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
+
+const WORLD = 3;
+const BATCH = 2;
+const STEPS = 24;
+const KILL_AFTER = 8;
+const PREFETCH = 3;
+
+/** What each rank must see identically with or without a server crash: step, samples and tensor bytes. */
+function fingerprint(batch: FeedBatch): string {
+  const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const indices = batch.samples.map((info) => info.index).join(',');
+  return `rank ${batch.rank} step ${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${hash(tensorBytes(batch.mask!))}`;
+}
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+describe('three ranks across a server killed with SIGKILL and restarted on its port', () => {
+  let dataset: TempDataset;
+  const servers: ServerProcess[] = [];
+  let request: StreamBatchesInput;
+
+  before(async () => {
+    dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 13n });
+    // One epoch of exactly STEPS steps per rank: every nodule once, plus negatives to fill.
+    request = {
+      seed: 91,
+      epoch: 3,
+      worldSize: WORLD,
+      batchSize: BATCH,
+      cropSize: [16, 32, 32],
+      dtype: 'float32',
+      includeMask: true,
+      sampling: { samplesPerNodule: 1, negativesPerEpoch: WORLD * BATCH * STEPS - dataset.nodules },
+    };
+    servers.push(await spawnServer(['--data', dataset.dir, '--log-level', 'warn']));
+  });
+
+  after(async () => {
+    for (const server of servers) await server.stop('SIGKILL');
+    await dataset?.cleanup();
+  });
+
+  async function restartOnSamePort(port: number): Promise<ServerProcess> {
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        return await spawnServer(
+          ['--data', dataset.dir, '--log-level', 'warn', '--port', String(port)],
+          {},
+          30_000,
+        );
+      } catch (error) {
+        failures.push((error as Error).message); // the port may still be held for a moment
+      }
+    }
+    throw new Error(`could not restart on port ${port}:\n${failures.join('\n')}`);
+  }
+
+  it('delivers the epoch exactly once: every rank resumes and sees what an uninterrupted run sees', {
+    timeout: 90_000,
+  }, async (t) => {
+    const first = servers[0]!;
+    const ranks = Array.from({ length: WORLD }, (_, rank) => rank);
+    const plain = createFeedClient({ address: first.address });
+    let reference: string[][];
+    try {
+      reference = await Promise.all(
+        ranks.map(async (rank) => {
+          const seen: string[] = [];
+          for await (const batch of plain.streamBatches({ ...request, rank })) seen.push(fingerprint(batch));
+          return seen;
+        }),
+      );
+    } finally {
+      plain.close();
+    }
+    for (const rank of ranks) assert.equal(reference[rank]!.length, STEPS, `rank ${rank}`);
+
+    // Each rank reads KILL_AFTER batches, then waits with a full prefetch queue until the server has been
+    // killed and restarted, so every stream is cut with batches queued and more still to come.
+    const queuesFull = ranks.map(() => signal());
+    const restarted = signal();
+    const retries: RetryEvent[][] = ranks.map(() => []);
+    const run = async (rank: number): Promise<string[]> => {
+      const client = createFeedClient({
+        address: first.address,
+        prefetch: PREFETCH,
+        reconnect: { initialBackoffMs: 20, maxBackoffMs: 250, maxAttempts: 100 },
+        // grpc-js's default 64 KiB window: the server cannot push the rest of the epoch before the kill.
+        channelOptions: { 'grpc-node.flow_control_window': 65_535 },
+      });
+      const seen: string[] = [];
+      let depth = 0;
+      const options = {
+        onRetry: (event: RetryEvent) => retries[rank]!.push(event),
+        onQueueDepth: (now: number) => {
+          depth = now;
+          if (seen.length === KILL_AFTER && depth === PREFETCH) queuesFull[rank]!.resolve();
+        },
+      };
+      try {
+        for await (const batch of client.streamBatches({ ...request, rank }, options)) {
+          seen.push(fingerprint(batch));
+          if (seen.length === KILL_AFTER) {
+            if (depth === PREFETCH) queuesFull[rank]!.resolve();
+            await restarted.promise;
+          }
+        }
+      } finally {
+        client.close();
+      }
+      return seen;
+    };
+    const runs = ranks.map(run);
+    await Promise.all(queuesFull.map((full) => full.promise));
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+    servers.push(await restartOnSamePort(first.port));
+    restarted.resolve();
+    const seen = await Promise.all(runs);
+
+    for (const rank of ranks) {
+      assert.deepEqual(seen[rank], reference[rank], `rank ${rank}`);
+      assert.ok(retries[rank]!.length > 0, `rank ${rank}'s stream was cut and resumed`);
+      assert.equal(
+        retries[rank]![0]!.resumeAtStep,
+        KILL_AFTER + PREFETCH,
+        `rank ${rank} resumed after its queue`,
+      );
+      t.diagnostic(
+        `rank ${rank}: ${retries[rank]!.length} retries (${[...new Set(retries[rank]!.map((r) => r.error.code))].join(', ')})`,
+      );
+    }
+    // Together the ranks cover every plan position of the epoch once.
+    const positions = seen.flat().flatMap((line) => /\[([\d,]+)\]/.exec(line)![1]!.split(',').map(Number));
+    assert.deepEqual(
+      positions.sort((a, b) => a - b),
+      Array.from({ length: WORLD * BATCH * STEPS }, (_, p) => p),
+    );
+  });
+});
