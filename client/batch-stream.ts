@@ -44,7 +44,7 @@ export interface BatchStreamDeps {
  *
  * A producer moves batches from the gRPC stream into a PrefetchQueue of `prefetch` batches, pausing the
  * stream while the queue is full, and the consumer takes them in order. When the connection fails
- * (UNAVAILABLE, or INTERNAL for a reset stream), the producer calls again after a jittered backoff with
+ * (UNAVAILABLE, INTERNAL for a reset stream, or a CANCELLED the client did not ask for), the producer calls again after a jittered backoff with
  * `start_step` = the last received step + 1 and `max_steps` reduced by what was received, so the consumer
  * sees every step exactly once and in order, whichever replica answers. It gives up with UNAVAILABLE after
  * `maxAttempts` failed calls in a row (a call that delivered a batch starts the count anew). Any other status
@@ -131,7 +131,10 @@ class Producer {
           this.queue.end();
           return;
         }
-        if (!isRetryable(outcome.error)) {
+        // A CANCELLED the client did not ask for (its own cancel settles the call first) comes from the other
+        // side: a server ending its streams at the end of its shutdown grace while this client's unread batches
+        // still hold the UNAVAILABLE it sent, or a proxy. The epoch goes on elsewhere.
+        if (!isRetryable(outcome.error) && outcome.error.code !== 'CANCELLED') {
           this.queue.fail(outcome.error);
           return;
         }

@@ -52,10 +52,9 @@ export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
   const expected = header.sizes.reduce((product, size) => product * size, width);
   const described = `sizes ${header.sizes.join(' ')}, type ${header.type}`;
   // Every header value that moves or sizes the data, so a wrong skip or encoding is named, not only "truncated".
-  const lineSkipped = header.lineSkip > 0 ? `line skip ${header.lineSkip}` : '';
   const layout = [
     `encoding ${header.encoding}`,
-    lineSkipped,
+    header.lineSkip > 0 ? `line skip ${header.lineSkip}` : '',
     header.byteSkip !== 0 ? `byte skip ${header.byteSkip}` : '',
   ]
     .filter((part) => part !== '')
@@ -112,7 +111,13 @@ export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
       const compressed = await readExactly(handle, afterLines.offset, compressedBytes);
       fileBytes += compressedBytes;
       ioMs = performance.now() - ioStarted;
-      bytes = await inflate(compressed, header.byteSkip, expected, dataPath, lineSkipped, mismatch);
+      const corrupt = (error: unknown): VoxelfeedError =>
+        new VoxelfeedError(
+          'DATA_LOSS',
+          `${filePath}: the gzip data${dataPath === filePath ? '' : ` in ${dataPath}`} is corrupt or truncated (${errorText(error)}; read as ${layout}); re-save the volume or fix the header`,
+          { cause: error },
+        );
+      bytes = await inflate(compressed, header.byteSkip, expected, dataPath, mismatch, corrupt);
     }
   } finally {
     await handle.close();
@@ -137,9 +142,8 @@ async function inflate(
   byteSkip: number,
   expected: number,
   dataPath: string,
-  /** "line skip N" or empty: a wrong line skip makes valid gzip data look corrupt, so the message names it. */
-  lineSkipped: string,
   mismatch: (found: string) => VoxelfeedError,
+  corrupt: (error: unknown) => VoxelfeedError,
 ): Promise<Uint8Array> {
   const limit = byteSkip + expected;
   let inflated: Buffer;
@@ -153,11 +157,7 @@ async function inflate(
     if (error instanceof RangeError || (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
       throw mismatch(`more than that after inflating ${dataPath}`);
     }
-    throw new VoxelfeedError(
-      'DATA_LOSS',
-      `${dataPath}: the gzip data${lineSkipped && ` after ${lineSkipped}`} is corrupt or truncated (${errorText(error)}); re-save the volume`,
-      { cause: error },
-    );
+    throw corrupt(error);
   }
   if (inflated.length !== limit) {
     throw mismatch(`${Math.max(0, inflated.length - byteSkip)} after inflating ${dataPath}`);

@@ -1,17 +1,11 @@
 import { VoxelfeedError } from '../errors.js';
 import type { EpochPlan } from './epoch-plan.js';
 import { checkPosition } from './plan-keys.js';
-import { createRng, toWords } from './rng.js';
-
-/**
- * The rng purpose of replacement draws: the next value after RngPurpose's 1..6 (rng.ts), kept apart from every
- * other stream of a plan. It belongs in RngPurpose; it lives here until that table is edited.
- */
-export const REPLACEMENT_PURPOSE = 7;
+import { createRng, RngPurpose, toWords } from './rng.js';
 
 /** The stream that draws the replacement of plan position `position` (taken modulo the epoch size). */
 export function replacementKey(seed: bigint, epoch: number, position: number): number[] {
-  return [...toWords(seed), epoch, ...toWords(position), REPLACEMENT_PURPOSE];
+  return [...toWords(seed), epoch, ...toWords(position), RngPurpose.badSeriesReplacement];
 }
 
 /**

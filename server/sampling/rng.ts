@@ -16,6 +16,7 @@ export const RngPurpose = {
   synth: 4,
   seriesOrder: 5,
   windowShuffle: 6,
+  badSeriesReplacement: 7,
 } as const;
 export type RngPurpose = (typeof RngPurpose)[keyof typeof RngPurpose];
 

@@ -1,7 +1,7 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { GetSampleRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
-import { assembleBatch } from './assemble-batch.js';
+import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
 import { resolveSampleRequest } from './crop-request.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
@@ -23,7 +23,7 @@ export function createGetSampleHandler(deps: GetSampleDeps) {
       const request = resolveSampleRequest(call.request, deps.registry, deps.limits);
       const plan = request.dataset.plans.get(request.policy, request.seed, request.epoch, request.split);
       const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
-      const { batch } = await assembleBatch(request, plan, [request.index], header);
+      const { batch } = await assemblerAroundBadSeries(request, plan)([request.index], header);
       return batch.bytes;
     };
     run().then(

@@ -4,8 +4,8 @@ import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { planPosition, stepsInEpoch } from '../sampling/epoch-steps.js';
-import { planWithoutSeries } from '../sampling/plan-without-series.js';
-import { assembleBatch, type BatchHeader, type BatchTimings } from './assemble-batch.js';
+import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
+import type { BatchTimings } from './assemble-batch.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { resolveStreamRequest } from './crop-request.js';
 import type { EncodedBatch } from './encoded-batch.js';
@@ -115,22 +115,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       const grouping = { rankGroups: resolved.rankGroups, stepsInEpoch: steps };
       const endStep =
         resolved.maxSteps === 0 ? steps : Math.min(steps, resolved.startStep + resolved.maxSteps);
-      // With --replace-bad-series a batch comes from the plan without the series found bad so far, and is drawn
-      // again when it hits a series found bad meanwhile (the bad set only grows, so the retries end).
-      const { cache, replaceBadSeries } = resolved.dataset;
-      let avoiding = { bad: 0, plan };
-      const assemble = async (positions: readonly number[], header: BatchHeader) => {
-        for (;;) {
-          const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
-          if (avoiding.bad !== bad) avoiding = { bad, plan: planWithoutSeries(plan, cache.failedKeys) };
-          try {
-            return await assembleBatch(resolved, avoiding.plan, positions, header, abort.signal, pool);
-          } catch (error) {
-            if (replaceBadSeries !== true || cache.failedKeys.size === bad || abort.signal.aborted)
-              throw error;
-          }
-        }
-      };
+      const assemble = assemblerAroundBadSeries(resolved, plan, abort.signal, pool);
       const prepare = (step: number) => {
         const begun = performance.now();
         holding(1);

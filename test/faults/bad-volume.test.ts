@@ -268,6 +268,19 @@ describe('a volume file that goes bad while the server runs', () => {
       );
       assert.deepEqual(again.map(fingerprint), holdout.map(fingerprint));
       assert.deepEqual(replica.map(fingerprint), holdout.map(fingerprint));
+
+      // GetSample at a replaced position serves the replacement too: the streamed sample's bytes.
+      const streamed = holdout
+        .flatMap((batch) => batch.samples.map((sample, slot) => ({ batch, sample, slot })))
+        .find(({ sample }) => plan.items[plan.itemAt(Number(sample.index))]!.series === bad)!;
+      const { dataset: _, ...sampleRequest } = baseStreamRequest(request(SplitPart.SPLIT_PART_HOLDOUT, 0, 1));
+      const alone = await getSample(first.client, { ...sampleRequest, index: streamed.sample.index });
+      assert.equal(alone.samples[0]!.item, streamed.sample.item);
+      const voxels = CROP.reduce((product, size) => product * size, 1);
+      assert.deepEqual(
+        Buffer.from(alone.image),
+        Buffer.from(streamed.batch.image.subarray(streamed.slot * voxels, (streamed.slot + 1) * voxels)),
+      );
     } finally {
       await first.close();
       await second.close();

@@ -1,0 +1,39 @@
+import type { EpochPlan } from '../sampling/epoch-plan.js';
+import { planWithoutSeries } from '../sampling/plan-without-series.js';
+import { assembleBatch, type BatchHeader, type BatchTimings } from './assemble-batch.js';
+import type { BatchBufferPool } from './batch-buffer-pool.js';
+import type { CropRequest } from './crop-request.js';
+import type { EncodedBatch } from './encoded-batch.js';
+
+export type BatchAssembler = (
+  positions: readonly number[],
+  header: BatchHeader,
+) => Promise<{ batch: EncodedBatch; timings: BatchTimings }>;
+
+/**
+ * Assembles batches of `plan` for one call. Without `--replace-bad-series` that is `assembleBatch` as it is: a
+ * series found unreadable fails the batch with DATA_LOSS. With it, batches come from the plan without the
+ * series found bad so far (`planWithoutSeries`, the same on every replica that knows the same bad set), and a
+ * batch that hits a series found bad meanwhile is drawn again; the bad set only grows, so the retries end.
+ * Streams and GetSample share this, so a sample fetched alone equals its slice of a streamed batch.
+ */
+export function assemblerAroundBadSeries(
+  request: CropRequest,
+  plan: EpochPlan,
+  signal?: AbortSignal,
+  pool?: BatchBufferPool,
+): BatchAssembler {
+  const { cache, replaceBadSeries } = request.dataset;
+  let avoiding = { bad: 0, plan };
+  return async (positions, header) => {
+    for (;;) {
+      const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
+      if (avoiding.bad !== bad) avoiding = { bad, plan: planWithoutSeries(plan, cache.failedKeys) };
+      try {
+        return await assembleBatch(request, avoiding.plan, positions, header, signal, pool);
+      } catch (error) {
+        if (replaceBadSeries !== true || cache.failedKeys.size === bad || signal?.aborted) throw error;
+      }
+    }
+  };
+}
