@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
@@ -14,6 +15,7 @@ describe('a stream whose server shuts down while the client is not reading', () 
   let stopping: TestServer;
   let staying: TestServer;
   let request: StreamBatchesInput;
+  let stayingSent = 0;
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 31n });
@@ -28,7 +30,10 @@ describe('a stream whose server shuts down while the client is not reading', () 
     // No shutdown grace: the server ends its open streams at once, while their statuses still wait behind
     // batches the paused client has not read, so what reaches the client is the transport's CANCELLED.
     stopping = await startTestServer({ data: dataset.dir });
-    staying = await startTestServer({ data: dataset.dir });
+    staying = await startTestServer({
+      data: dataset.dir,
+      hooks: { observer: { onBatch: () => stayingSent++ } },
+    });
   });
 
   after(async () => {
@@ -57,10 +62,28 @@ describe('a stream whose server shuts down while the client is not reading', () 
       channelOptions: { 'grpc-node.flow_control_window': 65_535 },
     });
     const seen: string[] = [];
+    let depth = 0;
+    let onFull: (() => void) | null = null;
+    const options = {
+      onRetry: (event: RetryEvent) => retries.push(event),
+      onQueueDepth: (now: number) => {
+        depth = now;
+        if (depth === 1) onFull?.();
+      },
+    };
     try {
-      for await (const batch of client.streamBatches(request, { onRetry: (event) => retries.push(event) })) {
+      for await (const batch of client.streamBatches(request, options)) {
         seen.push(batchFingerprint(batch));
-        if (seen.length === 2) await stopping.close();
+        if (seen.length === 2) {
+          // The queue is full (prefetch 1: wait for it) when the stream is cut: the client must not open its next call
+          // before the consumer takes a batch, since grpc-js cannot pause a call before its first message
+          // and would read the rest of the epoch into memory.
+          if (depth < 1) await new Promise<void>((resolve) => (onFull = resolve));
+          const before = stayingSent;
+          await stopping.close();
+          await delay(500);
+          assert.equal(stayingSent, before, 'no batch was sent to the client while its queue was full');
+        }
       }
     } finally {
       client.close();
