@@ -44,7 +44,8 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   const running = await startServer(parsed, env, log);
   process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
   if (running.metricsPort !== null) {
-    process.stdout.write(`metrics on http://${parsed.host}:${running.metricsPort}/metrics\n`);
+    const metricsHost = parsed.metricsHost ?? parsed.host;
+    process.stdout.write(`metrics on http://${metricsHost}:${running.metricsPort}/metrics\n`);
   }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
@@ -211,7 +212,7 @@ export async function startServer(
   const metricsHttp =
     metrics === null || config.metricsPort === null
       ? null
-      : await serveMetrics(metrics.registry, config.host, config.metricsPort);
+      : await serveMetrics(metrics.registry, config.metricsHost ?? config.host, config.metricsPort);
   return {
     grpc,
     catalog,

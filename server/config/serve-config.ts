@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { envFlag } from '../../common/env-flag.js';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
@@ -11,8 +12,13 @@ export interface ServeConfig {
   readonly datasetName: string | null;
   readonly host: string;
   readonly port: number;
-  /** HTTP port of GET /metrics (Prometheus), on the same host; 0 picks a free one. */
+  /** HTTP port of GET /metrics (Prometheus), on `metricsHost`; 0 picks a free one. */
   readonly metricsPort: number | null;
+  /**
+   * Address of GET /metrics, so gRPC can face the network while metrics stay on loopback. Optional like `tls`
+   * (configs written before it type-check); parseServeConfig always sets it; absent: `host`.
+   */
+  readonly metricsHost?: string;
   readonly cacheMaxBytes: number;
   readonly strict: boolean;
   /**
@@ -37,20 +43,22 @@ export const SERVE_HELP = `Usage: voxelfeed serve [options]
 Serves 3D crops of a data set over gRPC (voxelfeed.v1.VoxelFeed, with grpc.health.v1 and server reflection).
 
 Options (each also read from the environment variable shown; a flag wins over its variable):
-  --data PATH            folder in the LUNA16 preprocessed layout (<uid>_clean.nrrd, <uid>_mask.nrrd,
-                         <uid>_bboxes.npy) or a manifest (.csv or .json: id,image,mask,boxes)    VOXELFEED_DATA
-                         default: a small phantom data set, generated once into the cache folder
+  --data PATH            folder in the LUNA16 preprocessed layout (<uid>_clean.nrrd,       VOXELFEED_DATA
+                         <uid>_mask.nrrd, <uid>_bboxes.npy) or a manifest (.csv or .json:
+                         id,image,mask,boxes); default: a small phantom data set, generated
+                         once into the cache folder
   --name NAME            data set name in requests (default: the folder's name)            VOXELFEED_DATASET_NAME
   --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 for all)         VOXELFEED_HOST
-  --port N               port (default 50051; 0 picks a free one)                           VOXELFEED_PORT
+  --port N               port (default 50051; 0 picks a free one)                          VOXELFEED_PORT
   --metrics-port N|off   HTTP port of /metrics for Prometheus (default 9464; 0: a free one;
                          off: no metrics at all)                                           VOXELFEED_METRICS_PORT
-  --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)   VOXELFEED_CACHE_BYTES
+  --metrics-host HOST    address of /metrics (default: the same as --host)                 VOXELFEED_METRICS_HOST
+  --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)  VOXELFEED_CACHE_BYTES
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --replace-bad-series   serve other series' items in place of a series found unreadable   VOXELFEED_REPLACE_BAD_SERIES=1
                          while serving (missing, truncated or corrupt file) instead of ending streams with
                          DATA_LOSS; batches then depend on which series were found bad (default: off)
-  --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                VOXELFEED_MAX_CROP_VOXELS
+  --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                         VOXELFEED_MAX_CROP_VOXELS
   --max-batch-bytes SIZE largest batch message (default 64MiB, at most 1GiB)               VOXELFEED_MAX_BATCH_BYTES
   --max-streams N        StreamBatches calls served at once, all clients (default 256)     VOXELFEED_MAX_STREAMS
   --max-streams-per-peer N
@@ -59,7 +67,7 @@ Options (each also read from the environment variable shown; a flag wins over it
                          (default 60000; 0: no pings)
   --idle-timeout-ms N    close a connection with no call for this long (default 600000;    VOXELFEED_IDLE_TIMEOUT_MS
                          0: never); clients reconnect at their next call
-  --shutdown-grace-ms N  time open streams get on SIGTERM (default 10000)                   VOXELFEED_SHUTDOWN_GRACE_MS
+  --shutdown-grace-ms N  time open streams get on SIGTERM (default 10000)                  VOXELFEED_SHUTDOWN_GRACE_MS
   --tls-cert FILE        serve TLS with this PEM certificate chain (needs --tls-key)       VOXELFEED_TLS_CERT
   --tls-key FILE         the certificate's unencrypted PEM private key                     VOXELFEED_TLS_KEY
   --tls-client-ca FILE   mutual TLS: require client certificates signed by this PEM CA     VOXELFEED_TLS_CLIENT_CA
@@ -85,6 +93,7 @@ const VALUE_OPTIONS = {
   host: { variable: 'VOXELFEED_HOST', example: '0.0.0.0' },
   port: { variable: 'VOXELFEED_PORT', example: '50051' },
   'metrics-port': { variable: 'VOXELFEED_METRICS_PORT', example: '9464' },
+  'metrics-host': { variable: 'VOXELFEED_METRICS_HOST', example: '127.0.0.1' },
   'cache-bytes': { variable: 'VOXELFEED_CACHE_BYTES', example: '2GiB' },
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
@@ -177,12 +186,15 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel.text as LogLevel)) {
     problems.push(`${logLevel.shown}: use one of ${LOG_LEVELS.join(', ')}`);
   }
+  const host = text('host') ?? '127.0.0.1';
   const config: ServeConfig = {
     data: text('data'),
     datasetName: text('name'),
-    host: text('host') ?? '127.0.0.1',
+    host,
     port: integer('port', 50051, 0, 65535),
     metricsPort: pick('metrics-port')?.text === 'off' ? null : integer('metrics-port', 9464, 0, 65535),
+    // Following --host keeps every setup written before --metrics-host as it was.
+    metricsHost: text('metrics-host') ?? host,
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     replaceBadSeries:
@@ -279,19 +291,4 @@ function tlsFiles(
   }
   if (cert === undefined || key === undefined) return null;
   return { certFile: cert.text, keyFile: key.text, clientCaFile: clientCa?.text ?? null };
-}
-
-const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
-const FALSE_WORDS = ['', '0', 'false', 'no', 'off'];
-
-/** A boolean variable: 1/true/yes/on or 0/false/no/off (any case); anything else is reported. */
-function envFlag(env: NodeJS.ProcessEnv, variable: string, problems: string[]): boolean {
-  const value = env[variable];
-  if (value === undefined) return false;
-  const word = value.trim().toLowerCase();
-  if (TRUE_WORDS.includes(word)) return true;
-  if (!FALSE_WORDS.includes(word)) {
-    problems.push(`${variable}=${value}: use 1 or 0 (true or false)`);
-  }
-  return false;
 }

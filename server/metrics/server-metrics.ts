@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { type TrainerStats, VoxelFeedService } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
 import type { BatchSent } from '../service/handle-stream-batches.js';
 import type { TrainerStatsStore } from '../service/trainer-stats-store.js';
@@ -10,6 +10,18 @@ export const LOADER_BUCKETS = [
 ];
 
 export type LoaderStage = 'read' | 'decode' | 'crop' | 'encode' | 'batch';
+
+/**
+ * The status codes whose series exist at 0 from the first scrape. RESOURCE_EXHAUSTED: a stream or batch limit
+ * was reached. UNAUTHENTICATED: a call without a valid token; the auth interceptor refuses it before any
+ * handler, so it reaches `voxelfeed_requests_total` only, never the stream ends.
+ */
+const STREAM_END_CODES = ['OK', 'CANCELLED', 'DATA_LOSS', 'INTERNAL', 'RESOURCE_EXHAUSTED'] as const;
+const REQUEST_CODES = [...STREAM_END_CODES, 'UNAUTHENTICATED'] as const;
+/** The method label as grpc-js paths end: GetDatasetInfo, StreamBatches, GetSample, ReportTrainerStats. */
+const METHODS = Object.values(VoxelFeedService).map((method) =>
+  method.path.slice(method.path.lastIndexOf('/') + 1),
+);
 
 /**
  * The server's Prometheus series in its own registry: loader latency by stage, cache behaviour, stream
@@ -147,7 +159,10 @@ export class ServerMetrics {
     registerTrainerSeries(this.registry, trainers);
     // Labelled series exist from the first scrape, so rate() and increase() see their first event too.
     for (const outcome of ['hit', 'miss', 'coalesced'] as const) this.cacheRequests.inc({ outcome }, 0);
-    for (const code of ['OK', 'CANCELLED', 'DATA_LOSS', 'INTERNAL']) this.streamEnds.inc({ code }, 0);
+    for (const code of STREAM_END_CODES) this.streamEnds.inc({ code }, 0);
+    for (const method of METHODS) {
+      for (const code of REQUEST_CODES) this.requests.inc({ method, code }, 0);
+    }
     for (const stage of ['read', 'decode', 'crop', 'encode', 'batch'] as const) this.stage.zero({ stage });
   }
 

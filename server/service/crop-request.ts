@@ -11,6 +11,7 @@ import { resolveSeriesSplit, type SeriesSplit } from '../sampling/series-split.j
 import type { SamplingPolicy, Shape3 } from '../sampling/types.js';
 import type { DatasetRegistry, ServedDataset } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
+import { unknownDatasetError } from './unknown-dataset-error.js';
 
 export type TensorDType = 'uint8' | 'float32';
 
@@ -115,10 +116,7 @@ function resolveCommon(
 ): CropRequest | null {
   const datasetName = wire.dataset === '' ? registry.defaultName : wire.dataset;
   const dataset = registry.datasets.get(datasetName);
-  if (dataset === undefined) {
-    const served = [...registry.datasets.keys()].join(', ');
-    throw new VoxelfeedError('NOT_FOUND', `data set "${wire.dataset}" is not served here; served: ${served}`);
-  }
+  if (dataset === undefined) throw unknownDatasetError(wire.dataset, registry.datasets.keys());
   let policy: SamplingPolicy | null = null;
   try {
     policy = resolveSamplingPolicy(wire.sampling);

@@ -1,11 +1,11 @@
 import { status as GrpcStatus, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import type { DatasetInfo, GetDatasetInfoRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_SAMPLING_POLICY } from '../sampling/types.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
 import { toGrpcStatus } from './to-grpc-status.js';
+import { unknownDatasetError } from './unknown-dataset-error.js';
 
 export interface GetDatasetInfoDeps {
   readonly registry: DatasetRegistry;
@@ -22,11 +22,7 @@ export function createGetDatasetInfoHandler(deps: GetDatasetInfoDeps) {
       const name = call.request.dataset === '' ? deps.registry.defaultName : call.request.dataset;
       const served = deps.registry.datasets.get(name);
       if (served === undefined) {
-        const names = [...deps.registry.datasets.keys()].join(', ');
-        throw new VoxelfeedError(
-          'NOT_FOUND',
-          `data set "${call.request.dataset}" is not served here; served: ${names}`,
-        );
+        throw unknownDatasetError(call.request.dataset, deps.registry.datasets.keys());
       }
       const { catalog } = served;
       callback(null, {

@@ -105,6 +105,94 @@ describe('VolumeCache', () => {
     assert.equal(attempts, 2);
   });
 
+  it('keeps a permanent failure, so later requests fail at once with the same error and load nothing', async () => {
+    const corrupt = new Error('series 3 is truncated');
+    const calls: number[] = [];
+    const kept: Array<[number, unknown]> = [];
+    const cache = new VolumeCache<number>({
+      maxBytes: 1000,
+      load: async (key) => {
+        calls.push(key);
+        if (key === 3) throw corrupt;
+        return volumeOf(10, key);
+      },
+      isPermanentFailure: (error) => error === corrupt,
+      events: { onFailureKept: (key, error) => kept.push([key, error]) },
+    });
+    await assert.rejects(cache.get(3), (error) => error === corrupt);
+    assert.deepEqual([...cache.failedKeys], [3]);
+    assert.equal(kept.length, 1);
+    assert.equal(kept[0]?.[0], 3);
+    assert.equal(kept[0]?.[1], corrupt);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await assert.rejects(cache.get(3), (error) => error === corrupt);
+    }
+    assert.deepEqual(calls, [3], 'a kept failure must not load the file again');
+    assert.equal(cache.loads, 1);
+    assert.equal(cache.loadsInFlight, 0);
+    assert.equal(kept.length, 1, 'onFailureKept fires once per key, not once per request');
+    assert.equal((await cache.get(4)).image.length, 10, 'other keys still load');
+    assert.deepEqual([...cache.failedKeys], [3]);
+  });
+
+  it('gives every request coalesced on a failing load the permanent error', async () => {
+    const corrupt = new Error('bad magic');
+    let fail: (error: unknown) => void = () => {};
+    let loads = 0;
+    const kept: number[] = [];
+    const cache = new VolumeCache<number>({
+      maxBytes: 1000,
+      load: () =>
+        new Promise<Volume>((_resolve, reject) => {
+          loads += 1;
+          fail = reject;
+        }),
+      isPermanentFailure: () => true,
+      events: { onFailureKept: (key) => kept.push(key) },
+    });
+    const requests = [cache.get(5), cache.get(5), cache.get(5)];
+    assert.equal(cache.loadsInFlight, 1);
+    assert.equal(cache.failedKeys.size, 0, 'nothing is kept before the load has failed');
+    fail(corrupt);
+    const results = await Promise.allSettled(requests);
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      assert.equal(result.status === 'rejected' ? result.reason : undefined, corrupt);
+    }
+    assert.equal(loads, 1);
+    assert.deepEqual(kept, [5]);
+    await assert.rejects(cache.get(5), (error) => error === corrupt);
+    assert.equal(loads, 1);
+  });
+
+  it('does not keep a failure that isPermanentFailure judges passing, so the next request loads again', async () => {
+    const judged: unknown[] = [];
+    const kept: number[] = [];
+    let attempts = 0;
+    const shortage = Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+    const cache = new VolumeCache<number>({
+      maxBytes: 1000,
+      load: async (key) => {
+        attempts += 1;
+        if (attempts === 1) throw shortage;
+        return volumeOf(10, key);
+      },
+      isPermanentFailure: (error) => {
+        judged.push(error);
+        return false;
+      },
+      events: { onFailureKept: (key) => kept.push(key) },
+    });
+    await assert.rejects(cache.get(2), (error) => error === shortage);
+    assert.deepEqual(judged, [shortage], 'the failure was put to isPermanentFailure');
+    assert.equal(cache.failedKeys.size, 0);
+    assert.deepEqual(kept, []);
+    const volume = await cache.get(2);
+    assert.equal(volume.image[0], 2);
+    assert.equal(attempts, 2);
+    assert.equal(cache.has(2), true);
+  });
+
   it('rejects a bound that is not a positive integer', () => {
     assert.throws(
       () => new VolumeCache<number>({ maxBytes: 0, load: async () => volumeOf(1) }),

@@ -37,6 +37,7 @@ describe('parseServeConfig', () => {
       host: '127.0.0.1',
       port: 50051,
       metricsPort: 9464,
+      metricsHost: '127.0.0.1',
       cacheMaxBytes: 2 * GiB,
       strict: false,
       replaceBadSeries: false,
@@ -70,6 +71,7 @@ describe('parseServeConfig', () => {
       VOXELFEED_HOST: '0.0.0.0',
       VOXELFEED_PORT: '6000',
       VOXELFEED_METRICS_PORT: '9100',
+      VOXELFEED_METRICS_HOST: '127.0.0.2',
       VOXELFEED_CACHE_BYTES: '512MiB',
       VOXELFEED_STRICT: '1',
       VOXELFEED_REPLACE_BAD_SERIES: '1',
@@ -92,6 +94,7 @@ describe('parseServeConfig', () => {
       host: '0.0.0.0',
       port: 6000,
       metricsPort: 9100,
+      metricsHost: '127.0.0.2',
       cacheMaxBytes: 512 * MiB,
       strict: true,
       replaceBadSeries: true,
@@ -123,6 +126,34 @@ describe('parseServeConfig', () => {
       'VOXELFEED_REPLACE_BAD_SERIES=1',
       'batches then depend on which series were found bad',
     ]);
+  });
+
+  it('serves /metrics on --host unless --metrics-host or VOXELFEED_METRICS_HOST names another address', () => {
+    assert.equal(parse(['--host', '0.0.0.0']).metricsHost, '0.0.0.0');
+    assert.equal(parse([], { VOXELFEED_HOST: '10.0.0.5' }).metricsHost, '10.0.0.5');
+    const split = parse(['--host', '0.0.0.0', '--metrics-host', '127.0.0.1']);
+    assert.deepEqual([split.host, split.metricsHost], ['0.0.0.0', '127.0.0.1']);
+    assert.equal(
+      parse(['--host', '0.0.0.0'], { VOXELFEED_METRICS_HOST: '127.0.0.1' }).metricsHost,
+      '127.0.0.1',
+    );
+    assert.equal(parse(['--metrics-host=::1'], { VOXELFEED_METRICS_HOST: '127.0.0.1' }).metricsHost, '::1');
+    assertMentions(problemsOf(['--metrics-host']), [
+      '--metrics-host needs a value; e.g. --metrics-host 127.0.0.1',
+    ]);
+    assert.match(
+      SERVE_HELP,
+      /^ {2}--metrics-host HOST .*default: the same as --host.* VOXELFEED_METRICS_HOST$/m,
+    );
+  });
+
+  it('puts every VOXELFEED_* variable of --help in one column', () => {
+    const columns = new Set<number>();
+    for (const line of SERVE_HELP.split('\n')) {
+      const at = line.search(/ VOXELFEED_[A-Z_]+(=1)?$/);
+      if (at >= 0) columns.add(at + 1);
+    }
+    assert.equal(columns.size, 1, `variables start at columns ${[...columns].join(', ')}`);
   });
 
   it('takes a flag over its variable, and a variable over the default', () => {
