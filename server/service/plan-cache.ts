@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CatalogSeries } from '../dataset/catalog.js';
+import { VoxelfeedError } from '../errors.js';
 import { createEpochPlan, type EpochPlan } from '../sampling/epoch-plan.js';
 import { ALL_SERIES, eligibleSeries, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy } from '../sampling/types.js';
@@ -25,6 +26,7 @@ export class PlanCache {
     const cached = this.plans.get(key);
     if (cached !== undefined) return cached;
     const eligible = split.part === 'all' ? undefined : eligibleSeries(this.series, split);
+    if (eligible !== undefined) checkSplitHasItems(this.series, eligible, split, policy);
     const plan = createEpochPlan(this.series, policy, seed, epoch, eligible);
     this.builds += 1;
     this.plans.set(key, plan);
@@ -35,4 +37,27 @@ export class PlanCache {
   get buildCount(): number {
     return this.builds;
   }
+}
+
+/**
+ * A split part with no series (or none with nodules, and no negatives asked for) has nothing to sample. The
+ * plan builder would say "the data set has no nodules", which is wrong for the data set: this names the split.
+ */
+function checkSplitHasItems(
+  series: readonly CatalogSeries[],
+  eligible: readonly number[],
+  split: SeriesSplit,
+  policy: SamplingPolicy,
+): void {
+  const nodules = eligible.reduce((total, index) => total + series[index]!.nodules.length, 0);
+  if (eligible.length > 0 && (nodules > 0 || policy.negativesPerEpoch > 0)) return;
+  const part = split.part === 'holdout' ? 'SPLIT_PART_HOLDOUT' : 'SPLIT_PART_TRAIN';
+  const fix =
+    eligible.length === 0
+      ? `${split.part === 'holdout' ? 'raise' : 'lower'} split.holdout_fraction`
+      : 'set sampling.negatives_per_epoch > 0 or change split.holdout_fraction';
+  throw new VoxelfeedError(
+    'FAILED_PRECONDITION',
+    `split.part ${part} with split.holdout_fraction ${split.holdoutFraction} holds ${eligible.length} of the ${series.length} series and ${nodules} nodules: nothing to sample; ${fix}`,
+  );
 }
