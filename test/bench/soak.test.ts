@@ -38,6 +38,7 @@ describe('soakProblems', () => {
   });
   const result = (samples: SoakSample[], maxRssBytes: number): SoakResult =>
     ({
+      options: { sampleMs: 1000 },
       samples,
       maxRssBytes,
       boundBytes: 300 * MIB,
@@ -63,6 +64,15 @@ describe('soakProblems', () => {
     assert.equal(problems.length, 2, problems.join('\n'));
     assert.match(problems[0]!, /RSS reached 301\.0 MiB, over the bound of 300\.0 MiB/);
     assert.match(problems[1]!, /stream 0 received no batch between 1\.0 s and 2\.0 s/);
+  });
+
+  it('does not judge a stream on a last window much shorter than the sample interval', () => {
+    assert.deepEqual(
+      soakProblems(result([sample(1, [3, 4]), sample(2, [6, 9]), sample(2.2, [6, 10])], 0)),
+      [],
+    );
+    const late = soakProblems(result([sample(1, [3, 4]), sample(2, [6, 9]), sample(3, [6, 10])], 0));
+    assert.equal(late.length, 1, late.join('\n'));
   });
 });
 

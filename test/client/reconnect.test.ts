@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
@@ -8,8 +7,9 @@ import { FeedError } from '../../client/feed-error.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { backoffDelayMs, DEFAULT_RECONNECT } from '../../client/reconnect.js';
 import { batchFingerprint } from '../support/feed-batch-reference.js';
+import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
-import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
+import { respawnOnPort, type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
 describe('backoffDelayMs', () => {
   it('waits uniformly below a cap that doubles from the initial backoff up to the maximum', () => {
@@ -33,17 +33,6 @@ describe('backoffDelayMs', () => {
     assert.deepEqual(DEFAULT_RECONNECT, { initialBackoffMs: 100, maxBackoffMs: 5000, maxAttempts: 20 });
   });
 });
-
-/** A port nobody listens on (bound, then released). */
-async function unusedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}
 
 const STEPS = 60;
 const KILL_AFTER = 15;
@@ -75,22 +64,6 @@ describe('a stream across a killed and restarted server', () => {
     for (const server of servers) await server.stop('SIGKILL');
     await dataset?.cleanup();
   });
-
-  async function restartOnSamePort(port: number): Promise<ServerProcess> {
-    const failures: string[] = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        return await spawnServer(
-          ['--data', dataset.dir, '--log-level', 'warn', '--port', String(port)],
-          SERVER_ENV,
-          30_000,
-        );
-      } catch (error) {
-        failures.push((error as Error).message); // the port may still be held for a moment
-      }
-    }
-    throw new Error(`could not restart on port ${port}:\n${failures.join('\n')}`);
-  }
 
   it('delivers every step once and in order, byte-identical to an uninterrupted run', {
     timeout: 60_000,
@@ -132,7 +105,9 @@ describe('a stream across a killed and restarted server', () => {
           if (depth < PREFETCH) await new Promise<void>((resolve) => (onFull = resolve));
           first.child.kill('SIGKILL');
           await once(first.child, 'exit');
-          servers.push(await restartOnSamePort(first.port));
+          servers.push(
+            await respawnOnPort(first.port, ['--data', dataset.dir, '--log-level', 'warn'], SERVER_ENV),
+          );
         }
       }
     } finally {
@@ -154,7 +129,7 @@ describe('a client whose server does not come back', () => {
   it('gives up after maxAttempts with UNAVAILABLE naming the address and the attempts', {
     timeout: 20_000,
   }, async () => {
-    const address = `127.0.0.1:${await unusedPort()}`;
+    const address = `127.0.0.1:${await freePort()}`;
     const client = createFeedClient({
       address,
       reconnect: { initialBackoffMs: 5, maxBackoffMs: 20, maxAttempts: 4 },

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
-import type { FeedBatch } from '../../client/feed-batch.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
-import { tensorBytes } from '../support/feed-batch-reference.js';
+import { batchFingerprint } from '../support/feed-batch-reference.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
-import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
+import { respawnOnPort, type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
 const WORLD = 3;
 const BATCH = 2;
@@ -17,11 +15,6 @@ const KILL_AFTER = 8;
 const PREFETCH = 3;
 
 /** What each rank must see identically with or without a server crash: step, samples and tensor bytes. */
-function fingerprint(batch: FeedBatch): string {
-  const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const indices = batch.samples.map((info) => info.index).join(',');
-  return `rank ${batch.rank} step ${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${hash(tensorBytes(batch.mask!))}`;
-}
 
 /** A promise and the function that resolves it. */
 function signal(): { promise: Promise<void>; resolve: () => void } {
@@ -58,22 +51,6 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
     await dataset?.cleanup();
   });
 
-  async function restartOnSamePort(port: number): Promise<ServerProcess> {
-    const failures: string[] = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        return await spawnServer(
-          ['--data', dataset.dir, '--log-level', 'warn', '--port', String(port)],
-          {},
-          30_000,
-        );
-      } catch (error) {
-        failures.push((error as Error).message); // the port may still be held for a moment
-      }
-    }
-    throw new Error(`could not restart on port ${port}:\n${failures.join('\n')}`);
-  }
-
   it('delivers the epoch exactly once: every rank resumes and sees what an uninterrupted run sees', {
     timeout: 90_000,
   }, async (t) => {
@@ -85,7 +62,8 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
       reference = await Promise.all(
         ranks.map(async (rank) => {
           const seen: string[] = [];
-          for await (const batch of plain.streamBatches({ ...request, rank })) seen.push(fingerprint(batch));
+          for await (const batch of plain.streamBatches({ ...request, rank }))
+            seen.push(batchFingerprint(batch));
           return seen;
         }),
       );
@@ -118,7 +96,7 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
       };
       try {
         for await (const batch of client.streamBatches({ ...request, rank }, options)) {
-          seen.push(fingerprint(batch));
+          seen.push(batchFingerprint(batch));
           if (seen.length === KILL_AFTER) {
             if (depth === PREFETCH) queuesFull[rank]!.resolve();
             await restarted.promise;
@@ -133,7 +111,7 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
     await Promise.all(queuesFull.map((full) => full.promise));
     first.child.kill('SIGKILL');
     await once(first.child, 'exit');
-    servers.push(await restartOnSamePort(first.port));
+    servers.push(await respawnOnPort(first.port, ['--data', dataset.dir, '--log-level', 'warn'], {}));
     restarted.resolve();
     const seen = await Promise.all(runs);
 

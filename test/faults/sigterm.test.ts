@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,10 +13,9 @@ import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
-import type { FeedBatch } from '../../client/feed-batch.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { SHUTTING_DOWN_MESSAGE } from '../../server/service/handle-stream-batches.js';
-import { tensorBytes } from '../support/feed-batch-reference.js';
+import { batchFingerprint } from '../support/feed-batch-reference.js';
 import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
@@ -34,12 +32,6 @@ const SHORT_STEPS = 30;
 /** Consumed before SIGTERM by the short and the long stream. */
 const SHORT_READ = 2;
 const LONG_READ = 5;
-
-function fingerprint(batch: FeedBatch): string {
-  const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const indices = batch.samples.map((info) => info.index).join(',');
-  return `${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${hash(tensorBytes(batch.mask!))}`;
-}
 
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve = () => {};
@@ -131,7 +123,7 @@ describe('SIGTERM with open streams', () => {
     const plain = createFeedClient({ address: a.address });
     const reference: string[] = [];
     try {
-      for await (const batch of plain.streamBatches(request)) reference.push(fingerprint(batch));
+      for await (const batch of plain.streamBatches(request)) reference.push(batchFingerprint(batch));
     } finally {
       plain.close();
     }
@@ -171,7 +163,7 @@ describe('SIGTERM with open streams', () => {
       };
       try {
         for await (const batch of client.streamBatches(input, streamOptions)) {
-          seen.push(fingerprint(batch));
+          seen.push(batchFingerprint(batch));
           if (seen.length === pauseAt) {
             if (depth === PREFETCH) waiting[name].resolve();
             await go[name].promise;

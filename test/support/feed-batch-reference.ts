@@ -16,7 +16,7 @@ export function batchFingerprint(batch: FeedBatch): string {
   const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   const indices = batch.samples.map((info) => info.index).join(',');
   const mask = batch.mask ? hash(tensorBytes(batch.mask)) : 'none';
-  return `${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${mask}`;
+  return `rank ${batch.rank} step ${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${mask}`;
 }
 
 const MODE_NAMES: Record<number, string> = {

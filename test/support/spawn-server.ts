@@ -67,3 +67,23 @@ export async function spawnServer(
     },
   };
 }
+
+/**
+ * Starts `voxelfeed serve` again on the port a killed server held, as a client that resumes would find it.
+ * Retries a few times: the kernel may still hold the port for a moment after the kill.
+ */
+export async function respawnOnPort(
+  port: number,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess> {
+  const failures: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await spawnServer([...args, '--port', String(port)], env, 30_000);
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  throw new Error(`could not restart on port ${port}:\n${failures.join('\n')}`);
+}
