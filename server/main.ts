@@ -2,7 +2,12 @@ import { serveMetrics } from '../common/serve-metrics.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
 import { readServeSecurity } from './config/read-serve-security.js';
-import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
+import {
+  DEFAULT_CONCURRENT_LOADS,
+  parseServeConfig,
+  SERVE_HELP,
+  type ServeConfig,
+} from './config/serve-config.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
@@ -122,6 +127,7 @@ export async function startServer(
   const metrics = config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
+    maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
     load: (index) =>
       loadCatalogVolume(
         catalog.series[index]!,

@@ -1,3 +1,4 @@
+import { DEFAULT_CONCURRENT_LOADS } from '../../server/config/serve-config.js';
 import type { Shape3 } from '../../server/sampling/types.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 
@@ -14,13 +15,17 @@ export const WORKING_ALLOWANCE_BYTES = 128 * MIB;
 
 /**
  * A volume being loaded holds its compressed file and the decoded image and mask: measured about 3 bytes per
- * voxel with 120-150 loads in flight (external memory / loads, less the cache and batch buffers).
+ * voxel with 120-150 loads running at once before loads were limited (external memory / loads, less the cache
+ * and batch buffers).
  */
 export const LOAD_BYTES_PER_VOXEL = 3;
 
 export interface SoakAllowance {
   readonly workingBytes: number;
-  /** Volumes being read and decoded: the cache's byte bound covers only the volumes it keeps. */
+  /**
+   * Volumes being read and decoded (at most `--max-loads` at once) and cut: the cache's byte bound covers only
+   * the volumes it keeps, and a batch keeps no volume once its crops are cut.
+   */
   readonly loadsInFlightBytes: number;
   /** Encoded batches being prepared, waiting, or handed to gRPC. */
   readonly batchBufferBytes: number;
@@ -28,9 +33,9 @@ export interface SoakAllowance {
 }
 
 /**
- * The memory a server may hold beyond idle + cache for `streams` streams, by the service's own limits: each
- * stream prepares up to `prefetchBatches` batches ahead of the one being sent, each batch loads up to
- * `batchSize` distinct series at once, and up to `maxUnflushedBatches` more wait in gRPC.
+ * The memory a server may hold beyond idle + cache for `streams` streams, by the server's own limits: at most
+ * `--max-loads` volumes are read and decoded at once; each stream prepares up to `prefetchBatches` batches
+ * ahead of the one being sent, and up to `maxUnflushedBatches` more wait in gRPC.
  */
 export function soakAllowance(options: {
   readonly streams: number;
@@ -41,8 +46,7 @@ export function soakAllowance(options: {
 }): SoakAllowance {
   const limits = DEFAULT_SERVICE_LIMITS;
   const batchesPrepared = limits.prefetchBatches + 1;
-  const loadsInFlightBytes =
-    options.streams * batchesPrepared * options.batchSize * options.seriesVoxels * LOAD_BYTES_PER_VOXEL;
+  const loadsInFlightBytes = DEFAULT_CONCURRENT_LOADS * options.seriesVoxels * LOAD_BYTES_PER_VOXEL;
   // uint8 image + mask per crop.
   const batchBytes = options.batchSize * 2 * options.crop[0] * options.crop[1] * options.crop[2];
   const batchBufferBytes = options.streams * (batchesPrepared + limits.maxUnflushedBatches) * batchBytes;

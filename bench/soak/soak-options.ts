@@ -33,8 +33,11 @@ than the data set, measures its idle RSS, then keeps --streams trainer-like stre
 world, one connection each) streaming epoch after epoch over loopback for --minutes. Every --sample-seconds
 it reads the server's RSS (/proc/PID/status) and the crops received. Prints a table over time, the memory
 slope over the second half (least squares, MiB per minute), the largest RSS against the bound
-(idle RSS + cache + allowance), and one JSON line. Exit status 1 when the bound is exceeded, a stream failed
-or stalled, or the server did not shut down cleanly.
+(idle RSS + cache + allowance), and one JSON line. The allowance is 128 MiB of working memory plus what the
+server's limits let the streams hold: volumes being loaded (the cache bounds only the volumes it keeps; at
+most the server's --max-loads, 4, at once, about 3 bytes per voxel each) and encoded batches. Exit status 1
+when the bound is exceeded, a stream failed or stalled, or the server logged an error or did not shut down
+cleanly.
 
 Options:
   --minutes M          how long to stream, above 0 and up to 1440 (default 10)

@@ -17,8 +17,12 @@ export function soakProblems(result: SoakResult): string[] {
   for (const stream of result.streams) {
     if (stream.error !== null) problems.push(`stream ${stream.rank} failed: ${stream.error}`);
   }
+  // Windows of at least most of a sample interval: the last sample of a run may come moments after the one
+  // before it, too soon for a slow stream's next batch.
+  const minWindowSeconds = (0.9 * result.options.sampleMs) / 1000;
   let previous: SoakSample | null = null;
   for (const sample of result.samples) {
+    if (sample.seconds - (previous?.seconds ?? 0) < minWindowSeconds) continue;
     sample.batchesByStream.forEach((batches, rank) => {
       if (batches <= (previous?.batchesByStream[rank] ?? 0) && result.streams[rank]?.error === null) {
         problems.push(
@@ -37,6 +41,20 @@ export function soakProblems(result: SoakResult): string[] {
     );
   }
   return problems;
+}
+
+/** Median RSS of the samples in the first and the second half of the run: growth that spikes cannot fake. */
+function medianRssByHalf(samples: readonly SoakSample[]): [number, number] | null {
+  const end = samples[samples.length - 1]?.seconds ?? 0;
+  const median = (values: number[]) => {
+    const sorted = values.sort((a, b) => a - b);
+    return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
+  };
+  const first = median(samples.filter((sample) => sample.seconds < end / 2).map((sample) => sample.rssBytes));
+  const second = median(
+    samples.filter((sample) => sample.seconds >= end / 2).map((sample) => sample.rssBytes),
+  );
+  return Number.isNaN(first) || Number.isNaN(second) ? null : [first, second];
 }
 
 /** The samples grouped into at most MAX_ROWS windows: RSS at the end and at most, rates over the window. */
@@ -78,6 +96,7 @@ export function formatSoakReport(result: SoakResult, machine: string): string {
   const crops = last?.crops ?? 0;
   const problems = soakProblems(result);
   const slope = result.slopeMiBPerMinute;
+  const halves = medianRssByHalf(result.samples);
   const epochs = result.streams.map((stream) => stream.epochs);
   const over = timeRows(result);
   const summary: Array<[string, string]> = [
@@ -110,6 +129,10 @@ export function formatSoakReport(result: SoakResult, machine: string): string {
       String(Math.max(0, ...result.samples.map((sample) => sample.gauges.loadsInFlight ?? 0))),
     ],
     ['memory slope, second half, MiB/min', slope === null ? 'too few samples' : slope.toFixed(2)],
+    [
+      'median RSS, first half / second half, MiB',
+      halves === null ? 'too few samples' : `${mib(halves[0])} / ${mib(halves[1])}`,
+    ],
     ['crops/s, whole run', (crops / Math.max(result.seconds, 1e-9)).toFixed(0)],
     ['epochs per stream, min / max', `${Math.min(...epochs)} / ${Math.max(...epochs)}`],
     ['client retries', String(last?.retries ?? 0)],
@@ -136,6 +159,7 @@ export function formatSoakReport(result: SoakResult, machine: string): string {
     max_cache_mib: Number(mib(Math.max(0, ...result.samples.map((sample) => sample.gauges.cacheBytes ?? 0)))),
     bound_mib: Number(mib(result.boundBytes)),
     slope_mib_per_min: slope === null ? null : Number(slope.toFixed(3)),
+    median_rss_mib_halves: halves === null ? null : halves.map((bytes) => Number(mib(bytes))),
     crops: crops,
     crops_per_s: Math.round(crops / Math.max(result.seconds, 1e-9)),
     epochs_min: Math.min(...epochs),

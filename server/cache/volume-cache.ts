@@ -25,6 +25,12 @@ export interface VolumeCacheOptions<K> {
    * would only slow the other streams). Default: none, every failed load is tried again.
    */
   readonly isPermanentFailure?: (error: unknown) => boolean;
+  /**
+   * Loads that read and decode at once; further misses wait their turn, first come first served. A volume
+   * being decoded is not yet under the byte bound, so this bounds that memory: about `maxConcurrentLoads`
+   * volumes (file and decoded arrays) beside the cache. Default: no limit.
+   */
+  readonly maxConcurrentLoads?: number;
 }
 
 export function volumeBytes(volume: Volume): number {
@@ -39,7 +45,8 @@ export function volumeBytes(volume: Volume): number {
  * - A volume larger than `maxBytes` is returned to its callers but not kept.
  * - A failed load is not cached: the next `get` tries again, unless `isPermanentFailure` says the error is
  *   for good; then the key fails at once from now on (`failedKeys`).
- * The byte bound covers kept volumes; loads in flight and oversize volumes live only as long as their callers.
+ * The byte bound covers kept volumes; loads in flight and oversize volumes live only as long as their callers,
+ * and at most `maxConcurrentLoads` loads run at once.
  */
 export class VolumeCache<K extends string | number> {
   private readonly lru: LRUCache<K, Volume>;
@@ -50,13 +57,21 @@ export class VolumeCache<K extends string | number> {
   private readonly failures = new Map<K, unknown>();
   private readonly failedKeySet = new Set<K>();
   readonly maxBytes: number;
+  readonly maxConcurrentLoads: number;
   private loadCount = 0;
+  private running = 0;
+  private readonly waitingForTurn: Array<() => void> = [];
 
   constructor(options: VolumeCacheOptions<K>) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1) {
       throw new RangeError(`cache maxBytes must be a positive integer, got ${options.maxBytes}`);
     }
     this.maxBytes = options.maxBytes;
+    const concurrency = options.maxConcurrentLoads ?? Number.POSITIVE_INFINITY;
+    if (!(concurrency >= 1) || (Number.isFinite(concurrency) && !Number.isSafeInteger(concurrency))) {
+      throw new RangeError(`cache maxConcurrentLoads must be an integer >= 1, got ${concurrency}`);
+    }
+    this.maxConcurrentLoads = concurrency;
     this.load = options.load;
     this.events = options.events ?? {};
     this.isPermanentFailure = options.isPermanentFailure ?? (() => false);
@@ -113,8 +128,14 @@ export class VolumeCache<K extends string | number> {
     return this.failedKeySet;
   }
 
+  /** Loads asked for and not yet done: running, or waiting for their turn. */
   get loadsInFlight(): number {
     return this.inFlight.size;
+  }
+
+  /** Loads reading and decoding now (at most `maxConcurrentLoads`). */
+  get loadsRunning(): number {
+    return this.running;
   }
 
   /** Loads started since creation (each miss starts one; coalesced gets do not). */
@@ -126,6 +147,9 @@ export class VolumeCache<K extends string | number> {
     this.loadCount += 1;
     this.events.onLoadStart?.();
     let ok = false;
+    // With a free slot the load starts now, inside `get`; otherwise it waits for a finishing load's slot.
+    if (this.running < this.maxConcurrentLoads) this.running += 1;
+    else await new Promise<void>((resolve) => this.waitingForTurn.push(resolve));
     try {
       const volume = await this.load(key);
       const bytes = volumeBytes(volume);
@@ -144,6 +168,10 @@ export class VolumeCache<K extends string | number> {
       }
       throw error;
     } finally {
+      // The slot passes straight to the next waiting load, so no `get` in between can take it as well.
+      const next = this.waitingForTurn.shift();
+      if (next) next();
+      else this.running -= 1;
       this.inFlight.delete(key);
       this.events.onLoadEnd?.(ok);
     }

@@ -20,6 +20,8 @@ export interface ServeConfig {
    */
   readonly metricsHost?: string;
   readonly cacheMaxBytes: number;
+  /** Volumes read and decoded at once (the cache's maxConcurrentLoads); unset: DEFAULT_CONCURRENT_LOADS. */
+  readonly maxConcurrentLoads?: number;
   readonly strict: boolean;
   /**
    * Replace the items of series found bad while serving by items of good series instead of failing their
@@ -38,6 +40,12 @@ export interface ServeConfig {
   readonly authTokenFile?: string | null;
 }
 
+/**
+ * Loads at once by default: the decoding of gzip NRRD runs on libuv's 4 threads, so more loads add memory
+ * (each holds a file and its decoded arrays) rather than speed.
+ */
+export const DEFAULT_CONCURRENT_LOADS = 4;
+
 export const SERVE_HELP = `Usage: voxelfeed serve [options]
 
 Serves 3D crops of a data set over gRPC (voxelfeed.v1.VoxelFeed, with grpc.health.v1 and server reflection).
@@ -54,6 +62,8 @@ Options (each also read from the environment variable shown; a flag wins over it
                          off: no metrics at all)                                           VOXELFEED_METRICS_PORT
   --metrics-host HOST    address of /metrics (default: the same as --host)                 VOXELFEED_METRICS_HOST
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)  VOXELFEED_CACHE_BYTES
+  --max-loads N          volumes read and decoded at once (default ${DEFAULT_CONCURRENT_LOADS}); memory beside the   VOXELFEED_MAX_LOADS
+                         cache is about N decoded volumes (more rarely helps: libuv runs 4 threads)
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --replace-bad-series   serve other series' items in place of a series found unreadable   VOXELFEED_REPLACE_BAD_SERIES=1
                          while serving (missing, truncated or corrupt file) instead of ending streams with
@@ -98,6 +108,7 @@ const VALUE_OPTIONS = {
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
   'max-streams': { variable: 'VOXELFEED_MAX_STREAMS', example: '256' },
+  'max-loads': { variable: 'VOXELFEED_MAX_LOADS', example: '4' },
   'max-streams-per-peer': { variable: 'VOXELFEED_MAX_STREAMS_PER_PEER', example: '32' },
   'keepalive-ms': { variable: 'VOXELFEED_KEEPALIVE_MS', example: '60000' },
   'idle-timeout-ms': { variable: 'VOXELFEED_IDLE_TIMEOUT_MS', example: '600000' },
@@ -196,6 +207,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     // Following --host keeps every setup written before --metrics-host as it was.
     metricsHost: text('metrics-host') ?? host,
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
+    maxConcurrentLoads: integer('max-loads', DEFAULT_CONCURRENT_LOADS, 1, 1024),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     replaceBadSeries:
       values['replace-bad-series'] === true || envFlag(env, 'VOXELFEED_REPLACE_BAD_SERIES', problems),

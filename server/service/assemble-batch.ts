@@ -31,9 +31,9 @@ const WIRE_MODE: Record<CropMode, WireCropMode> = {
 };
 
 /**
- * Builds one batch for the given plan positions: draws every sample's crop parameters (pure), waits for the
- * volumes it needs (one cache request per distinct series), and cuts the crops straight into the encoded
- * message. The result depends only on the request and the positions, never on cache state or timing.
+ * Builds one batch for the given plan positions: draws every sample's crop parameters (pure), allocates the
+ * encoded message, asks the cache for each distinct series once and cuts that series' crops straight into the
+ * message as its volume arrives. The result depends only on the request and the positions, never on cache state or timing.
  */
 export async function assembleBatch(
   request: CropRequest,
@@ -48,21 +48,10 @@ export async function assembleBatch(
     planSample(plan, catalog.series, request.policy, request.seed, request.epoch, position, request.cropSize),
   );
   const started = performance.now();
-  const seriesIndices = [...new Set(params.map((sample) => sample.series))];
-  const volumes = new Map<number, Volume>();
-  await Promise.all(
-    seriesIndices.map(async (seriesIndex) => {
-      volumes.set(seriesIndex, await loadVolume(request, seriesIndex));
-    }),
-  );
-  if (signal?.aborted) throw signal.reason;
-  const loaded = performance.now();
-
   const voxels = request.cropSize[0] * request.cropSize[1] * request.cropSize[2];
   const batchSize = positions.length;
   const imageBytes = batchSize * voxels * (request.dtype === 'float32' ? 4 : 1);
   const maskBytes = request.includeMask ? batchSize * voxels : 0;
-  const encodeStarted = performance.now();
   const batch = allocateEncodedBatch(
     {
       epoch: request.epoch,
@@ -78,34 +67,53 @@ export async function assembleBatch(
     maskBytes,
     pool,
   );
-  const encodeMs = performance.now() - encodeStarted;
+  const encodeSeconds = (performance.now() - started) / 1000;
 
-  const cropStarted = performance.now();
   // float32 crops are cut as bytes into the last quarter of the image field, then widened in place from the
   // front: float i (bytes 4i..4i+3) never reaches a voxel byte (at 3n + j, j >= i) that is still to be read.
   const voxelTarget =
     request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
-  params.forEach((sample, slot) => {
-    const volume = volumes.get(sample.series)!;
-    extractCrop(
-      volume,
-      sample.origin,
-      sample.size,
-      request.policy.padValue,
-      voxelTarget,
-      maskTarget,
-      slot * voxels,
-    );
-  });
+  let cropSeconds = 0;
+  // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
+  // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
+  // loaded (at most the cache's maxConcurrentLoads), whatever the number of streams and batches in progress.
+  const cutFrom = async (seriesIndex: number) => {
+    const volume = await loadVolume(request, seriesIndex);
+    if (signal?.aborted) return;
+    const cropStarted = performance.now();
+    params.forEach((sample, slot) => {
+      if (sample.series !== seriesIndex) return;
+      extractCrop(
+        volume,
+        sample.origin,
+        sample.size,
+        request.policy.padValue,
+        voxelTarget,
+        maskTarget,
+        slot * voxels,
+      );
+    });
+    cropSeconds += (performance.now() - cropStarted) / 1000;
+  };
+  // Every cut settles before the buffer can go back to the pool: a late one must not write into a buffer
+  // that another batch has taken meanwhile.
+  const cuts = await Promise.allSettled([...new Set(params.map((sample) => sample.series))].map(cutFrom));
+  const failed = cuts.find((cut) => cut.status === 'rejected');
+  if (failed !== undefined || signal?.aborted) {
+    pool?.release(batch.backing);
+    throw failed !== undefined ? failed.reason : signal?.reason;
+  }
+  const widenStarted = performance.now();
   if (voxelTarget !== batch.image) writeFloat32LE(voxelTarget, batch.image);
-  const cropped = performance.now();
+  cropSeconds += (performance.now() - widenStarted) / 1000;
+  const totalSeconds = (performance.now() - started) / 1000;
   return {
     batch,
     timings: {
-      waitVolumes: (loaded - started) / 1000,
-      crop: (cropped - cropStarted) / 1000,
-      encode: encodeMs / 1000,
+      waitVolumes: Math.max(0, totalSeconds - cropSeconds - encodeSeconds),
+      crop: cropSeconds,
+      encode: encodeSeconds,
     },
   };
 }

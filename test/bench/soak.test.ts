@@ -108,7 +108,8 @@ describe('a 15 s soak of voxelfeed serve', () => {
       `max RSS ${(result.maxRssBytes / MIB).toFixed(1)} MiB > bound ${(result.boundBytes / MIB).toFixed(1)} MiB (idle ${(result.idleRssBytes / MIB).toFixed(1)})`,
     );
     assert.ok(result.datasetBytes >= 5 * cacheBytes, 'the data set does not fit the cache');
-    // The allowance counts (prefetch + 1) batches of loads per stream; the server must not exceed that.
+    // Loads asked for (running or waiting for one of the --max-loads slots) never exceed what the streams'
+    // batches in preparation can ask for; only the running ones hold memory.
     const loadsBound = streams * (DEFAULT_SERVICE_LIMITS.prefetchBatches + 1) * batchSize;
     for (const sample of result.samples) {
       assert.ok(sample.gauges.cacheBytes !== null && sample.gauges.cacheBytes <= cacheBytes, 'cache bytes');

@@ -199,4 +199,57 @@ describe('VolumeCache', () => {
       /positive integer, got 0/,
     );
   });
+
+  it('runs at most maxConcurrentLoads loads at once, the others in the order asked as slots free up', async () => {
+    const started: number[] = [];
+    const finish = new Map<number, (outcome: 'ok' | 'fail') => void>();
+    const cache = new VolumeCache<number>({
+      maxBytes: 10_000,
+      maxConcurrentLoads: 2,
+      load: (key) =>
+        new Promise<Volume>((resolve, reject) => {
+          started.push(key);
+          finish.set(key, (outcome) =>
+            outcome === 'ok' ? resolve(volumeOf(10, key)) : reject(new Error(`load ${key} failed`)),
+          );
+        }),
+    });
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const gets = [1, 2, 3, 4, 5].map((key) => cache.get(key).catch((error: Error) => error.message));
+    await settle();
+    assert.deepEqual(started, [1, 2]);
+    assert.equal(cache.loadsRunning, 2);
+    assert.equal(cache.loadsInFlight, 5);
+    // A hit needs no slot.
+    finish.get(2)!('ok');
+    await settle();
+    assert.deepEqual(started, [1, 2, 3]);
+    assert.equal((await cache.get(2)).image[0], 2);
+    // A failed load frees its slot as well.
+    finish.get(1)!('fail');
+    await settle();
+    assert.deepEqual(started, [1, 2, 3, 4]);
+    assert.equal(cache.loadsRunning, 2);
+    for (const key of [3, 4]) finish.get(key)!('ok');
+    await settle();
+    assert.deepEqual(started, [1, 2, 3, 4, 5]);
+    finish.get(5)!('ok');
+    const results = await Promise.all(gets);
+    assert.equal(results[0], 'load 1 failed');
+    assert.deepEqual(
+      results.slice(1).map((volume) => (volume as Volume).image[0]),
+      [2, 3, 4, 5],
+    );
+    assert.equal(cache.loadsRunning, 0);
+    assert.equal(cache.loadsInFlight, 0);
+  });
+
+  it('refuses a concurrency below 1', () => {
+    for (const maxConcurrentLoads of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new VolumeCache<number>({ maxBytes: 10, maxConcurrentLoads, load: async () => volumeOf(1) }),
+        /maxConcurrentLoads must be an integer >= 1/,
+      );
+    }
+  });
 });

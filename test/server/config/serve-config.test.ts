@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseServeConfig, SERVE_HELP, type ServeConfig } from '../../../server/config/serve-config.js';
+import {
+  DEFAULT_CONCURRENT_LOADS,
+  parseServeConfig,
+  SERVE_HELP,
+  type ServeConfig,
+} from '../../../server/config/serve-config.js';
 import { isVoxelfeedError } from '../../../server/errors.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
 
@@ -39,6 +44,7 @@ describe('parseServeConfig', () => {
       metricsPort: 9464,
       metricsHost: '127.0.0.1',
       cacheMaxBytes: 2 * GiB,
+      maxConcurrentLoads: 4,
       strict: false,
       replaceBadSeries: false,
       limits: DEFAULT_SERVICE_LIMITS,
@@ -52,6 +58,7 @@ describe('parseServeConfig', () => {
       'default 50051',
       'default 9464',
       'default 2GiB',
+      `default ${DEFAULT_CONCURRENT_LOADS})`,
       `default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels}`,
       'default 64MiB',
       `default ${DEFAULT_SERVICE_LIMITS.maxStreams})`,
@@ -73,6 +80,7 @@ describe('parseServeConfig', () => {
       VOXELFEED_METRICS_PORT: '9100',
       VOXELFEED_METRICS_HOST: '127.0.0.2',
       VOXELFEED_CACHE_BYTES: '512MiB',
+      VOXELFEED_MAX_LOADS: '2',
       VOXELFEED_STRICT: '1',
       VOXELFEED_REPLACE_BAD_SERIES: '1',
       VOXELFEED_MAX_CROP_VOXELS: '1000',
@@ -96,6 +104,7 @@ describe('parseServeConfig', () => {
       metricsPort: 9100,
       metricsHost: '127.0.0.2',
       cacheMaxBytes: 512 * MiB,
+      maxConcurrentLoads: 2,
       strict: true,
       replaceBadSeries: true,
       limits: {
