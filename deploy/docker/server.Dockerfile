@@ -30,6 +30,8 @@ RUN mkdir -p /data /var/cache/voxelfeed && chown node:node /var/cache/voxelfeed
 USER node
 EXPOSE 50051 9464
 # The first start of a large data set indexes every series; start-period keeps those minutes from counting.
+# The check speaks TLS when VOXELFEED_TLS_CERT is set: VOXELFEED_HEALTH_CA names a CA that file lacks, and
+# VOXELFEED_HEALTH_CERT/VOXELFEED_HEALTH_KEY a client certificate for mutual TLS (deploy/README.md, Security).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "deploy/docker/grpc-health-check.mjs"]
 ENTRYPOINT ["node", "bin/voxelfeed.js"]

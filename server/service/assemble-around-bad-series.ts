@@ -1,5 +1,4 @@
 import type { EpochPlan } from '../sampling/epoch-plan.js';
-import { planWithoutSeries } from '../sampling/plan-without-series.js';
 import { assembleBatch, type BatchHeader, type BatchTimings } from './assemble-batch.js';
 import type { BatchBufferPool } from './batch-buffer-pool.js';
 import type { CropRequest } from './crop-request.js';
@@ -13,8 +12,9 @@ export type BatchAssembler = (
 /**
  * Assembles batches of `plan` for one call. Without `--replace-bad-series` that is `assembleBatch` as it is: a
  * series found unreadable fails the batch with DATA_LOSS. With it, batches come from the plan without the
- * series found bad so far (`planWithoutSeries`, the same on every replica that knows the same bad set), and a
- * batch that hits a series found bad meanwhile is drawn again; the bad set only grows, so the retries end.
+ * series found bad so far (`planWithoutSeries`, the same on every replica that knows the same bad set; built
+ * once per bad-set size by the data set's PlanCache and shared by all its streams), and a batch that hits a
+ * series found bad meanwhile is drawn again; the bad set only grows, so the retries end.
  * Streams and GetSample share this, so a sample fetched alone equals its slice of a streamed batch.
  */
 export function assemblerAroundBadSeries(
@@ -23,14 +23,13 @@ export function assemblerAroundBadSeries(
   signal?: AbortSignal,
   pool?: BatchBufferPool,
 ): BatchAssembler {
-  const { cache, replaceBadSeries } = request.dataset;
-  let avoiding = { bad: 0, plan };
+  const { cache, plans, replaceBadSeries } = request.dataset;
   return async (positions, header) => {
     for (;;) {
       const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
-      if (avoiding.bad !== bad) avoiding = { bad, plan: planWithoutSeries(plan, cache.failedKeys) };
+      const avoiding = bad === 0 ? plan : plans.withoutBadSeries(plan, cache.failedKeys);
       try {
-        return await assembleBatch(request, avoiding.plan, positions, header, signal, pool);
+        return await assembleBatch(request, avoiding, positions, header, signal, pool);
       } catch (error) {
         if (replaceBadSeries !== true || cache.failedKeys.size === bad || signal?.aborted) throw error;
       }

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { CatalogSeries } from '../dataset/catalog.js';
 import { VoxelfeedError } from '../errors.js';
 import { createEpochPlan, type EpochPlan } from '../sampling/epoch-plan.js';
+import { planWithoutSeries } from '../sampling/plan-without-series.js';
 import { ALL_SERIES, eligibleSeries, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy } from '../sampling/types.js';
 
@@ -12,7 +13,13 @@ import type { SamplingPolicy } from '../sampling/types.js';
 export class PlanCache {
   private readonly plans: LRUCache<string, EpochPlan>;
   private readonly series: readonly CatalogSeries[];
+  /**
+   * The latest replacement plan of each plan, for `withoutBadSeries`. Weak, so an entry goes with its plan
+   * once the LRU has evicted it and no stream holds it: one entry per live plan, never more.
+   */
+  private readonly replacements = new WeakMap<EpochPlan, Replacement>();
   private builds = 0;
+  private replacementBuilds = 0;
 
   constructor(series: readonly CatalogSeries[], maxPlans = 64) {
     this.series = series;
@@ -33,10 +40,39 @@ export class PlanCache {
     return plan;
   }
 
+  /**
+   * `plan` without the series in `badSeries` (`planWithoutSeries`), built once per (plan, bad-set size) and
+   * shared by every stream of that plan: without it each stream rebuilt the O(items) replacement each time
+   * the bad set grew. `badSeries` must be one set that only grows (the volume cache's `failedKeys`, a live
+   * view), so its size names its contents; a different set object, or a smaller size, rebuilds. Only the
+   * latest size is kept per plan: the set never shrinks, so an older one is never asked for again.
+   */
+  withoutBadSeries(plan: EpochPlan, badSeries: ReadonlySet<number>): EpochPlan {
+    if (badSeries.size === 0) return plan;
+    const kept = this.replacements.get(plan);
+    if (kept !== undefined && kept.badSeries === badSeries && kept.size === badSeries.size) return kept.plan;
+    const replaced = planWithoutSeries(plan, badSeries);
+    this.replacementBuilds += 1;
+    this.replacements.set(plan, { badSeries, size: badSeries.size, plan: replaced });
+    return replaced;
+  }
+
+  /** Replacement plans built by `withoutBadSeries` since creation (a test hook). */
+  get replacementBuildCount(): number {
+    return this.replacementBuilds;
+  }
+
   /** Plans built since creation (a test and metrics hook). */
   get buildCount(): number {
     return this.builds;
   }
+}
+
+/** A replacement plan and the bad set (object and size) it was built for. */
+interface Replacement {
+  readonly badSeries: ReadonlySet<number>;
+  readonly size: number;
+  readonly plan: EpochPlan;
 }
 
 /**

@@ -8,9 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseServeConfig, SERVE_HELP, type ServeConfig } from '../../server/config/serve-config.js';
+import { silentLogger } from '../../server/log/logger.js';
+import { type RunningServer, startServer } from '../../server/main.js';
+import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from '../../trainer/config/train-config.js';
 import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { createTestCertificates, type TestCertificates } from '../support/test-certificates.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import {
   DEPLOY_DIR,
@@ -30,6 +34,8 @@ const PROGRAM_SOURCES = [
   'server/config/serve-config.ts',
   'trainer/config/train-config.ts',
   'server/synth/default-dataset.ts',
+  // Its VOXELFEED_HEALTH_* variables (TLS for the check) may be set in a server container too.
+  'deploy/docker/grpc-health-check.mjs',
 ];
 
 interface EnvVar {
@@ -458,6 +464,26 @@ describe('the Dockerfiles in deploy/docker', () => {
   });
 });
 
+/** Runs the health check script; asynchronous, as the servers answer from this process. */
+async function healthCheck(
+  args: readonly string[],
+  variables: Record<string, string> = {},
+): Promise<{ status: number; stderr: string }> {
+  // The runner's own VOXELFEED_* settings must not switch the check to TLS or point it elsewhere.
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('VOXELFEED_'));
+  try {
+    const { stderr } = await run(process.execPath, [HEALTH_CHECK, ...args], {
+      cwd: REPO_ROOT,
+      timeout: 20_000,
+      env: { ...Object.fromEntries(inherited), ...variables },
+    });
+    return { status: 0, stderr };
+  } catch (error) {
+    const failed = error as { code?: unknown; stderr?: string };
+    return { status: typeof failed.code === 'number' ? failed.code : -1, stderr: failed.stderr ?? '' };
+  }
+}
+
 describe('deploy/docker/grpc-health-check.mjs', () => {
   let dataset: TempDataset;
   let server: TestServer;
@@ -472,19 +498,7 @@ describe('deploy/docker/grpc-health-check.mjs', () => {
     await dataset?.cleanup();
   });
 
-  /** Asynchronous: the server answers from this process, so a synchronous spawn would block it. */
-  const check = async (...args: string[]): Promise<{ status: number; stderr: string }> => {
-    try {
-      const { stderr } = await run(process.execPath, [HEALTH_CHECK, ...args], {
-        cwd: REPO_ROOT,
-        timeout: 20_000,
-      });
-      return { status: 0, stderr };
-    } catch (error) {
-      const failed = error as { code?: unknown; stderr?: string };
-      return { status: typeof failed.code === 'number' ? failed.code : -1, stderr: failed.stderr ?? '' };
-    }
-  };
+  const check = (...args: string[]) => healthCheck(args);
 
   it('exits 0 when the server is SERVING, for the whole server and for the feed service', async () => {
     for (const service of [[], ['voxelfeed.v1.VoxelFeed']]) {
@@ -501,5 +515,118 @@ describe('deploy/docker/grpc-health-check.mjs', () => {
     const result = await check(`127.0.0.1:${await freePort()}`);
     assert.equal(result.status, 1);
     assert.match(result.stderr, /UNAVAILABLE/);
+  });
+});
+
+describe('deploy/docker/grpc-health-check.mjs against a TLS server', () => {
+  let dataset: TempDataset;
+  let pki: TestCertificates;
+  /** A self-signed certificate for the name voxelfeed-server only, as a Secret for a Service might hold. */
+  let selfSigned: { cert: string; key: string };
+  let tlsServer: RunningServer;
+  let mutualServer: RunningServer;
+
+  const startTls = (tls: NonNullable<ServeConfig['tls']>) =>
+    startServer(
+      {
+        data: dataset.dir,
+        datasetName: null,
+        host: '127.0.0.1',
+        port: 0,
+        metricsPort: null,
+        cacheMaxBytes: 64 * 1024 * 1024,
+        strict: false,
+        limits: DEFAULT_SERVICE_LIMITS,
+        logLevel: 'silent',
+        shutdownGraceMs: 0,
+        tls,
+        authTokenFile: null,
+      },
+      {},
+      silentLogger,
+    );
+  const addressOf = (running: RunningServer) => `127.0.0.1:${running.grpc.port}`;
+
+  before(async () => {
+    [dataset, pki] = await Promise.all([
+      createPhantomDataset({ series: 1, shape: [16, 32, 32] }),
+      createTestCertificates(),
+    ]);
+    selfSigned = { cert: path.join(pki.dir, 'self-signed.crt'), key: path.join(pki.dir, 'self-signed.key') };
+    await run(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+        ...['-keyout', selfSigned.key, '-out', selfSigned.cert, '-days', '2'],
+        ...['-subj', '/CN=voxelfeed-server', '-addext', 'subjectAltName=DNS:voxelfeed-server'],
+      ],
+      { timeout: 20_000 },
+    );
+    [tlsServer, mutualServer] = await Promise.all([
+      startTls({ certFile: selfSigned.cert, keyFile: selfSigned.key, clientCaFile: null }),
+      startTls({ certFile: pki.server.cert, keyFile: pki.server.key, clientCaFile: pki.ca }),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([tlsServer?.stop(), mutualServer?.stop()]);
+    await Promise.all([dataset?.cleanup(), pki?.cleanup()]);
+  });
+
+  it('checks a server whose self-signed certificate names another host, given only the server variables', async () => {
+    const server = { VOXELFEED_TLS_CERT: selfSigned.cert, VOXELFEED_TLS_KEY: selfSigned.key };
+    const result = await healthCheck([addressOf(tlsServer)], server);
+    assert.equal(result.status, 0, result.stderr);
+    // The same server fails a plaintext check, and a check that verifies the certificate for 127.0.0.1.
+    assert.equal((await healthCheck([addressOf(tlsServer)])).status, 1);
+    const wrongName = await healthCheck([addressOf(tlsServer)], {
+      ...server,
+      VOXELFEED_HEALTH_SERVER_NAME: '127.0.0.1',
+    });
+    assert.equal(wrongName.status, 1);
+    assert.match(wrongName.stderr, /UNAVAILABLE.*VOXELFEED_TLS_CERT/s);
+  });
+
+  it('checks a mutual-TLS server with VOXELFEED_HEALTH_CA and a client certificate from VOXELFEED_HEALTH_CERT', async () => {
+    const server = {
+      VOXELFEED_TLS_CERT: pki.server.cert,
+      VOXELFEED_TLS_KEY: pki.server.key,
+      VOXELFEED_TLS_CLIENT_CA: pki.ca,
+    };
+    const client = { VOXELFEED_HEALTH_CERT: pki.client.cert, VOXELFEED_HEALTH_KEY: pki.client.key };
+    const result = await healthCheck([addressOf(mutualServer)], {
+      ...server,
+      ...client,
+      VOXELFEED_HEALTH_CA: pki.ca,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    // The server's chain file holds no root, so it cannot be the trust anchor: the CA must be given.
+    assert.equal((await healthCheck([addressOf(mutualServer)], { ...server, ...client })).status, 1);
+  });
+
+  it('fails a mutual-TLS server that rejects the server certificate as a client, naming the variables to set', async () => {
+    // pki.server is for serverAuth only, so the server's key pair is no client certificate.
+    const result = await healthCheck([addressOf(mutualServer)], {
+      VOXELFEED_TLS_CERT: pki.server.cert,
+      VOXELFEED_TLS_KEY: pki.server.key,
+      VOXELFEED_TLS_CLIENT_CA: pki.ca,
+      VOXELFEED_HEALTH_CA: pki.ca,
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /VOXELFEED_HEALTH_CERT and VOXELFEED_HEALTH_KEY/);
+  });
+
+  it('exits 1 naming the variable when a TLS file cannot be read, or a client key is missing', async () => {
+    const missing = await healthCheck([addressOf(tlsServer)], {
+      VOXELFEED_TLS_CERT: path.join(pki.dir, 'absent.crt'),
+    });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /cannot read VOXELFEED_TLS_CERT .*absent\.crt/);
+    const halfPair = await healthCheck([addressOf(tlsServer)], {
+      VOXELFEED_TLS_CERT: selfSigned.cert,
+      VOXELFEED_HEALTH_CERT: pki.client.cert,
+    });
+    assert.equal(halfPair.status, 1);
+    assert.match(halfPair.stderr, /set both VOXELFEED_HEALTH_CERT and VOXELFEED_HEALTH_KEY/);
   });
 });
