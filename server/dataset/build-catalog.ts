@@ -110,8 +110,8 @@ async function indexSeries(
       readNrrdHeaderFile(maskPath),
       readBoxesNpy(boxesPath),
     ]);
-    const shape = spatialShape(imageHeader.sizes, imagePath);
-    const maskShape = spatialShape(maskHeader.sizes, maskPath);
+    const shape = spatialShape(imageHeader.sizes, imageHeader.kinds, imagePath);
+    const maskShape = spatialShape(maskHeader.sizes, maskHeader.kinds, maskPath);
     if (!sameShape(shape, maskShape)) {
       return {
         uid,

@@ -25,12 +25,27 @@ interface Dtype {
   readonly littleEndian: boolean;
 }
 
+/** What an `.npy` header says, checked against the file's length; no value read yet. */
+interface NpyHeader {
+  readonly shape: number[];
+  readonly descr: string;
+  readonly dtype: Dtype;
+  readonly fortranOrder: boolean;
+  /** Where the array data starts; the file holds exactly the data the shape and dtype call for. */
+  readonly dataStart: number;
+}
+
 /**
  * Parses an `.npy` file (format versions 1.0, 2.0 and 3.0) holding a plain numeric array. The header dict
  * is parsed as a literal, never evaluated; object arrays (pickles) and structured dtypes are refused before
  * any of their payload is looked at. int64/uint64 values beyond 2^53 lose precision in float64.
  */
 export function parseNpy(bytes: Uint8Array, sourcePath: string): NpyArray {
+  return readNpyValues(bytes, parseNpyHeader(bytes, sourcePath));
+}
+
+/** The header of an `.npy` file, refused as `parseNpy` refuses it; cheap whatever the array's size. */
+function parseNpyHeader(bytes: Uint8Array, sourcePath: string): NpyHeader {
   const fail = (problem: string): never => {
     throw new VoxelfeedError('DATA_LOSS', `${sourcePath}: ${problem}`);
   };
@@ -98,6 +113,14 @@ export function parseNpy(bytes: Uint8Array, sourcePath: string): NpyArray {
       `expected ${expected} bytes of array data (shape (${shape.join(', ')}), dtype '${descr}'), found ${found}; the file is truncated or was not written by np.save`,
     );
   }
+  return { shape, descr, dtype, fortranOrder, dataStart };
+}
+
+/** The array's values, widened to float64 (8 bytes each, whatever the dtype) and in C order. */
+function readNpyValues(bytes: Uint8Array, header: NpyHeader): NpyArray {
+  const { shape, descr, dtype, fortranOrder, dataStart } = header;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = shape.reduce((product, size) => product * size, 1);
   const stored = readValues(view, dataStart, count, dtype);
   const values = fortranOrder && shape.length > 1 ? fortranToC(stored, shape) : stored;
   return { shape, dtype: descr, fortranOrder, values };
@@ -135,8 +158,10 @@ export async function readBoxesNpy(filePath: string): Promise<Nodule[]> {
       { cause: error },
     );
   }
-  const array = parseNpy(bytes, filePath);
-  const { shape, values } = array;
+  // The shape is checked before any value is read: widening a wrong file of up to 64 MiB of bytes to
+  // float64 would take 8 times that, only to refuse it.
+  const header = parseNpyHeader(bytes, filePath);
+  const { shape } = header;
   let rows: number;
   let columns: number;
   if (shape.length === 1 && (shape[0] === 0 || shape[0] === BOX_COLUMNS)) {
@@ -148,9 +173,10 @@ export async function readBoxesNpy(filePath: string): Promise<Nodule[]> {
   } else {
     throw new VoxelfeedError(
       'DATA_LOSS',
-      `${filePath}: boxes have shape (${shape.join(', ')}); expected (N, 4) rows [c0, c1, c2, diameter], or (0, 4) for none`,
+      `${filePath}: boxes have shape ${pythonShape(shape)}; expected (N, 4) rows [c0, c1, c2, diameter], or (0, 4) for none`,
     );
   }
+  const { values } = readNpyValues(bytes, header);
   const nodules: Nodule[] = [];
   for (let row = 0; row < rows; row++) {
     const at = row * columns;
@@ -172,6 +198,11 @@ export async function readBoxesNpy(filePath: string): Promise<Nodule[]> {
     nodules.push({ center: [c0, c1, c2], diameter });
   }
   return nodules;
+}
+
+/** A shape as numpy prints it: `(5,)`, `(2, 3)`. */
+function pythonShape(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 
 function parseDtype(descr: string, sourcePath: string): Dtype {

@@ -15,7 +15,7 @@ const gunzipAsync = promisify(gunzip);
 
 /** A volume as stored: values of the file's type, in file order (axis 0 fastest), native byte order. */
 export interface RawVolume {
-  /** Spatial sizes in NRRD axis order (a 4-D file's size-1 axis dropped). */
+  /** Spatial sizes in NRRD axis order (a 4-D file's channel axis of size 1 dropped: spatial-shape.ts). */
   readonly sizes: Shape3;
   readonly type: NrrdType;
   readonly data: VoxelArray;
@@ -40,14 +40,14 @@ const NATIVE_ENDIAN = endianness() === 'LE' ? 'little' : 'big';
 
 /**
  * Reads an NRRD volume (`.nrrd` with attached data or `.nhdr` with a data file), raw or gzip, either byte
- * order, 3-D or 4-D with one axis of size 1. The decoded size is checked against the header before any
+ * order, 3-D or 4-D with one channel axis of size 1 (see `spatialShape`). The decoded size is checked against the header before any
  * voxel buffer is allocated; decompression runs off the event loop (zlib's thread pool).
  */
 export async function readNrrdVolume(filePath: string): Promise<ReadRawVolume> {
   const started = performance.now();
   const header = await readNrrdHeaderFile(filePath);
   const headerMs = performance.now() - started;
-  const sizes = spatialShape(header.sizes, filePath);
+  const sizes = spatialShape(header.sizes, header.kinds, filePath);
   const width = nrrdTypeBytes(header.type);
   const expected = header.sizes.reduce((product, size) => product * size, width);
   const described = `sizes ${header.sizes.join(' ')}, type ${header.type}`;

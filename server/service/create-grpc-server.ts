@@ -24,6 +24,7 @@ import type { DatasetRegistry } from './served-dataset.js';
 import { serverVoxelFeedService } from './server-service-definition.js';
 import type { ServiceLimits } from './service-limits.js';
 import type { TrainerStatsStore } from './trainer-stats-store.js';
+import { createUndecodableRequestInterceptor } from './undecodable-request.js';
 
 export const VOXELFEED_SERVICE_NAME = 'voxelfeed.v1.VoxelFeed';
 
@@ -104,7 +105,15 @@ export interface CreateServerOptions {
 export async function createGrpcServer(options: CreateServerOptions): Promise<VoxelfeedServer> {
   const server = new Server({
     ...grpcServerOptions(options.limits),
-    interceptors: [...(options.interceptors ?? [])],
+    interceptors: [
+      ...(options.interceptors ?? []),
+      createUndecodableRequestInterceptor({
+        log: options.log,
+        ...(options.onCallEnd
+          ? { onRefused: (method: string) => options.onCallEnd?.(method, 'INVALID_ARGUMENT') }
+          : {}),
+      }),
+    ],
   });
   const deps = { registry: options.registry, limits: options.limits, log: options.log };
   const counted = <Request, Response>(

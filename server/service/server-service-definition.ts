@@ -1,13 +1,47 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { VoxelFeedService } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import {
+  GetDatasetInfoRequest,
+  GetSampleRequest,
+  protobufPackage,
+  StreamBatchesRequest,
+  TrainerStats,
+  VoxelFeedService,
+} from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { decodeOrMark } from './undecodable-request.js';
 
 /**
- * The generated `VoxelFeed` service definition, except that the server hands batches to gRPC already
- * encoded (see encoded-batch.ts), so their serialiser passes the bytes through. Clients keep using the
- * generated definition and decode with `Batch.decode`.
+ * The generated `VoxelFeed` service definition, except that:
+ * - the server hands batches to gRPC already encoded (see encoded-batch.ts), so their serialiser passes the
+ *   bytes through. Clients keep using the generated definition and decode with `Batch.decode`;
+ * - a request that does not decode becomes an `UndecodableRequest`, which the interceptor of
+ *   undecodable-request.ts refuses with INVALID_ARGUMENT (a throwing deserializer would give INTERNAL).
  */
 export const serverVoxelFeedService = {
   ...VoxelFeedService,
-  streamBatches: { ...VoxelFeedService.streamBatches, responseSerialize: (bytes: Buffer): Buffer => bytes },
-  getSample: { ...VoxelFeedService.getSample, responseSerialize: (bytes: Buffer): Buffer => bytes },
+  getDatasetInfo: {
+    ...VoxelFeedService.getDatasetInfo,
+    requestDeserialize: decodeOrMark(`${protobufPackage}.GetDatasetInfoRequest`, (bytes) =>
+      GetDatasetInfoRequest.decode(bytes),
+    ),
+  },
+  streamBatches: {
+    ...VoxelFeedService.streamBatches,
+    requestDeserialize: decodeOrMark(`${protobufPackage}.StreamBatchesRequest`, (bytes) =>
+      StreamBatchesRequest.decode(bytes),
+    ),
+    responseSerialize: (bytes: Buffer): Buffer => bytes,
+  },
+  getSample: {
+    ...VoxelFeedService.getSample,
+    requestDeserialize: decodeOrMark(`${protobufPackage}.GetSampleRequest`, (bytes) =>
+      GetSampleRequest.decode(bytes),
+    ),
+    responseSerialize: (bytes: Buffer): Buffer => bytes,
+  },
+  reportTrainerStats: {
+    ...VoxelFeedService.reportTrainerStats,
+    requestDeserialize: decodeOrMark(`${protobufPackage}.TrainerStats`, (bytes) =>
+      TrainerStats.decode(bytes),
+    ),
+  },
 } as const satisfies ServiceDefinition;

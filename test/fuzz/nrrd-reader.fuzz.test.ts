@@ -117,9 +117,10 @@ function voxelData(type: NrrdWriteType, count: number, seed: number): Uint8Array
 async function seedCase(spec: SeedSpec): Promise<NrrdCase> {
   const shape = spec.shape;
   const sizes = [...shape];
-  // The reader drops the first size-1 axis of a 4-D file, so a 4-D seed keeps its spatial sizes >= 2: with
-  // sizes 2 1 2 1 nothing tells which axis is the channel.
-  if (spec.channelAxis !== null && shape.every((size) => size >= 2)) sizes.splice(spec.channelAxis, 0, 1);
+  // Without kinds the reader needs exactly one size-1 axis in a 4-D file, so a 4-D seed keeps its spatial
+  // sizes >= 2: with sizes 2 1 2 1 nothing tells which axis is the channel. With kinds, it is marked scalar.
+  const channel = spec.channelAxis !== null && shape.every((size) => size >= 2) ? spec.channelAxis : null;
+  if (channel !== null) sizes.splice(channel, 0, 1);
   const data = voxelData(spec.type, shape[0] * shape[1] * shape[2], spec.valueSeed);
   const options = {
     sizes,
@@ -127,7 +128,12 @@ async function seedCase(spec: SeedSpec): Promise<NrrdCase> {
     encoding: spec.encoding,
     data,
     gzipLevel: 1,
-    ...(spec.spacings ? { spacings: sizes.map((_, k) => 0.5 + k), kinds: sizes.map(() => 'domain') } : {}),
+    ...(spec.spacings
+      ? {
+          spacings: sizes.map((_, k) => 0.5 + k),
+          kinds: sizes.map((_, k) => (k === channel ? 'scalar' : 'domain')),
+        }
+      : {}),
   };
   const file = await encodeNrrd(options);
   const headerEnd = file.indexOf('\n\n') + 2;

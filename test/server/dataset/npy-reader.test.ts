@@ -110,6 +110,10 @@ boxes = {
     'boxes-negative': np.array([[1, 2, 3, 4], [5, 6, 7, -2]]),
     'boxes-nan': np.array([[1, 2, 3, 4], [5, np.nan, 7, 2]]),
     'boxes-n3': np.array([[1, 2, 3], [4, 5, 6]]),
+    # Large enough that widening them to float64 would show: 300 KB and 160 KB of values.
+    'boxes-wide-n3': np.ones((100000, 3), dtype=np.uint8),
+    'boxes-flat': np.arange(20000, dtype=np.float64),
+    'boxes-many-n4': np.ones((1000, 4), dtype=np.uint8),
 }
 for name, arr in boxes.items():
     np.save(os.path.join(out, name + '.npy'), arr)
@@ -151,6 +155,24 @@ async function rejectsWithDataLoss(promise: Promise<unknown>, file: string, patt
     assert.match(error.message, pattern);
     return true;
   });
+}
+
+/** The lengths of the Float64Arrays built while `work` runs (the reader widens values into one). */
+async function float64Allocations(work: () => Promise<unknown>): Promise<number[]> {
+  const lengths: number[] = [];
+  const original = globalThis.Float64Array;
+  globalThis.Float64Array = new Proxy(original, {
+    construct(target, args: unknown[]) {
+      if (typeof args[0] === 'number') lengths.push(args[0]);
+      return Reflect.construct(target, args) as object;
+    },
+  });
+  try {
+    await work().catch(() => undefined);
+  } finally {
+    globalThis.Float64Array = original;
+  }
+  return lengths;
 }
 
 before(async () => {
@@ -279,6 +301,27 @@ describe('readBoxesNpy', () => {
   it('refuses rows of fewer than four columns', async () => {
     const file = at('boxes-n3.npy');
     await rejectsWithDataLoss(readBoxesNpy(file), file, /shape \(2, 3\); expected \(N, 4\)/);
+  });
+
+  it('refuses a wrong shape from the header, naming it, before widening any value', async () => {
+    for (const [name, shape] of [
+      ['boxes-wide-n3.npy', /shape \(100000, 3\); expected \(N, 4\)/],
+      ['boxes-flat.npy', /shape \(20000,\); expected \(N, 4\)/],
+    ] as const) {
+      const file = at(name);
+      await rejectsWithDataLoss(readBoxesNpy(file), file, shape);
+      const lengths = await float64Allocations(() => readBoxesNpy(file));
+      assert.ok(
+        lengths.every((length) => length < 1000),
+        `${name}: Float64Arrays of ${lengths.join(', ')} values were built to refuse it`,
+      );
+    }
+  });
+
+  it('widens the values of a well-shaped file (the allocation spy sees them)', async () => {
+    const lengths = await float64Allocations(() => readBoxesNpy(at('boxes-many-n4.npy')));
+    assert.ok(lengths.includes(4000), `Float64Arrays built: ${lengths.join(', ')}`);
+    assert.equal((await readBoxesNpy(at('boxes-many-n4.npy'))).length, 1000);
   });
 
   it('refuses a pickled boxes file', async () => {

@@ -380,6 +380,133 @@ describe('readNrrdVolume', () => {
     await rejectsWithDataLoss(readNrrdVolume(at('four-c.nrrd')), at('four-c.nrrd'), /5 2 2 3/);
   });
 
+  it('drops the axis unu axinsert marks as a channel, not an earlier spatial axis of size 1', async () => {
+    const typeCase = TYPES[3]!;
+    // Spatial sizes 1 5 12 (a single slice), then a scalar axis inserted between the 5 and the 12: dropping
+    // the first size-1 axis instead would give 5 1 12.
+    await unu(
+      'make',
+      '-i',
+      'uint16.bin',
+      '-t',
+      'ushort',
+      '-s',
+      '1',
+      '5',
+      '12',
+      '-k',
+      'domain',
+      'domain',
+      'domain',
+      '-en',
+      'little',
+      '-o',
+      'slice.nrrd',
+    );
+    await unu('axinsert', '-i', 'slice.nrrd', '-a', '2', '-k', 'scalar', '-o', 'slice-scalar.nrrd');
+    // Without -k, unu marks the new axis as a stub; on a file without kinds the others become ???.
+    await unu('axinsert', '-i', 'slice.nrrd', '-a', '2', '-o', 'slice-stub.nrrd');
+    await unu(
+      'make',
+      '-i',
+      'uint16.bin',
+      '-t',
+      'ushort',
+      '-s',
+      '1',
+      '5',
+      '12',
+      '-en',
+      'little',
+      '-o',
+      'slice-bare.nrrd',
+    );
+    await unu('axinsert', '-i', 'slice-bare.nrrd', '-a', '2', '-k', 'scalar', '-o', 'slice-bare-scalar.nrrd');
+    const expectedKinds: Record<string, string[]> = {
+      'slice-scalar.nrrd': ['domain', 'domain', 'scalar', 'domain'],
+      'slice-stub.nrrd': ['domain', 'domain', 'stub', 'domain'],
+      'slice-bare-scalar.nrrd': ['???', '???', 'scalar', '???'],
+    };
+    for (const [name, kinds] of Object.entries(expectedKinds)) {
+      const header = await readNrrdHeaderFile(at(name));
+      assert.deepEqual([header.sizes, header.kinds], [[1, 5, 1, 12], kinds], `${name} as unu wrote it`);
+      const volume = await readNrrdVolume(at(name));
+      assert.deepEqual(volume.sizes, [1, 5, 12], name);
+      assert.deepEqual(Array.from(volume.data), valuesOf(typeCase), name);
+    }
+  });
+
+  it('refuses a 4-D volume with two size-1 axes and no kinds, saying to add kinds or write 3-D', async () => {
+    await unu(
+      'make',
+      '-i',
+      'uint16.bin',
+      '-t',
+      'ushort',
+      '-s',
+      '1',
+      '5',
+      '1',
+      '12',
+      '-en',
+      'little',
+      '-o',
+      'two-ones.nrrd',
+    );
+    await rejectsWithDataLoss(
+      readNrrdVolume(at('two-ones.nrrd')),
+      at('two-ones.nrrd'),
+      /sizes 1 5 1 12 has 2 axes of size 1 \(0, 2\).*kinds.*or write a 3-D file/,
+    );
+  });
+
+  it('refuses a 4-D volume whose kinds leave no channel axis of size 1', async () => {
+    const cases: Array<[string, string[], string[], RegExp]> = [
+      [
+        'all-spatial',
+        ['5', '1', '4', '3'],
+        ['domain', 'space', 'domain', 'time'],
+        /no channel axis: every axis of size 1 is spatial/,
+      ],
+      [
+        'rgb',
+        ['3', '5', '4', '1'],
+        ['RGB-color', 'domain', 'domain', 'domain'],
+        /has 3 channels along axis 0 \(kind RGB-color\)/,
+      ],
+      [
+        'two-channels',
+        ['1', '5', '1', '12'],
+        ['scalar', 'domain', 'stub', 'domain'],
+        /marks 2 axes \(0, 2\) as non-spatial/,
+      ],
+    ];
+    for (const [name, sizes, kinds, pattern] of cases) {
+      const file = `${name}.nrrd`;
+      await unu(
+        'make',
+        '-i',
+        'uint16.bin',
+        '-t',
+        'ushort',
+        '-s',
+        ...sizes,
+        '-k',
+        ...kinds,
+        '-en',
+        'little',
+        '-o',
+        file,
+      );
+      await rejectsWithDataLoss(
+        readNrrdVolume(at(file)),
+        at(file),
+        new RegExp(`sizes ${sizes.join(' ')} with kinds ${kinds.join(' ')}`),
+      );
+      await rejectsWithDataLoss(readNrrdVolume(at(file)), at(file), pattern);
+    }
+  });
+
   it('reports truncated gzip data as DATA_LOSS naming the file', async () => {
     const source = await readFile(at('float64-gzip-little.nrrd'));
     await writeFile(at('cut.nrrd'), source.subarray(0, source.length - 40));
