@@ -115,12 +115,14 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv): 
             '--backend',
             'auto',
           ],
-          (line) => {
-            const event = parseLogLine(line);
-            if (event !== null && typeof event['loss'] === 'number') {
-              losses[rank]!.push(event['loss']);
-              progress.step(rank, losses[rank]!.length);
-            }
+          {
+            onStderrLine: (line) => {
+              const event = parseLogLine(line);
+              if (event !== null && typeof event['loss'] === 'number') {
+                losses[rank]!.push(event['loss']);
+                progress.step(rank, losses[rank]!.length);
+              }
+            },
           },
         ),
       );

@@ -1,7 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../voxelfeed.js', import.meta.url));
+export const VOXELFEED_BIN = fileURLToPath(new URL('../voxelfeed.js', import.meta.url));
+
+export interface SpawnVoxelfeedOptions {
+  /** Merged over process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Sees each complete stderr (JSON log) line. */
+  readonly onStderrLine?: (line: string) => void;
+}
 
 export interface RunningCommand {
   readonly child: ChildProcess;
@@ -11,64 +18,75 @@ export interface RunningCommand {
   stderr(): string;
   /** Resolves with the first match of `pattern` in stdout (rejects if the process exits first). */
   waitForStdout(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  /** Resolves with the first match of `pattern` in stderr (rejects if the process exits first). */
+  waitForStderr(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
 }
 
-/** Runs `voxelfeed <args>` as a child process, collecting its output; `onStderrLine` sees each log line. */
-export function spawnVoxelfeed(
-  args: readonly string[],
-  onStderrLine?: (line: string) => void,
-): RunningCommand {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
+type StreamName = 'stdout' | 'stderr';
+
+/** Runs `voxelfeed <args>` as a child process, collecting its output. */
+export function spawnVoxelfeed(args: readonly string[], options: SpawnVoxelfeedOptions = {}): RunningCommand {
+  const child = spawn(process.execPath, [VOXELFEED_BIN, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const text: Record<StreamName, string> = { stdout: '', stderr: '' };
+  const watchers: Record<StreamName, Array<() => void>> = { stdout: [], stderr: [] };
   let partial = '';
-  const watchers: Array<() => void> = [];
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    for (const watcher of [...watchers]) watcher();
+    text.stdout += chunk;
+    for (const watcher of [...watchers.stdout]) watcher();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
+    text.stderr += chunk;
     partial += chunk;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) onStderrLine?.(line);
+    for (const line of lines) options.onStderrLine?.(line);
+    for (const watcher of [...watchers.stderr]) watcher();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitFor = (stream: StreamName, pattern: RegExp, timeoutMs: number) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      let settled = false;
+      const fail = (why: string) => {
+        cleanup();
+        reject(new Error(`voxelfeed ${args[0]} ${why}:\n${text.stderr.slice(-2000)}`));
+      };
+      const check = () => {
+        const match = pattern.exec(text[stream]);
+        if (match) {
+          cleanup();
+          resolve(match);
+        }
+      };
+      const timer = setTimeout(
+        () => fail(`printed no ${pattern} on ${stream} within ${timeoutMs} ms`),
+        timeoutMs,
+      );
+      const onExit = (code: number | null) =>
+        fail(`exited with ${code} before printing ${pattern} on ${stream}`);
+      const cleanup = () => {
+        settled = true;
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        const index = watchers[stream].indexOf(check);
+        if (index >= 0) watchers[stream].splice(index, 1);
+      };
+      watchers[stream].push(check);
+      child.once('exit', onExit);
+      check();
+      // A wait that starts after the process is gone fails now rather than at its timeout.
+      if (!settled && (child.exitCode !== null || child.signalCode !== null)) onExit(child.exitCode);
+    });
+
   return {
     child,
     exited,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    waitForStdout: (pattern, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const match = pattern.exec(stdout);
-          if (match) {
-            cleanup();
-            resolve(match);
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(
-            new Error(
-              `voxelfeed ${args[0]} printed no ${pattern} within ${timeoutMs} ms:\n${stderr.slice(-2000)}`,
-            ),
-          );
-        }, timeoutMs);
-        const onExit = (code: number | null) => {
-          cleanup();
-          reject(new Error(`voxelfeed ${args[0]} exited with ${code}:\n${stderr.slice(-2000)}`));
-        };
-        const cleanup = () => {
-          clearTimeout(timer);
-          child.off('exit', onExit);
-          watchers.splice(watchers.indexOf(check), 1);
-        };
-        watchers.push(check);
-        child.once('exit', onExit);
-        check();
-      }),
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    waitForStdout: (pattern, timeoutMs) => waitFor('stdout', pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs) => waitFor('stderr', pattern, timeoutMs),
   };
 }

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { spawnVoxelfeed } from '../../bin/demo/spawn-command.js';
 
-export const VOXELFEED_BIN = fileURLToPath(new URL('../../bin/voxelfeed.js', import.meta.url));
+export { VOXELFEED_BIN } from '../../bin/demo/spawn-command.js';
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -23,42 +23,23 @@ export async function spawnServer(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [VOXELFEED_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...args],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const server = spawnVoxelfeed(
+    ['serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...args],
+    { env },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`voxelfeed serve did not start within ${timeoutMs} ms:\n${stderr}`));
-    }, timeoutMs);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /listening on .*:(\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`voxelfeed serve exited with ${code} before listening:\n${stderr}`));
-    });
-  });
+  const { child } = server;
+  let port: number;
+  try {
+    port = Number((await server.waitForStdout(/listening on .*:(\d+)/, timeoutMs))[1]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     child,
     port,
     address: `127.0.0.1:${port}`,
-    stderr: () => stderr,
+    stderr: server.stderr,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);

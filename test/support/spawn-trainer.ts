@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { VOXELFEED_BIN } from './spawn-server.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnVoxelfeed } from '../../bin/demo/spawn-command.js';
 
 export interface TrainerProcess {
   readonly child: ChildProcess;
@@ -16,39 +16,24 @@ export interface TrainerProcess {
  * `--metrics-port 0`). Rejects with its stderr if it exits first or takes longer than `timeoutMs`.
  */
 export async function spawnTrainer(args: readonly string[], timeoutMs = 60_000): Promise<TrainerProcess> {
-  const child = spawn(process.execPath, [VOXELFEED_BIN, 'train', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  // Not events.once: it would reject on a spawn 'error' with nobody listening.
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`voxelfeed train served no metrics within ${timeoutMs} ms:\n${stderr}`));
-    }, timeoutMs);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      const match = /"msg":"metrics on (http:\/\/[^"\s]+)"/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`voxelfeed train exited with ${code} before serving metrics:\n${stderr}`));
-    });
-  });
+  const trainer = spawnVoxelfeed(['train', ...args]);
+  const { child } = trainer;
+  let metricsUrl: string;
+  try {
+    metricsUrl = (await trainer.waitForStderr(/"msg":"metrics on (http:\/\/[^"\s]+)"/, timeoutMs))[1]!;
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     child,
     metricsUrl,
-    stderr: () => stderr,
+    stderr: trainer.stderr,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
+      await trainer.exited;
       clearTimeout(killer);
     },
   };
