@@ -1,5 +1,6 @@
 import { checkEpoch, seriesOrderKey, windowShuffleKey } from './plan-keys.js';
-import { createRng, type Rng } from './rng.js';
+import { shuffleInPlace } from './epoch-permutation.js';
+import { createRng } from './rng.js';
 import type { PlanItem } from './types.js';
 
 /**
@@ -35,13 +36,4 @@ export function windowedPermutation(
     for (const member of members) order[at++] = member;
   }
   return order;
-}
-
-function shuffleInPlace(values: number[], rng: Rng): void {
-  for (let i = values.length - 1; i > 0; i--) {
-    const j = rng.nextInt(0, i);
-    const tmp = values[i]!;
-    values[i] = values[j]!;
-    values[j] = tmp;
-  }
 }
