@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { VoxelfeedError } from '../errors.js';
 import type { Nodule } from '../sampling/types.js';
+import { openRegularFile } from './nrrd-header.js';
 import { type PythonValue, parsePythonLiteral } from './python-literal.js';
 
 /** A numeric `.npy` array, values widened to float64 and given in C order whatever order the file used. */
@@ -134,27 +134,26 @@ function readNpyValues(bytes: Uint8Array, header: NpyHeader): NpyArray {
 export async function readBoxesNpy(filePath: string): Promise<Nodule[]> {
   let bytes: Uint8Array;
   try {
-    const stats = await stat(filePath);
-    // readFile would wait forever on a FIFO (with a libuv thread) and fail with a bare EISDIR on a directory.
-    if (!stats.isFile()) {
-      throw new VoxelfeedError(
-        'DATA_LOSS',
-        `${filePath}: not a regular file (a directory, FIFO or device); a boxes file is an .npy written by np.save`,
-      );
+    // Opened without blocking, and refused unless a regular file: reading a FIFO would wait forever (with a
+    // libuv thread), and a directory would fail with a bare EISDIR.
+    const handle = await openRegularFile(filePath);
+    try {
+      const { size } = await handle.stat();
+      if (size > MAX_BOXES_FILE_BYTES) {
+        throw new VoxelfeedError(
+          'DATA_LOSS',
+          `${filePath}: ${size} bytes is too large for a boxes file (limit ${MAX_BOXES_FILE_BYTES}); it should hold a few rows [c0, c1, c2, diameter]`,
+        );
+      }
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
     }
-    const { size } = stats;
-    if (size > MAX_BOXES_FILE_BYTES) {
-      throw new VoxelfeedError(
-        'DATA_LOSS',
-        `${filePath}: ${size} bytes is too large for a boxes file (limit ${MAX_BOXES_FILE_BYTES}); it should hold a few rows [c0, c1, c2, diameter]`,
-      );
-    }
-    bytes = await readFile(filePath);
   } catch (error) {
     if (error instanceof VoxelfeedError) throw error;
     throw new VoxelfeedError(
       'DATA_LOSS',
-      `${filePath}: cannot read the boxes file (${error instanceof Error ? error.message : String(error)})`,
+      `${filePath}: cannot read the boxes file (${error instanceof Error ? error.message : String(error)}); a boxes file is an .npy written by np.save`,
       { cause: error },
     );
   }
