@@ -161,7 +161,8 @@ export class VolumeCache<K extends string | number> {
       ok = true;
       return volume;
     } catch (error) {
-      if (this.isPermanentFailure(error) && !this.failures.has(key)) {
+      // A key is never loaded again once its failure is kept (`get` rejects it first), so it is new here.
+      if (this.isPermanentFailure(error)) {
         this.failures.set(key, error);
         this.failedKeySet.add(key);
         this.events.onFailureKept?.(key, error);

@@ -1,5 +1,5 @@
-import { checkEpoch, seriesOrderKey, windowShuffleKey } from './plan-keys.js';
 import { shuffleInPlace } from './epoch-permutation.js';
+import { checkEpoch, seriesOrderKey, windowShuffleKey } from './plan-keys.js';
 import { createRng } from './rng.js';
 import type { PlanItem } from './types.js';
 
