@@ -5,7 +5,7 @@ import type { FeedChannels } from './feed-channels.js';
 import { FeedError, isRetryable, toFeedError } from './feed-error.js';
 import type { FeedGrpcClient } from './feed-service.js';
 import { PrefetchQueue } from './prefetch-queue.js';
-import { backoffDelayMs, type ReconnectPolicy, sleep } from './reconnect.js';
+import { backoffDelayMs, giveUpError, type ReconnectPolicy, sleep } from './reconnect.js';
 
 export interface StreamBatchesOptions {
   /**
@@ -141,7 +141,16 @@ class Producer {
         failures = (this.nextStep > stepBefore ? 0 : failures) + 1;
         failedCalls += 1;
         if (failures >= this.deps.reconnect.maxAttempts) {
-          this.queue.fail(this.giveUp(outcome.error, failures, started));
+          this.queue.fail(
+            giveUpError(
+              'StreamBatches',
+              this.deps.channels.description,
+              failures,
+              started,
+              outcome.error,
+              ` since the stream started, resuming at step ${this.nextStep}`,
+            ),
+          );
           return;
         }
         const delayMs = backoffDelayMs(failures, this.deps.reconnect, this.deps.random);
@@ -226,16 +235,5 @@ class Producer {
       call.on('end', () => finish({ ok: true }));
       if (this.signal.aborted) onAbort();
     });
-  }
-
-  private giveUp(last: FeedError, attempts: number, startedMs: number): FeedError {
-    const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
-    const where = this.deps.channels.description;
-    return new FeedError(
-      'UNAVAILABLE',
-      last.details,
-      `StreamBatches gave up on ${where} after ${attempts} failed attempts in a row (${seconds} s since the stream started), resuming at step ${this.nextStep}; last error ${last.code}: ${last.details}. Check that the server runs and that the client's TLS settings match the server's (a failed TLS handshake is UNAVAILABLE too), or raise reconnect.maxAttempts / maxBackoffMs`,
-      { cause: last },
-    );
   }
 }

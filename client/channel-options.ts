@@ -22,8 +22,8 @@ import type { ChannelOptions } from '@grpc/grpc-js';
  * - `grpc.initial_reconnect_backoff_ms` / `grpc.max_reconnect_backoff_ms`: the channel's own pace of new
  *   connection attempts. `channelOptionsFor` sets them from the client's reconnect options, so a restarted
  *   server is dialled as soon as the stream's next attempt wants it (grpc-js waits 1 s, then up to 120 s).
- * - `grpc.service_config` with `round_robin` (`ROUND_ROBIN_SERVICE_CONFIG`) when several replicas are given:
- *   calls are spread over all of them, and a replica that goes away is skipped until it is back.
+ * - `grpc.service_config` with `round_robin` (`ROUND_ROBIN_SERVICE_CONFIG`) on every channel of a feed client:
+ *   calls are spread over every address a target resolves to, and one that goes away is skipped until it is back.
  */
 export const FEED_CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_receive_message_length': 256 * 1024 * 1024,

@@ -1,3 +1,5 @@
+import { FeedError } from './feed-error.js';
+
 /** How a feed client retries a call that failed for want of a connection (`FeedClientOptions.reconnect`). */
 export interface ReconnectPolicy {
   /** Cap of the first wait; each further attempt doubles the cap. */
@@ -42,4 +44,26 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The error a call or stream ends with once reconnecting has failed `attempts` times in a row: UNAVAILABLE,
+ * naming the method, the addresses, the time since `startedMs` (`performance.now()`) and the last error, with
+ * `context` inside the parentheses after the seconds (e.g. where a stream would resume).
+ */
+export function giveUpError(
+  method: string,
+  where: string,
+  attempts: number,
+  startedMs: number,
+  last: FeedError,
+  context = '',
+): FeedError {
+  const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
+  return new FeedError(
+    'UNAVAILABLE',
+    last.details,
+    `${method} gave up on ${where} after ${attempts} failed attempts in a row (${seconds} s${context}); last error ${last.code}: ${last.details}. Check that the server runs and that the client's TLS settings match the server's (a failed TLS handshake is UNAVAILABLE too), or raise reconnect.maxAttempts / maxBackoffMs`,
+    { cause: last },
+  );
 }

@@ -1,8 +1,8 @@
 import type { ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import type { FeedChannels } from './feed-channels.js';
-import { FeedError, isRetryable, toFeedError } from './feed-error.js';
+import { isRetryable, toFeedError } from './feed-error.js';
 import type { FeedGrpcClient } from './feed-service.js';
-import { backoffDelayMs, type ReconnectPolicy, sleep } from './reconnect.js';
+import { backoffDelayMs, giveUpError, type ReconnectPolicy, sleep } from './reconnect.js';
 
 export type UnaryInvoker<T> = (
   client: FeedGrpcClient,
@@ -39,13 +39,7 @@ export async function callUnary<T>(
       const error = toFeedError(thrown, method, address);
       if (policy === null || !isRetryable(error)) throw error;
       if (attempt >= policy.maxAttempts) {
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        throw new FeedError(
-          'UNAVAILABLE',
-          error.details,
-          `${method} gave up on ${channels.description} after ${attempt} failed attempts in ${seconds} s; last error ${error.code}: ${error.details}. Check that the server runs and that the client's TLS settings match the server's (a failed TLS handshake is UNAVAILABLE too), or raise reconnect.maxAttempts / maxBackoffMs`,
-          { cause: error },
-        );
+        throw giveUpError(method, channels.description, attempt, started, error);
       }
       await sleep(backoffDelayMs(attempt, policy, random), signal);
     }
