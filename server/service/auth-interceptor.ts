@@ -49,7 +49,7 @@ const HOW_TO_SEND =
  */
 export function createAuthInterceptor(options: AuthInterceptorOptions): ServerInterceptor {
   if (options.tokens.length === 0) throw new Error('createAuthInterceptor needs at least one token');
-  const accepted = options.tokens.map(sha256);
+  const accepted = acceptedDigests(options.tokens);
   return (method, call) => {
     if (OPEN_SERVICE_PREFIXES.some((prefix) => method.path.startsWith(prefix))) {
       return new ServerInterceptingCall(call);
