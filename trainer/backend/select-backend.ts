@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import type { BackendPreference } from './backend-preference.js';
 import { type ImportModule, importByName, loadNativeBackend } from './load-native-backend.js';
 import { type ProbeResult, probeConv3d } from './probe-conv3d.js';
 import { silenceCpuBanner } from './silence-cpu-banner.js';
 
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendPreference } from './backend-preference.js';
 
 export interface BackendChoice {
   /** The tfjs backend now active: 'tensorflow', 'wasm' or 'cpu'. */

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { envFlag } from '../../common/env-flag.js';
 import { UsageError } from '../../common/usage-error.js';
+import { type BackendPreference, isBackendPreference } from '../backend/backend-preference.js';
 
 export type ModelName = 'tiny' | 'vnet';
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendPreference } from '../backend/backend-preference.js';
 
 export interface TrainConfig {
   /** host:port of one server, several separated by commas (replicas), or one dns:///NAME:PORT. */
@@ -223,9 +224,10 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const model = text('model') ?? 'vnet';
   if (model !== 'tiny' && model !== 'vnet') problems.push(`--model ${model}: use tiny or vnet`);
-  const backend = text('backend') ?? 'auto';
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend))
-    problems.push(`--backend ${backend}: use auto, tensorflow, wasm or cpu`);
+  const backendText = text('backend') ?? 'auto';
+  const backend = isBackendPreference(backendText) ? backendText : 'auto';
+  if (!isBackendPreference(backendText))
+    problems.push(`--backend ${backendText}: use auto, tensorflow, wasm or cpu`);
   const metricsText = text('metrics-port') ?? '9465';
   let metricsPort: number | null = null;
   if (metricsText !== 'off') {
@@ -275,7 +277,7 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     shuffleWindow: number('shuffle-window', 0, 0, 1_000_000),
     metricsPort,
     metricsHost: text('metrics-host') ?? '127.0.0.1',
-    backend: backend as BackendPreference,
+    backend,
     prefetch: number('prefetch', 4, 1, 64),
     reportEveryMs: number('report-every-ms', 2000, 100, 3_600_000),
     logEvery: number('log-every', 10, 0, Number.MAX_SAFE_INTEGER),
