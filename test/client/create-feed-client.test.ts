@@ -5,39 +5,11 @@ import type { FeedBatch } from '../../client/feed-batch.js';
 import { FeedError } from '../../client/feed-error.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { StreamObserver } from '../../server/service/handle-stream-batches.js';
 import { assertSameBatch, tensorBytes } from '../support/feed-batch-reference.js';
 import { getDatasetInfo, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { RecordingObserver } from '../support/stream-observer.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-
-/** Counts stream starts and batches sent, and lets a test await how the server ends the next stream. */
-class StreamEvents implements StreamObserver {
-  starts = 0;
-  batches = 0;
-  private ends: Array<(code: string) => void> = [];
-  private batchWaiters: Array<{ count: number; resolve: () => void }> = [];
-  onStreamStart(): void {
-    this.starts += 1;
-  }
-  onBatch(): void {
-    this.batches += 1;
-    const ready = this.batchWaiters.filter((waiter) => waiter.count <= this.batches);
-    this.batchWaiters = this.batchWaiters.filter((waiter) => waiter.count > this.batches);
-    for (const waiter of ready) waiter.resolve();
-  }
-  onStreamEnd(code: string): void {
-    for (const resolve of this.ends.splice(0)) resolve(code);
-  }
-  nextEnd(): Promise<string> {
-    return new Promise((resolve) => this.ends.push(resolve));
-  }
-  /** Resolves once the server has sent `count` batches in all. */
-  untilBatches(count: number): Promise<void> {
-    if (this.batches >= count) return Promise.resolve();
-    return new Promise((resolve) => this.batchWaiters.push({ count, resolve }));
-  }
-}
 
 async function collect(batches: AsyncIterable<FeedBatch>): Promise<FeedBatch[]> {
   const all: FeedBatch[] = [];
@@ -68,7 +40,7 @@ describe('createFeedClient against a real server', () => {
   let dataset: TempDataset;
   let server: TestServer;
   let client: FeedClient;
-  const events = new StreamEvents();
+  const events = new RecordingObserver();
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 7n });
@@ -267,7 +239,7 @@ describe('createFeedClient against a real server', () => {
       // server goes on sending 4 more batches (into grpc-js's and HTTP/2's buffers), and none of them may
       // reach the queue.
       if (depth < prefetch) await new Promise<void>((resolve) => (onFull = resolve));
-      await events.untilBatches(events.batches + 4);
+      await events.batchesReached(events.batches + 4);
       assert.equal(depth, prefetch, `after step ${batch.step}`);
     }
     assert.deepEqual(
@@ -281,7 +253,7 @@ describe('createFeedClient against a real server', () => {
 describe('createFeedClient with several replicas', () => {
   let dataset: TempDataset;
   const servers: TestServer[] = [];
-  const events = [new StreamEvents(), new StreamEvents()];
+  const events = [new RecordingObserver(), new RecordingObserver()];
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 4, shape: [24, 48, 48], seed: 3n });

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import { FeedError } from '../../client/feed-error.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
-import { batchFingerprint } from '../support/feed-batch-reference.js';
+import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
+import { exactEpochRequest } from '../support/feed-requests.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
+import { logLines, type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
 const WORLD = 2;
 const BATCH = 2;
@@ -18,12 +18,10 @@ const FAST_RECONNECT = { initialBackoffMs: 20, maxBackoffMs: 250, maxAttempts: 1
 
 /** The (rank, startStep) of every stream a server logged as ended. */
 function streamsServed(server: ServerProcess): Array<{ rank: number; startStep: number }> {
-  return server
-    .stderr()
-    .split('\n')
-    .filter((line) => line.includes('stream ended'))
-    .map((line) => JSON.parse(line) as { rank: number; startStep: string })
-    .map(({ rank, startStep }) => ({ rank, startStep: Number(startStep) }));
+  return logLines(server, 'stream ended').map((line) => ({
+    rank: line['rank'] as number,
+    startStep: Number(line['startStep']),
+  }));
 }
 
 describe('rank affinity over two server replicas', () => {
@@ -34,17 +32,14 @@ describe('rank affinity over two server replicas', () => {
   before(async () => {
     dataset = await createPhantomDataset({ series: 12, shape: [24, 48, 48], seed: 21n });
     // One epoch of exactly STEPS steps per rank: every nodule once, negatives to fill.
-    request = (rank, worldSize = WORLD) => ({
+    const epoch = exactEpochRequest(dataset, {
+      steps: STEPS,
+      batchSize: BATCH,
+      worldSize: WORLD,
       seed: 5,
       epoch: 1,
-      rank,
-      worldSize,
-      batchSize: BATCH,
-      cropSize: [16, 32, 32],
-      dtype: 'float32',
-      includeMask: true,
-      sampling: { samplesPerNodule: 1, negativesPerEpoch: WORLD * BATCH * STEPS - dataset.nodules },
     });
+    request = (rank, worldSize = WORLD) => ({ ...epoch, rank, worldSize });
     replicas = await Promise.all(
       [0, 1].map(() => spawnServer(['--data', dataset.dir, '--log-level', 'info'])),
     );
@@ -54,17 +49,6 @@ describe('rank affinity over two server replicas', () => {
     for (const replica of replicas) await replica.stop('SIGKILL');
     await dataset?.cleanup();
   });
-
-  async function epochFrom(address: string, input: StreamBatchesInput): Promise<string[]> {
-    const client = createFeedClient({ address });
-    try {
-      const seen: string[] = [];
-      for await (const batch of client.streamBatches(input)) seen.push(batchFingerprint(batch));
-      return seen;
-    } finally {
-      client.close();
-    }
-  }
 
   /** The ranks of the streams a server logs from now on, once `count` of them have ended. */
   function ranksLoggedAfter(server: ServerProcess, count: number): () => Promise<number[]> {
@@ -87,7 +71,7 @@ describe('rank affinity over two server replicas', () => {
     const firstSteps = (rank: number) => ({ ...request(rank, ranks.length), maxSteps: 4 });
     const referencesLogged = ranksLoggedAfter(b, ranks.length);
     const references = [];
-    for (const rank of ranks) references.push(await epochFrom(b.address, firstSteps(rank)));
+    for (const rank of ranks) references.push(await referenceFingerprints(b.address, firstSteps(rank)));
     await referencesLogged();
     const ranksOnA = ranksLoggedAfter(a, 2);
     const ranksOnB = ranksLoggedAfter(b, 2);
@@ -120,7 +104,11 @@ describe('rank affinity over two server replicas', () => {
           const input = { ...request(rank), maxSteps: 3 };
           const seen: string[] = [];
           for await (const batch of client.streamBatches(input)) seen.push(batchFingerprint(batch));
-          assert.deepEqual(seen, await epochFrom(b.address, input), `rank ${rank}, affinity ${rankAffinity}`);
+          assert.deepEqual(
+            seen,
+            await referenceFingerprints(b.address, input),
+            `rank ${rank}, affinity ${rankAffinity}`,
+          );
         }
       } finally {
         client.close();
@@ -186,7 +174,7 @@ describe('rank affinity over two server replicas', () => {
     timeout: 60_000,
   }, async () => {
     const [a, b] = replicas as [ServerProcess, ServerProcess];
-    const reference = await epochFrom(b.address, request(0));
+    const reference = await referenceFingerprints(b.address, request(0));
     assert.equal(reference.length, STEPS);
     const retries: RetryEvent[] = [];
     const client = createFeedClient({
@@ -204,10 +192,7 @@ describe('rank affinity over two server replicas', () => {
         onRetry: (event) => retries.push(event),
       })) {
         seen.push(batchFingerprint(batch));
-        if (seen.length === KILL_AFTER) {
-          a.child.kill('SIGKILL');
-          await once(a.child, 'exit');
-        }
+        if (seen.length === KILL_AFTER) await a.stop('SIGKILL');
       }
     } finally {
       client.close();

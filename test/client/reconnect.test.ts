@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import { FeedError } from '../../client/feed-error.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { backoffDelayMs, DEFAULT_RECONNECT } from '../../client/reconnect.js';
-import { batchFingerprint } from '../support/feed-batch-reference.js';
+import { queueDepthWatcher } from '../support/deferred.js';
+import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
+import { exactEpochRequest } from '../support/feed-requests.js';
 import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { respawnOnPort, type ServerProcess, spawnServer } from '../support/spawn-server.js';
@@ -37,8 +38,6 @@ describe('backoffDelayMs', () => {
 const STEPS = 60;
 const KILL_AFTER = 15;
 const PREFETCH = 3;
-// Separate metrics ports: two servers may briefly run at once.
-const SERVER_ENV = { VOXELFEED_METRICS_PORT: '0' };
 
 describe('a stream across a killed and restarted server', () => {
   let dataset: TempDataset;
@@ -48,16 +47,8 @@ describe('a stream across a killed and restarted server', () => {
   before(async () => {
     dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 13n });
     // One epoch of exactly STEPS steps of 2 samples: every nodule once, plus negatives to fill.
-    request = {
-      seed: 77,
-      epoch: 2,
-      batchSize: 2,
-      cropSize: [16, 32, 32],
-      dtype: 'float32',
-      includeMask: true,
-      sampling: { samplesPerNodule: 1, negativesPerEpoch: 2 * STEPS - dataset.nodules },
-    };
-    servers.push(await spawnServer(['--data', dataset.dir, '--log-level', 'warn'], SERVER_ENV));
+    request = exactEpochRequest(dataset, { steps: STEPS, batchSize: 2, seed: 77, epoch: 2 });
+    servers.push(await spawnServer(['--data', dataset.dir, '--log-level', 'warn']));
   });
 
   after(async () => {
@@ -69,13 +60,7 @@ describe('a stream across a killed and restarted server', () => {
     timeout: 60_000,
   }, async (t) => {
     const first = servers[0]!;
-    const reference: string[] = [];
-    const plain = createFeedClient({ address: first.address });
-    try {
-      for await (const batch of plain.streamBatches(request)) reference.push(batchFingerprint(batch));
-    } finally {
-      plain.close();
-    }
+    const reference = await referenceFingerprints(first.address, request);
     assert.equal(reference.length, STEPS);
 
     const retries: RetryEvent[] = [];
@@ -88,26 +73,16 @@ describe('a stream across a killed and restarted server', () => {
       channelOptions: { 'grpc-node.flow_control_window': 65_535 },
     });
     const seen: string[] = [];
-    let depth = 0;
-    let onFull: (() => void) | null = null;
-    const options = {
-      onRetry: (event: RetryEvent) => retries.push(event),
-      onQueueDepth: (now: number) => {
-        depth = now;
-        if (depth === PREFETCH) onFull?.();
-      },
-    };
+    const queue = queueDepthWatcher(PREFETCH);
+    const options = { onRetry: (event: RetryEvent) => retries.push(event), onQueueDepth: queue.onQueueDepth };
     try {
       for await (const batch of client.streamBatches(request, options)) {
         seen.push(batchFingerprint(batch));
         if (seen.length === KILL_AFTER) {
           // Kill while the queue is full: its batches must be delivered, and the stream resumed after them.
-          if (depth < PREFETCH) await new Promise<void>((resolve) => (onFull = resolve));
-          first.child.kill('SIGKILL');
-          await once(first.child, 'exit');
-          servers.push(
-            await respawnOnPort(first.port, ['--data', dataset.dir, '--log-level', 'warn'], SERVER_ENV),
-          );
+          await queue.full();
+          await first.stop('SIGKILL');
+          servers.push(await respawnOnPort(first.port, ['--data', dataset.dir, '--log-level', 'warn']));
         }
       }
     } finally {

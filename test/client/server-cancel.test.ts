@@ -4,7 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
-import { batchFingerprint } from '../support/feed-batch-reference.js';
+import { queueDepthWatcher } from '../support/deferred.js';
+import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
+import { exactEpochRequest } from '../support/feed-requests.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -19,14 +21,7 @@ describe('a stream whose server shuts down while the client is not reading', () 
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 31n });
-    request = {
-      seed: 3,
-      batchSize: 2,
-      cropSize: [16, 32, 32],
-      dtype: 'float32',
-      includeMask: true,
-      sampling: { samplesPerNodule: 1, negativesPerEpoch: 2 * STEPS - dataset.nodules },
-    };
+    request = exactEpochRequest(dataset, { steps: STEPS, batchSize: 2, seed: 3 });
     // No shutdown grace: the server ends its open streams at once, while their statuses still wait behind
     // batches the paused client has not read, so what reaches the client is the transport's CANCELLED.
     stopping = await startTestServer({ data: dataset.dir });
@@ -44,13 +39,7 @@ describe('a stream whose server shuts down while the client is not reading', () 
   it('resumes on another replica at the next step, with nothing lost or repeated', {
     timeout: 60_000,
   }, async () => {
-    const reference = createFeedClient({ address: staying.address });
-    const expected: string[] = [];
-    try {
-      for await (const batch of reference.streamBatches(request)) expected.push(batchFingerprint(batch));
-    } finally {
-      reference.close();
-    }
+    const expected = await referenceFingerprints(staying.address, request);
     assert.equal(expected.length, STEPS);
 
     const retries: RetryEvent[] = [];
@@ -62,15 +51,8 @@ describe('a stream whose server shuts down while the client is not reading', () 
       channelOptions: { 'grpc-node.flow_control_window': 65_535 },
     });
     const seen: string[] = [];
-    let depth = 0;
-    let onFull: (() => void) | null = null;
-    const options = {
-      onRetry: (event: RetryEvent) => retries.push(event),
-      onQueueDepth: (now: number) => {
-        depth = now;
-        if (depth === 1) onFull?.();
-      },
-    };
+    const queue = queueDepthWatcher(1);
+    const options = { onRetry: (event: RetryEvent) => retries.push(event), onQueueDepth: queue.onQueueDepth };
     try {
       for await (const batch of client.streamBatches(request, options)) {
         seen.push(batchFingerprint(batch));
@@ -78,7 +60,7 @@ describe('a stream whose server shuts down while the client is not reading', () 
           // The queue is full (prefetch 1: wait for it) when the stream is cut: the client must not open its next call
           // before the consumer takes a batch, since grpc-js cannot pause a call before its first message
           // and would read the rest of the epoch into memory.
-          if (depth < 1) await new Promise<void>((resolve) => (onFull = resolve));
+          await queue.full();
           const before = stayingSent;
           await stopping.close();
           await delay(500);

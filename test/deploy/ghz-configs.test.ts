@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  type ClientReadableStream,
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  type ServiceClientConstructor,
-  type ServiceError,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { type Batch, GetSampleRequest, StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { reflectionClient } from '../support/standard-services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const GHZ_DIR = fileURLToPath(new URL('../../deploy/ghz/', import.meta.url));
@@ -235,48 +227,21 @@ function collect(stream: ClientReadableStream<Batch>, stopAfter: number | null):
   });
 }
 
-const require = createRequire(import.meta.url);
-const reflectionProtoRoot = path.join(
-  path.dirname(require.resolve('@grpc/reflection/package.json')),
-  'build',
-  'proto',
-);
-
 /** What the server's reflection says: its service names and a protobufjs root built from its descriptors. */
 async function reflect(address: string): Promise<{ services: string[]; root: protobuf.Root }> {
-  const definition = loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [reflectionProtoRoot] });
-  let node: unknown = loadPackageDefinition(definition) as GrpcObject;
-  for (const part of 'grpc.reflection.v1.ServerReflection'.split('.')) {
-    node = (node as Record<string, unknown>)[part];
-  }
-  const client = new (node as ServiceClientConstructor)(address, credentials.createInsecure());
-  const ask = (request: object) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const call = client['ServerReflectionInfo']!();
-      call.on('data', (response: Record<string, unknown>) => {
-        resolve(response);
-        call.end();
-      });
-      call.on('error', reject);
-      call.write(request);
-    });
+  const reflection = reflectionClient(address);
   try {
-    const listed = await ask({ listServices: '' });
-    const services = (listed['listServicesResponse'] as { service: Array<{ name: string }> }).service.map(
-      (entry) => entry.name,
-    );
+    const services = await reflection.listServices();
     const files: unknown[] = [];
     for (const service of services) {
-      const described = await ask({ fileContainingSymbol: service });
-      const bytes = (described['fileDescriptorResponse'] as { fileDescriptorProto: Buffer[] })
-        .fileDescriptorProto;
+      const bytes = await reflection.fileDescriptors(service);
       files.push(...bytes.map((entry) => descriptor.FileDescriptorProto.decode(entry)));
     }
     // ext/descriptor adds Root.fromDescriptor at run time; its typings do not declare it.
     const withDescriptors = protobuf.Root as unknown as { fromDescriptor(set: object): protobuf.Root };
     return { services, root: withDescriptors.fromDescriptor({ file: files }) };
   } finally {
-    client.close();
+    reflection.close();
   }
 }
 

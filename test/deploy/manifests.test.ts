@@ -8,9 +8,6 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseServeConfig, SERVE_HELP, type ServeConfig } from '../../server/config/serve-config.js';
-import { silentLogger } from '../../server/log/logger.js';
-import { type RunningServer, startServer } from '../../server/main.js';
-import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from '../../trainer/config/train-config.js';
 import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
@@ -523,29 +520,16 @@ describe('deploy/docker/grpc-health-check.mjs against a TLS server', () => {
   let pki: TestCertificates;
   /** A self-signed certificate for the name voxelfeed-server only, as a Secret for a Service might hold. */
   let selfSigned: { cert: string; key: string };
-  let tlsServer: RunningServer;
-  let mutualServer: RunningServer;
+  let tlsServer: TestServer;
+  let mutualServer: TestServer;
 
+  // The test server's insecure client is never used here: only the health check calls these servers.
   const startTls = (tls: NonNullable<ServeConfig['tls']>) =>
-    startServer(
-      {
-        data: dataset.dir,
-        datasetName: null,
-        host: '127.0.0.1',
-        port: 0,
-        metricsPort: null,
-        cacheMaxBytes: 64 * 1024 * 1024,
-        strict: false,
-        limits: DEFAULT_SERVICE_LIMITS,
-        logLevel: 'silent',
-        shutdownGraceMs: 0,
-        tls,
-        authTokenFile: null,
-      },
-      {},
-      silentLogger,
-    );
-  const addressOf = (running: RunningServer) => `127.0.0.1:${running.grpc.port}`;
+    startTestServer({
+      data: dataset.dir,
+      cacheMaxBytes: 64 * 1024 * 1024,
+      config: { metricsPort: null, tls, authTokenFile: null },
+    });
 
   before(async () => {
     [dataset, pki] = await Promise.all([
@@ -569,17 +553,17 @@ describe('deploy/docker/grpc-health-check.mjs against a TLS server', () => {
   });
 
   after(async () => {
-    await Promise.all([tlsServer?.stop(), mutualServer?.stop()]);
+    await Promise.all([tlsServer?.close(), mutualServer?.close()]);
     await Promise.all([dataset?.cleanup(), pki?.cleanup()]);
   });
 
   it('checks a server whose self-signed certificate names another host, given only the server variables', async () => {
     const server = { VOXELFEED_TLS_CERT: selfSigned.cert, VOXELFEED_TLS_KEY: selfSigned.key };
-    const result = await healthCheck([addressOf(tlsServer)], server);
+    const result = await healthCheck([tlsServer.address], server);
     assert.equal(result.status, 0, result.stderr);
     // The same server fails a plaintext check, and a check that verifies the certificate for 127.0.0.1.
-    assert.equal((await healthCheck([addressOf(tlsServer)])).status, 1);
-    const wrongName = await healthCheck([addressOf(tlsServer)], {
+    assert.equal((await healthCheck([tlsServer.address])).status, 1);
+    const wrongName = await healthCheck([tlsServer.address], {
       ...server,
       VOXELFEED_HEALTH_SERVER_NAME: '127.0.0.1',
     });
@@ -594,19 +578,19 @@ describe('deploy/docker/grpc-health-check.mjs against a TLS server', () => {
       VOXELFEED_TLS_CLIENT_CA: pki.ca,
     };
     const client = { VOXELFEED_HEALTH_CERT: pki.client.cert, VOXELFEED_HEALTH_KEY: pki.client.key };
-    const result = await healthCheck([addressOf(mutualServer)], {
+    const result = await healthCheck([mutualServer.address], {
       ...server,
       ...client,
       VOXELFEED_HEALTH_CA: pki.ca,
     });
     assert.equal(result.status, 0, result.stderr);
     // The server's chain file holds no root, so it cannot be the trust anchor: the CA must be given.
-    assert.equal((await healthCheck([addressOf(mutualServer)], { ...server, ...client })).status, 1);
+    assert.equal((await healthCheck([mutualServer.address], { ...server, ...client })).status, 1);
   });
 
   it('fails a mutual-TLS server that rejects the server certificate as a client, naming the variables to set', async () => {
     // pki.server is for serverAuth only, so the server's key pair is no client certificate.
-    const result = await healthCheck([addressOf(mutualServer)], {
+    const result = await healthCheck([mutualServer.address], {
       VOXELFEED_TLS_CERT: pki.server.cert,
       VOXELFEED_TLS_KEY: pki.server.key,
       VOXELFEED_TLS_CLIENT_CA: pki.ca,
@@ -617,12 +601,12 @@ describe('deploy/docker/grpc-health-check.mjs against a TLS server', () => {
   });
 
   it('exits 1 naming the variable when a TLS file cannot be read, or a client key is missing', async () => {
-    const missing = await healthCheck([addressOf(tlsServer)], {
+    const missing = await healthCheck([tlsServer.address], {
       VOXELFEED_TLS_CERT: path.join(pki.dir, 'absent.crt'),
     });
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /cannot read VOXELFEED_TLS_CERT .*absent\.crt/);
-    const halfPair = await healthCheck([addressOf(tlsServer)], {
+    const halfPair = await healthCheck([tlsServer.address], {
       VOXELFEED_TLS_CERT: selfSigned.cert,
       VOXELFEED_HEALTH_CERT: pki.client.cert,
     });

@@ -4,25 +4,23 @@ import { cp, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import {
   type Batch,
   SamplingOptions,
   SplitPart,
   type StreamBatchesRequest,
-  VoxelFeedClient,
+  type VoxelFeedClient,
 } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { ServeConfig } from '../../server/config/serve-config.js';
 import { buildCatalog } from '../../server/dataset/build-catalog.js';
 import type { Catalog } from '../../server/dataset/catalog.js';
-import { type RunningServer, startServer } from '../../server/main.js';
+import type { RunningServer } from '../../server/main.js';
 import { planWithoutSeries } from '../../server/sampling/plan-without-series.js';
 import { resolveSamplingPolicy } from '../../server/sampling/sampling-policy.js';
 import { eligibleSeries } from '../../server/sampling/series-split.js';
-import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
-import { baseStreamRequest, collectStream, getSample } from '../support/grpc-calls.js';
+import { baseStreamRequest, collectStream, getSample, isStatus } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
-import { LARGE_MESSAGES } from '../support/test-server.js';
+import { scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
 import { type LogLine, recordingLogger } from './recording-logger.js';
 
 const SEED = 5n;
@@ -48,27 +46,14 @@ const DAMAGES: Record<string, (file: string) => Promise<void>> = {
   },
 };
 
-interface Damaged {
-  readonly running: RunningServer;
-  readonly client: VoxelFeedClient;
+interface Damaged extends TestServer {
   readonly lines: LogLine[];
   readonly ends: string[];
-  close(): Promise<void>;
 }
 
 function fingerprint(batch: Batch): string {
   const hash = createHash('sha256').update(batch.image).update(batch.mask).digest('hex').slice(0, 16);
   return `${batch.rank}/${batch.step} [${batch.samples.map((s) => s.index).join(',')}] ${hash}`;
-}
-
-function isCode(code: number, ...fragments: string[]) {
-  return (error: unknown) => {
-    const { code: actual, details } = error as ServiceError;
-    assert.equal(actual, code, details);
-    for (const fragment of fragments)
-      assert.ok(details.includes(fragment), `"${details}" lacks "${fragment}"`);
-    return true;
-  };
 }
 
 function assertWholeEpoch(batches: readonly Batch[], label: string): void {
@@ -79,11 +64,6 @@ function assertWholeEpoch(batches: readonly Batch[], label: string): void {
     Array.from({ length: steps }, (_, step) => step),
     label,
   );
-}
-
-async function scrape(running: RunningServer): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${running.metricsPort}/metrics`);
-  return response.text();
 }
 
 describe('a volume file that goes bad while the server runs', () => {
@@ -121,40 +101,18 @@ describe('a volume file that goes bad while the server runs', () => {
     scratch.push(root);
     const dir = path.join(root, 'phantom');
     await cp(pristine.dir, dir, { recursive: true });
-    const config: ServeConfig = {
-      data: dir,
-      datasetName: 'phantom',
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      cacheMaxBytes: CACHE_BYTES,
-      strict: true,
-      replaceBadSeries,
-      limits: DEFAULT_SERVICE_LIMITS,
-      logLevel: 'silent',
-      shutdownGraceMs: 0,
-    };
     const lines: LogLine[] = [];
     const ends: string[] = [];
-    const running = await startServer(config, {}, recordingLogger(lines), {
-      observer: { onStreamEnd: (code) => ends.push(code) },
+    const server = await startTestServer({
+      data: dir,
+      cacheMaxBytes: CACHE_BYTES,
+      strict: true,
+      config: { datasetName: 'phantom', replaceBadSeries },
+      logger: recordingLogger(lines),
+      hooks: { observer: { onStreamEnd: (code) => ends.push(code) } },
     });
-    await DAMAGES[damage]!(running.catalog.series[bad]!.imagePath);
-    const client = new VoxelFeedClient(
-      `127.0.0.1:${running.grpc.port}`,
-      credentials.createInsecure(),
-      LARGE_MESSAGES,
-    );
-    return {
-      running,
-      client,
-      lines,
-      ends,
-      close: async () => {
-        client.close();
-        await running.stop();
-      },
-    };
+    await DAMAGES[damage]!(server.running.catalog.series[bad]!.imagePath);
+    return { ...server, lines, ends };
   }
 
   function request(part: SplitPart, rank: number, worldSize: number): Partial<StreamBatchesRequest> {
@@ -196,7 +154,7 @@ describe('a volume file that goes bad while the server runs', () => {
       try {
         const series = server.running.catalog.series[bad]!;
         const streams = streamAll(server.client);
-        await assert.rejects(streams.holdout, isCode(15, series.uid, series.imagePath));
+        await assert.rejects(streams.holdout, isStatus(status.DATA_LOSS, series.uid, series.imagePath));
         const train = await streams.train;
         for (const [rank, batches] of train.entries()) assertWholeEpoch(batches, `train rank ${rank}`);
         for (const sample of train.flat().flatMap((batch) => batch.samples))
@@ -207,7 +165,7 @@ describe('a volume file that goes bad while the server runs', () => {
         assert.equal(marked.length, 1, JSON.stringify(server.lines.filter((l) => l.level !== 'debug')));
         assert.equal(marked[0]!.level, 'warn');
         assert.equal(marked[0]!.fields['uid'], series.uid);
-        assert.match(await scrape(server.running), /^voxelfeed_bad_series 1$/m);
+        assert.match(await scrapeMetrics(server.running), /^voxelfeed_bad_series 1$/m);
 
         // Marked bad: even with the file restored, a request that needs it fails at once without reading it.
         await cp(path.join(pristine.dir, path.basename(series.imagePath)), series.imagePath);
@@ -222,7 +180,7 @@ describe('a volume file that goes bad while the server runs', () => {
         );
         await assert.rejects(
           getSample(server.client, { ...sampleRequest, index: BigInt(position) }),
-          isCode(15, series.uid),
+          isStatus(status.DATA_LOSS, series.uid),
         );
         assert.equal(cache.loads, loads, 'the bad series was not read again');
       } finally {
@@ -256,7 +214,7 @@ describe('a volume file that goes bad while the server runs', () => {
 
       const marked = first.lines.find((line) => line.message.startsWith('series marked bad'));
       assert.ok(marked?.message.includes('depend on which series are bad'), marked?.message);
-      assert.match(await scrape(first.running), /^voxelfeed_bad_series 1$/m);
+      assert.match(await scrapeMetrics(first.running), /^voxelfeed_bad_series 1$/m);
 
       // The same bad set gives the same batches: again on the first server (which knows the series is bad
       // from the start) and on a second replica that finds its copy truncated in the middle of the stream.

@@ -3,15 +3,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { credentials } from '@grpc/grpc-js';
-import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { ServeConfig } from '../../server/config/serve-config.js';
-import { type RunningServer, startServer } from '../../server/main.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { getSample } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
-import { LARGE_MESSAGES } from '../support/test-server.js';
+import { scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
 import { type LogLine, recordingLogger } from './recording-logger.js';
 
 const CLIENT = fileURLToPath(new URL('./hanging-stream-client.ts', import.meta.url));
@@ -45,8 +41,7 @@ async function waitForLine(child: ChildProcess, line: string, timeoutMs: number)
 
 describe('a client that vanishes mid-stream', () => {
   let dataset: TempDataset;
-  let running: RunningServer;
-  let client: VoxelFeedClient;
+  let server: TestServer;
   const lines: LogLine[] = [];
   const ends: string[] = [];
   let started = 0;
@@ -55,53 +50,40 @@ describe('a client that vanishes mid-stream', () => {
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 3, shape: [24, 48, 48], seed: 17n });
-    const config: ServeConfig = {
+    server = await startTestServer({
       data: dataset.dir,
-      datasetName: 'phantom',
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
       cacheMaxBytes: 64 * 1024 * 1024,
       strict: true,
-      limits: DEFAULT_SERVICE_LIMITS,
-      logLevel: 'silent',
-      shutdownGraceMs: 0,
-    };
-    running = await startServer(config, {}, recordingLogger(lines), {
-      observer: {
-        onStreamStart: () => started++,
-        onStreamEnd: (code) => ends.push(code),
-        onBatch: () => batches++,
+      config: { datasetName: 'phantom' },
+      logger: recordingLogger(lines),
+      hooks: {
+        observer: {
+          onStreamStart: () => started++,
+          onStreamEnd: (code) => ends.push(code),
+          onBatch: () => batches++,
+        },
       },
     });
     // Every batch of one sample asks the cache for exactly one volume when it is prepared.
-    const cache = running.registry.datasets.get('phantom')!.cache;
+    const cache = server.running.registry.datasets.get('phantom')!.cache;
     const get = cache.get.bind(cache);
     cache.get = (key: number) => {
       volumeRequests++;
       return get(key);
     };
-    client = new VoxelFeedClient(
-      `127.0.0.1:${running.grpc.port}`,
-      credentials.createInsecure(),
-      LARGE_MESSAGES,
-    );
   });
 
   after(async () => {
-    client?.close();
-    await running?.stop();
+    await server?.close();
     await dataset?.cleanup();
   });
 
   it('ends its stream with CANCELLED, prepares no more batches for it and counts it closed', {
     timeout: 30_000,
   }, async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLIENT, `127.0.0.1:${running.grpc.port}`, String(RECEIVED)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, server.address, String(RECEIVED)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       await waitForLine(child, `received ${RECEIVED}`, 20_000);
       assert.equal(started, 1);
@@ -126,7 +108,7 @@ describe('a client that vanishes mid-stream', () => {
 
     // A call through the same server afterwards: a stream still being fed would have asked for more volumes
     // by the time it is answered. The sample needs exactly one.
-    await getSample(client, { index: 5n, cropSize: [8, 16, 16] });
+    await getSample(server.client, { index: 5n, cropSize: [8, 16, 16] });
     assert.equal(volumeRequests, requestsAtEnd + 1, 'no volume was asked for the vanished stream');
     assert.equal(batches, batchesAtEnd, 'no batch was sent after the end');
 
@@ -137,7 +119,7 @@ describe('a client that vanishes mid-stream', () => {
     assert.ok(handedOver >= RECEIVED && handedOver <= batchesAtEnd, `${handedOver} of ${batchesAtEnd}`);
     assert.match(String(ended[0]!.fields['peer']), /^127\.0\.0\.1:\d+$/);
 
-    const page = await (await fetch(`http://127.0.0.1:${running.metricsPort}/metrics`)).text();
+    const page = await scrapeMetrics(server.running);
     assert.match(page, /^voxelfeed_open_streams 0$/m);
     assert.match(page, /^voxelfeed_stream_ends_total\{code="CANCELLED"\} 1$/m);
   });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
-import { batchFingerprint } from '../support/feed-batch-reference.js';
+import { deferred, queueDepthWatcher } from '../support/deferred.js';
+import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
+import { exactEpochRequest } from '../support/feed-requests.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { respawnOnPort, type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
@@ -14,17 +15,6 @@ const STEPS = 24;
 const KILL_AFTER = 8;
 const PREFETCH = 3;
 
-/** What each rank must see identically with or without a server crash: step, samples and tensor bytes. */
-
-/** A promise and the function that resolves it. */
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
 describe('three ranks across a server killed with SIGKILL and restarted on its port', () => {
   let dataset: TempDataset;
   const servers: ServerProcess[] = [];
@@ -33,16 +23,13 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
   before(async () => {
     dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 13n });
     // One epoch of exactly STEPS steps per rank: every nodule once, plus negatives to fill.
-    request = {
+    request = exactEpochRequest(dataset, {
+      steps: STEPS,
+      batchSize: BATCH,
+      worldSize: WORLD,
       seed: 91,
       epoch: 3,
-      worldSize: WORLD,
-      batchSize: BATCH,
-      cropSize: [16, 32, 32],
-      dtype: 'float32',
-      includeMask: true,
-      sampling: { samplesPerNodule: 1, negativesPerEpoch: WORLD * BATCH * STEPS - dataset.nodules },
-    };
+    });
     servers.push(await spawnServer(['--data', dataset.dir, '--log-level', 'warn']));
   });
 
@@ -56,26 +43,15 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
   }, async (t) => {
     const first = servers[0]!;
     const ranks = Array.from({ length: WORLD }, (_, rank) => rank);
-    const plain = createFeedClient({ address: first.address });
-    let reference: string[][];
-    try {
-      reference = await Promise.all(
-        ranks.map(async (rank) => {
-          const seen: string[] = [];
-          for await (const batch of plain.streamBatches({ ...request, rank }))
-            seen.push(batchFingerprint(batch));
-          return seen;
-        }),
-      );
-    } finally {
-      plain.close();
-    }
+    const reference = await Promise.all(
+      ranks.map((rank) => referenceFingerprints(first.address, { ...request, rank })),
+    );
     for (const rank of ranks) assert.equal(reference[rank]!.length, STEPS, `rank ${rank}`);
 
     // Each rank reads KILL_AFTER batches, then waits with a full prefetch queue until the server has been
     // killed and restarted, so every stream is cut with batches queued and more still to come.
-    const queuesFull = ranks.map(() => signal());
-    const restarted = signal();
+    const queuesFull = ranks.map(() => deferred());
+    const restarted = deferred();
     const retries: RetryEvent[][] = ranks.map(() => []);
     const run = async (rank: number): Promise<string[]> => {
       const client = createFeedClient({
@@ -86,19 +62,16 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
         channelOptions: { 'grpc-node.flow_control_window': 65_535 },
       });
       const seen: string[] = [];
-      let depth = 0;
+      const queue = queueDepthWatcher(PREFETCH);
       const options = {
         onRetry: (event: RetryEvent) => retries[rank]!.push(event),
-        onQueueDepth: (now: number) => {
-          depth = now;
-          if (seen.length === KILL_AFTER && depth === PREFETCH) queuesFull[rank]!.resolve();
-        },
+        onQueueDepth: queue.onQueueDepth,
       };
       try {
         for await (const batch of client.streamBatches({ ...request, rank }, options)) {
           seen.push(batchFingerprint(batch));
           if (seen.length === KILL_AFTER) {
-            if (depth === PREFETCH) queuesFull[rank]!.resolve();
+            void queue.full().then(queuesFull[rank]!.resolve);
             await restarted.promise;
           }
         }
@@ -109,8 +82,7 @@ describe('three ranks across a server killed with SIGKILL and restarted on its p
     };
     const runs = ranks.map(run);
     await Promise.all(queuesFull.map((full) => full.promise));
-    first.child.kill('SIGKILL');
-    await once(first.child, 'exit');
+    await first.stop('SIGKILL');
     servers.push(await respawnOnPort(first.port, ['--data', dataset.dir, '--log-level', 'warn'], {}));
     restarted.resolve();
     const seen = await Promise.all(runs);

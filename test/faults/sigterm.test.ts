@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  type ClientReadableStream,
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { SHUTTING_DOWN_MESSAGE } from '../../server/service/handle-stream-batches.js';
-import { batchFingerprint } from '../support/feed-batch-reference.js';
+import { deferred, queueDepthWatcher } from '../support/deferred.js';
+import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
+import { exactEpochRequest } from '../support/feed-requests.js';
 import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
+import { logLines, type ServerProcess, spawnServer } from '../support/spawn-server.js';
+import { healthClient } from '../support/standard-services.js';
 
 const GRACE_MS = 2500;
 const STEPS = 40;
@@ -33,33 +26,9 @@ const SHORT_STEPS = 30;
 const SHORT_READ = 2;
 const LONG_READ = 5;
 
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-/** The JSON log lines a server wrote so far with message `message`. */
-function logged(server: ServerProcess, message: string): Array<Record<string, unknown>> {
-  return server
-    .stderr()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line['msg'] === message);
-}
-
 /** A grpc.health.v1 Watch of the whole server, as a Kubernetes-style client without voxelfeed's .proto sees it. */
 function watchHealth(address: string): { statuses: string[]; changed: () => Promise<void>; close(): void } {
-  const definition = loadSync('health/v1/health.proto', {
-    includeDirs: [path.resolve(path.dirname(healthProtoPath), '../..')],
-    enums: String,
-  });
-  let node: unknown = loadPackageDefinition(definition) as GrpcObject;
-  for (const part of ['grpc', 'health', 'v1', 'Health']) node = (node as Record<string, unknown>)[part];
-  const client = new (node as ServiceClientConstructor)(address, credentials.createInsecure());
+  const client = healthClient(address);
   const statuses: string[] = [];
   let waiter: (() => void) | null = null;
   const call = client['Watch']!({ service: '' }) as ClientReadableStream<{ status: string }>;
@@ -85,15 +54,7 @@ describe('SIGTERM with open streams', () => {
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 6, shape: [24, 48, 48], seed: 29n });
-    request = {
-      seed: 8,
-      epoch: 1,
-      batchSize: 2,
-      cropSize: [16, 32, 32],
-      dtype: 'float32',
-      includeMask: true,
-      sampling: { samplesPerNodule: 1, negativesPerEpoch: 2 * STEPS - dataset.nodules },
-    };
+    request = exactEpochRequest(dataset, { steps: STEPS, batchSize: 2, seed: 8, epoch: 1 });
   });
 
   after(async () => {
@@ -120,13 +81,7 @@ describe('SIGTERM with open streams', () => {
     const bPort = await freePort();
     const bAddress = `127.0.0.1:${bPort}`;
 
-    const plain = createFeedClient({ address: a.address });
-    const reference: string[] = [];
-    try {
-      for await (const batch of plain.streamBatches(request)) reference.push(batchFingerprint(batch));
-    } finally {
-      plain.close();
-    }
+    const reference = await referenceFingerprints(a.address, request);
     assert.equal(reference.length, STEPS);
 
     const health = watchHealth(a.address);
@@ -143,8 +98,8 @@ describe('SIGTERM with open streams', () => {
     };
     const shortClient = createFeedClient({ address: a.address, ...options });
     const longClient = createFeedClient({ addresses: [a.address, bAddress], ...options });
-    const waiting = { short: signal(), long: signal() };
-    const go = { short: signal(), long: signal() };
+    const waiting = { short: deferred(), long: deferred() };
+    const go = { short: deferred(), long: deferred() };
     const retries: { short: RetryEvent[]; long: RetryEvent[] } = { short: [], long: [] };
     const read = async (
       name: 'short' | 'long',
@@ -153,19 +108,16 @@ describe('SIGTERM with open streams', () => {
       pauseAt: number,
     ) => {
       const seen: string[] = [];
-      let depth = 0;
+      const queue = queueDepthWatcher(PREFETCH);
       const streamOptions = {
         onRetry: (event: RetryEvent) => retries[name].push(event),
-        onQueueDepth: (now: number) => {
-          depth = now;
-          if (seen.length === pauseAt && depth === PREFETCH) waiting[name].resolve();
-        },
+        onQueueDepth: queue.onQueueDepth,
       };
       try {
         for await (const batch of client.streamBatches(input, streamOptions)) {
           seen.push(batchFingerprint(batch));
           if (seen.length === pauseAt) {
-            if (depth === PREFETCH) waiting[name].resolve();
+            void queue.full().then(waiting[name].resolve);
             await go[name].promise;
           }
         }
@@ -179,10 +131,9 @@ describe('SIGTERM with open streams', () => {
     await Promise.all([waiting.short.promise, waiting.long.promise]);
     servers.push(await serve(bPort));
 
-    const exited = once(a.child, 'exit');
     const sigtermWallMs = Date.now();
     const sigterm = performance.now();
-    a.child.kill('SIGTERM');
+    const exited = a.stop('SIGTERM');
     await health.changed();
     const notServingMs = performance.now() - sigterm;
     assert.deepEqual(health.statuses, ['SERVING', 'NOT_SERVING']);
@@ -193,17 +144,17 @@ describe('SIGTERM with open streams', () => {
     assert.deepEqual(retries.short, []);
     const shortDoneMs = performance.now() - sigterm;
     const shortEnd = await pollUntil(
-      async () => logged(a, 'stream ended: OK').find((line) => line['batches'] === SHORT_STEPS),
+      async () => logLines(a, 'stream ended: OK').find((line) => line['batches'] === SHORT_STEPS),
       { timeoutMs: 5000, intervalMs: 20, describe: () => `A to log the short stream's end:\n${a.stderr()}` },
     );
     assert.ok(Number(shortEnd['time']) >= sigtermWallMs, 'the short stream was still open at SIGTERM');
-    assert.deepEqual(logged(a, 'stream ended: UNAVAILABLE'), [], 'the grace period was not over yet');
+    assert.deepEqual(logLines(a, 'stream ended: UNAVAILABLE'), [], 'the grace period was not over yet');
 
     // After it, the stream still open is ended with UNAVAILABLE; its status waits behind the batches already
     // sent, so the trainer reads on as soon as the server says it ended the stream.
     const ended = await pollUntil(
       async () => {
-        const lines = logged(a, 'stream ended: UNAVAILABLE');
+        const lines = logLines(a, 'stream ended: UNAVAILABLE');
         return lines.length > 0 ? lines : undefined;
       },
       {
@@ -217,7 +168,7 @@ describe('SIGTERM with open streams', () => {
     assert.equal(ended[0]!['reason'], SHUTTING_DOWN_MESSAGE);
     go.long.resolve();
     const seen = await long;
-    const [code] = await exited;
+    const code = await exited;
     const exitMs = performance.now() - sigterm;
 
     assert.deepEqual(seen, reference, 'every step once, in order, byte-identical');
@@ -228,7 +179,7 @@ describe('SIGTERM with open streams', () => {
     const b = servers[1]!;
     await pollUntil(
       async () =>
-        logged(b, 'stream ended: OK').find((line) => line['startStep'] === String(first.resumeAtStep)),
+        logLines(b, 'stream ended: OK').find((line) => line['startStep'] === String(first.resumeAtStep)),
       {
         timeoutMs: 5000,
         intervalMs: 20,

@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  type ClientReadableStream,
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceClientConstructor,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { type ClientReadableStream, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type {
   Batch,
   DataSplit,
@@ -23,7 +11,8 @@ import type {
 } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { baseStreamRequest, getSample } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
-import { LARGE_MESSAGES, startTestServer, type TestServer } from '../support/test-server.js';
+import { healthStatus } from '../support/standard-services.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
 import { fuzzParameters } from './fuzz-support.js';
 
 /*
@@ -366,7 +355,7 @@ describe('request messages at their extremes', () => {
     assert.ok(stream.batch !== undefined);
     const sample = await getSample(server.client, { cropSize: [8, 8, 8] });
     assertBatch(sample);
-    assert.equal(await healthStatus(server.address), 'SERVING');
+    assert.equal(await healthStatus(server.address, 'voxelfeed.v1.VoxelFeed'), 'SERVING');
   });
 });
 
@@ -377,28 +366,4 @@ function shown(value: unknown): string {
   return JSON.stringify(value, (_, item: unknown) =>
     typeof item === 'bigint' ? String(item) : Number.isNaN(item) ? 'NaN' : item,
   );
-}
-
-async function healthStatus(address: string): Promise<string> {
-  const definition = loadSync('health/v1/health.proto', {
-    includeDirs: [path.resolve(path.dirname(healthProtoPath), '../..')],
-    enums: String,
-  });
-  let node: unknown = loadPackageDefinition(definition) as GrpcObject;
-  for (const part of ['grpc', 'health', 'v1', 'Health']) node = (node as Record<string, unknown>)[part];
-  const client = new (node as ServiceClientConstructor)(
-    address,
-    credentials.createInsecure(),
-    LARGE_MESSAGES,
-  );
-  try {
-    return await new Promise<string>((resolve, reject) =>
-      client['Check']!(
-        { service: 'voxelfeed.v1.VoxelFeed' },
-        (error: Error | null, reply: { status: string }) => (error ? reject(error) : resolve(reply.status)),
-      ),
-    );
-  } finally {
-    client.close();
-  }
 }

@@ -1,32 +1,10 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { healthStatus, reflectionClient } from '../support/standard-services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-
-const require = createRequire(import.meta.url);
-const reflectionProtoRoot = path.join(
-  path.dirname(require.resolve('@grpc/reflection/package.json')),
-  'build',
-  'proto',
-);
-
-function serviceClient(pkg: GrpcObject, dotted: string): ServiceClientConstructor {
-  let node: unknown = pkg;
-  for (const part of dotted.split('.')) node = (node as Record<string, unknown>)[part];
-  return node as ServiceClientConstructor;
-}
 
 /**
  * These clients know nothing of voxelfeed's .proto: they speak the standard health and reflection protocols,
@@ -47,56 +25,18 @@ describe('standard gRPC services', () => {
   });
 
   it('answers grpc.health.v1.Health/Check with SERVING for the server and the VoxelFeed service', async () => {
-    const definition = loadSync('health/v1/health.proto', {
-      includeDirs: [path.resolve(path.dirname(healthProtoPath), '../..')],
-      enums: String,
-    });
-    const Health = serviceClient(loadPackageDefinition(definition), 'grpc.health.v1.Health');
-    const client = new Health(server.address, credentials.createInsecure());
-    try {
-      for (const service of ['', 'voxelfeed.v1.VoxelFeed']) {
-        const reply = await new Promise<{ status: string }>((resolve, reject) =>
-          client['Check']!({ service }, (error: Error | null, response: { status: string }) =>
-            error ? reject(error) : resolve(response),
-          ),
-        );
-        assert.equal(reply.status, 'SERVING', `service "${service}"`);
-      }
-    } finally {
-      client.close();
-    }
+    for (const service of ['', 'voxelfeed.v1.VoxelFeed'])
+      assert.equal(await healthStatus(server.address, service), 'SERVING', `service "${service}"`);
   });
 
   it('lists its services and describes StreamBatches through server reflection', async () => {
-    const definition = loadSync('grpc/reflection/v1/reflection.proto', {
-      includeDirs: [reflectionProtoRoot],
-    });
-    const Reflection = serviceClient(
-      loadPackageDefinition(definition),
-      'grpc.reflection.v1.ServerReflection',
-    );
-    const client = new Reflection(server.address, credentials.createInsecure());
-    const ask = (request: object) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const call = client['ServerReflectionInfo']!();
-        call.on('data', (response: Record<string, unknown>) => {
-          resolve(response);
-          call.end();
-        });
-        call.on('error', reject);
-        call.write(request);
-      });
+    const reflection = reflectionClient(server.address);
     try {
-      const listed = await ask({ listServices: '' });
-      const names = (listed['listServicesResponse'] as { service: Array<{ name: string }> }).service.map(
-        (s) => s.name,
-      );
+      const names = await reflection.listServices();
       assert.ok(names.includes('voxelfeed.v1.VoxelFeed'), names.join(', '));
       assert.ok(names.includes('grpc.health.v1.Health'), names.join(', '));
 
-      const described = await ask({ fileContainingSymbol: 'voxelfeed.v1.VoxelFeed' });
-      const files = (described['fileDescriptorResponse'] as { fileDescriptorProto: Buffer[] })
-        .fileDescriptorProto;
+      const files = await reflection.fileDescriptors('voxelfeed.v1.VoxelFeed');
       const decoded = files.map(
         (bytes) =>
           descriptor.FileDescriptorProto.decode(bytes) as unknown as protobuf.Message & {
@@ -116,7 +56,7 @@ describe('standard gRPC services', () => {
         'StreamBatches',
       ]);
     } finally {
-      client.close();
+      reflection.close();
     }
   });
 });

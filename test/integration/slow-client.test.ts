@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClientReadableStream, credentials } from '@grpc/grpc-js';
-import { type Batch, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, SamplingOptions, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { StreamObserver } from '../../server/service/handle-stream-batches.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { baseStreamRequest, streamAll } from '../support/grpc-calls.js';
@@ -39,14 +39,7 @@ class HeldBatches implements StreamObserver {
   }
 }
 
-const SAMPLING = {
-  jitterProb: 0,
-  negativeProb: 0,
-  centerProb: 0,
-  samplesPerNodule: 1,
-  padValue: 0,
-  shuffleWindow: 0,
-};
+const SAMPLING = SamplingOptions.fromPartial({ samplesPerNodule: 1 });
 
 /** 8 crops of 16x64x64 with masks: 1 MiB per batch, 500 batches in the epoch; far more than any buffer takes. */
 const SLOW_REQUEST = {

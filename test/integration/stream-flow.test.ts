@@ -2,25 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import type { Batch } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { StreamObserver } from '../../server/service/handle-stream-batches.js';
-import { baseStreamRequest, streamAll } from '../support/grpc-calls.js';
+import { baseStreamRequest, longEpoch, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { RecordingObserver } from '../support/stream-observer.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-
-/** Counts what the server does per stream, and lets a test await the end of the next stream. */
-class StreamCounter implements StreamObserver {
-  batches = 0;
-  private ended: Array<(code: string) => void> = [];
-  onBatch(): void {
-    this.batches += 1;
-  }
-  onStreamEnd(code: string): void {
-    for (const resolve of this.ended.splice(0)) resolve(code);
-  }
-  nextEnd(): Promise<string> {
-    return new Promise((resolve) => this.ended.push(resolve));
-  }
-}
 
 /** Resolves when `read()` stops changing for `quietMs` (bounded by `limitMs`), with its last value. */
 async function settled(read: () => number, quietMs: number, limitMs: number): Promise<number> {
@@ -40,25 +25,13 @@ async function settled(read: () => number, quietMs: number, limitMs: number): Pr
   throw new Error(`the count was still changing after ${limitMs} ms (last ${last})`);
 }
 
-const LONG_EPOCH = {
-  seed: 1n,
-  batchSize: 4,
-  cropSize: [16, 32, 32],
-  sampling: {
-    jitterProb: 0,
-    negativeProb: 0,
-    centerProb: 0,
-    samplesPerNodule: 1,
-    negativesPerEpoch: 4000,
-    padValue: 0,
-    shuffleWindow: 0,
-  },
-};
+/** 1000 steps of 16x32x32 crops. */
+const LONG_EPOCH = longEpoch([16, 32, 32]);
 
 describe('stream flow control', () => {
   let dataset: TempDataset;
   let server: TestServer;
-  const counter = new StreamCounter();
+  const counter = new RecordingObserver();
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 4, shape: [24, 48, 48], seed: 9n });

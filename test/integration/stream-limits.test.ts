@@ -11,46 +11,23 @@ import {
 } from '@grpc/grpc-js';
 import { type Batch, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { MAX_REQUEST_BYTES } from '../../server/service/create-grpc-server.js';
-import type { StreamObserver } from '../../server/service/handle-stream-batches.js';
-import { baseStreamRequest, getDatasetInfo, getSample, streamAll } from '../support/grpc-calls.js';
+import {
+  baseStreamRequest,
+  getDatasetInfo,
+  getSample,
+  longEpoch,
+  rejectsWithStatus,
+  streamAll,
+} from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
-import { LARGE_MESSAGES, startTestServer, type TestServer } from '../support/test-server.js';
+import { RecordingObserver } from '../support/stream-observer.js';
+import { LARGE_MESSAGES, scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
 
 /** Its own channel and connection: grpc-js would otherwise share one connection among clients of a target. */
 const OWN_CONNECTION: ChannelOptions = { ...LARGE_MESSAGES, 'grpc.use_local_subchannel_pool': 1 };
 
-/** An epoch far longer than any test reads: 4000 negatives in batches of 4 (1000 steps of 8x16x16 crops). */
-const LONG_EPOCH = {
-  seed: 1n,
-  batchSize: 4,
-  cropSize: [8, 16, 16],
-  sampling: {
-    jitterProb: 0,
-    negativeProb: 0,
-    centerProb: 0,
-    samplesPerNodule: 1,
-    negativesPerEpoch: 4000,
-    padValue: 0,
-    shuffleWindow: 0,
-  },
-};
-
-/** Records how every stream ended, and lets a test await the n-th end. */
-class StreamEnds implements StreamObserver {
-  readonly codes: string[] = [];
-  private waiting: Array<{ count: number; resolve: () => void }> = [];
-  onStreamEnd(code: string): void {
-    this.codes.push(code);
-    const due = this.waiting.filter((waiter) => waiter.count <= this.codes.length);
-    this.waiting = this.waiting.filter((waiter) => waiter.count > this.codes.length);
-    for (const waiter of due) waiter.resolve();
-  }
-  /** Resolves once `count` streams have ended since the server started. */
-  reached(count: number): Promise<void> {
-    if (this.codes.length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push({ count, resolve }));
-  }
-}
+/** 1000 steps of 8x16x16 crops. */
+const LONG_EPOCH = longEpoch();
 
 function ownClient(address: string): VoxelFeedClient {
   return new VoxelFeedClient(address, credentials.createInsecure(), OWN_CONNECTION);
@@ -69,16 +46,6 @@ async function openHeldStream(client: VoxelFeedClient): Promise<ClientReadableSt
   // Its end (CANCELLED, UNAVAILABLE) is what the test causes; the server side is checked instead.
   stream.on('error', () => {});
   return stream;
-}
-
-async function expectRefusal(call: Promise<unknown>, code: status, fragments: readonly string[]) {
-  await assert.rejects(call, (error: ServiceError) => {
-    assert.equal(error.code, code, `expected ${status[code]}, got ${status[error.code]}: ${error.details}`);
-    for (const fragment of fragments) {
-      assert.ok(error.details.includes(fragment), `"${error.details}" lacks "${fragment}"`);
-    }
-    return true;
-  });
 }
 
 /**
@@ -136,7 +103,10 @@ describe('stream limits', { timeout: 30_000 }, () => {
   let dataset: TempDataset;
   const servers: TestServer[] = [];
   const clients: VoxelFeedClient[] = [];
-  const start = async (limits: Parameters<typeof startTestServer>[0]['limits'], observer?: StreamEnds) => {
+  const start = async (
+    limits: Parameters<typeof startTestServer>[0]['limits'],
+    observer?: RecordingObserver,
+  ) => {
     const server = await startTestServer({
       data: dataset.dir,
       limits,
@@ -162,48 +132,48 @@ describe('stream limits', { timeout: 30_000 }, () => {
   });
 
   it('refuses a stream over the per-host limit, counting every connection of the host, and keeps serving', async () => {
-    const ends = new StreamEnds();
+    const ends = new RecordingObserver();
     const server = await start({ maxStreams: 10, maxStreamsPerPeer: 2 }, ends);
     const first = await openHeldStream(client(server.address));
     const second = await openHeldStream(client(server.address));
-    await expectRefusal(streamAll(client(server.address), LONG_EPOCH), status.RESOURCE_EXHAUSTED, [
+    await rejectsWithStatus(streamAll(client(server.address), LONG_EPOCH), status.RESOURCE_EXHAUSTED, [
       'client 127.0.0.1 has 2 open streams',
       '--max-streams-per-peer 2',
       'VOXELFEED_MAX_STREAMS_PER_PEER',
     ]);
     first.cancel();
-    await ends.reached(2);
+    await ends.endsReached(2);
     const batches = await streamAll(server.client, { ...LONG_EPOCH, maxSteps: 2n });
     assert.equal(batches.length, 2, 'a freed slot serves the next stream');
     second.cancel();
-    await ends.reached(4);
+    await ends.endsReached(4);
     assert.deepEqual([...ends.codes].sort(), ['CANCELLED', 'CANCELLED', 'OK', 'RESOURCE_EXHAUSTED']);
-    const exposition = await (await fetch(`http://127.0.0.1:${server.running.metricsPort}/metrics`)).text();
+    const exposition = await scrapeMetrics(server.running);
     assert.match(exposition, /^voxelfeed_stream_ends_total\{code="RESOURCE_EXHAUSTED"\} 1$/m);
   });
 
   it('refuses a stream over the total limit, naming --max-streams', async () => {
-    const ends = new StreamEnds();
+    const ends = new RecordingObserver();
     const server = await start({ maxStreams: 2, maxStreamsPerPeer: 10 }, ends);
     const held = [await openHeldStream(server.client), await openHeldStream(server.client)];
-    await expectRefusal(streamAll(server.client, LONG_EPOCH), status.RESOURCE_EXHAUSTED, [
+    await rejectsWithStatus(streamAll(server.client, LONG_EPOCH), status.RESOURCE_EXHAUSTED, [
       'has 2 open streams',
       '--max-streams 2',
       'VOXELFEED_MAX_STREAMS',
     ]);
     for (const stream of held) stream.cancel();
-    await ends.reached(3);
+    await ends.endsReached(3);
     assert.equal((await streamAll(server.client, { ...LONG_EPOCH, maxSteps: 1n })).length, 1);
   });
 
   describe('with one slot, frees it however a stream ends', () => {
-    const ends = new StreamEnds();
+    const ends = new RecordingObserver();
     let server: TestServer;
     /** The slot is free: a new stream is served to its end. */
     const probe = async () => {
       const before = ends.codes.length;
       assert.equal((await streamAll(server.client, { ...LONG_EPOCH, maxSteps: 1n })).length, 1);
-      await ends.reached(before + 1);
+      await ends.endsReached(before + 1);
     };
 
     before(async () => {
@@ -220,7 +190,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
     });
 
     it('after a stream refused as invalid', async () => {
-      await expectRefusal(streamAll(server.client, { batchSize: 0 }), status.INVALID_ARGUMENT, [
+      await rejectsWithStatus(streamAll(server.client, { batchSize: 0 }), status.INVALID_ARGUMENT, [
         'batch_size',
       ]);
       await probe();
@@ -229,7 +199,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
     it('after the client cancels', async () => {
       const count = ends.codes.length;
       (await openHeldStream(server.client)).cancel();
-      await ends.reached(count + 1);
+      await ends.endsReached(count + 1);
       assert.equal(ends.codes.at(-1), 'CANCELLED');
       await probe();
     });
@@ -244,7 +214,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
       stream.once('data', () => stream.pause());
       const error = await new Promise<ServiceError>((resolve) => stream.on('error', resolve));
       assert.equal(error.code, status.DEADLINE_EXCEEDED);
-      await ends.reached(count + 1);
+      await ends.endsReached(count + 1);
       assert.equal(ends.codes.at(-1), 'CANCELLED', 'the stream was admitted, then cut off');
       await probe();
     });
@@ -255,7 +225,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
         const count = ends.codes.length;
         await openHeldStream(client(relay.address));
         relay.cut();
-        await ends.reached(count + 1);
+        await ends.endsReached(count + 1);
         assert.equal(ends.codes.at(-1), 'CANCELLED');
         await probe();
       } finally {
@@ -269,7 +239,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
         const count = ends.codes.length;
         await openHeldStream(client(relay.address));
         relay.stall();
-        await ends.reached(count + 1);
+        await ends.endsReached(count + 1);
         assert.equal(ends.codes.at(-1), 'CANCELLED');
         await probe();
       } finally {
@@ -280,7 +250,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
 
   describe('message and request sizes', () => {
     let server: TestServer;
-    const ends = new StreamEnds();
+    const ends = new RecordingObserver();
 
     before(async () => {
       server = await start({ maxBatchBytes: 1024 * 1024, maxCropVoxels: 32 * 32 * 32 }, ends);
@@ -289,8 +259,8 @@ describe('stream limits', { timeout: 30_000 }, () => {
     it('refuses a request over the request size limit with RESOURCE_EXHAUSTED, before any handler runs', async () => {
       const huge = 'x'.repeat(100_000);
       assert.ok(huge.length > MAX_REQUEST_BYTES);
-      await expectRefusal(getDatasetInfo(server.client, huge), status.RESOURCE_EXHAUSTED, []);
-      await expectRefusal(streamAll(server.client, { dataset: huge }), status.RESOURCE_EXHAUSTED, []);
+      await rejectsWithStatus(getDatasetInfo(server.client, huge), status.RESOURCE_EXHAUSTED, []);
+      await rejectsWithStatus(streamAll(server.client, { dataset: huge }), status.RESOURCE_EXHAUSTED, []);
       assert.equal(ends.codes.length, 0, 'the stream handler never ran');
       assert.equal((await getDatasetInfo(server.client)).dataset, server.running.catalog.name);
       assert.equal((await streamAll(server.client, { ...LONG_EPOCH, maxSteps: 1n })).length, 1);
@@ -298,7 +268,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
 
     it('refuses a batch over --max-batch-bytes with INVALID_ARGUMENT naming its size and the limit', async () => {
       // 8 crops of 32x32x32 as float32 with uint8 masks: 8 * 32768 * 5 bytes = 1.25 MiB.
-      await expectRefusal(
+      await rejectsWithStatus(
         streamAll(server.client, { batchSize: 8, cropSize: [32, 32, 32], dtype: 2, includeMask: true }),
         status.INVALID_ARGUMENT,
         ['takes 1.3 MiB', "server's limit of 1.0 MiB", 'lower batch_size'],
@@ -314,12 +284,12 @@ describe('stream limits', { timeout: 30_000 }, () => {
 
     it('refuses a crop over --max-crop-voxels with INVALID_ARGUMENT, in streams and single samples', async () => {
       const fragments = ['33x32x32 = 33792 voxels', "server's limit of 32768 voxels", 'crop_size'];
-      await expectRefusal(
+      await rejectsWithStatus(
         streamAll(server.client, { batchSize: 1, cropSize: [33, 32, 32] }),
         status.INVALID_ARGUMENT,
         fragments,
       );
-      await expectRefusal(
+      await rejectsWithStatus(
         getSample(server.client, { cropSize: [33, 32, 32] }),
         status.INVALID_ARGUMENT,
         fragments,

@@ -4,25 +4,9 @@ import { credentials } from '@grpc/grpc-js';
 import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
-import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
+import { pollUntil } from '../support/poll-until.js';
+import { logLines, type ServerProcess, spawnServer } from '../support/spawn-server.js';
 import { LARGE_MESSAGES } from '../support/test-server.js';
-
-type LogLine = Record<string, unknown>;
-
-/** The server's JSON log lines, once `predicate` holds for them (polled, bounded). */
-async function logLines(server: ServerProcess, predicate: (lines: LogLine[]) => boolean): Promise<LogLine[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const lines = server
-      .stderr()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LogLine);
-    if (predicate(lines)) return lines;
-    if (Date.now() > deadline) throw new Error(`log lines never matched:\n${server.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('server logs', () => {
   let dataset: TempDataset;
@@ -44,9 +28,13 @@ describe('server logs', () => {
   it('are JSON lines that carry a stream id, the peer and the request on every line of a stream, and why it ended', async () => {
     await streamAll(client, { seed: 42n, epoch: 3, batchSize: 2, cropSize: [8, 16, 16], maxSteps: 2n });
     await assert.rejects(streamAll(client, { seed: 43n, batchSize: 0, cropSize: [8, 16, 16] }));
-    const lines = await logLines(
-      server,
-      (all) => all.filter((line) => String(line['msg']).startsWith('stream ended')).length >= 2,
+    const lines = await pollUntil(
+      async () => {
+        const all = logLines(server);
+        const ends = all.filter((line) => String(line['msg']).startsWith('stream ended'));
+        return ends.length >= 2 ? all : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, describe: () => `two stream ends in:\n${server.stderr()}` },
     );
     const streamLines = lines.filter((line) => typeof line['stream'] === 'string');
     const ids = [...new Set(streamLines.map((line) => line['stream']))];

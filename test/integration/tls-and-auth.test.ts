@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type ChannelCredentials,
   credentials,
-  type GrpcObject,
   status as GrpcStatus,
-  loadPackageDefinition,
   Metadata,
-  type ServiceClientConstructor,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { pino } from 'pino';
 import {
   createFeedClient,
@@ -33,6 +27,7 @@ import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { getDatasetInfo } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { spawnTrainer } from '../support/spawn-trainer.js';
+import { healthStatus, reflectionClient } from '../support/standard-services.js';
 import { createTestCertificates, type TestCertificates } from '../support/test-certificates.js';
 
 const CROP: [number, number, number] = [8, 16, 16];
@@ -88,47 +83,17 @@ async function firstBatch(client: FeedClient, dataset = ''): Promise<number> {
   return assert.fail('the stream ended without a batch');
 }
 
-function serviceClient(definition: ReturnType<typeof loadSync>, dotted: string): ServiceClientConstructor {
-  let node: unknown = loadPackageDefinition(definition) as GrpcObject;
-  for (const part of dotted.split('.')) node = (node as Record<string, unknown>)[part];
-  return node as ServiceClientConstructor;
-}
-
-function healthCheck(address: string, creds: ChannelCredentials): Promise<string> {
-  const definition = loadSync('health/v1/health.proto', {
-    includeDirs: [path.resolve(path.dirname(healthProtoPath), '../..')],
-    enums: String,
-  });
-  const Health = serviceClient(definition, 'grpc.health.v1.Health');
-  const client = new Health(address, creds);
-  return new Promise<string>((resolve, reject) =>
-    client['Check']!({ service: '' }, (error: Error | null, reply: { status: string }) => {
-      client.close();
-      if (error) reject(error);
-      else resolve(reply.status);
-    }),
-  );
-}
-
-function listServices(address: string, creds: ChannelCredentials, metadata: Metadata): Promise<string[]> {
-  const root = path.join(
-    path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')),
-    'build',
-    'proto',
-  );
-  const definition = loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [root] });
-  const Reflection = serviceClient(definition, 'grpc.reflection.v1.ServerReflection');
-  const client = new Reflection(address, creds);
-  return new Promise<string[]>((resolve, reject) => {
-    const call = client['ServerReflectionInfo']!(metadata);
-    call.on('data', (reply: { listServicesResponse: { service: Array<{ name: string }> } }) => {
-      resolve(reply.listServicesResponse.service.map((service) => service.name));
-      call.end();
-    });
-    call.on('error', reject);
-    call.on('close', () => client.close());
-    call.write({ listServices: '' });
-  });
+async function listServices(
+  address: string,
+  creds: ChannelCredentials,
+  metadata: Metadata,
+): Promise<string[]> {
+  const reflection = reflectionClient(address, creds, metadata);
+  try {
+    return await reflection.listServices();
+  } finally {
+    reflection.close();
+  }
 }
 
 describe('a server with TLS and bearer tokens', () => {
@@ -238,7 +203,7 @@ describe('a server with TLS and bearer tokens', () => {
   });
 
   it('answers the health check without a token, as Kubernetes and Docker probes send none', async () => {
-    assert.equal(await healthCheck(server.address, credentials.createSsl(ca)), 'SERVING');
+    assert.equal(await healthStatus(server.address, '', credentials.createSsl(ca)), 'SERVING');
   });
 
   it('guards server reflection like the data methods', async () => {
@@ -369,7 +334,7 @@ describe('a server with mutual TLS', () => {
 
   it('still answers the health check to a client with a certificate', async () => {
     const [cert, key] = await Promise.all([pki.read(pki.client.cert), pki.read(pki.client.key)]);
-    assert.equal(await healthCheck(server.address, credentials.createSsl(ca, key, cert)), 'SERVING');
+    assert.equal(await healthStatus(server.address, '', credentials.createSsl(ca, key, cert)), 'SERVING');
   });
 });
 

@@ -2,7 +2,7 @@ import { createFeedClient } from '../../client/index.js';
 import { TrainerMetrics } from '../../trainer/metrics/trainer-metrics.js';
 import { streamAll } from './grpc-calls.js';
 import { createPhantomDataset } from './phantom-dataset.js';
-import { startTestServer } from './test-server.js';
+import { scrapeMetrics, startTestServer } from './test-server.js';
 
 export interface ExercisedMetrics {
   /** A real server's /metrics page after a stream ran to its end and a trainer rank reported its stats. */
@@ -37,10 +37,7 @@ export async function scrapeExercisedMetrics(): Promise<ExercisedMetrics> {
       } finally {
         feed.close();
       }
-      const port = server.running.metricsPort;
-      if (port === null) throw new Error('the test server serves no metrics (metricsPort is null)');
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-      const serverText = await response.text();
+      const serverText = await scrapeMetrics(server.running);
 
       const trainer = new TrainerMetrics('exercise', 0);
       trainer.recordStep(

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createFeedClient } from '../../client/create-feed-client.js';
 import type { FeedBatch } from '../../client/feed-batch.js';
+import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { type Batch, CropMode, DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
 
 /** The bytes behind a typed tensor view, without copying. */
@@ -17,6 +19,18 @@ export function batchFingerprint(batch: FeedBatch): string {
   const indices = batch.samples.map((info) => info.index).join(',');
   const mask = batch.mask ? hash(tensorBytes(batch.mask)) : 'none';
   return `rank ${batch.rank} step ${batch.step} [${indices}] image ${hash(tensorBytes(batch.image))} mask ${mask}`;
+}
+
+/** The fingerprints of every batch of an uninterrupted stream from the server at `address`, in order. */
+export async function referenceFingerprints(address: string, input: StreamBatchesInput): Promise<string[]> {
+  const client = createFeedClient({ address });
+  try {
+    const seen: string[] = [];
+    for await (const batch of client.streamBatches(input)) seen.push(batchFingerprint(batch));
+    return seen;
+  } finally {
+    client.close();
+  }
 }
 
 const MODE_NAMES: Record<number, string> = {

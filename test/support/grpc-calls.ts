@@ -1,10 +1,12 @@
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import type {
-  Batch,
-  DatasetInfo,
-  GetSampleRequest,
-  StreamBatchesRequest,
-  VoxelFeedClient,
+import assert from 'node:assert/strict';
+import { type ClientReadableStream, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type Batch,
+  type DatasetInfo,
+  type GetSampleRequest,
+  SamplingOptions,
+  type StreamBatchesRequest,
+  type VoxelFeedClient,
 } from '../../gen/voxelfeed/v1/voxelfeed.js';
 
 /** Reads a whole stream into memory; rejects with the stream's ServiceError if it ends with one. */
@@ -39,6 +41,41 @@ export function baseStreamRequest(request: Partial<StreamBatchesRequest>): Strea
     split: undefined,
     ...request,
   };
+}
+
+/**
+ * An epoch far longer than any test reads: 4000 negatives in batches of 4 (1000 steps), with every
+ * probability zero (the server's defaults) so that only negatives are drawn.
+ */
+export function longEpoch(cropSize: readonly number[] = [8, 16, 16]): Partial<StreamBatchesRequest> {
+  return {
+    seed: 1n,
+    batchSize: 4,
+    cropSize: [...cropSize],
+    sampling: SamplingOptions.fromPartial({ samplesPerNodule: 1, negativesPerEpoch: 4000 }),
+  };
+}
+
+/**
+ * A predicate for `assert.rejects`: the call failed with gRPC status `code`, and its details hold every one
+ * of `fragments` (the value, the limit, the fix a message should name).
+ */
+export function isStatus(code: status, ...fragments: readonly string[]) {
+  return (error: unknown): true => {
+    const { code: actual, details } = error as ServiceError;
+    assert.equal(actual, code, `expected ${status[code]}, got ${status[actual]}: ${details}`);
+    for (const fragment of fragments)
+      assert.ok(details.includes(fragment), `"${details}" lacks "${fragment}"`);
+    return true;
+  };
+}
+
+export async function rejectsWithStatus(
+  call: Promise<unknown>,
+  code: status,
+  fragments: readonly string[] = [],
+): Promise<void> {
+  await assert.rejects(call, isStatus(code, ...fragments));
 }
 
 export function getSample(client: VoxelFeedClient, request: Partial<GetSampleRequest>): Promise<Batch> {

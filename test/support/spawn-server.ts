@@ -49,6 +49,29 @@ export async function spawnServer(
   };
 }
 
+export type LogLine = Record<string, unknown>;
+
+/**
+ * The JSON log lines a server wrote to stderr so far, skipping anything else it printed; only those whose
+ * `msg` starts with `msg` when given.
+ */
+export function logLines(server: Pick<ServerProcess, 'stderr'>, msg?: string): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const raw of server.stderr().split('\n')) {
+    let line: unknown;
+    try {
+      line = JSON.parse(raw);
+    } catch {
+      continue;
+    }
+    if (typeof line !== 'object' || line === null || Array.isArray(line)) continue;
+    const entry = line as LogLine;
+    const text = entry['msg'];
+    if (msg === undefined || (typeof text === 'string' && text.startsWith(msg))) lines.push(entry);
+  }
+  return lines;
+}
+
 /**
  * Starts `voxelfeed serve` again on the port a killed server held, as a client that resumes would find it.
  * Retries a few times: the kernel may still hold the port for a moment after the kill.

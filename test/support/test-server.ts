@@ -1,7 +1,7 @@
 import { type ChannelOptions, credentials } from '@grpc/grpc-js';
 import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { ServeConfig } from '../../server/config/serve-config.js';
-import { silentLogger } from '../../server/log/logger.js';
+import { type Logger, silentLogger } from '../../server/log/logger.js';
 import { type RunningServer, type ServerHooks, startServer } from '../../server/main.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../../server/service/service-limits.js';
 
@@ -23,6 +23,10 @@ export async function startTestServer(options: {
   limits?: Partial<ServiceLimits>;
   strict?: boolean;
   hooks?: ServerHooks;
+  /** Any other settings (datasetName, tls, replaceBadSeries...), over the ones above. */
+  config?: Partial<ServeConfig>;
+  /** Where the server logs; default: nowhere. */
+  logger?: Logger;
 }): Promise<TestServer> {
   const config: ServeConfig = {
     data: options.data,
@@ -35,8 +39,9 @@ export async function startTestServer(options: {
     limits: { ...DEFAULT_SERVICE_LIMITS, ...options.limits },
     logLevel: 'silent',
     shutdownGraceMs: 0,
+    ...options.config,
   };
-  const running = await startServer(config, {}, silentLogger, options.hooks);
+  const running = await startServer(config, {}, options.logger ?? silentLogger, options.hooks);
   const address = `127.0.0.1:${running.grpc.port}`;
   const client = new VoxelFeedClient(address, credentials.createInsecure(), LARGE_MESSAGES);
   return {
@@ -48,4 +53,12 @@ export async function startTestServer(options: {
       await running.stop();
     },
   };
+}
+
+/** The server's Prometheus page, as a scrape reads it. */
+export async function scrapeMetrics(running: RunningServer): Promise<string> {
+  const port = running.metricsPort;
+  if (port === null) throw new Error('the test server serves no metrics (metricsPort is null)');
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return response.text();
 }

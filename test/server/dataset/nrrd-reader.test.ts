@@ -111,6 +111,25 @@ function valuesOf(typeCase: TypeCase): number[] {
   return Array.from({ length: COUNT }, (_, i) => typeCase.value(i));
 }
 
+/** `unu make` of uint16.bin (the uint16 case's values) into `out`: attached, raw, little-endian ushort. */
+function unuMakeUshort(out: string, sizes: readonly number[], kinds?: readonly string[]): Promise<string> {
+  const kindArgs = kinds === undefined ? [] : ['-k', ...kinds];
+  return unu(
+    'make',
+    '-i',
+    'uint16.bin',
+    '-t',
+    'ushort',
+    '-s',
+    ...sizes.map(String),
+    ...kindArgs,
+    '-en',
+    'little',
+    '-o',
+    out,
+  );
+}
+
 function at(name: string): string {
   return path.join(dir, name);
 }
@@ -315,43 +334,8 @@ describe('readNrrdVolume', () => {
 
   it('drops the size-1 axis of a 4-D volume, wherever it is', async () => {
     const typeCase = TYPES[3]!;
-    await unu(
-      'make',
-      '-i',
-      'uint16.bin',
-      '-t',
-      'ushort',
-      '-s',
-      '5',
-      '1',
-      '4',
-      '3',
-      '-k',
-      'space',
-      'none',
-      'space',
-      'space',
-      '-en',
-      'little',
-      '-o',
-      'four-a.nrrd',
-    );
-    await unu(
-      'make',
-      '-i',
-      'uint16.bin',
-      '-t',
-      'ushort',
-      '-s',
-      '1',
-      '5',
-      '4',
-      '3',
-      '-en',
-      'little',
-      '-o',
-      'four-b.nrrd',
-    );
+    await unuMakeUshort('four-a.nrrd', [5, 1, 4, 3], ['space', 'none', 'space', 'space']);
+    await unuMakeUshort('four-b.nrrd', [1, 5, 4, 3]);
     for (const name of ['four-a.nrrd', 'four-b.nrrd']) {
       const volume = await readNrrdVolume(at(name));
       assert.deepEqual(volume.sizes, SIZES);
@@ -361,22 +345,7 @@ describe('readNrrdVolume', () => {
   });
 
   it('refuses a 4-D volume without a size-1 axis', async () => {
-    await unu(
-      'make',
-      '-i',
-      'uint16.bin',
-      '-t',
-      'ushort',
-      '-s',
-      '5',
-      '2',
-      '2',
-      '3',
-      '-en',
-      'little',
-      '-o',
-      'four-c.nrrd',
-    );
+    await unuMakeUshort('four-c.nrrd', [5, 2, 2, 3]);
     await rejectsWithDataLoss(readNrrdVolume(at('four-c.nrrd')), at('four-c.nrrd'), /5 2 2 3/);
   });
 
@@ -384,43 +353,11 @@ describe('readNrrdVolume', () => {
     const typeCase = TYPES[3]!;
     // Spatial sizes 1 5 12 (a single slice), then a scalar axis inserted between the 5 and the 12: dropping
     // the first size-1 axis instead would give 5 1 12.
-    await unu(
-      'make',
-      '-i',
-      'uint16.bin',
-      '-t',
-      'ushort',
-      '-s',
-      '1',
-      '5',
-      '12',
-      '-k',
-      'domain',
-      'domain',
-      'domain',
-      '-en',
-      'little',
-      '-o',
-      'slice.nrrd',
-    );
+    await unuMakeUshort('slice.nrrd', [1, 5, 12], ['domain', 'domain', 'domain']);
     await unu('axinsert', '-i', 'slice.nrrd', '-a', '2', '-k', 'scalar', '-o', 'slice-scalar.nrrd');
     // Without -k, unu marks the new axis as a stub; on a file without kinds the others become ???.
     await unu('axinsert', '-i', 'slice.nrrd', '-a', '2', '-o', 'slice-stub.nrrd');
-    await unu(
-      'make',
-      '-i',
-      'uint16.bin',
-      '-t',
-      'ushort',
-      '-s',
-      '1',
-      '5',
-      '12',
-      '-en',
-      'little',
-      '-o',
-      'slice-bare.nrrd',
-    );
+    await unuMakeUshort('slice-bare.nrrd', [1, 5, 12]);
     await unu('axinsert', '-i', 'slice-bare.nrrd', '-a', '2', '-k', 'scalar', '-o', 'slice-bare-scalar.nrrd');
     const expectedKinds: Record<string, string[]> = {
       'slice-scalar.nrrd': ['domain', 'domain', 'scalar', 'domain'],
@@ -437,22 +374,7 @@ describe('readNrrdVolume', () => {
   });
 
   it('refuses a 4-D volume with two size-1 axes and no kinds, saying to add kinds or write 3-D', async () => {
-    await unu(
-      'make',
-      '-i',
-      'uint16.bin',
-      '-t',
-      'ushort',
-      '-s',
-      '1',
-      '5',
-      '1',
-      '12',
-      '-en',
-      'little',
-      '-o',
-      'two-ones.nrrd',
-    );
+    await unuMakeUshort('two-ones.nrrd', [1, 5, 1, 12]);
     await rejectsWithDataLoss(
       readNrrdVolume(at('two-ones.nrrd')),
       at('two-ones.nrrd'),
@@ -461,43 +383,29 @@ describe('readNrrdVolume', () => {
   });
 
   it('refuses a 4-D volume whose kinds leave no channel axis of size 1', async () => {
-    const cases: Array<[string, string[], string[], RegExp]> = [
+    const cases: Array<[string, number[], string[], RegExp]> = [
       [
         'all-spatial',
-        ['5', '1', '4', '3'],
+        [5, 1, 4, 3],
         ['domain', 'space', 'domain', 'time'],
         /no channel axis: every axis of size 1 is spatial/,
       ],
       [
         'rgb',
-        ['3', '5', '4', '1'],
+        [3, 5, 4, 1],
         ['RGB-color', 'domain', 'domain', 'domain'],
         /has 3 channels along axis 0 \(kind RGB-color\)/,
       ],
       [
         'two-channels',
-        ['1', '5', '1', '12'],
+        [1, 5, 1, 12],
         ['scalar', 'domain', 'stub', 'domain'],
         /marks 2 axes \(0, 2\) as non-spatial/,
       ],
     ];
     for (const [name, sizes, kinds, pattern] of cases) {
       const file = `${name}.nrrd`;
-      await unu(
-        'make',
-        '-i',
-        'uint16.bin',
-        '-t',
-        'ushort',
-        '-s',
-        ...sizes,
-        '-k',
-        ...kinds,
-        '-en',
-        'little',
-        '-o',
-        file,
-      );
+      await unuMakeUshort(file, sizes, kinds);
       await rejectsWithDataLoss(
         readNrrdVolume(at(file)),
         at(file),
