@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../common/format-table.js';
+import { buildCatalog } from '../server/dataset/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { benchDataset } from './bench-data.js';
 import { benchCacheWindow } from './cache-window.js';
@@ -55,14 +56,15 @@ async function main(): Promise<void> {
   const series = quick ? 8 : 64;
   const manyDir = await benchDataset('many', { series: quick ? 100 : 888, shape: [16, 48, 48], seed: 2n });
   // (g) The cache-aware epoch order against the full shuffle, with a cache holding 10% of the data set.
-  const windowRun = await benchCacheWindow(manyDir, {
+  const manyCatalog = await buildCatalog({ source: manyDir });
+  const windowRun = await benchCacheWindow(manyCatalog, {
     cacheFraction: 0.1,
     negativesPerSeries: 10,
     batchSize,
     crop: [16, 32, 32],
   });
   // (h) Two replicas with rank affinity: the plan interleaved over all ranks, or cut into one part per replica.
-  const replicaRun = await benchReplicaGroups(manyDir, {
+  const replicaRun = await benchReplicaGroups(manyCatalog, {
     replicas: 2,
     worldSize: 4,
     cacheFraction: 0.1,

@@ -1,0 +1,85 @@
+import { VolumeCache } from '../server/cache/volume-cache.js';
+import type { Catalog } from '../server/dataset/catalog.js';
+import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
+import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
+import { ALL_SERIES } from '../server/sampling/series-split.js';
+import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
+import { assembleBatch } from '../server/service/assemble-batch.js';
+import type { CropRequest } from '../server/service/crop-request.js';
+import { PlanCache } from '../server/service/plan-cache.js';
+
+export interface CacheEpochRun {
+  /** Hits over all cache requests, every replica together. */
+  readonly hitRatio: number;
+  /** Volume loads of all replicas together. */
+  readonly loads: number;
+  readonly loadsPerSeries: number;
+  readonly seconds: number;
+}
+
+/**
+ * One epoch from cold caches: `replicas` servers, each with its own cache of `cacheBytes`, and `worldSize` ranks
+ * advancing in lockstep, step by step as synchronous data-parallel training does, rank r served by replica
+ * r mod `replicas` (rank affinity). Counts what the caches saw.
+ */
+export async function cacheEpoch(
+  catalog: Catalog,
+  options: {
+    readonly replicas: number;
+    readonly worldSize: number;
+    readonly rankGroups: number;
+    readonly shuffleWindow: number;
+    readonly cacheBytes: number;
+    readonly negativesPerSeries: number;
+    readonly batchSize: number;
+    readonly crop: readonly [number, number, number];
+  },
+): Promise<CacheEpochRun> {
+  const outcomes = { hit: 0, miss: 0, coalesced: 0 };
+  const policy = {
+    ...DEFAULT_SAMPLING_POLICY,
+    negativesPerEpoch: catalog.series.length * options.negativesPerSeries,
+    shuffleWindow: options.shuffleWindow,
+  };
+  const plans = new PlanCache(catalog.series);
+  const requests: CropRequest[] = Array.from({ length: options.replicas }, () => ({
+    datasetName: catalog.name,
+    dataset: {
+      catalog,
+      plans,
+      cache: new VolumeCache<number>({
+        maxBytes: options.cacheBytes,
+        load: (index) => loadCatalogVolume(catalog.series[index]!),
+        events: { onOutcome: (outcome) => outcomes[outcome]++ },
+      }),
+    },
+    seed: 1n,
+    epoch: 0,
+    policy,
+    cropSize: options.crop,
+    dtype: 'uint8',
+    includeMask: true,
+    split: ALL_SERIES,
+  }));
+  const plan = plans.get(policy, 1n, 0);
+  const { worldSize, batchSize } = options;
+  const steps = stepsInEpoch(plan.size, worldSize, batchSize);
+  const grouping = { rankGroups: options.rankGroups, stepsInEpoch: steps };
+  const started = performance.now();
+  for (let step = 0; step < steps; step++) {
+    for (let rank = 0; rank < worldSize; rank++) {
+      const positions = Array.from({ length: batchSize }, (_, slot) =>
+        planPosition(step, rank, slot, worldSize, batchSize, grouping),
+      );
+      const request = requests[rank % options.replicas]!;
+      await assembleBatch(request, plan, positions, { step, stepsInEpoch: steps, rank, worldSize });
+    }
+  }
+  const loads = requests.reduce((sum, request) => sum + request.dataset.cache.loads, 0);
+  return {
+    hitRatio: outcomes.hit / (outcomes.hit + outcomes.miss + outcomes.coalesced),
+    loads,
+    loadsPerSeries: loads / catalog.series.length,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
