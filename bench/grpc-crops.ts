@@ -32,7 +32,7 @@ export async function benchGrpc(
     '2GiB',
     '--log-level',
     'warn',
-    ...(options.serverArgs ?? ['--metrics-port', '0']),
+    ...(options.serverArgs ?? []),
   ]);
   const client = new VoxelFeedClient(server.address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,

@@ -34,16 +34,7 @@ export async function benchTrainerIdle(
     series: number;
   },
 ): Promise<TrainerIdleResult> {
-  const server = await spawnServer([
-    '--data',
-    dir,
-    '--cache-bytes',
-    '2GiB',
-    '--metrics-port',
-    '0',
-    '--log-level',
-    'warn',
-  ]);
+  const server = await spawnServer(['--data', dir, '--cache-bytes', '2GiB', '--log-level', 'warn']);
   const feed = createFeedClient({ address: server.address, prefetch: 4 });
   try {
     // Warm the cache: small crops, every series several times as negatives.
