@@ -43,8 +43,9 @@ async function main(argv: readonly string[]): Promise<number> {
       ),
   );
   const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
-  process.stdout.write(formatSoakReport(result, machine));
-  return soakProblems(result).length === 0 ? 0 : 1;
+  const problems = soakProblems(result);
+  process.stdout.write(formatSoakReport(result, machine, problems));
+  return problems.length === 0 ? 0 : 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,3 +1,5 @@
+import { runHalves } from './run-halves.js';
+
 export interface TimedValue {
   /** Seconds since the start of the run. */
   readonly seconds: number;
@@ -24,9 +26,6 @@ export function leastSquaresSlope(points: readonly TimedValue[]): number | null 
  * filling, JIT, buffer pools), from RSS samples in bytes. Null with fewer than 2 samples in that half.
  */
 export function memorySlopeMiBPerMinute(rss: readonly TimedValue[]): number | null {
-  if (rss.length === 0) return null;
-  const end = rss[rss.length - 1]!.seconds;
-  const half = rss.filter((point) => point.seconds >= end / 2);
-  const slope = leastSquaresSlope(half);
+  const slope = leastSquaresSlope(runHalves(rss)[1]);
   return slope === null ? null : (slope * 60) / 1024 ** 2;
 }

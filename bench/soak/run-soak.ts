@@ -1,11 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { parsePrometheusText, sumOf } from '../../bin/demo/prometheus-text.js';
 import { createFeedClient } from '../../client/index.js';
 import type { Shape3 } from '../../server/sampling/types.js';
 import { freePort } from '../../test/support/free-port.js';
 import { spawnServer } from '../../test/support/spawn-server.js';
 import { memorySlopeMiBPerMinute } from './memory-slope.js';
 import { processRssBytes } from './process-rss.js';
-import { scrapeGauges } from './scrape-gauges.js';
 import { type SoakAllowance, soakAllowance } from './soak-allowance.js';
 import { type StreamCounters, startSoakStreams } from './soak-streams.js';
 
@@ -165,9 +165,19 @@ export async function runSoak(
   }
 }
 
+/**
+ * The gauges from the server's /metrics, each summed over its label sets (a gauge split by labels adds up to
+ * the whole); null for a series the page does not have.
+ */
 async function readGauges(url: string): Promise<SoakGauges> {
-  const values = await scrapeGauges(url, Object.values(SOAK_GAUGES));
-  const pick = (name: string) => values[name] ?? null;
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  // Non-finite samples (NaN, +Inf) say nothing about memory: they count as missing.
+  const samples = parsePrometheusText(await response.text()).filter((sample) =>
+    Number.isFinite(sample.value),
+  );
+  const pick = (name: string) =>
+    samples.some((sample) => sample.name === name) ? sumOf(samples, name) : null;
   return {
     cacheBytes: pick(SOAK_GAUGES.cacheBytes),
     loadsInFlight: pick(SOAK_GAUGES.loadsInFlight),

@@ -1,4 +1,6 @@
 import { formatTable } from '../../common/format-table.js';
+import { latencyPercentiles } from '../load/latency-percentiles.js';
+import { runHalves } from './run-halves.js';
 import type { SoakResult, SoakSample } from './run-soak.js';
 
 const MIB = 1024 ** 2;
@@ -45,16 +47,11 @@ export function soakProblems(result: SoakResult): string[] {
 
 /** Median RSS of the samples in the first and the second half of the run: growth that spikes cannot fake. */
 function medianRssByHalf(samples: readonly SoakSample[]): [number, number] | null {
-  const end = samples[samples.length - 1]?.seconds ?? 0;
-  const median = (values: number[]) => {
-    const sorted = values.sort((a, b) => a - b);
-    return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
-  };
-  const first = median(samples.filter((sample) => sample.seconds < end / 2).map((sample) => sample.rssBytes));
-  const second = median(
-    samples.filter((sample) => sample.seconds >= end / 2).map((sample) => sample.rssBytes),
-  );
-  return Number.isNaN(first) || Number.isNaN(second) ? null : [first, second];
+  // The nearest-rank p50 is the lower median, sorted[floor((n - 1) / 2)]: an RSS that was actually observed.
+  const median = (half: readonly SoakSample[]) =>
+    latencyPercentiles(half.map((sample) => sample.rssBytes))?.p50 ?? null;
+  const [first, second] = runHalves(samples).map(median);
+  return first == null || second == null ? null : [first, second];
 }
 
 /** The samples grouped into at most MAX_ROWS windows: RSS at the end and at most, rates over the window. */
@@ -89,12 +86,16 @@ function timeRows(result: SoakResult): string[][] {
   return rows;
 }
 
-/** The table over time, the summary, and one JSON line (the bench/ convention). */
-export function formatSoakReport(result: SoakResult, machine: string): string {
+/**
+ * The table over time, the summary, and one JSON line (the bench/ convention). `problems` is
+ * soakProblems(result), computed once by the caller, which also needs it for the exit status.
+ */
+export function formatSoakReport(result: SoakResult, machine: string, problems: readonly string[]): string {
   const { options } = result;
   const last = result.samples[result.samples.length - 1];
   const crops = last?.crops ?? 0;
-  const problems = soakProblems(result);
+  const cropsPerSecond = crops / Math.max(result.seconds, 1e-9);
+  const maxLoadsInFlight = Math.max(0, ...result.samples.map((sample) => sample.gauges.loadsInFlight ?? 0));
   const slope = result.slopeMiBPerMinute;
   const halves = medianRssByHalf(result.samples);
   const epochs = result.streams.map((stream) => stream.epochs);
@@ -124,16 +125,13 @@ export function formatSoakReport(result: SoakResult, machine: string): string {
       'bound: idle + cache + allowance, MiB',
       `${mib(result.boundBytes)} (max RSS is ${((100 * result.maxRssBytes) / result.boundBytes).toFixed(0)}% of it)`,
     ],
-    [
-      'loads in flight, max seen',
-      String(Math.max(0, ...result.samples.map((sample) => sample.gauges.loadsInFlight ?? 0))),
-    ],
+    ['loads in flight, max seen', String(maxLoadsInFlight)],
     ['memory slope, second half, MiB/min', slope === null ? 'too few samples' : slope.toFixed(2)],
     [
       'median RSS, first half / second half, MiB',
       halves === null ? 'too few samples' : `${mib(halves[0])} / ${mib(halves[1])}`,
     ],
-    ['crops/s, whole run', (crops / Math.max(result.seconds, 1e-9)).toFixed(0)],
+    ['crops/s, whole run', cropsPerSecond.toFixed(0)],
     ['epochs per stream, min / max', `${Math.min(...epochs)} / ${Math.max(...epochs)}`],
     ['client retries', String(last?.retries ?? 0)],
     ['server exit code after SIGTERM', String(result.serverExitCode)],
@@ -155,13 +153,13 @@ export function formatSoakReport(result: SoakResult, machine: string): string {
       loads_in_flight: Number(mib(result.allowance.loadsInFlightBytes)),
       batch_buffers: Number(mib(result.allowance.batchBufferBytes)),
     },
-    max_loads_in_flight: Math.max(0, ...result.samples.map((sample) => sample.gauges.loadsInFlight ?? 0)),
+    max_loads_in_flight: maxLoadsInFlight,
     max_cache_mib: Number(mib(Math.max(0, ...result.samples.map((sample) => sample.gauges.cacheBytes ?? 0)))),
     bound_mib: Number(mib(result.boundBytes)),
     slope_mib_per_min: slope === null ? null : Number(slope.toFixed(3)),
     median_rss_mib_halves: halves === null ? null : halves.map((bytes) => Number(mib(bytes))),
     crops: crops,
-    crops_per_s: Math.round(crops / Math.max(result.seconds, 1e-9)),
+    crops_per_s: Math.round(cropsPerSecond),
     epochs_min: Math.min(...epochs),
     retries: last?.retries ?? 0,
     stream_errors: result.streams.filter((stream) => stream.error !== null).length,

@@ -128,7 +128,7 @@ describe('a 15 s soak of voxelfeed serve', () => {
   });
 
   it('reports the memory slope in the table and the JSON line', () => {
-    const report = formatSoakReport(result, 'test');
+    const report = formatSoakReport(result, 'test', soakProblems(result));
     assert.match(report, /memory slope, second half, MiB\/min\s+-?\d+\.\d\d/);
     const json = JSON.parse(report.trimEnd().split('\n').at(-1)!) as Record<string, unknown>;
     assert.equal(typeof json['slope_mib_per_min'], 'number');
