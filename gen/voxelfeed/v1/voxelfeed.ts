@@ -49,7 +49,9 @@ export enum CropMode {
 /**
  * Which series an epoch draws from. Series go to the holdout part by a hash of their uid, so the split is
  * the same on every replica and for every seed: train on SPLIT_PART_TRAIN, validate on SPLIT_PART_HOLDOUT
- * with the same holdout_fraction.
+ * with the same holdout_fraction. A series is held out when (h >> 11) / 2^53 < holdout_fraction (the float32
+ * as sent), where h is 64-bit FNV-1a over the uid's UTF-8 bytes followed by SplitMix64's finaliser:
+ * h ^= h >> 30; h *= 0xbf58476d1ce4e5b9; h ^= h >> 27; h *= 0x94d049bb133111eb; h ^= h >> 31 (mod 2^64).
  */
 export enum SplitPart {
   /** SPLIT_PART_ALL - every series (holdout_fraction is ignored) */
