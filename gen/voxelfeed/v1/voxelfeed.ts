@@ -65,7 +65,9 @@ export enum SplitPart {
 
 /**
  * Unset (zero) fields mean the documented defaults: probabilities 0.5 / 0.4 / 0.1 when all
- * three are zero, samples_per_nodule 1, negatives_per_epoch 0, pad_value 0.
+ * three are zero, samples_per_nodule 1, negatives_per_epoch 0, pad_value 0. Once any probability
+ * is set, the three must be >= 0 and sum to 1 within 1e-6 (a zero one is never chosen); any other
+ * sum is refused with INVALID_ARGUMENT, never normalised.
  */
 export interface SamplingOptions {
   jitterProb: number;
