@@ -107,7 +107,7 @@ export async function benchInProcess(
   const floats = await run('float32', Math.max(1, options.seconds / 2));
   // (f') The metrics' own cost per batch, in one process: alternate rounds without and with a real registry.
   const metrics = new ServerMetrics(
-    { bytesHeld: () => 0, capacityBytes: 1, loadsInFlight: () => 0 },
+    { bytesHeld: () => 0, capacityBytes: 1, loadsRunning: () => 0, loadsQueued: () => 0 },
     new TrainerStatsStore(60_000),
   );
   const off: number[] = [];

@@ -18,7 +18,10 @@ export interface CropInput {
   epoch?: number;
   /** (s0, s1, s2) in NRRD axis order, e.g. [16, 96, 96]. */
   cropSize: readonly [number, number, number];
-  /** Zero or unset fields mean the server's defaults (probabilities 0.5 / 0.4 / 0.1 when all three are 0). */
+  /**
+   * Zero or unset fields mean the server's defaults (probabilities 0.5 / 0.4 / 0.1 when all three are 0). Set
+   * probabilities must sum to 1 (within 1e-6): the server refuses any other sum.
+   */
   sampling?: Partial<SamplingOptions>;
   /** Default 'uint8' (the stored voxels); 'float32' is voxel / 255. */
   dtype?: TensorDType;

@@ -120,7 +120,8 @@ export async function startServer(
   const cacheView = {
     bytesHeld: (): number => cache.bytesHeld,
     capacityBytes: config.cacheMaxBytes,
-    loadsInFlight: (): number => cache.loadsInFlight,
+    loadsRunning: (): number => cache.loadsRunning,
+    loadsQueued: (): number => cache.loadsQueued,
     badSeries: (): number => cache.failedKeys.size,
   };
   const replaceBadSeries = config.replaceBadSeries === true;

@@ -24,7 +24,8 @@ export interface SoakRunOptions {
 /** Server gauges read from its /metrics with every sample, to tell where the memory goes. */
 export const SOAK_GAUGES = {
   cacheBytes: 'voxelfeed_cache_bytes',
-  loadsInFlight: 'voxelfeed_cache_loads_in_flight',
+  loadsRunning: 'voxelfeed_cache_loads_running',
+  loadsQueued: 'voxelfeed_cache_loads_queued',
   heapUsedBytes: 'voxelfeed_nodejs_heap_size_used_bytes',
   externalBytes: 'voxelfeed_nodejs_external_memory_bytes',
 } as const;
@@ -180,7 +181,8 @@ async function readGauges(url: string): Promise<SoakGauges> {
     samples.some((sample) => sample.name === name) ? sumOf(samples, name) : null;
   return {
     cacheBytes: pick(SOAK_GAUGES.cacheBytes),
-    loadsInFlight: pick(SOAK_GAUGES.loadsInFlight),
+    loadsRunning: pick(SOAK_GAUGES.loadsRunning),
+    loadsQueued: pick(SOAK_GAUGES.loadsQueued),
     heapUsedBytes: pick(SOAK_GAUGES.heapUsedBytes),
     externalBytes: pick(SOAK_GAUGES.externalBytes),
   };

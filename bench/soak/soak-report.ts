@@ -73,7 +73,7 @@ function timeRows(result: SoakResult): string[][] {
       mib(end.rssBytes),
       mib(Math.max(...window.map((sample) => sample.rssBytes))),
       gauge(end.gauges.cacheBytes, mib),
-      gauge(end.gauges.loadsInFlight, String),
+      `${gauge(end.gauges.loadsRunning, String)} + ${gauge(end.gauges.loadsQueued, String)}`,
       gauge(end.gauges.heapUsedBytes, mib),
       gauge(end.gauges.externalBytes, mib),
       ((end.crops - (start?.crops ?? 0)) / seconds).toFixed(0),
@@ -95,7 +95,8 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
   const last = result.samples[result.samples.length - 1];
   const crops = last?.crops ?? 0;
   const cropsPerSecond = crops / Math.max(result.seconds, 1e-9);
-  const maxLoadsInFlight = Math.max(0, ...result.samples.map((sample) => sample.gauges.loadsInFlight ?? 0));
+  const maxLoads = (gauge: 'loadsRunning' | 'loadsQueued') =>
+    Math.max(0, ...result.samples.map((sample) => sample.gauges[gauge] ?? 0));
   const slope = result.slopeMiBPerMinute;
   const halves = medianRssByHalf(result.samples);
   const epochs = result.streams.map((stream) => stream.epochs);
@@ -125,7 +126,7 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
       'bound: idle + cache + allowance, MiB',
       `${mib(result.boundBytes)} (max RSS is ${((100 * result.maxRssBytes) / result.boundBytes).toFixed(0)}% of it)`,
     ],
-    ['loads in flight, max seen', String(maxLoadsInFlight)],
+    ['loads running / queued, max seen', `${maxLoads('loadsRunning')} / ${maxLoads('loadsQueued')}`],
     ['memory slope, second half, MiB/min', slope === null ? 'too few samples' : slope.toFixed(2)],
     [
       'median RSS, first half / second half, MiB',
@@ -153,7 +154,8 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
       loads_in_flight: Number(mib(result.allowance.loadsInFlightBytes)),
       batch_buffers: Number(mib(result.allowance.batchBufferBytes)),
     },
-    max_loads_in_flight: maxLoadsInFlight,
+    max_loads_running: maxLoads('loadsRunning'),
+    max_loads_queued: maxLoads('loadsQueued'),
     max_cache_mib: Number(mib(Math.max(0, ...result.samples.map((sample) => sample.gauges.cacheBytes ?? 0)))),
     bound_mib: Number(mib(result.boundBytes)),
     slope_mib_per_min: slope === null ? null : Number(slope.toFixed(3)),
@@ -177,7 +179,7 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
         'RSS, MiB',
         'max RSS',
         'cache, MiB',
-        'loads',
+        'loads run + queued',
         'heap, MiB',
         'external, MiB',
         'crops/s',
@@ -187,7 +189,7 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
       ],
       over,
     ),
-    'RSS of the server process (/proc), at the end of each window and at most within it; cache, loads in flight,',
+    'RSS of the server process (/proc), at the end of each window and at most within it; cache, loads running + queued,',
     'V8 heap used and external memory from its /metrics; rates over the window.',
     '',
     formatTable(['soak', 'value'], summary),

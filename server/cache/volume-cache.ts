@@ -138,6 +138,11 @@ export class VolumeCache<K extends string | number> {
     return this.running;
   }
 
+  /** Loads waiting for one of the `maxConcurrentLoads` slots; `loadsInFlight` is running plus queued. */
+  get loadsQueued(): number {
+    return this.waitingForTurn.length;
+  }
+
   /** Loads started since creation (each miss starts one; coalesced gets do not). */
   get loads(): number {
     return this.loadCount;

@@ -45,7 +45,10 @@ export class ServerMetrics {
     cache: {
       bytesHeld(): number;
       capacityBytes: number;
-      loadsInFlight(): number;
+      /** Loads reading and decoding now (at most --max-loads). */
+      loadsRunning(): number;
+      /** Loads waiting for a --max-loads slot. */
+      loadsQueued(): number;
       /** Series whose volumes failed for good and are no longer read (absent: none are tracked). */
       badSeries?(): number;
     },
@@ -102,12 +105,22 @@ export class ServerMetrics {
         this.set(cache.capacityBytes);
       },
     });
+    // Two gauges, not one: a running load holds a volume's memory beside the cache, a queued one holds nothing
+    // yet but says the disk or the decoder is the bottleneck (misses wait for a slot).
     new Gauge({
-      name: 'voxelfeed_cache_loads_in_flight',
-      help: 'Volume loads (read + decode) in progress.',
+      name: 'voxelfeed_cache_loads_running',
+      help: 'Volume loads (read + decode) in progress now; at most --max-loads.',
       registers,
       collect() {
-        this.set(cache.loadsInFlight());
+        this.set(cache.loadsRunning());
+      },
+    });
+    new Gauge({
+      name: 'voxelfeed_cache_loads_queued',
+      help: 'Volume loads waiting for one of the --max-loads slots (cache misses not read yet).',
+      registers,
+      collect() {
+        this.set(cache.loadsQueued());
       },
     });
     new Gauge({

@@ -58,7 +58,11 @@ export function planSample(
   };
 }
 
-/** Jitter if u < pj/sum, else negative if u < (pj+pn)/sum, else center; a zero probability is never chosen. */
+/**
+ * Jitter if u < pj/sum, else negative if u < (pj+pn)/sum, else center; a zero probability is never chosen.
+ * Policies sum to 1 within 1e-6 (`resolveSamplingPolicy`); dividing by the sum only absorbs float32 rounding,
+ * and keeps every mode drawn so far unchanged.
+ */
 export function chooseMode(u: number, policy: SamplingPolicy): CropMode {
   const sum = policy.jitterProb + policy.negativeProb + policy.centerProb;
   if (u < policy.jitterProb / sum) return 'jitter';

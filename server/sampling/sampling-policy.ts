@@ -5,6 +5,8 @@ export const MAX_SAMPLES_PER_NODULE = 1000;
 // An epoch plan is built in one pass (about 1 us per negative): a million negatives cost about a second, once per epoch.
 export const MAX_NEGATIVES_PER_EPOCH = 1_000_000;
 export const MAX_SHUFFLE_WINDOW = 1_000_000;
+/** How far set crop-mode probabilities may sum from 1. */
+export const PROBABILITY_SUM_TOLERANCE = 1e-6;
 
 /** The request's sampling options as the wire gives them: zero or absent means "use the default". */
 export interface SamplingOptionsInput {
@@ -19,7 +21,8 @@ export interface SamplingOptionsInput {
 
 /**
  * Fills the defaults (probabilities 0.5 / 0.4 / 0.1 when all three are zero, samples_per_nodule 1) and checks
- * every value, reporting every problem in one INVALID_ARGUMENT error whose message names field and value.
+ * every value (set probabilities must sum to 1 within `PROBABILITY_SUM_TOLERANCE`), reporting every problem in
+ * one INVALID_ARGUMENT error whose message names field and value.
  */
 export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined): SamplingPolicy {
   const problems: string[] = [];
@@ -37,15 +40,20 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     let allValid = true;
     for (const [field, value] of probabilities) {
       if (!Number.isFinite(value) || value < 0) {
-        problems.push(`sampling.${field} is ${value}; probabilities must be finite and >= 0`);
+        problems.push(
+          `sampling.${field} is ${formatWireFloat(value)}; probabilities must be finite and >= 0`,
+        );
         allValid = false;
       }
     }
     const sum = jitterProb + negativeProb + centerProb;
-    // Valid values that are not all zero sum to > 0, but huge ones can overflow to Infinity.
-    if (allValid && !(Number.isFinite(sum) && sum > 0)) {
+    // Refused rather than normalised: weights such as 0.3 / 0.3 / 0.2 are more often a typo than a wish for
+    // 0.375 / 0.375 / 0.25. The tolerance absorbs float32 rounding on the wire (0.5 + 0.4f + 0.1f is 1 + 7.5e-9).
+    if (allValid && !(Math.abs(sum - 1) <= PROBABILITY_SUM_TOLERANCE)) {
       problems.push(
-        `sampling probabilities sum to ${sum}; expected a finite sum > 0 (they are normalised by it)`,
+        `sampling probabilities jitter_prob ${formatWireFloat(jitterProb)}, negative_prob ${formatWireFloat(negativeProb)}, ` +
+          `center_prob ${formatWireFloat(centerProb)} sum to ${Number(sum.toPrecision(7))}; they must sum to 1 ` +
+          `(within ${PROBABILITY_SUM_TOLERANCE}): adjust them, or set all three to 0 for the defaults 0.5 / 0.4 / 0.1`,
       );
     }
   }
@@ -95,4 +103,17 @@ function checkCount(
   } else if (value > max) {
     problems.push(`sampling.${field} is ${value}; the limit is ${max} ${per}; lower it`);
   }
+}
+
+/**
+ * A wire float as its sender wrote it: a float32 field holds 0.3 as 0.30000001192092896, so print the shortest
+ * decimal that gives back the same float32. Values that are no float32 print as they are.
+ */
+function formatWireFloat(value: number): string {
+  if (!Number.isFinite(value) || Math.fround(value) !== value) return String(value);
+  for (let digits = 1; digits < 9; digits++) {
+    const shorter = Number(value.toPrecision(digits));
+    if (Math.fround(shorter) === value) return String(shorter);
+  }
+  return String(value);
 }

@@ -1,5 +1,6 @@
 import { VoxelfeedError } from '../errors.js';
 import type { SeriesSummary } from './types.js';
+import { uidHashFraction } from './uid-hash.js';
 
 export type SplitPart = 'all' | 'train' | 'holdout';
 
@@ -12,17 +13,13 @@ export interface SeriesSplit {
 export const ALL_SERIES: SeriesSplit = { holdoutFraction: 0, part: 'all' };
 
 /**
- * Whether a series is held out: a 32-bit FNV-1a hash of its uid, read as a fraction of 2^32, below
- * `holdoutFraction`. It depends on the uid alone, so the split is the same for every seed, replica and catalog
- * order, and a series never moves between parts when others are added.
+ * Whether a series is held out: the well-mixed 64-bit hash of its uid (`uidHashFraction`), read as a fraction
+ * of 1, below `holdoutFraction`. It depends on the uid alone, so the split is the same for every seed, replica
+ * and catalog order, a series never moves between parts when others are added, and a series held out at one
+ * fraction stays held out at any larger one.
  */
 export function isHeldOut(uid: string, holdoutFraction: number): boolean {
-  let hash = 0x811c_9dc5;
-  for (let i = 0; i < uid.length; i++) {
-    hash ^= uid.charCodeAt(i);
-    hash = Math.imul(hash, 0x0100_0193) >>> 0;
-  }
-  return hash / 0x1_0000_0000 < holdoutFraction;
+  return uidHashFraction(uid) < holdoutFraction;
 }
 
 /** The ascending catalog indices of the series in `split`'s part. */

@@ -15,6 +15,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
+import { DrainNotice } from './drain-notice.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
@@ -130,11 +131,11 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
             );
             callback(error, value);
           });
-  const draining = new AbortController();
+  const draining = new DrainNotice();
   const handleStream = createStreamBatchesHandler({
     ...deps,
     ...(options.observer ? { observer: options.observer } : {}),
-    draining: draining.signal,
+    draining,
   });
   const openStreams = new Set<StreamCall>();
   let streamsClosed: (() => void) | null = null;
@@ -182,7 +183,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       if (await settlesWithin(closed, graceMs)) return;
       // grpc-js's forceShutdown alone would end open streams with CANCELLED, which clients take as final.
-      draining.abort();
+      draining.start();
       const allEnded =
         openStreams.size === 0
           ? Promise.resolve()

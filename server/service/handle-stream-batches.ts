@@ -8,6 +8,7 @@ import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
 import type { BatchTimings } from './assemble-batch.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
 import { resolveStreamRequest } from './crop-request.js';
+import type { DrainNotice } from './drain-notice.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
@@ -43,10 +44,10 @@ export interface StreamBatchesDeps {
   readonly log: Logger;
   readonly observer?: StreamObserver;
   /**
-   * Aborted when the server's shutdown grace is over: open streams stop preparing batches and end with
+   * Started when the server's shutdown grace is over: open streams stop preparing batches and end with
    * UNAVAILABLE (`SHUTTING_DOWN_MESSAGE`), which clients retry on another replica from the next step.
    */
-  readonly draining?: AbortSignal;
+  readonly draining?: DrainNotice;
 }
 
 export const SHUTTING_DOWN_MESSAGE = 'the server is shutting down; resume on another replica';
@@ -69,8 +70,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       drained = true;
       abort.abort(new VoxelfeedError('UNAVAILABLE', SHUTTING_DOWN_MESSAGE));
     };
-    deps.draining?.addEventListener('abort', onDraining, { once: true });
-    if (deps.draining?.aborted) onDraining();
+    const stopListening = deps.draining?.subscribe(onDraining);
     const started = performance.now();
     const streamId = randomUUID().slice(0, 8);
     const request = call.request;
@@ -172,7 +172,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
     } finally {
       writer.dispose();
       call.off('cancelled', onCancelled);
-      deps.draining?.removeEventListener('abort', onDraining);
+      stopListening?.();
       abort.abort();
       releaseSlot?.();
       const seconds = (performance.now() - started) / 1000;

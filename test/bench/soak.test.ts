@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { leastSquaresSlope, memorySlopeMiBPerMinute } from '../../bench/soak/memory-slope.js';
 import { runSoak, type SoakResult, type SoakSample } from '../../bench/soak/run-soak.js';
 import { formatSoakReport, soakProblems } from '../../bench/soak/soak-report.js';
+import { DEFAULT_CONCURRENT_LOADS } from '../../server/config/serve-config.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 
@@ -30,7 +31,7 @@ describe('soakProblems', () => {
   const sample = (seconds: number, batchesByStream: number[]): SoakSample => ({
     seconds,
     rssBytes: 200 * MIB,
-    gauges: { cacheBytes: 0, loadsInFlight: 0, heapUsedBytes: 0, externalBytes: 0 },
+    gauges: { cacheBytes: 0, loadsRunning: 0, loadsQueued: 0, heapUsedBytes: 0, externalBytes: 0 },
     crops: 0,
     bytes: 0,
     batchesByStream,
@@ -108,14 +109,19 @@ describe('a 15 s soak of voxelfeed serve', () => {
       `max RSS ${(result.maxRssBytes / MIB).toFixed(1)} MiB > bound ${(result.boundBytes / MIB).toFixed(1)} MiB (idle ${(result.idleRssBytes / MIB).toFixed(1)})`,
     );
     assert.ok(result.datasetBytes >= 5 * cacheBytes, 'the data set does not fit the cache');
-    // Loads asked for (running or waiting for one of the --max-loads slots) never exceed what the streams'
-    // batches in preparation can ask for; only the running ones hold memory.
+    // Running loads (the ones that hold memory) never exceed --max-loads; running and queued together never
+    // exceed what the streams' batches in preparation can ask for.
     const loadsBound = streams * (DEFAULT_SERVICE_LIMITS.prefetchBatches + 1) * batchSize;
-    for (const sample of result.samples) {
-      assert.ok(sample.gauges.cacheBytes !== null && sample.gauges.cacheBytes <= cacheBytes, 'cache bytes');
+    for (const { gauges } of result.samples) {
+      assert.ok(gauges.cacheBytes !== null && gauges.cacheBytes <= cacheBytes, 'cache bytes');
       assert.ok(
-        (sample.gauges.loadsInFlight ?? 0) <= loadsBound,
-        `loads in flight ${sample.gauges.loadsInFlight}`,
+        gauges.loadsRunning !== null && gauges.loadsQueued !== null,
+        'load gauges missing from /metrics',
+      );
+      assert.ok(gauges.loadsRunning <= DEFAULT_CONCURRENT_LOADS, `loads running ${gauges.loadsRunning}`);
+      assert.ok(
+        gauges.loadsRunning + gauges.loadsQueued <= loadsBound,
+        `loads running ${gauges.loadsRunning} + queued ${gauges.loadsQueued}`,
       );
     }
   });

@@ -42,6 +42,11 @@ describe('requests the server refuses', () => {
       { sampling: { ...DEFAULT_SAMPLING, negativeProb: Number.NaN, centerProb: 1 } },
       ['negative_prob', 'NaN'],
     ],
+    [
+      'probabilities that do not sum to 1 (no silent normalisation)',
+      { sampling: { ...DEFAULT_SAMPLING, jitterProb: 0.3, negativeProb: 0.3, centerProb: 0.2 } },
+      ['jitter_prob 0.3, negative_prob 0.3, center_prob 0.2 sum to 0.8', 'must sum to 1', 'all three to 0'],
+    ],
     ['an unknown dtype', { dtype: 9 }, ['dtype is 9']],
     ['a fractional pad value', { sampling: { ...DEFAULT_SAMPLING, padValue: 0.5 } }, ['pad_value']],
     [

@@ -22,6 +22,9 @@ describe('the /metrics pages', () => {
     // The page must hold what is linted: histogram buckets with data and the re-exported trainer series.
     assert.match(pages.server, /^voxelfeed_loader_stage_seconds_bucket\{le="\+Inf",stage="batch"\} [1-9]/m);
     assert.match(pages.server, /^voxelfeed_trainer_gpu_idle_seconds_total\{job="exercise",rank="0"\} 0\.5$/m);
+    // The cache's loads, running and queued apart, all done once the stream has ended.
+    assert.match(pages.server, /^voxelfeed_cache_loads_running 0$/m);
+    assert.match(pages.server, /^voxelfeed_cache_loads_queued 0$/m);
     assert.equal(await lint(pages.server), '');
   });
 

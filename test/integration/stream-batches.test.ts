@@ -175,9 +175,9 @@ describe('StreamBatches on a real server', () => {
 
   it('answers GetSample with the same bytes as that sample in a stream', async () => {
     const sampling = {
-      jitterProb: 1,
-      negativeProb: 1,
-      centerProb: 1,
+      jitterProb: 0.4,
+      negativeProb: 0.3,
+      centerProb: 0.3,
       samplesPerNodule: 2,
       negativesPerEpoch: 3,
       padValue: 17,
@@ -225,9 +225,9 @@ describe('StreamBatches on a real server', () => {
         batchSize: 4,
         cropSize: [9, 16, 20],
         sampling: {
-          jitterProb: 1,
+          jitterProb: 0.5,
           negativeProb: 0,
-          centerProb: 1,
+          centerProb: 0.5,
           samplesPerNodule: 2,
           negativesPerEpoch: 0,
           padValue: 0,

@@ -49,7 +49,9 @@ export enum CropMode {
 /**
  * Which series an epoch draws from. Series go to the holdout part by a hash of their uid, so the split is
  * the same on every replica and for every seed: train on SPLIT_PART_TRAIN, validate on SPLIT_PART_HOLDOUT
- * with the same holdout_fraction.
+ * with the same holdout_fraction. A series is held out when (h >> 11) / 2^53 < holdout_fraction (the float32
+ * as sent), where h is 64-bit FNV-1a over the uid's UTF-8 bytes followed by SplitMix64's finaliser:
+ * h ^= h >> 30; h *= 0xbf58476d1ce4e5b9; h ^= h >> 27; h *= 0x94d049bb133111eb; h ^= h >> 31 (mod 2^64).
  */
 export enum SplitPart {
   /** SPLIT_PART_ALL - every series (holdout_fraction is ignored) */
@@ -63,7 +65,9 @@ export enum SplitPart {
 
 /**
  * Unset (zero) fields mean the documented defaults: probabilities 0.5 / 0.4 / 0.1 when all
- * three are zero, samples_per_nodule 1, negatives_per_epoch 0, pad_value 0.
+ * three are zero, samples_per_nodule 1, negatives_per_epoch 0, pad_value 0. Once any probability
+ * is set, the three must be >= 0 and sum to 1 within 1e-6 (a zero one is never chosen); any other
+ * sum is refused with INVALID_ARGUMENT, never normalised.
  */
 export interface SamplingOptions {
   jitterProb: number;

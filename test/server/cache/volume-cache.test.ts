@@ -219,6 +219,7 @@ describe('VolumeCache', () => {
     await settle();
     assert.deepEqual(started, [1, 2]);
     assert.equal(cache.loadsRunning, 2);
+    assert.equal(cache.loadsQueued, 3);
     assert.equal(cache.loadsInFlight, 5);
     // A hit needs no slot.
     finish.get(2)!('ok');
@@ -230,6 +231,7 @@ describe('VolumeCache', () => {
     await settle();
     assert.deepEqual(started, [1, 2, 3, 4]);
     assert.equal(cache.loadsRunning, 2);
+    assert.equal(cache.loadsQueued, 1);
     for (const key of [3, 4]) finish.get(key)!('ok');
     await settle();
     assert.deepEqual(started, [1, 2, 3, 4, 5]);
@@ -241,6 +243,7 @@ describe('VolumeCache', () => {
       [2, 3, 4, 5],
     );
     assert.equal(cache.loadsRunning, 0);
+    assert.equal(cache.loadsQueued, 0);
     assert.equal(cache.loadsInFlight, 0);
   });
 

@@ -119,10 +119,13 @@ describe('planSample', () => {
   it('follows the written contract for many seeds, epochs and positions', () => {
     for (let key = 0; key < 40; key++) {
       const series = syntheticCatalog(key, 2 + (key % 5));
+      // Weights turned into probabilities; all three zero (key 8, 20, ...) means the defaults.
+      const weights = [key % 4, (key + 1) % 3, key % 2];
+      const total = weights[0]! + weights[1]! + weights[2]! || 1;
       const policy = resolveSamplingPolicy({
-        jitterProb: key % 4,
-        negativeProb: (key + 1) % 3,
-        centerProb: key % 2,
+        jitterProb: weights[0]! / total,
+        negativeProb: weights[1]! / total,
+        centerProb: weights[2]! / total,
         negativesPerEpoch: 1 + (key % 3),
       });
       const cropSize: Shape3 = [1 + (key % 9), 4 + (key % 13), 2 + ((key * 7) % 17)];
@@ -195,13 +198,19 @@ describe('planSample modes', () => {
   const cases: [name: string, options: Parameters<typeof resolveSamplingPolicy>[0], expected: number[]][] = [
     ['the defaults 0.5 / 0.4 / 0.1', {}, [0.5, 0.4, 0.1]],
     [
-      'custom weights 2 / 1 / 1, normalised by their sum',
-      { jitterProb: 2, negativeProb: 1, centerProb: 1 },
+      'custom probabilities 0.5 / 0.25 / 0.25',
+      { jitterProb: 0.5, negativeProb: 0.25, centerProb: 0.25 },
       [0.5, 0.25, 0.25],
     ],
     ['a zero negative probability', { jitterProb: 0.3, centerProb: 0.7 }, [0.3, 0, 0.7]],
-    ['a zero jitter probability', { negativeProb: 1, centerProb: 1 }, [0, 0.5, 0.5]],
-    ['center only', { centerProb: 0.2 }, [0, 0, 1]],
+    ['a zero jitter probability', { negativeProb: 0.5, centerProb: 0.5 }, [0, 0.5, 0.5]],
+    ['center only', { centerProb: 1 }, [0, 0, 1]],
+    // As the wire gives them: float32 values whose sum is 1 + 7.5e-9.
+    [
+      'float32 defaults',
+      { jitterProb: 0.5, negativeProb: Math.fround(0.4), centerProb: Math.fround(0.1) },
+      [0.5, 0.4, 0.1],
+    ],
   ];
   for (const [name, options, [pj, pn, pc]] of cases) {
     it(`draws modes with the frequencies of ${name} for nodule items`, () => {
@@ -329,7 +338,7 @@ describe('planSample origins', () => {
 
 describe('crops cut at planned origins', () => {
   it('hold their nodule centre voxel in the mask for every jitter and center crop', () => {
-    const policy = resolveSamplingPolicy({ jitterProb: 1, centerProb: 1, negativeProb: 0 });
+    const policy = resolveSamplingPolicy({ jitterProb: 0.5, centerProb: 0.5, negativeProb: 0 });
     let checked = 0;
     for (let key = 0; key < 12; key++) {
       const series = syntheticCatalog(100 + key, 4);

@@ -48,7 +48,7 @@ describe('resolveSamplingPolicy', () => {
 
   it('keeps explicit probabilities, zeros included, once any is set', () => {
     const policy = resolveSamplingPolicy({
-      centerProb: 0.3,
+      centerProb: 1,
       samplesPerNodule: 4,
       negativesPerEpoch: 12,
       padValue: 255,
@@ -57,12 +57,54 @@ describe('resolveSamplingPolicy', () => {
     assert.deepEqual(policy, {
       jitterProb: 0,
       negativeProb: 0,
-      centerProb: 0.3,
+      centerProb: 1,
       samplesPerNodule: 4,
       negativesPerEpoch: 12,
       padValue: 255,
       shuffleWindow: 8,
     });
+  });
+
+  it('accepts probabilities that sum to 1 within 1e-6, float32 values from the wire included', () => {
+    const accepted: [jitterProb: number, negativeProb: number, centerProb: number][] = [
+      [0.5, Math.fround(0.4), Math.fround(0.1)],
+      [Math.fround(0.3), 0, Math.fround(0.7)],
+      [Math.fround(1 / 3), Math.fround(1 / 3), Math.fround(1 / 3)],
+      [0.2, 0.3, 0.5 + 0.9e-6],
+      [0.2, 0.3, 0.5 - 0.9e-6],
+    ];
+    for (const [jitterProb, negativeProb, centerProb] of accepted) {
+      const policy = resolveSamplingPolicy({ jitterProb, negativeProb, centerProb });
+      assert.deepEqual(
+        [policy.jitterProb, policy.negativeProb, policy.centerProb],
+        [jitterProb, negativeProb, centerProb],
+      );
+    }
+  });
+
+  it('refuses probabilities that do not sum to 1, naming the three values, their sum and the fix', () => {
+    const refused: [options: SamplingOptionsInput, named: string][] = [
+      [{ centerProb: 0.2 }, 'jitter_prob 0, negative_prob 0, center_prob 0.2 sum to 0.2'],
+      [
+        { jitterProb: 2, negativeProb: 1, centerProb: 1 },
+        'jitter_prob 2, negative_prob 1, center_prob 1 sum to 4',
+      ],
+      // float32 values as a client sends 0.3 / 0.3 / 0.2: printed as written, not as 0.30000001192092896.
+      [
+        { jitterProb: Math.fround(0.3), negativeProb: Math.fround(0.3), centerProb: Math.fround(0.2) },
+        'jitter_prob 0.3, negative_prob 0.3, center_prob 0.2 sum to 0.8',
+      ],
+      [{ jitterProb: 0.2, negativeProb: 0.3, centerProb: 0.5 + 2e-6 }, 'sum to 1.000002'],
+      [{ jitterProb: 1e-45 }, 'sum to 1e-45'],
+    ];
+    for (const [options, named] of refused) {
+      invalid(
+        options,
+        named,
+        'they must sum to 1 (within 0.000001)',
+        'or set all three to 0 for the defaults',
+      );
+    }
   });
 
   it('accepts the limits themselves', () => {
