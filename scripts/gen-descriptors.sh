@@ -3,9 +3,11 @@
 # protoc would: the .proto file names, field names and json_name values as written, map entries as protoc
 # names them. The server reads them at start (no compiler at run time); `npm run gen` runs this after
 # `buf generate`. Comments (source info) are left out: reflection clients need none of them.
+# Usage: scripts/gen-descriptors.sh [OUT_DIR]   (default gen/descriptors; buf from node_modules/.bin)
 set -euo pipefail
+out=$(realpath -m "${1:-$(dirname "$0")/../gen/descriptors}")
 cd "$(dirname "$0")/.."
-out=gen/descriptors
+PATH="$PWD/node_modules/.bin:$PATH"
 mkdir -p "$out"
 # voxelfeed's wire contract: the buf module in proto/ (buf.yaml).
 buf build --as-file-descriptor-set --exclude-source-info -o "$out/voxelfeed.binpb"
