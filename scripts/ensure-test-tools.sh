@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the independent tools the tests compare against are installed: teem-unu (Debian teem-apps)
-# writes and reads NRRD files, numpy writes and reads .npy files, protoc checks the wire contract, and
+# writes and reads NRRD files, numpy writes and reads .npy files, protoc checks the wire contract and Debian's
+# python3 protobuf (python3-protobuf) reads the descriptors that server reflection serves, and
 # prometheus/promtool (Debian prometheus) check deploy/prometheus/ and scrape a real server and trainer, and
 # ip (Debian iproute2) makes the network namespaces of the multi-host test, and openssl makes the certificate
 # authorities and certificates of the TLS tests.
@@ -9,6 +10,7 @@ set -euo pipefail
 missing=()
 command -v teem-unu >/dev/null 2>&1 || missing+=(teem-apps)
 python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)

@@ -49,7 +49,9 @@ export async function runLoadCommand(
       const config = path.join(GHZ_CONFIG_DIR, GHZ_CONFIGS[options.call]);
       const args = ghzArgs(options, target, config);
       io.err(
-        `ghz found at ${ghz}; running it with ${path.relative(process.cwd(), config)} (--no-ghz: the built-in client)\n`,
+        `ghz found at ${ghz}; running it with ${path.relative(process.cwd(), config)} for ${options.durationSeconds} s ` +
+          `(--duration; ghz ignores a call count when it has a duration, so --total ${options.total} does not apply; ` +
+          `--no-ghz: the built-in client, which stops at --total or --duration, whichever comes first)\n`,
       );
       const exitCode = await runGhz(ghz, args, env, io.out);
       io.out(

@@ -36,7 +36,8 @@ export const LOAD_HELP = `Usage: npm run load -- [options]
        node --import tsx bench/load/main.ts [options]
 
 A bounded load test of a voxelfeed server over gRPC: --concurrency calls in flight until --total calls have
-finished or --duration has passed, whichever comes first. Prints a table, then one JSON line.
+finished or --duration has passed, whichever comes first (with ghz: for --duration, see below). Prints a
+table, then one JSON line.
 
 Options:
   --target HOST:PORT   the server to load (default: one started in this process on 127.0.0.1:0, serving the
@@ -56,8 +57,9 @@ Latency is timed per call for get-sample and per batch for stream-batches (the f
 start). Calls still running when --duration ends are cancelled and reported as interrupted, not as errors.
 
 When ghz (https://ghz.sh) is on PATH and --no-ghz is not given, ghz runs instead, with the matching config
-deploy/ghz/<call>.json and the same target, concurrency, total, duration and request data; its summary is
-printed as it wrote it.
+deploy/ghz/<call>.json and the same target, concurrency, duration and request data; its summary is printed as
+it wrote it. ghz runs for the whole --duration: it ignores a call count when it has a duration, so --total does
+not apply to it (--no-ghz for a run that stops after --total calls).
 
 Exit status: 0 when every call succeeded, 1 when some failed, 2 for a bad command line.`;
 

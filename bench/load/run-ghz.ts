@@ -30,16 +30,16 @@ export async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<
 
 /**
  * ghz's command line for a run: the config file, then the flags that replace its values (on ghz's command
- * line a flag wins over the config file), then the target. `--max-duration` keeps ghz's `--total` in force,
- * so the run ends at whichever comes first, as ours does. ghz refuses a total below the concurrency, so
- * the concurrency is capped at the total. The data are the built-in runner's requests as protobuf JSON.
+ * line a flag wins over the config file), then the target. The run is bounded by `--duration` alone: ghz
+ * ignores a call count whenever it has a duration (`--max-duration` too becomes one), so `--total` is not
+ * passed and ghz runs for the whole duration, where the built-in runner stops at whichever comes first. The
+ * data are the built-in runner's requests as protobuf JSON.
  */
 export function ghzArgs(options: LoadOptions, target: string, configPath: string): string[] {
   return [
     `--config=${configPath}`,
-    `--concurrency=${Math.min(options.concurrency, options.total)}`,
-    `--total=${options.total}`,
-    `--max-duration=${Math.max(1, Math.round(options.durationSeconds * 1000))}ms`,
+    `--concurrency=${options.concurrency}`,
+    `--duration=${Math.max(1, Math.round(options.durationSeconds * 1000))}ms`,
     `--data=${JSON.stringify(ghzCallData(options))}`,
     target,
   ];

@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type ChannelOptions,
   status as GrpcStatus,
@@ -10,12 +8,11 @@ import {
   type ServerWritableStream,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
 import { DrainNotice } from './drain-notice.js';
+import { createReflectionService } from './create-reflection-service.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
@@ -43,8 +40,6 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 const STATUS_FLUSH_MS = 1000;
 
 type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>;
-
-const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 
 export interface VoxelfeedServer {
   readonly server: Server;
@@ -158,10 +153,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
   });
   const health = new HealthImplementation({ '': 'SERVING', [VOXELFEED_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
-  const definitions = loadSync(['voxelfeed/v1/voxelfeed.proto', 'health/v1/health.proto'], {
-    includeDirs: [PROTO_ROOT, path.resolve(path.dirname(healthProtoPath), '../..')],
-  });
-  new ReflectionService(definitions).addToServer(server);
+  (await createReflectionService()).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     const address = options.host.includes(':')

@@ -47,4 +47,16 @@ describe('the wire contract', () => {
       `${file} differs from what ${'`npm run gen`'} writes; run it and commit the result`,
     );
   });
+
+  it('matches the committed descriptor sets that server reflection serves (gen/descriptors)', async () => {
+    const fresh = path.join(out, 'descriptors');
+    await run('bash', [path.join(root, 'scripts', 'gen-descriptors.sh'), fresh], { cwd: root });
+    for (const name of ['voxelfeed.binpb', 'health.binpb']) {
+      const committed = await readFile(path.join(root, 'gen', 'descriptors', name));
+      assert.ok(
+        committed.equals(await readFile(path.join(fresh, name))),
+        `gen/descriptors/${name} differs from what ${'`npm run gen`'} writes; run it and commit the result`,
+      );
+    }
+  });
 });

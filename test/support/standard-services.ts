@@ -71,14 +71,23 @@ export interface ReflectionClient {
   listServices(): Promise<string[]>;
   /** The serialized FileDescriptorProtos of the file that defines `symbol` and of those it imports. */
   fileDescriptors(symbol: string): Promise<Buffer[]>;
+  /** The serialized FileDescriptorProtos of the file called `name` and of those it imports. */
+  fileDescriptorsByName(name: string): Promise<Buffer[]>;
   close(): void;
 }
 
-/** A grpc.reflection.v1.ServerReflection client; every call carries `metadata` when given. */
+/** The versions of the reflection protocol: grpcurl asks v1 first, ghz asks v1alpha. */
+export type ReflectionVersion = 'v1' | 'v1alpha';
+
+/**
+ * A grpc.reflection.<version>.ServerReflection client; every call carries `metadata` when given. An
+ * error_response from the server rejects with its message and code.
+ */
 export function reflectionClient(
   address: string,
   creds: ChannelCredentials = credentials.createInsecure(),
   metadata?: Metadata,
+  version: ReflectionVersion = 'v1',
 ): ReflectionClient {
   const root = path.join(
     path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')),
@@ -86,9 +95,9 @@ export function reflectionClient(
     'proto',
   );
   const Reflection = serviceConstructor(
-    'grpc/reflection/v1/reflection.proto',
+    `grpc/reflection/${version}/reflection.proto`,
     { includeDirs: [root] },
-    'grpc.reflection.v1.ServerReflection',
+    `grpc.reflection.${version}.ServerReflection`,
   );
   const client = new Reflection(address, creds);
   const ask = (request: object) =>
@@ -101,6 +110,16 @@ export function reflectionClient(
       call.on('error', reject);
       call.write(request);
     });
+  const files = async (request: object) => {
+    const reply = await ask(request);
+    const refused = reply['errorResponse'] as { errorCode: number; errorMessage: string } | undefined;
+    if (refused) {
+      throw new Error(
+        `reflection refused ${JSON.stringify(request)}: ${refused.errorMessage} (code ${refused.errorCode})`,
+      );
+    }
+    return (reply['fileDescriptorResponse'] as { fileDescriptorProto: Buffer[] }).fileDescriptorProto;
+  };
   return {
     ask,
     listServices: async () => {
@@ -109,10 +128,8 @@ export function reflectionClient(
         (entry) => entry.name,
       );
     },
-    fileDescriptors: async (symbol) => {
-      const described = await ask({ fileContainingSymbol: symbol });
-      return (described['fileDescriptorResponse'] as { fileDescriptorProto: Buffer[] }).fileDescriptorProto;
-    },
+    fileDescriptors: (symbol) => files({ fileContainingSymbol: symbol }),
+    fileDescriptorsByName: (name) => files({ fileByFilename: name }),
     close: () => client.close(),
   };
 }
