@@ -11,8 +11,8 @@ import {
 import { HealthImplementation } from 'grpc-health-check';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
-import { DrainNotice } from './drain-notice.js';
 import { createReflectionService } from './create-reflection-service.js';
+import { DrainNotice } from './drain-notice.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
