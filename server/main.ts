@@ -11,6 +11,13 @@ import {
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
+import {
+  DEFAULT_MAX_SKIPPED_SHARE,
+  skippedShare,
+  skippedShareProblem,
+  skippedShareWarning,
+} from './dataset/skipped-share.js';
+import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
@@ -47,6 +54,13 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const log = createLogger(parsed.logLevel);
   const running = await startServer(parsed, env, log);
+  // Beside the JSON log, where a person starting the server sees it (a share above the limit never gets here).
+  const skipped = skippedShareWarning(
+    running.catalog,
+    parsed.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
+    'serve',
+  );
+  if (skipped !== null) process.stderr.write(`voxelfeed serve: ${skipped}\n`);
   process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
   if (running.metricsPort !== null) {
     const metricsHost = parsed.metricsHost ?? parsed.host;
@@ -99,6 +113,7 @@ export async function startServer(
       series: catalog.series.length,
       nodules: catalog.nodules,
       skipped: catalog.skipped.length,
+      skippedShare: skippedShare(catalog),
       fingerprint: catalog.fingerprint,
       decodedBytes: catalog.decodedBytes,
       cacheBytes: config.cacheMaxBytes,
@@ -115,6 +130,12 @@ export async function startServer(
       'more series skipped; run voxelfeed index for the full list',
     );
   }
+  const tooManySkipped = skippedShareProblem(
+    catalog,
+    config.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
+    'serve',
+  );
+  if (tooManySkipped !== null) throw new VoxelfeedError('FAILED_PRECONDITION', tooManySkipped);
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
   // Read at scrape time only, once the cache below exists.
   const cacheView = {

@@ -1,22 +1,37 @@
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../config/parse-byte-size.js';
+import { parseShare } from '../config/parse-share.js';
 import { buildCatalog } from './build-catalog.js';
+import {
+  DEFAULT_MAX_SKIPPED_SHARE,
+  MAX_SKIPPED_VARIABLE,
+  skippedShare,
+  skippedShareProblem,
+  skippedShareWarning,
+} from './skipped-share.js';
 
-export const INDEX_HELP = `Usage: voxelfeed index PATH [--strict] [--json]
+export const INDEX_HELP = `Usage: voxelfeed index PATH [--strict] [--max-skipped SHARE] [--json]
 
 Indexes a data set the way voxelfeed serve does (NRRD headers and box files only, no voxel data) and prints
 its summary: series, nodules, decoded size, fingerprint, and every series that would be skipped, with why.
+Warnings and the reasons for a failing exit status are printed on stderr as well.
 
-  PATH       a folder in the LUNA16 preprocessed layout, or a manifest (.csv or .json)
-  --strict   exit with status 1 if any series is bad (without it: only if no series can be served)
-  --json     print one JSON object instead of text`;
+  PATH                 a folder in the LUNA16 preprocessed layout, or a manifest (.csv or .json)
+  --strict             exit with status 1 if any series is bad
+  --max-skipped SHARE  exit with status 1 if more than this share of the series is skipped, as serve then
+                       refuses to start: e.g. 0.1 or 10% (default ${DEFAULT_MAX_SKIPPED_SHARE}; 1: any share; also ${MAX_SKIPPED_VARIABLE})
+  --json               print one JSON object instead of text
 
-export async function runIndex(argv: readonly string[]): Promise<number> {
+Exit status: 0 if the data set can be served as checked, 1 if not (the reason is on stderr), 2 for a bad
+command line.`;
+
+export async function runIndex(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
     options: {
       strict: { type: 'boolean' },
+      'max-skipped': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -25,14 +40,31 @@ export async function runIndex(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${INDEX_HELP}\n`);
     return 0;
   }
-  if (positionals.length !== 1) {
-    process.stderr.write(`voxelfeed index: expected one PATH, got ${positionals.length}\n\n${INDEX_HELP}\n`);
+  const problems: string[] = [];
+  if (positionals.length !== 1) problems.push(`expected one PATH, got ${positionals.length}`);
+  const maxSkipped = maxSkippedOf(values['max-skipped'], env, problems);
+  if (problems.length > 0) {
+    process.stderr.write(`voxelfeed index: ${problems.join('\nvoxelfeed index: ')}\n\n${INDEX_HELP}\n`);
     return 2;
   }
   const started = performance.now();
   // Every series skipped is still a summary worth printing; serve would refuse such a data set.
   const catalog = await buildCatalog({ source: positionals[0]!, allowEmpty: true });
   const ms = Math.round(performance.now() - started);
+
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  const tooManySkipped = skippedShareProblem(catalog, maxSkipped, 'index');
+  if (tooManySkipped !== null) failures.push(tooManySkipped);
+  const skipWarning = skippedShareWarning(catalog, maxSkipped, 'index');
+  if (skipWarning !== null) warnings.push(skipWarning);
+  if (values.strict && catalog.skipped.length > 0 && tooManySkipped === null) {
+    failures.push(`${catalog.skipped.length} series are skipped and --strict allows none`);
+  }
+  if (catalog.series.length === 0 && failures.length === 0) {
+    failures.push('nothing to serve: voxelfeed serve would refuse this data set');
+  }
+
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({
@@ -43,6 +75,8 @@ export async function runIndex(argv: readonly string[]): Promise<number> {
         decoded_bytes: catalog.decodedBytes,
         fingerprint: catalog.fingerprint,
         skipped: catalog.skipped,
+        skipped_share: skippedShare(catalog),
+        max_skipped: maxSkipped,
         index_ms: ms,
       })}\n`,
     );
@@ -63,5 +97,24 @@ export async function runIndex(argv: readonly string[]): Promise<number> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return catalog.series.length === 0 || (values.strict && catalog.skipped.length > 0) ? 1 : 0;
+  for (const line of [...warnings, ...failures]) process.stderr.write(`voxelfeed index: ${line}\n`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+/** --max-skipped, else VOXELFEED_MAX_SKIPPED (as serve reads it), else the default. */
+function maxSkippedOf(flag: string | undefined, env: NodeJS.ProcessEnv, problems: string[]): number {
+  const fromEnv = env[MAX_SKIPPED_VARIABLE];
+  const [text, shown] =
+    flag !== undefined
+      ? [flag, `--max-skipped ${flag}`]
+      : fromEnv !== undefined && fromEnv !== ''
+        ? [fromEnv, `${MAX_SKIPPED_VARIABLE}=${fromEnv}`]
+        : [null, ''];
+  if (text === null) return DEFAULT_MAX_SKIPPED_SHARE;
+  const share = parseShare(text);
+  if (share === null) {
+    problems.push(`${shown}: must be a share from 0 to 1 (or 0% to 100%); e.g. --max-skipped 0.1`);
+    return DEFAULT_MAX_SKIPPED_SHARE;
+  }
+  return share;
 }
