@@ -8,6 +8,7 @@ import {
   SERVE_HELP,
   type ServeConfig,
 } from './config/serve-config.js';
+import { BoxMaskMonitor } from './dataset/box-mask-monitor.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
@@ -136,6 +137,13 @@ export async function startServer(
     'serve',
   );
   if (tooManySkipped !== null) throw new VoxelfeedError('FAILED_PRECONDITION', tooManySkipped);
+  // Start-up reads headers only: a series' mask is first seen when its volume is decoded, and checked then.
+  const boxMasks = new BoxMaskMonitor(catalog.series, ({ series, mismatch, reason }) =>
+    log.warn(
+      { uid: series.uid, boxes: mismatch.boxes, missing: mismatch.missing.length, reason },
+      `box centres miss the mask of series ${series.uid}; it is served as it is: ${reason}`,
+    ),
+  );
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
   // Read at scrape time only, once the cache below exists.
   const cacheView = {
@@ -144,14 +152,19 @@ export async function startServer(
     loadsInFlight: (): number => cache.loadsInFlight,
     badSeries: (): number => cache.failedKeys.size,
   };
+  const boxMaskView = {
+    checkedSeries: (): number => boxMasks.checkedSeries,
+    mismatchedSeries: (): number => boxMasks.mismatchedSeries,
+  };
   const replaceBadSeries = config.replaceBadSeries === true;
   // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
-  const metrics = config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats);
+  const metrics =
+    config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats, boxMaskView);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
-    load: (index) =>
-      loadCatalogVolume(
+    load: async (index) => {
+      const volume = await loadCatalogVolume(
         catalog.series[index]!,
         metrics
           ? (stats) => {
@@ -159,7 +172,10 @@ export async function startServer(
               metrics.observeStage('decode', stats.decodeMs / 1000);
             }
           : undefined,
-      ),
+      );
+      boxMasks.afterDecode(index, volume);
+      return volume;
+    },
     // A series whose files turn out missing or corrupt is marked bad: later requests fail at once (or, with
     // --replace-bad-series, get other series' items) instead of re-reading it for every batch.
     isPermanentFailure: isPermanentLoadFailure,
