@@ -8,9 +8,17 @@ import {
   SERVE_HELP,
   type ServeConfig,
 } from './config/serve-config.js';
+import { BoxMaskMonitor } from './dataset/box-mask-monitor.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
+import {
+  DEFAULT_MAX_SKIPPED_SHARE,
+  skippedShare,
+  skippedShareProblem,
+  skippedShareWarning,
+} from './dataset/skipped-share.js';
+import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
@@ -47,6 +55,13 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const log = createLogger(parsed.logLevel);
   const running = await startServer(parsed, env, log);
+  // Beside the JSON log, where a person starting the server sees it (a share above the limit never gets here).
+  const skipped = skippedShareWarning(
+    running.catalog,
+    parsed.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
+    'serve',
+  );
+  if (skipped !== null) process.stderr.write(`voxelfeed serve: ${skipped}\n`);
   process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
   if (running.metricsPort !== null) {
     const metricsHost = parsed.metricsHost ?? parsed.host;
@@ -99,6 +114,7 @@ export async function startServer(
       series: catalog.series.length,
       nodules: catalog.nodules,
       skipped: catalog.skipped.length,
+      skippedShare: skippedShare(catalog),
       fingerprint: catalog.fingerprint,
       decodedBytes: catalog.decodedBytes,
       cacheBytes: config.cacheMaxBytes,
@@ -115,6 +131,19 @@ export async function startServer(
       'more series skipped; run voxelfeed index for the full list',
     );
   }
+  const tooManySkipped = skippedShareProblem(
+    catalog,
+    config.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
+    'serve',
+  );
+  if (tooManySkipped !== null) throw new VoxelfeedError('FAILED_PRECONDITION', tooManySkipped);
+  // Start-up reads headers only: a series' mask is first seen when its volume is decoded, and checked then.
+  const boxMasks = new BoxMaskMonitor(catalog.series, ({ series, mismatch, reason }) =>
+    log.warn(
+      { uid: series.uid, boxes: mismatch.boxes, missing: mismatch.missing.length, reason },
+      `box centres miss the mask of series ${series.uid}; it is served as it is: ${reason}`,
+    ),
+  );
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
   // Read at scrape time only, once the cache below exists.
   const cacheView = {
@@ -124,14 +153,19 @@ export async function startServer(
     loadsQueued: (): number => cache.loadsQueued,
     badSeries: (): number => cache.failedKeys.size,
   };
+  const boxMaskView = {
+    checkedSeries: (): number => boxMasks.checkedSeries,
+    mismatchedSeries: (): number => boxMasks.mismatchedSeries,
+  };
   const replaceBadSeries = config.replaceBadSeries === true;
   // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
-  const metrics = config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats);
+  const metrics =
+    config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats, boxMaskView);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
-    load: (index) =>
-      loadCatalogVolume(
+    load: async (index) => {
+      const volume = await loadCatalogVolume(
         catalog.series[index]!,
         metrics
           ? (stats) => {
@@ -139,7 +173,10 @@ export async function startServer(
               metrics.observeStage('decode', stats.decodeMs / 1000);
             }
           : undefined,
-      ),
+      );
+      boxMasks.afterDecode(index, volume);
+      return volume;
+    },
     // A series whose files turn out missing or corrupt is marked bad: later requests fail at once (or, with
     // --replace-bad-series, get other series' items) instead of re-reading it for every batch.
     isPermanentFailure: isPermanentLoadFailure,

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { envFlag } from '../../common/env-flag.js';
+import { DEFAULT_MAX_SKIPPED_SHARE } from '../dataset/skipped-share.js';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
 import { formatBytes, parseByteSize } from './parse-byte-size.js';
+import { parseShare } from './parse-share.js';
 import type { ServeTlsFiles } from './read-tls-files.js';
 
 export interface ServeConfig {
@@ -23,6 +25,11 @@ export interface ServeConfig {
   /** Volumes read and decoded at once (the cache's maxConcurrentLoads); unset: DEFAULT_CONCURRENT_LOADS. */
   readonly maxConcurrentLoads?: number;
   readonly strict: boolean;
+  /**
+   * Refuse to start when more than this share (0..1) of the series is skipped at indexing. Optional like
+   * `tls`; parseServeConfig always sets it; absent: DEFAULT_MAX_SKIPPED_SHARE.
+   */
+  readonly maxSkippedShare?: number;
   /**
    * Replace the items of series found bad while serving by items of good series instead of failing their
    * streams (sampling/plan-without-series.ts). Optional like `tls`; parseServeConfig always sets it.
@@ -65,6 +72,9 @@ Options (each also read from the environment variable shown; a flag wins over it
   --max-loads N          volumes read and decoded at once (default ${DEFAULT_CONCURRENT_LOADS}); memory beside the   VOXELFEED_MAX_LOADS
                          cache is about N decoded volumes (more rarely helps: libuv runs 4 threads)
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
+  --max-skipped SHARE    refuse to start when more than this share of the series is bad    VOXELFEED_MAX_SKIPPED
+                         and skipped, e.g. 0.1 or 10% (default ${DEFAULT_MAX_SKIPPED_SHARE}; 1: any share); the share
+                         is printed on stderr; voxelfeed index PATH lists why each was skipped
   --replace-bad-series   serve other series' items in place of a series found unreadable   VOXELFEED_REPLACE_BAD_SERIES=1
                          while serving (missing, truncated or corrupt file) instead of ending streams with
                          DATA_LOSS; batches then depend on which series were found bad (default: off)
@@ -109,6 +119,7 @@ const VALUE_OPTIONS = {
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
   'max-streams': { variable: 'VOXELFEED_MAX_STREAMS', example: '256' },
   'max-loads': { variable: 'VOXELFEED_MAX_LOADS', example: '4' },
+  'max-skipped': { variable: 'VOXELFEED_MAX_SKIPPED', example: '0.1' },
   'max-streams-per-peer': { variable: 'VOXELFEED_MAX_STREAMS_PER_PEER', example: '32' },
   'keepalive-ms': { variable: 'VOXELFEED_KEEPALIVE_MS', example: '60000' },
   'idle-timeout-ms': { variable: 'VOXELFEED_IDLE_TIMEOUT_MS', example: '600000' },
@@ -192,6 +203,18 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     return value;
   };
   const text = (option: ValueOption): string | null => pick(option)?.text ?? null;
+  const share = (option: ValueOption, fallback: number): number => {
+    const setting = pick(option);
+    if (setting === undefined) return fallback;
+    const value = parseShare(setting.text);
+    if (value === null) {
+      problems.push(
+        `${setting.shown}: must be a share from 0 to 1 (or 0% to 100%); e.g. ${VALUE_OPTIONS[option].example}`,
+      );
+      return fallback;
+    }
+    return value;
+  };
 
   const logLevel = pick('log-level');
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel.text as LogLevel)) {
@@ -209,6 +232,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     maxConcurrentLoads: integer('max-loads', DEFAULT_CONCURRENT_LOADS, 1, 1024),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
+    maxSkippedShare: share('max-skipped', DEFAULT_MAX_SKIPPED_SHARE),
     replaceBadSeries:
       values['replace-bad-series'] === true || envFlag(env, 'VOXELFEED_REPLACE_BAD_SERIES', problems),
     limits: {

@@ -5,11 +5,13 @@ import type { Nodule, Shape3 } from '../sampling/types.js';
 import type { Catalog, CatalogSeries } from './catalog.js';
 import { catalogFingerprint } from './catalog-fingerprint.js';
 import { findSeriesFiles } from './find-series-files.js';
+import { mapWithConcurrency } from './map-with-concurrency.js';
 import { readBoxesNpy } from './npy-reader.js';
 import { readNrrdHeaderFile } from './nrrd-header.js';
 import { readManifest } from './read-manifest.js';
 import type { SeriesFiles, SkippedSeries } from './series-files.js';
-import { spatialShape } from './spatial-shape.js';
+import { spatialAxes, spatialShape } from './spatial-shape.js';
+import { voxelSpacing } from './voxel-spacing.js';
 
 export interface BuildCatalogOptions {
   /** A folder in the LUNA16 preprocessed layout, or a manifest file (.csv or .json). */
@@ -126,7 +128,8 @@ async function indexSeries(
         reason: `${boxesPath}: row ${outside} centre (${nodule.center.join(', ')}) lies outside the volume ${shape.join('x')}; boxes must be voxel coordinates along NRRD axes 0, 1, 2`,
       };
     }
-    return { uid, shape, nodules, imagePath, maskPath, boxesPath };
+    const spacing = voxelSpacing(imageHeader, spatialAxes(imageHeader.sizes, imageHeader.kinds, imagePath));
+    return { uid, shape, nodules, imagePath, maskPath, boxesPath, spacing };
   } catch (error) {
     return { uid, reason: error instanceof Error ? error.message : String(error) };
   }
@@ -174,21 +177,4 @@ function sameShape(a: Shape3, b: Shape3): boolean {
 
 function insideVolume(nodule: Nodule, shape: Shape3): boolean {
   return nodule.center.every((c, axis) => c > -0.5 && c < shape[axis]! - 0.5);
-}
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const at = next++;
-      results[at] = await work(items[at]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

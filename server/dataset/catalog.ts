@@ -1,4 +1,4 @@
-import type { SeriesSummary } from '../sampling/types.js';
+import type { SeriesSummary, Vec3 } from '../sampling/types.js';
 import type { SkippedSeries } from './series-files.js';
 
 /** A series the server can serve: what sampling needs plus where its files are. */
@@ -6,6 +6,11 @@ export interface CatalogSeries extends SeriesSummary {
   readonly imagePath: string;
   readonly maskPath: string;
   readonly boxesPath: string;
+  /**
+   * Voxel size per axis from the image header (millimetres for CT), null when the header gives none; only the
+   * box check reads it (boxes in millimetres). Optional so that series built by hand need not say.
+   */
+  readonly spacing?: Vec3 | null;
 }
 
 /**

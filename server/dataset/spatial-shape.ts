@@ -11,19 +11,33 @@ const HOW_TO_FIX =
   'unu axinsert -a 0 -k scalar) or write a 3-D file';
 
 /**
- * The three spatial sizes of an NRRD's `sizes`: a 3-D volume as it is, a 4-D one without its channel axis.
- * Dropping a size-1 axis leaves the voxels' order unchanged; the question is only which axis it is:
- * - the one axis whose kind is neither spatial (`domain`, `space`, `time`) nor unknown (`scalar`, `stub`,
- *   `list`, `vector`, `RGB-color`...), which must have size 1 (one channel);
- * - with no such kind (no `kinds` field, or only spatial and unknown ones), the one size-1 axis of unknown
- *   kind. Two of them (sizes `1 5 1 3`) give two different volumes, so the file is refused rather than guessed.
+ * The three spatial sizes of an NRRD's `sizes`: a 3-D volume as it is, a 4-D one without its channel axis
+ * (`spatialAxes` says which axes are kept).
  */
 export function spatialShape(
   sizes: readonly number[],
   kinds: readonly string[] | null,
   source: string,
 ): Shape3 {
-  if (sizes.length === 3) return [sizes[0]!, sizes[1]!, sizes[2]!];
+  const [a, b, c] = spatialAxes(sizes, kinds, source);
+  return [sizes[a]!, sizes[b]!, sizes[c]!];
+}
+
+/**
+ * The indices of the three spatial axes of an NRRD's `sizes`: 0, 1, 2 for a 3-D volume, the four axes but the
+ * channel axis for a 4-D one (so per-axis fields such as spacings can be read for the same axes). Dropping a
+ * size-1 axis leaves the voxels' order unchanged; the question is only which axis it is:
+ * - the one axis whose kind is neither spatial (`domain`, `space`, `time`) nor unknown (`scalar`, `stub`,
+ *   `list`, `vector`, `RGB-color`...), which must have size 1 (one channel);
+ * - with no such kind (no `kinds` field, or only spatial and unknown ones), the one size-1 axis of unknown
+ *   kind. Two of them (sizes `1 5 1 3`) give two different volumes, so the file is refused rather than guessed.
+ */
+export function spatialAxes(
+  sizes: readonly number[],
+  kinds: readonly string[] | null,
+  source: string,
+): Shape3 {
+  if (sizes.length === 3) return [0, 1, 2];
   const described = `sizes ${sizes.join(' ')}${kinds ? ` with kinds ${kinds.join(' ')}` : ''}`;
   const refuse = (problem: string): never => {
     throw new VoxelfeedError('DATA_LOSS', `${source}: ${described} ${problem}`);
@@ -67,6 +81,6 @@ export function spatialShape(
     }
     dropped = candidates[0]!;
   }
-  const rest = sizes.filter((_, axis) => axis !== dropped);
+  const rest = axes.filter((axis) => axis !== dropped);
   return [rest[0]!, rest[1]!, rest[2]!];
 }

@@ -53,6 +53,8 @@ export class ServerMetrics {
       badSeries?(): number;
     },
     trainers: TrainerStatsStore,
+    /** What the box check found so far (dataset/box-mask-monitor.ts); absent: both gauges stay at 0. */
+    boxMasks?: { checkedSeries(): number; mismatchedSeries(): number },
   ) {
     const registers = [this.registry];
     // prom-client's names already say process_ or nodejs_: voxelfeed_process_cpu_seconds_total, voxelfeed_nodejs_...
@@ -129,6 +131,22 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(cache.badSeries?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'voxelfeed_box_mask_checked_series',
+      help: "Series whose box centres were checked against their mask (at the series' first decode).",
+      registers,
+      collect() {
+        this.set(boxMasks?.checkedSeries() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'voxelfeed_box_mask_mismatch_series',
+      help: 'Series whose box centres miss their mask (e.g. boxes saved as (z, x, y) or in millimetres); still served.',
+      registers,
+      collect() {
+        this.set(boxMasks?.mismatchedSeries() ?? 0);
       },
     });
     this.batchesSent = new Counter({

@@ -7,6 +7,7 @@ import { planPosition, stepsInEpoch } from '../sampling/epoch-steps.js';
 import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
 import type { BatchTimings } from './assemble-batch.js';
 import { BatchBufferPool } from './batch-buffer-pool.js';
+import { CropFitWarnings } from './crop-fit-warnings.js';
 import { resolveStreamRequest } from './crop-request.js';
 import type { DrainNotice } from './drain-notice.js';
 import type { EncodedBatch } from './encoded-batch.js';
@@ -59,6 +60,7 @@ export const SHUTTING_DOWN_MESSAGE = 'the server is shutting down; resume on ano
  */
 export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
   const admission = new StreamAdmission(deps.limits);
+  const cropFit = new CropFitWarnings();
   return async (call: ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>): Promise<void> => {
     const abort = new AbortController();
     const onCancelled = () =>
@@ -104,6 +106,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       // Inside the try: a refusal ends the stream like any other error (logged, counted by code).
       releaseSlot = admission.admit(call.getPeer());
       const resolved = resolveStreamRequest(call.request, deps.registry, deps.limits);
+      cropFit.check(resolved.datasetName, resolved.dataset.catalog, resolved.cropSize, log);
       const plan = resolved.dataset.plans.get(resolved.policy, resolved.seed, resolved.epoch, resolved.split);
       const steps = stepsInEpoch(plan.size, resolved.worldSize, resolved.batchSize);
       if (resolved.startStep >= steps) {

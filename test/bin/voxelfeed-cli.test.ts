@@ -179,17 +179,18 @@ describe('voxelfeed (the CLI)', () => {
     });
 
     it('index lists a broken series under skipped, and --strict makes that exit 1', async () => {
-      const plain = await voxelfeed(['index', broken]);
+      // 1 of 3 skipped is above the default --max-skipped (10%): raised so that only --strict decides.
+      const plain = await voxelfeed(['index', broken, '--max-skipped', '1']);
       assert.equal(plain.code, 0, plain.stderr);
       assert.match(plain.stdout, /^series +2$/m);
       assert.match(plain.stdout, /^skipped +1$/m);
       assert.match(plain.stdout, new RegExp(`^  ${brokenUid.replaceAll('.', '\\.')}: no mask file`, 'm'));
-      const strict = await voxelfeed(['index', broken, '--strict']);
+      const strict = await voxelfeed(['index', broken, '--strict', '--max-skipped', '1']);
       assert.equal(strict.code, 1);
     });
 
     it('index --json prints one parseable object', async () => {
-      const { code, stdout } = await voxelfeed(['index', '--json', broken]);
+      const { code, stdout } = await voxelfeed(['index', '--json', broken, '--max-skipped', '1']);
       assert.equal(code, 0);
       const summary = JSON.parse(stdout);
       assert.equal(summary.series, 2);

@@ -46,6 +46,7 @@ describe('parseServeConfig', () => {
       cacheMaxBytes: 2 * GiB,
       maxConcurrentLoads: 4,
       strict: false,
+      maxSkippedShare: 0.1,
       replaceBadSeries: false,
       limits: DEFAULT_SERVICE_LIMITS,
       logLevel: 'info',
@@ -67,6 +68,7 @@ describe('parseServeConfig', () => {
       `default ${DEFAULT_SERVICE_LIMITS.idleTimeoutMs};`,
       'default 10000',
       'default info',
+      'default 0.1;',
     ]);
     assert.equal(DEFAULT_SERVICE_LIMITS.maxBatchBytes, 64 * MiB);
   });
@@ -82,6 +84,7 @@ describe('parseServeConfig', () => {
       VOXELFEED_CACHE_BYTES: '512MiB',
       VOXELFEED_MAX_LOADS: '2',
       VOXELFEED_STRICT: '1',
+      VOXELFEED_MAX_SKIPPED: '25%',
       VOXELFEED_REPLACE_BAD_SERIES: '1',
       VOXELFEED_MAX_CROP_VOXELS: '1000',
       VOXELFEED_MAX_BATCH_BYTES: '8MiB',
@@ -106,6 +109,7 @@ describe('parseServeConfig', () => {
       cacheMaxBytes: 512 * MiB,
       maxConcurrentLoads: 2,
       strict: true,
+      maxSkippedShare: 0.25,
       replaceBadSeries: true,
       limits: {
         ...DEFAULT_SERVICE_LIMITS,
@@ -154,6 +158,19 @@ describe('parseServeConfig', () => {
       SERVE_HELP,
       /^ {2}--metrics-host HOST .*default: the same as --host.* VOXELFEED_METRICS_HOST$/m,
     );
+  });
+
+  it('reads --max-skipped as a fraction or a percentage, and refuses a share outside 0..1 naming the flag', () => {
+    assert.equal(parse(['--max-skipped', '1']).maxSkippedShare, 1);
+    assert.equal(parse(['--max-skipped', '0']).maxSkippedShare, 0);
+    assert.equal(parse(['--max-skipped=12.5%']).maxSkippedShare, 0.125);
+    assert.equal(parse(['--max-skipped', '.3'], { VOXELFEED_MAX_SKIPPED: '0.9' }).maxSkippedShare, 0.3);
+    for (const bad of ['1.5', '-0.1', 'ten', '150%', '']) {
+      const message = problemsOf(['--max-skipped', bad]);
+      assertMentions(message, ['--max-skipped']);
+      if (bad !== '') assertMentions(message, [`--max-skipped ${bad}: must be a share from 0 to 1`]);
+    }
+    assertMentions(problemsOf([], { VOXELFEED_MAX_SKIPPED: '2' }), ['VOXELFEED_MAX_SKIPPED=2', 'e.g. 0.1']);
   });
 
   it('puts every VOXELFEED_* variable of --help in one column', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { spatialShape } from '../../../server/dataset/spatial-shape.js';
+import { spatialAxes, spatialShape } from '../../../server/dataset/spatial-shape.js';
 import { isVoxelfeedError } from '../../../server/errors.js';
 
 /*
@@ -36,6 +36,13 @@ describe('spatialShape', () => {
   for (const [what, sizes, kinds, expected] of kept) {
     it(`drops ${what}`, () => {
       assert.deepEqual(spatialShape(sizes, kinds, 'v.nrrd'), expected);
+      // spatialAxes names the axes kept, so per-axis fields (spacings) can be read for the same axes.
+      const axes = spatialAxes(sizes, kinds, 'v.nrrd');
+      assert.deepEqual(
+        axes.map((axis) => sizes[axis]),
+        expected,
+      );
+      assert.equal(new Set(axes).size, 3);
     });
   }
 
