@@ -1,3 +1,5 @@
+import { formatHostPort, listenFailure } from '../common/listen-failure.js';
+import { probeListen } from '../common/probe-listen.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
@@ -8,6 +10,7 @@ import {
   SERVE_HELP,
   type ServeConfig,
 } from './config/serve-config.js';
+import { serveEndpoints } from './config/serve-endpoints.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
@@ -47,10 +50,10 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const log = createLogger(parsed.logLevel);
   const running = await startServer(parsed, env, log);
-  process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
+  process.stdout.write(`listening on ${formatHostPort(parsed.host, running.grpc.port)}\n`);
   if (running.metricsPort !== null) {
     const metricsHost = parsed.metricsHost ?? parsed.host;
-    process.stdout.write(`metrics on http://${metricsHost}:${running.metricsPort}/metrics\n`);
+    process.stdout.write(`metrics on http://${formatHostPort(metricsHost, running.metricsPort)}/metrics\n`);
   }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
@@ -74,6 +77,10 @@ export async function startServer(
   log: Logger,
   hooks: ServerHooks = {},
 ): Promise<RunningServer> {
+  // First, so a port in use or a host not of this machine stops the server before it indexes or serves
+  // anything; the real binds below come in an order that leaves nothing bound if one still fails.
+  const endpoints = serveEndpoints(config);
+  await probeListen(endpoints.metrics ? [endpoints.grpc, endpoints.metrics] : [endpoints.grpc]);
   // Before indexing, so a bad certificate or token file stops the server at once, not after the catalog.
   const security = await readServeSecurity(config, log);
   let source = config.data;
@@ -189,7 +196,14 @@ export async function startServer(
             ? { onBatchesHeld: (stream, held) => hooks.observer?.onBatchesHeld?.(stream, held) }
             : {}),
         };
+  // /metrics before gRPC: if gRPC cannot bind, closing /metrics leaves nothing half-started, whereas a
+  // gRPC server already bound would have answered health checks as SERVING.
+  const metricsHttp =
+    metrics === null || endpoints.metrics === null
+      ? null
+      : await serveMetrics(metrics.registry, endpoints.metrics);
   const grpc = await createGrpcServer({
+    bindFailure: (error) => listenFailure(error, endpoints.grpc),
     registry,
     trainerStats,
     limits: config.limits,
@@ -212,11 +226,10 @@ export async function startServer(
           ],
         }
       : {}),
+  }).catch(async (error: unknown) => {
+    await metricsHttp?.close();
+    throw error;
   });
-  const metricsHttp =
-    metrics === null || config.metricsPort === null
-      ? null
-      : await serveMetrics(metrics.registry, config.metricsHost ?? config.host, config.metricsPort);
   return {
     grpc,
     catalog,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createFeedClient } from '../client/index.js';
+import { formatHostPort } from '../common/listen-failure.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { selectBackend } from './backend/select-backend.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint/checkpoint-store.js';
@@ -9,7 +10,8 @@ import {
   writeModelState,
   writeOptimizerState,
 } from './checkpoint/model-state.js';
-import { readFeedSecurity } from './config/read-feed-security.js';
+import { metricsEndpoint } from './config/metrics-endpoint.js';
+import { type FeedSecurity, readFeedSecurity } from './config/read-feed-security.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from './config/train-config.js';
 import { TfjsStepRunner } from './loop/tfjs-step-runner.js';
 import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
@@ -53,6 +55,33 @@ export async function train(
       'connecting with the configured TLS and token (the log shows a fingerprint only)',
     );
   }
+  const metrics = new TrainerMetrics(config.job, config.rank);
+  // Before the backend and the model (seconds to minutes): a port in use stops this rank at once.
+  const metricsHttp =
+    config.metricsPort === null
+      ? null
+      : await serveMetrics(metrics.registry, metricsEndpoint({ ...config, metricsPort: config.metricsPort }));
+  if (metricsHttp)
+    log.info(
+      { port: metricsHttp.port },
+      `metrics on http://${formatHostPort(config.metricsHost, metricsHttp.port)}/metrics`,
+    );
+  try {
+    const { summary, backend } = await trainServingMetrics(config, options, security, metrics);
+    return { summary, backend, metricsPort: metricsHttp?.port ?? null };
+  } finally {
+    await metricsHttp?.close();
+  }
+}
+
+/** `train` once its metrics are served: backend, model, feed client, checkpoint and the loop. */
+async function trainServingMetrics(
+  config: TrainConfig,
+  options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
+  security: FeedSecurity,
+  metrics: TrainerMetrics,
+): Promise<{ summary: TrainSummary; backend: string }> {
+  const { log } = options;
   const backend = await selectBackend(config.backend, (message) => log.info({}, message));
   if (!backend.gpu && config.model === 'vnet') {
     log.warn(
@@ -69,16 +98,6 @@ export async function train(
     prefetch: config.prefetch,
     ...security.options,
   });
-  const metrics = new TrainerMetrics(config.job, config.rank);
-  const metricsHttp =
-    config.metricsPort === null
-      ? null
-      : await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
-  if (metricsHttp)
-    log.info(
-      { port: metricsHttp.port },
-      `metrics on http://${config.metricsHost}:${metricsHttp.port}/metrics`,
-    );
   const meta = {
     model: model.config,
     batchSize: config.batchSize,
@@ -168,10 +187,9 @@ export async function train(
           : {}),
       },
     );
-    return { summary, backend: backend.name, metricsPort: metricsHttp?.port ?? null };
+    return { summary, backend: backend.name };
   } finally {
     feed.close();
-    await metricsHttp?.close();
     model.dispose();
     optimizer.dispose();
   }
