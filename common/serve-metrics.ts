@@ -1,11 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { type ListenEndpoint, listenFailure } from './listen-failure.js';
 
-/** Serves `GET /metrics` in the Prometheus text format on host:port (port 0 picks one); resolves with the port. */
+/**
+ * Serves `GET /metrics` in the Prometheus text format on the endpoint's host and port (port 0 picks one);
+ * resolves with the bound port, or rejects with one line naming the address, the option and the fix (a port
+ * in use, a host that is not this machine's).
+ */
 export async function serveMetrics(
   registry: Registry,
-  host: string,
-  port: number,
+  endpoint: ListenEndpoint,
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || (request.url ?? '/').split('?')[0] !== '/metrics') {
@@ -18,11 +22,11 @@ export async function serveMetrics(
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.once('error', (error) => reject(listenFailure(error, endpoint)));
+    server.listen(endpoint.port, endpoint.host, () => resolve());
   });
   const address = server.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  const bound = typeof address === 'object' && address !== null ? address.port : endpoint.port;
   return {
     server,
     port: bound,

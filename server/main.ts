@@ -1,3 +1,5 @@
+import { formatHostPort, listenFailure } from '../common/listen-failure.js';
+import { probeListen } from '../common/probe-listen.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
@@ -8,6 +10,7 @@ import {
   SERVE_HELP,
   type ServeConfig,
 } from './config/serve-config.js';
+import { serveEndpoints } from './config/serve-endpoints.js';
 import { BoxMaskMonitor } from './dataset/box-mask-monitor.js';
 import { buildCatalog } from './dataset/build-catalog.js';
 import type { Catalog } from './dataset/catalog.js';
@@ -55,19 +58,9 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const log = createLogger(parsed.logLevel);
   const running = await startServer(parsed, env, log);
-  // Beside the JSON log, where a person starting the server sees it (a share above the limit never gets here).
-  const skipped = skippedShareWarning(
-    running.catalog,
-    parsed.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
-    'serve',
-  );
-  if (skipped !== null) process.stderr.write(`voxelfeed serve: ${skipped}\n`);
-  process.stdout.write(`listening on ${parsed.host}:${running.grpc.port}\n`);
-  if (running.metricsPort !== null) {
-    const metricsHost = parsed.metricsHost ?? parsed.host;
-    process.stdout.write(`metrics on http://${metricsHost}:${running.metricsPort}/metrics\n`);
-  }
-  await new Promise<void>((resolve) => {
+  // Signal handlers first: a supervisor may send SIGTERM as soon as it reads "listening on", and a signal
+  // without a handler would end the process without the graceful shutdown.
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal, graceMs: parsed.shutdownGraceMs }, 'shutting down');
       running.stop().then(resolve, resolve);
@@ -75,6 +68,19 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
+  // Beside the JSON log, where a person starting the server sees it (a share above the limit never gets here).
+  const skipped = skippedShareWarning(
+    running.catalog,
+    parsed.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
+    'serve',
+  );
+  if (skipped !== null) process.stderr.write(`voxelfeed serve: ${skipped}\n`);
+  process.stdout.write(`listening on ${formatHostPort(parsed.host, running.grpc.port)}\n`);
+  if (running.metricsPort !== null) {
+    const metricsHost = parsed.metricsHost ?? parsed.host;
+    process.stdout.write(`metrics on http://${formatHostPort(metricsHost, running.metricsPort)}/metrics\n`);
+  }
+  await stopped;
   return 0;
 }
 
@@ -89,6 +95,10 @@ export async function startServer(
   log: Logger,
   hooks: ServerHooks = {},
 ): Promise<RunningServer> {
+  // First, so a port in use or a host not of this machine stops the server before it indexes or serves
+  // anything; the real binds below come in an order that leaves nothing bound if one still fails.
+  const endpoints = serveEndpoints(config);
+  await probeListen(endpoints.metrics ? [endpoints.grpc, endpoints.metrics] : [endpoints.grpc]);
   // Before indexing, so a bad certificate or token file stops the server at once, not after the catalog.
   const security = await readServeSecurity(config, log);
   let source = config.data;
@@ -227,7 +237,14 @@ export async function startServer(
             ? { onBatchesHeld: (stream, held) => hooks.observer?.onBatchesHeld?.(stream, held) }
             : {}),
         };
+  // /metrics before gRPC: if gRPC cannot bind, closing /metrics leaves nothing half-started, whereas a
+  // gRPC server already bound would have answered health checks as SERVING.
+  const metricsHttp =
+    metrics === null || endpoints.metrics === null
+      ? null
+      : await serveMetrics(metrics.registry, endpoints.metrics);
   const grpc = await createGrpcServer({
+    bindFailure: (error) => listenFailure(error, endpoints.grpc),
     registry,
     trainerStats,
     limits: config.limits,
@@ -250,11 +267,10 @@ export async function startServer(
           ],
         }
       : {}),
+  }).catch(async (error: unknown) => {
+    await metricsHttp?.close();
+    throw error;
   });
-  const metricsHttp =
-    metrics === null || config.metricsPort === null
-      ? null
-      : await serveMetrics(metrics.registry, config.metricsHost ?? config.host, config.metricsPort);
   return {
     grpc,
     catalog,

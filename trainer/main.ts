@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createFeedClient } from '../client/index.js';
+import { createFeedClient, DEFAULT_RECONNECT } from '../client/index.js';
+import { errorChain } from '../common/error-chain.js';
+import { formatHostPort } from '../common/listen-failure.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { selectBackend } from './backend/select-backend.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint/checkpoint-store.js';
@@ -9,8 +11,10 @@ import {
   writeModelState,
   writeOptimizerState,
 } from './checkpoint/model-state.js';
-import { readFeedSecurity } from './config/read-feed-security.js';
-import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from './config/train-config.js';
+import { metricsEndpoint } from './config/metrics-endpoint.js';
+import { type FeedSecurity, readFeedSecurity } from './config/read-feed-security.js';
+import { parseTrainConfig, TRAIN_HELP, type TrainConfig, type TrainLogLevel } from './config/train-config.js';
+import { feedFailure } from './feed-failure.js';
 import { TfjsStepRunner } from './loop/tfjs-step-runner.js';
 import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
 import { TrainerMetrics } from './metrics/trainer-metrics.js';
@@ -29,7 +33,21 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
     process.stdout.write(`${TRAIN_HELP}\n`);
     return 0;
   }
-  const summary = await train(parsed, { log: stderrLog(parsed) });
+  const log = stderrLog(parsed);
+  let summary: Awaited<ReturnType<typeof train>>;
+  try {
+    summary = await train(parsed, { log });
+  } catch (error) {
+    const line = feedFailure(
+      error,
+      parsed.servers,
+      parsed.reconnectAttempts ?? DEFAULT_RECONNECT.maxAttempts,
+    );
+    if (line === null) throw error;
+    // The console gets one line (printed by the CLI); grpc-js's nested reasons and the stacks are here.
+    log.debug({ error: errorChain(error) }, `training stopped: ${line.message}`);
+    throw line;
+  }
   process.stdout.write(`${JSON.stringify(summaryJson(parsed, summary.summary, summary.backend))}\n`);
   return 0;
 }
@@ -53,6 +71,33 @@ export async function train(
       'connecting with the configured TLS and token (the log shows a fingerprint only)',
     );
   }
+  const metrics = new TrainerMetrics(config.job, config.rank);
+  // Before the backend and the model (seconds to minutes): a port in use stops this rank at once.
+  const metricsHttp =
+    config.metricsPort === null
+      ? null
+      : await serveMetrics(metrics.registry, metricsEndpoint({ ...config, metricsPort: config.metricsPort }));
+  if (metricsHttp)
+    log.info(
+      { port: metricsHttp.port },
+      `metrics on http://${formatHostPort(config.metricsHost, metricsHttp.port)}/metrics`,
+    );
+  try {
+    const { summary, backend } = await trainServingMetrics(config, options, security, metrics);
+    return { summary, backend, metricsPort: metricsHttp?.port ?? null };
+  } finally {
+    await metricsHttp?.close();
+  }
+}
+
+/** `train` once its metrics are served: backend, model, feed client, checkpoint and the loop. */
+async function trainServingMetrics(
+  config: TrainConfig,
+  options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
+  security: FeedSecurity,
+  metrics: TrainerMetrics,
+): Promise<{ summary: TrainSummary; backend: string }> {
+  const { log } = options;
   const backend = await selectBackend(config.backend, (message) => log.info({}, message));
   if (!backend.gpu && config.model === 'vnet') {
     log.warn(
@@ -67,18 +112,11 @@ export async function train(
     addresses: [...config.servers],
     rankAffinity: config.rankAffinity,
     prefetch: config.prefetch,
+    ...(config.reconnectAttempts === undefined
+      ? {}
+      : { reconnect: { maxAttempts: config.reconnectAttempts } }),
     ...security.options,
   });
-  const metrics = new TrainerMetrics(config.job, config.rank);
-  const metricsHttp =
-    config.metricsPort === null
-      ? null
-      : await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
-  if (metricsHttp)
-    log.info(
-      { port: metricsHttp.port },
-      `metrics on http://${config.metricsHost}:${metricsHttp.port}/metrics`,
-    );
   const meta = {
     model: model.config,
     batchSize: config.batchSize,
@@ -168,10 +206,9 @@ export async function train(
           : {}),
       },
     );
-    return { summary, backend: backend.name, metricsPort: metricsHttp?.port ?? null };
+    return { summary, backend: backend.name };
   } finally {
     feed.close();
-    await metricsHttp?.close();
     model.dispose();
     optimizer.dispose();
   }
@@ -212,12 +249,18 @@ function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string
   };
 }
 
-function stderrLog(config: TrainConfig): TrainLog {
-  const write = (level: string, fields: object, message: string) =>
+const LEVEL_ORDER: Readonly<Record<TrainLogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+function stderrLog(config: TrainConfig): TrainLog & { debug(fields: object, message: string): void } {
+  const lowest = LEVEL_ORDER[config.logLevel ?? 'info'];
+  const write = (level: TrainLogLevel, fields: object, message: string) => {
+    if (LEVEL_ORDER[level] < lowest) return;
     process.stderr.write(
       `${JSON.stringify({ level, time: Date.now(), job: config.job, rank: config.rank, msg: message, ...fields })}\n`,
     );
+  };
   return {
+    debug: (fields, message) => write('debug', fields, message),
     info: (fields, message) => write('info', fields, message),
     warn: (fields, message) => write('warn', fields, message),
   };

@@ -91,6 +91,8 @@ export interface CreateServerOptions {
   readonly credentials?: ServerCredentials;
   /** Run on every call before its handler, in order (the bearer-token check: auth-interceptor.ts). */
   readonly interceptors?: readonly ServerInterceptor[];
+  /** The error a failed bind rejects with (a line naming the option and the fix); absent: grpc-js's own. */
+  readonly bindFailure?: (error: Error) => Error;
 }
 
 /**
@@ -160,7 +162,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       ? `[${options.host}]:${options.port}`
       : `${options.host}:${options.port}`;
     server.bindAsync(address, options.credentials ?? ServerCredentials.createInsecure(), (error, bound) => {
-      if (error) reject(error);
+      if (error) reject(options.bindFailure?.(error) ?? error);
       else resolve(bound);
     });
   });

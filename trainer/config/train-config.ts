@@ -1,10 +1,15 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_RECONNECT } from '../../client/index.js';
 import { envFlag } from '../../common/env-flag.js';
 import { UsageError } from '../../common/usage-error.js';
 import { type BackendPreference, isBackendPreference } from '../backend/backend-preference.js';
 
 export type ModelName = 'tiny' | 'vnet';
 export type { BackendPreference } from '../backend/backend-preference.js';
+
+/** The lowest level of the log lines written to stderr; debug adds the details behind a fatal error. */
+export type TrainLogLevel = 'debug' | 'info' | 'warn' | 'error';
+const LOG_LEVELS: readonly TrainLogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export interface TrainConfig {
   /** host:port of one server, several separated by commas (replicas), or one dns:///NAME:PORT. */
@@ -48,6 +53,13 @@ export interface TrainConfig {
   readonly tls?: TrainTlsFiles | null;
   /** Its first token is sent as `authorization: Bearer <token>`; null: no token. */
   readonly authTokenFile?: string | null;
+  /**
+   * Calls that fail for want of a server, in a row, before the trainer gives up (the client's
+   * reconnect.maxAttempts). Optional for configs written before it; parseTrainConfig always sets it.
+   */
+  readonly reconnectAttempts?: number;
+  /** Optional for configs written before it (info); parseTrainConfig always sets it. */
+  readonly logLevel?: TrainLogLevel;
 }
 
 /** TLS to the server: `caFile` null trusts the system's CAs; a client certificate (both or neither) for mTLS. */
@@ -93,6 +105,8 @@ Options (each also read from the environment variable shown; a flag wins over it
   --backend NAME          auto, tensorflow, wasm or cpu (default auto)             VOXELFEED_BACKEND
   --prefetch N            batches buffered ahead of training (default 4)
   --report-every-ms MS    how often to report stats to the server (default 2000)
+  --reconnect-attempts N  give up after N failed connection attempts in a row     VOXELFEED_RECONNECT_ATTEMPTS
+                          (100 ms doubling to 5 s apart; default 20: about 35 s on a closed port)
   --log-every N           progress line every N steps (default 10; 0: none)
   --tls                   TLS, trusting the system's CAs                           VOXELFEED_TLS=1
   --tls-ca FILE           TLS, trusting this PEM CA (the server's issuer)          VOXELFEED_TLS_CA
@@ -100,6 +114,8 @@ Options (each also read from the environment variable shown; a flag wins over it
   --tls-key FILE          mutual TLS: its unencrypted PEM private key              VOXELFEED_TLS_KEY
   --auth-token-file FILE  send the file's first token (# lines skipped) as
                           "authorization: Bearer <token>"                          VOXELFEED_AUTH_TOKEN_FILE
+  --log-level LEVEL       debug, info, warn or error (default info)                VOXELFEED_LOG_LEVEL
+                          (debug also logs the details behind a fatal error)
   -h, --help              show this text
 
 Rank on Kubernetes: without --rank and VOXELFEED_RANK, the rank is $JOB_COMPLETION_INDEX (an Indexed Job's
@@ -125,6 +141,7 @@ const NUMBER_OPTIONS = [
   'prefetch',
   'report-every-ms',
   'log-every',
+  'reconnect-attempts',
 ] as const;
 
 const ENV: Record<string, string> = {
@@ -142,6 +159,8 @@ const ENV: Record<string, string> = {
   'tls-cert': 'VOXELFEED_TLS_CERT',
   'tls-key': 'VOXELFEED_TLS_KEY',
   'auth-token-file': 'VOXELFEED_AUTH_TOKEN_FILE',
+  'reconnect-attempts': 'VOXELFEED_RECONNECT_ATTEMPTS',
+  'log-level': 'VOXELFEED_LOG_LEVEL',
 };
 
 /** Reads flags, then VOXELFEED_* variables, then defaults; every problem is reported in one Error. */
@@ -167,6 +186,7 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
       backend: { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...(Object.fromEntries(NUMBER_OPTIONS.map((name) => [name, { type: 'string' }])) as Record<
         (typeof NUMBER_OPTIONS)[number],
@@ -237,6 +257,9 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       metricsPort = null;
     }
   }
+  const logLevelText = text('log-level') ?? 'info';
+  const logLevel = LOG_LEVELS.find((level) => level === logLevelText);
+  if (logLevel === undefined) problems.push(`--log-level ${logLevelText}: use ${LOG_LEVELS.join(', ')}`);
   const worldSize = number('world-size', 1, 1, 65_536);
   const podRank = text('rank') === undefined ? kubernetesRank(env) : null;
   const rank = podRank?.rank ?? number('rank', 0, 0, 65_535);
@@ -289,6 +312,8 @@ export function parseTrainConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       problems,
     ),
     authTokenFile: text('auth-token-file') ?? null,
+    reconnectAttempts: number('reconnect-attempts', DEFAULT_RECONNECT.maxAttempts, 1, 1_000_000),
+    logLevel: logLevel ?? 'info',
   };
   if (config.validateEvery > 0 && config.holdoutFraction === 0) {
     problems.push('--validate-every needs --holdout above 0 (the share of series to validate on)');

@@ -96,6 +96,30 @@ describe('parseTrainConfig', () => {
     assert.equal(config.metricsPort, null);
   });
 
+  it('reads --reconnect-attempts and --log-level from flags or variables, defaulting to 20 and info', () => {
+    const defaults = parseTrainConfig([], {});
+    assert.ok(defaults !== 'help');
+    assert.equal(defaults.reconnectAttempts, 20);
+    assert.equal(defaults.logLevel, 'info');
+    assert.ok(TRAIN_HELP.includes('default 20: about 35 s on a closed port'));
+    const fromEnv = parseTrainConfig([], { VOXELFEED_RECONNECT_ATTEMPTS: '3', VOXELFEED_LOG_LEVEL: 'debug' });
+    assert.ok(fromEnv !== 'help');
+    assert.equal(fromEnv.reconnectAttempts, 3);
+    assert.equal(fromEnv.logLevel, 'debug');
+    const fromFlags = parseTrainConfig(['--reconnect-attempts', '1', '--log-level', 'warn'], {
+      VOXELFEED_RECONNECT_ATTEMPTS: '3',
+    });
+    assert.ok(fromFlags !== 'help');
+    assert.equal(fromFlags.reconnectAttempts, 1);
+    assert.equal(fromFlags.logLevel, 'warn');
+    assert.throws(
+      () => parseTrainConfig(['--reconnect-attempts', '0', '--log-level', 'loud'], {}),
+      (error: Error) =>
+        error.message.includes('--reconnect-attempts 0: expected an integer from 1') &&
+        error.message.includes('--log-level loud: use debug, info, warn, error'),
+    );
+  });
+
   it('connects in plaintext without a token unless told otherwise', () => {
     const config = parseTrainConfig([], {});
     assert.ok(config !== 'help');
