@@ -104,7 +104,14 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       // Inside the try: a refusal ends the stream like any other error (logged, counted by code).
       releaseSlot = admission.admit(call.getPeer());
       const resolved = resolveStreamRequest(call.request, deps.registry, deps.limits);
-      const plan = resolved.dataset.plans.get(resolved.policy, resolved.seed, resolved.epoch, resolved.split);
+      // A new plan is built in slices between other streams' work; the stream starts once it is ready.
+      const plan = await resolved.dataset.plans.get(
+        resolved.policy,
+        resolved.seed,
+        resolved.epoch,
+        resolved.split,
+      );
+      abort.signal.throwIfAborted();
       const steps = stepsInEpoch(plan.size, resolved.worldSize, resolved.batchSize);
       if (resolved.startStep >= steps) {
         throw new VoxelfeedError(

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
+import { createEpochItems } from '../../../server/sampling/epoch-items.js';
 import { eligibleSeries, isHeldOut, resolveSeriesSplit } from '../../../server/sampling/series-split.js';
-import { DEFAULT_SAMPLING_POLICY, type SeriesSummary } from '../../../server/sampling/types.js';
+import {
+  DEFAULT_SAMPLING_POLICY,
+  type PlanItem,
+  type SeriesSummary,
+} from '../../../server/sampling/types.js';
+
+/** Every item of the epoch, looked up one by one. */
+function buildEpochItems(...args: Parameters<typeof createEpochItems>): PlanItem[] {
+  const items = createEpochItems(...args);
+  return Array.from({ length: items.size }, (_, index) => items.item(index));
+}
 
 function catalog(count: number): SeriesSummary[] {
   return Array.from({ length: count }, (_, i) => ({
