@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { envFlag } from '../../common/env-flag.js';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
+import { DEFAULT_PLAN_CACHE_BYTES } from '../service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
 import { formatBytes, parseByteSize } from './parse-byte-size.js';
 import type { ServeTlsFiles } from './read-tls-files.js';
@@ -22,6 +23,8 @@ export interface ServeConfig {
   readonly cacheMaxBytes: number;
   /** Volumes read and decoded at once (the cache's maxConcurrentLoads); unset: DEFAULT_CONCURRENT_LOADS. */
   readonly maxConcurrentLoads?: number;
+  /** Bytes of epoch plans kept (4 per item); optional like `tls`; unset: DEFAULT_PLAN_CACHE_BYTES. */
+  readonly planCacheMaxBytes?: number;
   readonly strict: boolean;
   /**
    * Replace the items of series found bad while serving by items of good series instead of failing their
@@ -64,6 +67,9 @@ Options (each also read from the environment variable shown; a flag wins over it
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)  VOXELFEED_CACHE_BYTES
   --max-loads N          volumes read and decoded at once (default ${DEFAULT_CONCURRENT_LOADS}); memory beside the   VOXELFEED_MAX_LOADS
                          cache is about N decoded volumes (more rarely helps: libuv runs 4 threads)
+  --plan-cache-bytes SIZE
+                         epoch plans kept in memory, 4 bytes per item (default 256MiB);    VOXELFEED_PLAN_CACHE_BYTES
+                         a larger plan is built for its streams and not kept
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --replace-bad-series   serve other series' items in place of a series found unreadable   VOXELFEED_REPLACE_BAD_SERIES=1
                          while serving (missing, truncated or corrupt file) instead of ending streams with
@@ -105,6 +111,7 @@ const VALUE_OPTIONS = {
   'metrics-port': { variable: 'VOXELFEED_METRICS_PORT', example: '9464' },
   'metrics-host': { variable: 'VOXELFEED_METRICS_HOST', example: '127.0.0.1' },
   'cache-bytes': { variable: 'VOXELFEED_CACHE_BYTES', example: '2GiB' },
+  'plan-cache-bytes': { variable: 'VOXELFEED_PLAN_CACHE_BYTES', example: '256MiB' },
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
   'max-streams': { variable: 'VOXELFEED_MAX_STREAMS', example: '256' },
@@ -208,6 +215,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsHost: text('metrics-host') ?? host,
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     maxConcurrentLoads: integer('max-loads', DEFAULT_CONCURRENT_LOADS, 1, 1024),
+    planCacheMaxBytes: bytes('plan-cache-bytes', DEFAULT_PLAN_CACHE_BYTES, Number.MAX_SAFE_INTEGER),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     replaceBadSeries:
       values['replace-bad-series'] === true || envFlag(env, 'VOXELFEED_REPLACE_BAD_SERIES', problems),
