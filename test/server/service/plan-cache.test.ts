@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CatalogSeries } from '../../../server/dataset/catalog.js';
+import { VoxelfeedError } from '../../../server/errors.js';
 import { createEpochPlan, type EpochPlan } from '../../../server/sampling/epoch-plan.js';
 import { planWithoutSeries } from '../../../server/sampling/plan-without-series.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
@@ -138,6 +139,23 @@ describe('PlanCache', () => {
     assert.notEqual(replaced, plan);
     assert.equal(plans.heldBytes, before - plan.bytes + replaced.bytes);
     assert.ok(replaced.bytes > plan.bytes);
+  });
+
+  it('answers a plan that cannot be built with its error to every caller, and keeps nothing', async () => {
+    const series = catalogSeries(1, 2).map((entry) => ({ ...entry, nodules: [] }));
+    const plans = new PlanCache(series);
+    const empty = { ...policy, negativesPerEpoch: 0 };
+    const refused = (error: unknown) =>
+      error instanceof VoxelfeedError &&
+      error.code === 'FAILED_PRECONDITION' &&
+      /negatives_per_epoch/.test(error.message);
+    await Promise.all([
+      assert.rejects(plans.get(empty, 1n, 0), refused),
+      assert.rejects(plans.get(empty, 1n, 0), refused),
+    ]);
+    await assert.rejects(plans.get(empty, 1n, 0), refused);
+    assert.equal(plans.buildCount, 0);
+    assert.equal(plans.heldCount, 0);
   });
 
   describe('withoutBadSeries', () => {
