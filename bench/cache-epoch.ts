@@ -61,7 +61,7 @@ export async function cacheEpoch(
     includeMask: true,
     split: ALL_SERIES,
   }));
-  const plan = plans.get(policy, 1n, 0);
+  const plan = await plans.get(policy, 1n, 0);
   const { worldSize, batchSize } = options;
   const steps = stepsInEpoch(plan.size, worldSize, batchSize);
   const grouping = { rankGroups: options.rankGroups, stepsInEpoch: steps };

@@ -54,7 +54,7 @@ export async function benchInProcess(
   const warmStarted = performance.now();
   {
     const request: CropRequest = { ...base, dtype: 'uint8' };
-    const plan = plans.get(policy, request.seed, request.epoch);
+    const plan = await plans.get(policy, request.seed, request.epoch);
     const steps = stepsInEpoch(plan.size, 1, options.batchSize);
     for (let step = 0; step < steps; step++) {
       const positions = Array.from({ length: options.batchSize }, (_, slot) =>
@@ -68,7 +68,7 @@ export async function benchInProcess(
 
   const run = async (dtype: 'uint8' | 'float32', seconds: number, metrics?: ServerMetrics) => {
     const request: CropRequest = { ...base, dtype };
-    const plan = plans.get(policy, request.seed, request.epoch);
+    const plan = await plans.get(policy, request.seed, request.epoch);
     const steps = stepsInEpoch(plan.size, 1, options.batchSize);
     let crops = 0;
     // As a stream does: batch buffers are reused once sent (here: at once).

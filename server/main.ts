@@ -27,7 +27,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
 import type { StreamObserver } from './service/handle-stream-batches.js';
-import { PlanCache } from './service/plan-cache.js';
+import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './service/plan-cache.js';
 import type { DatasetRegistry } from './service/served-dataset.js';
 import { TrainerStatsStore } from './service/trainer-stats-store.js';
 import { ensureDefaultDataset } from './synth/default-dataset.js';
@@ -211,11 +211,12 @@ export async function startServer(
         : {}),
     },
   });
+  const plans = new PlanCache(catalog.series, {
+    maxBytes: config.planCacheMaxBytes ?? DEFAULT_PLAN_CACHE_BYTES,
+  });
   const registry: DatasetRegistry = {
     defaultName: catalog.name,
-    datasets: new Map([
-      [catalog.name, { catalog, cache, plans: new PlanCache(catalog.series), replaceBadSeries }],
-    ]),
+    datasets: new Map([[catalog.name, { catalog, cache, plans, replaceBadSeries }]]),
   };
   const observer: StreamObserver | undefined =
     metrics === null

@@ -3,6 +3,7 @@ import { envFlag } from '../../common/env-flag.js';
 import { DEFAULT_MAX_SKIPPED_SHARE } from '../dataset/skipped-share.js';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
+import { DEFAULT_PLAN_CACHE_BYTES } from '../service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
 import { formatBytes, parseByteSize } from './parse-byte-size.js';
 import { parseShare } from './parse-share.js';
@@ -24,6 +25,8 @@ export interface ServeConfig {
   readonly cacheMaxBytes: number;
   /** Volumes read and decoded at once (the cache's maxConcurrentLoads); unset: DEFAULT_CONCURRENT_LOADS. */
   readonly maxConcurrentLoads?: number;
+  /** Bytes of epoch plans kept (4 per item); optional like `tls`; unset: DEFAULT_PLAN_CACHE_BYTES. */
+  readonly planCacheMaxBytes?: number;
   readonly strict: boolean;
   /**
    * Refuse to start when more than this share (0..1) of the series is skipped at indexing. Optional like
@@ -71,6 +74,9 @@ Options (each also read from the environment variable shown; a flag wins over it
   --cache-bytes SIZE     decoded volumes kept in memory, e.g. 2GiB, 512MiB (default 2GiB)  VOXELFEED_CACHE_BYTES
   --max-loads N          volumes read and decoded at once (default ${DEFAULT_CONCURRENT_LOADS}); memory beside the   VOXELFEED_MAX_LOADS
                          cache is about N decoded volumes (more rarely helps: libuv runs 4 threads)
+  --plan-cache-bytes SIZE
+                         epoch plans kept in memory, 4 bytes per item (default 256MiB);    VOXELFEED_PLAN_CACHE_BYTES
+                         a larger plan is built for its streams and not kept
   --strict               refuse to start when any series is bad (default: report, skip)    VOXELFEED_STRICT=1
   --max-skipped SHARE    refuse to start when more than this share of the series is bad    VOXELFEED_MAX_SKIPPED
                          and skipped, e.g. 0.1 or 10% (default ${DEFAULT_MAX_SKIPPED_SHARE}; 1: any share); the share
@@ -115,6 +121,7 @@ const VALUE_OPTIONS = {
   'metrics-port': { variable: 'VOXELFEED_METRICS_PORT', example: '9464' },
   'metrics-host': { variable: 'VOXELFEED_METRICS_HOST', example: '127.0.0.1' },
   'cache-bytes': { variable: 'VOXELFEED_CACHE_BYTES', example: '2GiB' },
+  'plan-cache-bytes': { variable: 'VOXELFEED_PLAN_CACHE_BYTES', example: '256MiB' },
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
   'max-streams': { variable: 'VOXELFEED_MAX_STREAMS', example: '256' },
@@ -231,6 +238,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsHost: text('metrics-host') ?? host,
     cacheMaxBytes: bytes('cache-bytes', 2 * 1024 ** 3, Number.MAX_SAFE_INTEGER),
     maxConcurrentLoads: integer('max-loads', DEFAULT_CONCURRENT_LOADS, 1, 1024),
+    planCacheMaxBytes: bytes('plan-cache-bytes', DEFAULT_PLAN_CACHE_BYTES, Number.MAX_SAFE_INTEGER),
     strict: values.strict === true || envFlag(env, 'VOXELFEED_STRICT', problems),
     maxSkippedShare: share('max-skipped', DEFAULT_MAX_SKIPPED_SHARE),
     replaceBadSeries:

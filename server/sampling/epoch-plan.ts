@@ -1,23 +1,30 @@
-import { buildEpochItems } from './epoch-items.js';
-import { epochPermutation } from './epoch-permutation.js';
+import { createEpochItems, type EpochItems } from './epoch-items.js';
+import { epochPermutationSteps } from './epoch-permutation.js';
 import { checkPosition } from './plan-keys.js';
-import type { PlanItem, SamplingPolicy, SeriesSummary } from './types.js';
-import { windowedPermutation } from './windowed-permutation.js';
+import { type PlanSteps, runPlanSteps } from './plan-steps.js';
+import type { SamplingPolicy, SeriesSummary } from './types.js';
+import { windowedPermutationSteps } from './windowed-permutation.js';
 
 /**
- * One epoch's items and their shuffled order, built once per (catalog, policy, seed, epoch) in O(n) and then
- * shared read-only by every stream of that epoch: `itemAt` is O(1) per position.
+ * One epoch's items and their shuffled order, built once per (catalog, policy, seed, epoch) and then shared
+ * read-only by every stream of that epoch: `itemAt` is O(1) per position. A plan holds its order (4 bytes per
+ * item) and the small tables of its items, nothing per item beyond that.
  */
 export interface EpochPlan {
   readonly seed: bigint;
   readonly epoch: number;
-  readonly items: readonly PlanItem[];
-  /** Plan position p (< size) holds item order[p]; positions past the end wrap. */
-  readonly order: Uint32Array;
+  readonly items: EpochItems;
   /** Items per epoch (n). */
   readonly size: number;
-  /** The index into `items` of plan position `position`: order[position % size]. */
+  /** Bytes this plan holds (its order and tables), what the plan cache counts against its bound. */
+  readonly bytes: number;
+  /** The index into `items` of plan position `position`; positions past the end wrap. */
   itemAt(position: number): number;
+}
+
+/** A plan as built: plan position p (< size) holds item order[p]. */
+export interface ShuffledEpochPlan extends EpochPlan {
+  readonly order: Uint32Array;
 }
 
 export function createEpochPlan(
@@ -26,19 +33,34 @@ export function createEpochPlan(
   seed: bigint,
   epoch: number,
   eligible?: readonly number[],
-): EpochPlan {
-  const items = buildEpochItems(series, policy, seed, epoch, eligible);
+): ShuffledEpochPlan {
+  return runPlanSteps(epochPlanSteps(series, policy, seed, epoch, eligible));
+}
+
+/**
+ * `createEpochPlan` in steps (PlanSteps): the same plan, built a fraction of a millisecond at a time. The
+ * catalog checks run at the first step.
+ */
+export function* epochPlanSteps(
+  series: readonly SeriesSummary[],
+  policy: SamplingPolicy,
+  seed: bigint,
+  epoch: number,
+  eligible?: readonly number[],
+): PlanSteps<ShuffledEpochPlan> {
+  const items = createEpochItems(series, policy, seed, epoch, eligible);
   const order =
     policy.shuffleWindow > 0
-      ? windowedPermutation(items, policy.shuffleWindow, seed, epoch)
-      : epochPermutation(items.length, seed, epoch);
-  const size = items.length;
+      ? yield* windowedPermutationSteps(items, policy.shuffleWindow, seed, epoch)
+      : yield* epochPermutationSteps(items.size, seed, epoch);
+  const size = items.size;
   return {
     seed,
     epoch,
     items,
     order,
     size,
+    bytes: order.byteLength + items.bytes,
     itemAt(position: number): number {
       checkPosition(position);
       return order[position % size]!;

@@ -30,7 +30,7 @@ export function planSample(
   }
   checkPosition(position);
   const item = plan.itemAt(position);
-  const planItem = plan.items[item]!;
+  const planItem = plan.items.item(item);
   const summary = series[planItem.series];
   const nodule = planItem.nodule < 0 ? undefined : summary?.nodules[planItem.nodule];
   if (summary === undefined || (planItem.nodule >= 0 && nodule === undefined)) {

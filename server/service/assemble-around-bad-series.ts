@@ -27,7 +27,7 @@ export function assemblerAroundBadSeries(
   return async (positions, header) => {
     for (;;) {
       const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
-      const avoiding = bad === 0 ? plan : plans.withoutBadSeries(plan, cache.failedKeys);
+      const avoiding = bad === 0 ? plan : await plans.withoutBadSeries(plan, cache.failedKeys);
       try {
         return await assembleBatch(request, avoiding, positions, header, signal, pool);
       } catch (error) {

@@ -21,7 +21,12 @@ export function createGetSampleHandler(deps: GetSampleDeps) {
   return (call: ServerUnaryCall<GetSampleRequest, Buffer>, callback: sendUnaryData<Buffer>): void => {
     const run = async () => {
       const request = resolveSampleRequest(call.request, deps.registry, deps.limits);
-      const plan = request.dataset.plans.get(request.policy, request.seed, request.epoch, request.split);
+      const plan = await request.dataset.plans.get(
+        request.policy,
+        request.seed,
+        request.epoch,
+        request.split,
+      );
       const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
       const { batch } = await assemblerAroundBadSeries(request, plan)([request.index], header);
       return batch.bytes;

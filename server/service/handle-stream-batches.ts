@@ -107,7 +107,14 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       releaseSlot = admission.admit(call.getPeer());
       const resolved = resolveStreamRequest(call.request, deps.registry, deps.limits);
       cropFit.check(resolved.datasetName, resolved.dataset.catalog, resolved.cropSize, log);
-      const plan = resolved.dataset.plans.get(resolved.policy, resolved.seed, resolved.epoch, resolved.split);
+      // A new plan is built in slices between other streams' work; the stream starts once it is ready.
+      const plan = await resolved.dataset.plans.get(
+        resolved.policy,
+        resolved.seed,
+        resolved.epoch,
+        resolved.split,
+      );
+      abort.signal.throwIfAborted();
       const steps = stepsInEpoch(plan.size, resolved.worldSize, resolved.batchSize);
       if (resolved.startStep >= steps) {
         throw new VoxelfeedError(

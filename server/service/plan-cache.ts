@@ -1,18 +1,43 @@
 import { LRUCache } from 'lru-cache';
 import type { CatalogSeries } from '../dataset/catalog.js';
 import { VoxelfeedError } from '../errors.js';
-import { createEpochPlan, type EpochPlan } from '../sampling/epoch-plan.js';
-import { planWithoutSeries } from '../sampling/plan-without-series.js';
+import { type EpochPlan, epochPlanSteps } from '../sampling/epoch-plan.js';
+import { planWithoutSeriesSteps } from '../sampling/plan-without-series.js';
 import { ALL_SERIES, eligibleSeries, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy } from '../sampling/types.js';
+import { PlanBuildQueue } from './plan-build-queue.js';
+
+/** The default bound of the plan cache: 64 plans of a million items each (4 MiB), or thousands of small ones. */
+export const DEFAULT_PLAN_CACHE_BYTES = 256 * 1024 ** 2;
+
+/** What a kept plan costs beside its arrays: its key, its objects and functions, the cache's slot. */
+const ENTRY_OVERHEAD_BYTES = 1024;
+
+export interface PlanCacheOptions {
+  /** Bytes of plans kept (order, tables and replacement plans); `--plan-cache-bytes`. */
+  readonly maxBytes?: number;
+  /** Where builds run; default: a queue of this cache's own. */
+  readonly queue?: PlanBuildQueue;
+}
 
 /**
  * Epoch plans of one data set, built once per (seed, epoch, items policy) and shared by every stream that
- * asks for them: with 256 ranks on one epoch the O(items) shuffle runs once, not 256 times.
+ * asks for them: with 256 ranks on one epoch the O(items) shuffle runs once, not 256 times, and streams that
+ * ask while it is being built wait for that one build. Builds run in slices on the event loop
+ * (PlanBuildQueue), so a plan of a million items never stops the other streams.
+ *
+ * Kept plans are bounded by bytes, least recently used first out; a plan larger than the whole bound is built,
+ * served to the calls that asked for it and not kept, like an oversize volume in the volume cache.
  */
 export class PlanCache {
   private readonly plans: LRUCache<string, EpochPlan>;
   private readonly series: readonly CatalogSeries[];
+  private readonly queue: PlanBuildQueue;
+  private readonly maxBytes: number;
+  /** Builds in progress by key, so concurrent requests for one plan share its build. */
+  private readonly building = new Map<string, Promise<EpochPlan>>();
+  /** The key of each plan built here, to count its replacement plan in its entry's size. */
+  private readonly keys = new WeakMap<EpochPlan, string>();
   /**
    * The latest replacement plan of each plan, for `withoutBadSeries`. Weak, so an entry goes with its plan
    * once the LRU has evicted it and no stream holds it: one entry per live plan, never more.
@@ -20,24 +45,44 @@ export class PlanCache {
   private readonly replacements = new WeakMap<EpochPlan, Replacement>();
   private builds = 0;
   private replacementBuilds = 0;
+  private oversize = 0;
 
-  constructor(series: readonly CatalogSeries[], maxPlans = 64) {
+  constructor(series: readonly CatalogSeries[], options: PlanCacheOptions = {}) {
     this.series = series;
-    this.plans = new LRUCache<string, EpochPlan>({ max: maxPlans });
+    this.maxBytes = options.maxBytes ?? DEFAULT_PLAN_CACHE_BYTES;
+    this.queue = options.queue ?? new PlanBuildQueue();
+    this.plans = new LRUCache<string, EpochPlan>({ maxSize: this.maxBytes });
   }
 
-  get(policy: SamplingPolicy, seed: bigint, epoch: number, split: SeriesSplit = ALL_SERIES): EpochPlan {
+  get(
+    policy: SamplingPolicy,
+    seed: bigint,
+    epoch: number,
+    split: SeriesSplit = ALL_SERIES,
+  ): Promise<EpochPlan> {
     // Only these fields shape the item list and its order; crop-mode probabilities act per sample.
     const splitKey = split.part === 'all' ? 'all' : `${split.part}<${split.holdoutFraction}`;
     const key = `${seed}:${epoch}:${policy.samplesPerNodule}:${policy.negativesPerEpoch}:${policy.shuffleWindow}:${splitKey}`;
     const cached = this.plans.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return Promise.resolve(cached);
+    const inFlight = this.building.get(key);
+    if (inFlight !== undefined) return inFlight;
     const eligible = split.part === 'all' ? undefined : eligibleSeries(this.series, split);
-    if (eligible !== undefined) checkSplitHasItems(this.series, eligible, split, policy);
-    const plan = createEpochPlan(this.series, policy, seed, epoch, eligible);
-    this.builds += 1;
-    this.plans.set(key, plan);
-    return plan;
+    try {
+      if (eligible !== undefined) checkSplitHasItems(this.series, eligible, split, policy);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const built = this.queue.run(epochPlanSteps(this.series, policy, seed, epoch, eligible)).then((plan) => {
+      this.builds += 1;
+      this.keys.set(plan, key);
+      this.keep(key, plan, plan.bytes);
+      return plan;
+    });
+    this.building.set(key, built);
+    const done = () => this.building.delete(key);
+    built.then(done, done);
+    return built;
   }
 
   /**
@@ -45,15 +90,31 @@ export class PlanCache {
    * shared by every stream of that plan: without it each stream rebuilt the O(items) replacement each time
    * the bad set grew. `badSeries` must be one set that only grows (the volume cache's `failedKeys`, a live
    * view), so its size names its contents; a different set object, or a smaller size, rebuilds. Only the
-   * latest size is kept per plan: the set never shrinks, so an older one is never asked for again.
+   * latest size is kept per plan: the set never shrinks, so an older one is never asked for again. The
+   * replacement counts in its plan's entry.
    */
-  withoutBadSeries(plan: EpochPlan, badSeries: ReadonlySet<number>): EpochPlan {
-    if (badSeries.size === 0) return plan;
+  withoutBadSeries(plan: EpochPlan, badSeries: ReadonlySet<number>): Promise<EpochPlan> {
+    if (badSeries.size === 0) return Promise.resolve(plan);
     const kept = this.replacements.get(plan);
     if (kept !== undefined && kept.badSeries === badSeries && kept.size === badSeries.size) return kept.plan;
-    const replaced = planWithoutSeries(plan, badSeries);
-    this.replacementBuilds += 1;
+    // The steps copy the set now, so the replacement is the one for this size even if the set grows meanwhile.
+    const replaced = this.queue.run(planWithoutSeriesSteps(plan, badSeries));
     this.replacements.set(plan, { badSeries, size: badSeries.size, plan: replaced });
+    replaced.then(
+      (result) => {
+        this.replacementBuilds += 1;
+        const key = this.keys.get(plan);
+        // Still the kept plan of its key (and the latest replacement of it): its entry grows by the replacement.
+        if (
+          key !== undefined &&
+          this.plans.peek(key) === plan &&
+          this.replacements.get(plan)?.plan === replaced
+        ) {
+          this.keep(key, plan, Math.max(plan.bytes, result.bytes));
+        }
+      },
+      () => {}, // the callers get the error; it stays as the answer for this bad set
+    );
     return replaced;
   }
 
@@ -66,13 +127,40 @@ export class PlanCache {
   get buildCount(): number {
     return this.builds;
   }
+
+  /** Plans built too large to keep (over the whole bound) since creation. */
+  get oversizeCount(): number {
+    return this.oversize;
+  }
+
+  /** Plans kept now. */
+  get heldCount(): number {
+    return this.plans.size;
+  }
+
+  /** Bytes of the plans kept now, as counted against the bound. */
+  get heldBytes(): number {
+    return this.plans.calculatedSize;
+  }
+
+  /** Keeps `plan` under `key` at `bytes` (again, when its replacement grows it), or not at all if too large. */
+  private keep(key: string, plan: EpochPlan, bytes: number): void {
+    const size = bytes + ENTRY_OVERHEAD_BYTES;
+    // The LRU keeps an entry's old size when the same value is set again: take it out first.
+    this.plans.delete(key);
+    if (size > this.maxBytes) {
+      this.oversize += 1;
+      return;
+    }
+    this.plans.set(key, plan, { size });
+  }
 }
 
-/** A replacement plan and the bad set (object and size) it was built for. */
+/** A replacement plan (being built or built) and the bad set (object and size) it is for. */
 interface Replacement {
   readonly badSeries: ReadonlySet<number>;
   readonly size: number;
-  readonly plan: EpochPlan;
+  readonly plan: Promise<EpochPlan>;
 }
 
 /**

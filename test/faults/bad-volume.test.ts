@@ -171,9 +171,9 @@ describe('a volume file that goes bad while the server runs', () => {
         await cp(path.join(pristine.dir, path.basename(series.imagePath)), series.imagePath);
         const cache = server.running.registry.datasets.get('phantom')!.cache;
         const loads = cache.loads;
-        const plan = holdoutPlan(server.running);
+        const plan = await holdoutPlan(server.running);
         const position = Array.from({ length: plan.size }, (_, p) => p).find(
-          (p) => plan.items[plan.itemAt(p)]!.series === bad,
+          (p) => plan.items.seriesOf(plan.itemAt(p)) === bad,
         )!;
         const { dataset: _, ...sampleRequest } = baseStreamRequest(
           request(SplitPart.SPLIT_PART_HOLDOUT, 0, 1),
@@ -201,14 +201,14 @@ describe('a volume file that goes bad while the server runs', () => {
       for (const [rank, batches] of train.entries()) assertWholeEpoch(batches, `train rank ${rank}`);
       assert.deepEqual(first.ends, ['OK', 'OK', 'OK']);
 
-      const plan = holdoutPlan(first.running);
+      const plan = await holdoutPlan(first.running);
       const expected = planWithoutSeries(plan, new Set([bad]));
       let replaced = 0;
       for (const sample of holdout.flatMap((batch) => batch.samples)) {
         const index = Number(sample.index);
         assert.notEqual(sample.seriesUid, uid, `sample ${index}`);
         assert.equal(Number(sample.item), expected.itemAt(index), `sample ${index}`);
-        if (plan.items[plan.itemAt(index)]!.series === bad) replaced++;
+        if (plan.items.seriesOf(plan.itemAt(index)) === bad) replaced++;
       }
       assert.ok(replaced > 0, 'some samples were planned from the bad series');
 
@@ -230,7 +230,7 @@ describe('a volume file that goes bad while the server runs', () => {
       // GetSample at a replaced position serves the replacement too: the streamed sample's bytes.
       const streamed = holdout
         .flatMap((batch) => batch.samples.map((sample, slot) => ({ batch, sample, slot })))
-        .find(({ sample }) => plan.items[plan.itemAt(Number(sample.index))]!.series === bad)!;
+        .find(({ sample }) => plan.items.seriesOf(plan.itemAt(Number(sample.index))) === bad)!;
       const { dataset: _, ...sampleRequest } = baseStreamRequest(request(SplitPart.SPLIT_PART_HOLDOUT, 0, 1));
       const alone = await getSample(first.client, { ...sampleRequest, index: streamed.sample.index });
       assert.equal(alone.samples[0]!.item, streamed.sample.item);

@@ -45,6 +45,7 @@ describe('parseServeConfig', () => {
       metricsHost: '127.0.0.1',
       cacheMaxBytes: 2 * GiB,
       maxConcurrentLoads: 4,
+      planCacheMaxBytes: 256 * MiB,
       strict: false,
       maxSkippedShare: 0.1,
       replaceBadSeries: false,
@@ -59,6 +60,7 @@ describe('parseServeConfig', () => {
       'default 50051',
       'default 9464',
       'default 2GiB',
+      'default 256MiB',
       `default ${DEFAULT_CONCURRENT_LOADS})`,
       `default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels}`,
       'default 64MiB',
@@ -83,6 +85,7 @@ describe('parseServeConfig', () => {
       VOXELFEED_METRICS_HOST: '127.0.0.2',
       VOXELFEED_CACHE_BYTES: '512MiB',
       VOXELFEED_MAX_LOADS: '2',
+      VOXELFEED_PLAN_CACHE_BYTES: '64MiB',
       VOXELFEED_STRICT: '1',
       VOXELFEED_MAX_SKIPPED: '25%',
       VOXELFEED_REPLACE_BAD_SERIES: '1',
@@ -108,6 +111,7 @@ describe('parseServeConfig', () => {
       metricsHost: '127.0.0.2',
       cacheMaxBytes: 512 * MiB,
       maxConcurrentLoads: 2,
+      planCacheMaxBytes: 64 * MiB,
       strict: true,
       maxSkippedShare: 0.25,
       replaceBadSeries: true,
@@ -277,6 +281,16 @@ describe('parseServeConfig', () => {
       assertMentions(problemsOf(['--port', text]), [`--port ${text}: must be an integer`]);
     }
     assertMentions(problemsOf(['--cache-bytes', '0']), ['--cache-bytes 0: must be at least 1 byte']);
+  });
+
+  it('bounds the plan cache by --plan-cache-bytes, and names the flag or variable of a bad size', () => {
+    assert.equal(parse(['--plan-cache-bytes', '1GiB']).planCacheMaxBytes, GiB);
+    assertMentions(problemsOf(['--plan-cache-bytes', 'lots']), [
+      '--plan-cache-bytes lots: not a byte size; write e.g. 2GiB, 512MiB',
+    ]);
+    assertMentions(problemsOf([], { VOXELFEED_PLAN_CACHE_BYTES: '0' }), [
+      'VOXELFEED_PLAN_CACHE_BYTES=0: must be at least 1 byte; e.g. 256MiB',
+    ]);
   });
 
   it('reports unknown options, missing values, valued flags and stray arguments together', () => {

@@ -1,14 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VoxelfeedError } from '../../../server/errors.js';
-import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
+import { createEpochItems } from '../../../server/sampling/epoch-items.js';
 import { createRng, toWords } from '../../../server/sampling/rng.js';
 import {
   DEFAULT_SAMPLING_POLICY,
+  type PlanItem,
   type SamplingPolicy,
   type SeriesSummary,
 } from '../../../server/sampling/types.js';
 import { syntheticCatalog } from './synthetic-catalog.js';
+
+/** Every item of the epoch, looked up one by one. */
+function buildEpochItems(...args: Parameters<typeof createEpochItems>): PlanItem[] {
+  const items = createEpochItems(...args);
+  return Array.from({ length: items.size }, (_, index) => items.item(index));
+}
 
 const policy = (overrides: Partial<SamplingPolicy>): SamplingPolicy => ({
   ...DEFAULT_SAMPLING_POLICY,
@@ -28,7 +35,7 @@ const catalog: SeriesSummary[] = [
   { uid: 'c', shape: [10, 10, 10], nodules: [{ center: [7, 7, 7], diameter: 1 }] },
 ];
 
-describe('buildEpochItems', () => {
+describe('createEpochItems', () => {
   it('lists each nodule samplesPerNodule times in catalog order, then the negatives', () => {
     const items = buildEpochItems(catalog, policy({ samplesPerNodule: 2, negativesPerEpoch: 2 }), 5n, 0);
     assert.deepEqual(items.slice(0, 6), [
@@ -111,6 +118,31 @@ describe('buildEpochItems', () => {
       () => buildEpochItems([], policy({ negativesPerEpoch: 3 }), 1n, 0),
       (error: unknown) => error instanceof VoxelfeedError && error.code === 'FAILED_PRECONDITION',
     );
+  });
+
+  it('stores no item: its tables grow with the series, not with negatives or samples per nodule', () => {
+    const series = syntheticCatalog(12, 50);
+    const small = createEpochItems(series, policy({ negativesPerEpoch: 10 }), 1n, 0);
+    const large = createEpochItems(
+      series,
+      policy({ samplesPerNodule: 1000, negativesPerEpoch: 1_000_000 }),
+      1n,
+      0,
+    );
+    assert.ok(large.size > 1_000_000, `${large.size} items`);
+    assert.equal(large.bytes, small.bytes);
+    assert.ok(large.bytes <= 12 * 50 + 4, `${large.bytes} bytes for 50 series`);
+    // Lookups far into the epoch need nothing built before them.
+    assert.equal(large.item(large.size - 1).nodule, -1);
+    assert.equal(large.item(0).series, 0);
+  });
+
+  it('refuses an item index outside the epoch', () => {
+    const items = createEpochItems(catalog, policy({ negativesPerEpoch: 2 }), 1n, 0);
+    for (const index of [-1, 0.5, items.size, Number.NaN]) {
+      assert.throws(() => items.item(index), RangeError, `index ${index}`);
+      assert.throws(() => items.seriesOf(index), RangeError, `index ${index}`);
+    }
   });
 
   it('refuses an epoch that is not a uint32', () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VoxelfeedError } from '../../../server/errors.js';
-import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
+import { createEpochItems } from '../../../server/sampling/epoch-items.js';
 import { epochPermutation } from '../../../server/sampling/epoch-permutation.js';
-import { createEpochPlan } from '../../../server/sampling/epoch-plan.js';
+import { createEpochPlan, epochPlanSteps } from '../../../server/sampling/epoch-plan.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
 import { syntheticCatalog } from './synthetic-catalog.js';
 
@@ -13,12 +13,29 @@ describe('createEpochPlan', () => {
   it('bundles the epoch items and their permutation', () => {
     const series = syntheticCatalog(1, 6);
     const plan = createEpochPlan(series, policy, 77n, 2);
-    const items = buildEpochItems(series, policy, 77n, 2);
-    assert.deepEqual(plan.items, items);
-    assert.equal(plan.size, items.length);
-    assert.deepEqual(plan.order, epochPermutation(items.length, 77n, 2));
+    const items = createEpochItems(series, policy, 77n, 2);
+    assert.equal(plan.size, items.size);
+    for (let index = 0; index < items.size; index++)
+      assert.deepEqual(plan.items.item(index), items.item(index));
+    assert.deepEqual(plan.order, epochPermutation(items.size, 77n, 2));
     assert.equal(plan.seed, 77n);
     assert.equal(plan.epoch, 2);
+    assert.equal(plan.bytes, plan.order.byteLength + items.bytes);
+  });
+
+  it('builds the same plan step by step, each step a bounded part of the work', () => {
+    const big = { ...policy, samplesPerNodule: 100, negativesPerEpoch: 200_000 };
+    for (const shuffleWindow of [0, 3]) {
+      const series = syntheticCatalog(9, 20);
+      const steps = epochPlanSteps(series, { ...big, shuffleWindow }, 5n, 1);
+      let count = 0;
+      let next = steps.next();
+      for (; next.done !== true; next = steps.next()) count++;
+      const plan = next.value;
+      assert.deepEqual(plan.order, createEpochPlan(series, { ...big, shuffleWindow }, 5n, 1).order);
+      // At least one pause per 8192 swaps: a plan never runs as one long piece.
+      assert.ok(count >= plan.size / 8192, `window ${shuffleWindow}: ${count} steps for ${plan.size} items`);
+    }
   });
 
   it('maps position p to item order[p % n], wrapping past the end', () => {

@@ -28,8 +28,8 @@ function referenceSample(
   position: number,
   size: Shape3,
 ): CropParams {
-  const item = plan.order[position % plan.order.length]!;
-  const { series: s, nodule: k } = plan.items[item]!;
+  const item = plan.itemAt(position);
+  const { series: s, nodule: k } = plan.items.item(item);
   const rng = createRng([...toWords(seed), epoch, ...toWords(position), 2]);
   const u = rng.nextFloat();
   const sum = policy.jitterProb + policy.negativeProb + policy.centerProb;

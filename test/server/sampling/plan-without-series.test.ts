@@ -2,9 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { createEpochPlan, type EpochPlan } from '../../../server/sampling/epoch-plan.js';
-import { planWithoutSeries, replacementKey } from '../../../server/sampling/plan-without-series.js';
+import { runPlanSteps } from '../../../server/sampling/plan-steps.js';
+import {
+  planWithoutSeries,
+  planWithoutSeriesSteps,
+  replacementKey,
+} from '../../../server/sampling/plan-without-series.js';
 import { createRng, RngPurpose } from '../../../server/sampling/rng.js';
-import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
+import {
+  DEFAULT_SAMPLING_POLICY,
+  type PlanItem,
+  type SamplingPolicy,
+} from '../../../server/sampling/types.js';
 import { syntheticCatalog } from './synthetic-catalog.js';
 
 const policy: SamplingPolicy = { ...DEFAULT_SAMPLING_POLICY, samplesPerNodule: 2, negativesPerEpoch: 12 };
@@ -22,8 +31,18 @@ function positions(plan: EpochPlan): number[] {
   return Array.from({ length: plan.size }, (_, p) => p);
 }
 
+/** Every item of the plan's epoch, in item order. */
+function allItems(plan: EpochPlan): PlanItem[] {
+  return Array.from({ length: plan.size }, (_, index) => plan.items.item(index));
+}
+
+/** The item of every position of the first epoch. */
+function served(plan: EpochPlan): number[] {
+  return positions(plan).map((p) => plan.itemAt(p));
+}
+
 function isNegative(plan: EpochPlan, item: number): boolean {
-  return plan.items[item]!.nodule < 0;
+  return plan.items.item(item).nodule < 0;
 }
 
 describe('planWithoutSeries', () => {
@@ -31,7 +50,7 @@ describe('planWithoutSeries', () => {
     const series = syntheticCatalog(4, 6);
     // Series 1 of a synthetic catalog has no nodules; without negatives it has no items at all.
     const plan = createEpochPlan(series, { ...policy, negativesPerEpoch: 0 }, 5n, 1);
-    assert.ok(plan.items.every((item) => item.series !== 1));
+    assert.ok(allItems(plan).every((item) => item.series !== 1));
     assert.equal(planWithoutSeries(plan, new Set()), plan);
     assert.equal(planWithoutSeries(plan, new Set([1, 99])), plan);
   });
@@ -46,8 +65,8 @@ describe('planWithoutSeries', () => {
       for (const p of positions(plan)) {
         const before = plan.itemAt(p);
         const after = replaced.itemAt(p);
-        assert.ok(!bad.has(replaced.items[after]!.series), `key ${key} position ${p}`);
-        if (bad.has(plan.items[before]!.series)) changed++;
+        assert.ok(!bad.has(replaced.items.item(after).series), `key ${key} position ${p}`);
+        if (bad.has(plan.items.item(before).series)) changed++;
         else assert.equal(after, before, `key ${key} position ${p} was good`);
       }
       assert.equal(replaced.size, plan.size);
@@ -62,10 +81,10 @@ describe('planWithoutSeries', () => {
       const plan = createEpochPlan(series, policy, 11n, key);
       const bad = new Set([0]); // series 0 always has nodules (syntheticCatalog: s % 3 !== 1)
       const replaced = planWithoutSeries(plan, bad);
-      const goodNegativesLeft = plan.items.some((item) => item.nodule < 0 && item.series !== 0);
+      const goodNegativesLeft = allItems(plan).some((item) => item.nodule < 0 && item.series !== 0);
       for (const p of positions(plan)) {
         const before = plan.itemAt(p);
-        if (plan.items[before]!.series !== 0) continue;
+        if (plan.items.item(before).series !== 0) continue;
         const after = replaced.itemAt(p);
         if (isNegative(plan, before) && !goodNegativesLeft) assert.equal(isNegative(plan, after), false);
         else assert.equal(isNegative(plan, after), isNegative(plan, before), `key ${key} position ${p}`);
@@ -76,17 +95,21 @@ describe('planWithoutSeries', () => {
   it('falls back to the other kind when every item of a kind lies in a bad series', () => {
     const series = syntheticCatalog(8, 6);
     const plan = createEpochPlan(series, { ...policy, negativesPerEpoch: 0 }, 3n, 0);
-    const withNodules = new Set(plan.items.map((item) => item.series));
+    const withNodules = new Set(allItems(plan).map((item) => item.series));
     const keep = [...withNodules][0]!;
     const bad = new Set([...withNodules].filter((s) => s !== keep));
     const replaced = planWithoutSeries(plan, bad);
-    for (const p of positions(plan)) assert.equal(replaced.items[replaced.itemAt(p)]!.series, keep);
+    for (const p of positions(plan)) assert.equal(replaced.items.item(replaced.itemAt(p)).series, keep);
     // Only negatives left: nodule items become negatives of good series.
     const mixed = createEpochPlan(series, policy, 3n, 0);
-    const allNoduleSeries = new Set(mixed.items.filter((i) => i.nodule >= 0).map((i) => i.series));
+    const allNoduleSeries = new Set(
+      allItems(mixed)
+        .filter((i) => i.nodule >= 0)
+        .map((i) => i.series),
+    );
     const survivors = planWithoutSeries(mixed, allNoduleSeries);
     for (const p of positions(mixed)) {
-      const item = survivors.items[survivors.itemAt(p)]!;
+      const item = survivors.items.item(survivors.itemAt(p));
       assert.ok(item.nodule < 0 && !allNoduleSeries.has(item.series), `position ${p}`);
     }
   });
@@ -97,9 +120,18 @@ describe('planWithoutSeries', () => {
     const forward = new Set([1, 2, 5]);
     const replaced = planWithoutSeries(plan, forward);
     const backward = planWithoutSeries(createEpochPlan(series, policy, 123n, 4), new Set([5, 2, 1]));
-    assert.deepEqual(replaced.order, backward.order);
+    assert.deepEqual(served(replaced), served(backward));
     forward.add(0);
     for (const p of positions(plan)) assert.equal(replaced.itemAt(p), backward.itemAt(p));
+  });
+
+  it('in steps, replaces the series bad when the steps were made, whatever the set holds by the first step', () => {
+    const series = syntheticCatalog(21, 8);
+    const plan = createEpochPlan(series, policy, 123n, 4);
+    const bad = new Set([1, 2]);
+    const steps = planWithoutSeriesSteps(plan, bad);
+    bad.add(5); // found bad while the steps waited their turn
+    assert.deepEqual(served(runPlanSteps(steps)), served(planWithoutSeries(plan, new Set([1, 2]))));
   });
 
   it('draws each replacement from the stream of its own position, so other positions do not matter', () => {
@@ -108,14 +140,14 @@ describe('planWithoutSeries', () => {
     const bad = new Set([0, 3]);
     const replaced = planWithoutSeries(plan, bad);
     const goodOfKind = (negative: boolean) =>
-      plan.items.flatMap((item, index) =>
+      allItems(plan).flatMap((item, index) =>
         !bad.has(item.series) && item.nodule < 0 === negative ? [index] : [],
       );
     const pools = { negative: goodOfKind(true), nodule: goodOfKind(false) };
     let checked = 0;
     for (const p of positions(plan)) {
       const planned = plan.itemAt(p);
-      if (!bad.has(plan.items[planned]!.series)) continue;
+      if (!bad.has(plan.items.item(planned).series)) continue;
       const pool = isNegative(plan, planned) ? pools.negative : pools.nodule;
       const draw = createRng(replacementKey(9n, 2, p)).nextInt(0, pool.length - 1);
       assert.equal(replaced.itemAt(p), pool[draw], `position ${p}`);
@@ -124,7 +156,7 @@ describe('planWithoutSeries', () => {
     assert.ok(checked > 5, `${checked} replaced positions`);
     // Another seed draws other replacements for the same positions.
     const other = planWithoutSeries(createEpochPlan(series, policy, 10n, 2), bad);
-    assert.notDeepEqual(other.order, replaced.order);
+    assert.notDeepEqual(served(other), served(replaced));
   });
 
   it('spreads replacements over the good series in proportion to their items of the kind', () => {
@@ -136,14 +168,14 @@ describe('planWithoutSeries', () => {
     let draws = 0;
     for (const p of positions(plan)) {
       const planned = plan.itemAt(p);
-      if (bad.has(plan.items[planned]!.series) && isNegative(plan, planned)) {
-        const target = replaced.items[replaced.itemAt(p)]!.series;
+      if (bad.has(plan.items.item(planned).series) && isNegative(plan, planned)) {
+        const target = replaced.items.item(replaced.itemAt(p)).series;
         drawn.set(target, (drawn.get(target) ?? 0) + 1);
         draws++;
       }
     }
     const negativesOf = (s: number) =>
-      plan.items.filter((item) => item.nodule < 0 && item.series === s).length;
+      allItems(plan).filter((item) => item.nodule < 0 && item.series === s).length;
     const goodNegatives = [1, 2, 3].reduce((sum, s) => sum + negativesOf(s), 0);
     assert.ok(draws > 500, `${draws} replaced negatives`);
     for (const s of [1, 2, 3]) {

@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildEpochItems } from '../../../server/sampling/epoch-items.js';
+import { createEpochItems } from '../../../server/sampling/epoch-items.js';
 import { createRng } from '../../../server/sampling/rng.js';
 import { eligibleSeries, isHeldOut, resolveSeriesSplit } from '../../../server/sampling/series-split.js';
-import { DEFAULT_SAMPLING_POLICY, type SeriesSummary } from '../../../server/sampling/types.js';
+import {
+  DEFAULT_SAMPLING_POLICY,
+  type PlanItem,
+  type SeriesSummary,
+} from '../../../server/sampling/types.js';
+
+/** Every item of the epoch, looked up one by one. */
+function buildEpochItems(...args: Parameters<typeof createEpochItems>): PlanItem[] {
+  const items = createEpochItems(...args);
+  return Array.from({ length: items.size }, (_, index) => items.item(index));
+}
 
 /** A uid as LUNA16 writes them: the shared LIDC root, then 26 to 30 random-looking digits, from the index. */
 function lunaStyleUid(index: number): string {

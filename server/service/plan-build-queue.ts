@@ -1,0 +1,77 @@
+import type { PlanSteps } from '../sampling/plan-steps.js';
+
+export interface PlanBuildQueueOptions {
+  /** The longest run of plan work before the event loop serves other work again (default 4 ms). */
+  readonly sliceMs?: number;
+  /** Builds in progress at once (default 2); later ones wait, so builds in flight hold bounded memory. */
+  readonly concurrentBuilds?: number;
+}
+
+/** A build in progress: `step` runs one step and says whether the build has ended (settled). */
+interface Build {
+  step(): boolean;
+}
+
+/**
+ * Runs plan builds (PlanSteps) on the event loop a slice at a time: a turn runs steps of the builds in
+ * progress, one step each in turn, for at most `sliceMs`, then yields with setImmediate, so the I/O and
+ * timers of every stream run between slices. A million-item plan then delays other streams by a slice, not
+ * by its whole build (seconds), however many such plans are asked for at once; in exchange a build takes a
+ * little longer than when run at once.
+ */
+export class PlanBuildQueue {
+  private readonly sliceMs: number;
+  private readonly concurrentBuilds: number;
+  private readonly waiting: Build[] = [];
+  private readonly running: Build[] = [];
+  private scheduled = false;
+
+  constructor(options: PlanBuildQueueOptions = {}) {
+    this.sliceMs = options.sliceMs ?? 4;
+    this.concurrentBuilds = options.concurrentBuilds ?? 2;
+  }
+
+  /** The result of `steps` once every step has run; rejects with what a step threw. */
+  run<T>(steps: PlanSteps<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({
+        step: () => {
+          try {
+            const next = steps.next();
+            if (next.done !== true) return false;
+            resolve(next.value);
+          } catch (error) {
+            reject(error);
+          }
+          return true;
+        },
+      });
+      this.schedule();
+    });
+  }
+
+  /** Builds waiting or in progress. */
+  get pending(): number {
+    return this.waiting.length + this.running.length;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.pending === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.turn());
+  }
+
+  private turn(): void {
+    this.scheduled = false;
+    const started = performance.now();
+    do {
+      while (this.running.length < this.concurrentBuilds && this.waiting.length > 0) {
+        this.running.push(this.waiting.shift()!);
+      }
+      for (const build of [...this.running]) {
+        if (build.step()) this.running.splice(this.running.indexOf(build), 1);
+      }
+    } while (this.pending > 0 && performance.now() - started < this.sliceMs);
+    this.schedule();
+  }
+}
