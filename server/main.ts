@@ -14,7 +14,9 @@ import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalo
 import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
+import { BatchMemory } from './service/batch-memory.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
+import { exposeGarbageCollector } from './service/expose-garbage-collector.js';
 import type { StreamObserver } from './service/handle-stream-batches.js';
 import { PlanCache } from './service/plan-cache.js';
 import type { DatasetRegistry } from './service/served-dataset.js';
@@ -124,8 +126,15 @@ export async function startServer(
     badSeries: (): number => cache.failedKeys.size,
   };
   const replaceBadSeries = config.replaceBadSeries === true;
+  // Every stream's batch buffers, within --batch-memory. Its collections run only after 5 s without traffic
+  // or when a batch waits on dropped buffers, at most once a second.
+  const batchMemory = new BatchMemory({
+    budgetBytes: config.limits.batchMemoryBytes,
+    collectGarbage: exposeGarbageCollector(),
+  });
   // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
-  const metrics = config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats);
+  const metrics =
+    config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats, batchMemory);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
@@ -193,6 +202,7 @@ export async function startServer(
     registry,
     trainerStats,
     limits: config.limits,
+    batchMemory,
     log,
     host: config.host,
     port: config.port,
@@ -225,6 +235,7 @@ export async function startServer(
     metricsPort: metricsHttp?.port ?? null,
     stop: async () => {
       await grpc.shutdown(config.shutdownGraceMs);
+      batchMemory.dispose();
       await metricsHttp?.close();
     },
   };

@@ -15,11 +15,13 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
+import { BatchMemory } from './batch-memory.js';
 import type { EncodedBatch } from './encoded-batch.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
 import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
 import { createStreamBatchesHandler, type StreamObserver } from './handle-stream-batches.js';
+import { createPreFramedInterceptor } from './pre-framed-messages.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import { serverVoxelFeedService } from './server-service-definition.js';
 import type { ServiceLimits } from './service-limits.js';
@@ -41,7 +43,7 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
  */
 const STATUS_FLUSH_MS = 1000;
 
-type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>;
+type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['framed']>;
 
 const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 
@@ -95,6 +97,8 @@ export interface CreateServerOptions {
   readonly credentials?: ServerCredentials;
   /** Run on every call before its handler, in order (the bearer-token check: auth-interceptor.ts). */
   readonly interceptors?: readonly ServerInterceptor[];
+  /** The streams' batch buffers; default: a budget of `limits.batchMemoryBytes`, left to V8 to collect. */
+  readonly batchMemory?: BatchMemory;
 }
 
 /**
@@ -103,9 +107,22 @@ export interface CreateServerOptions {
  * are small, responses may be as large as the largest batch the service allows.
  */
 export async function createGrpcServer(options: CreateServerOptions): Promise<VoxelfeedServer> {
+  let warnedCopied = false;
   const server = new Server({
     ...grpcServerOptions(options.limits),
     interceptors: [
+      // First: it must see the call that frames messages (pre-framed-messages.ts).
+      createPreFramedInterceptor({
+        paths: [serverVoxelFeedService.streamBatches.path],
+        onCopied: (path) => {
+          if (warnedCopied) return;
+          warnedCopied = true;
+          options.log.warn(
+            { method: path },
+            'this grpc-js frames every batch into a copy of its own: batches take up to twice --batch-memory',
+          );
+        },
+      }),
       ...(options.interceptors ?? []),
       createUndecodableRequestInterceptor({
         log: options.log,
@@ -131,8 +148,11 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
             callback(error, value);
           });
   const draining = new AbortController();
+  const batchMemory =
+    options.batchMemory ?? new BatchMemory({ budgetBytes: options.limits.batchMemoryBytes });
   const handleStream = createStreamBatchesHandler({
     ...deps,
+    batchMemory,
     ...(options.observer ? { observer: options.observer } : {}),
     draining: draining.signal,
   });
