@@ -30,18 +30,33 @@ describe('soakProblems', () => {
   const sample = (seconds: number, batchesByStream: number[]): SoakSample => ({
     seconds,
     rssBytes: 200 * MIB,
-    gauges: { cacheBytes: 0, loadsInFlight: 0, heapUsedBytes: 0, externalBytes: 0 },
+    gauges: {
+      cacheBytes: 0,
+      loadsInFlight: 0,
+      heapUsedBytes: 0,
+      externalBytes: 0,
+      batchMemoryBytes: 0,
+      batchMemoryCapacityBytes: 0,
+    },
     crops: 0,
     bytes: 0,
     batchesByStream,
     retries: 0,
   });
-  const result = (samples: SoakSample[], maxRssBytes: number): SoakResult =>
+  const result = (
+    samples: SoakSample[],
+    maxRssBytes: number,
+    settledRssBytes: number | null = null,
+  ): SoakResult =>
     ({
       options: { sampleMs: 1000 },
       samples,
+      idleSamples: settledRssBytes === null ? [] : [{ ...sample(12, [9, 9]), rssBytes: settledRssBytes }],
+      seconds: 2,
       maxRssBytes,
+      settledRssBytes,
       boundBytes: 300 * MIB,
+      settledBoundBytes: 150 * MIB,
       streams: [0, 1].map((rank) => ({
         rank,
         batches: 9,
@@ -64,6 +79,14 @@ describe('soakProblems', () => {
     assert.equal(problems.length, 2, problems.join('\n'));
     assert.match(problems[0]!, /RSS reached 301\.0 MiB, over the bound of 300\.0 MiB/);
     assert.match(problems[1]!, /stream 0 received no batch between 1\.0 s and 2\.0 s/);
+  });
+
+  it('names an RSS still over the settled bound at the end of the idle phase, and only then', () => {
+    const samples = [sample(1, [3, 4]), sample(2, [6, 9])];
+    assert.deepEqual(soakProblems(result(samples, 250 * MIB, 150 * MIB)), []);
+    const problems = soakProblems(result(samples, 250 * MIB, 151 * MIB));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0]!, /RSS was still 151\.0 MiB after 10 s without traffic, over 150\.0 MiB/);
   });
 
   it('does not judge a stream on a last window much shorter than the sample interval', () => {
