@@ -37,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
       batchSize: options.batchSize,
       crop: options.crop,
       idleMs: options.idleSeconds * 1000,
+      stallMs: options.stallSeconds * 1000,
       serverArgs: options.serverArgs,
     },
     (sample) =>

@@ -18,6 +18,11 @@ export interface SoakRunOptions {
   readonly durationMs: number;
   /** Time between samples of RSS and throughput. */
   readonly sampleMs: number;
+  /**
+   * A stream that receives no batch for this long has stalled (default: `sampleMs`). Many streams of large
+   * batches on few cores legitimately wait several seconds each for their next batch.
+   */
+  readonly stallMs?: number;
   readonly batchSize: number;
   readonly crop: Shape3;
   /**

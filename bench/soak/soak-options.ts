@@ -16,6 +16,8 @@ export interface SoakOptions {
   readonly sampleSeconds: number;
   /** Seconds of sampling after the streams stop, to see memory fall back. */
   readonly idleSeconds: number;
+  /** A stream without a batch for this long fails the soak; at least the sample interval. */
+  readonly stallSeconds: number;
   /** Extra `voxelfeed serve` flags (--serve-arg, repeatable). */
   readonly serverArgs: readonly string[];
 }
@@ -27,7 +29,14 @@ export interface SoakOptions {
  * size, and falls back once traffic stops.
  */
 export const SOAK_PROFILES = {
-  burst: { minutes: '2', streams: '32', 'batch-size': '64', 'idle-seconds': '60', 'sample-seconds': '2' },
+  burst: {
+    minutes: '2',
+    streams: '32',
+    'batch-size': '64',
+    'idle-seconds': '60',
+    'sample-seconds': '2',
+    'stall-seconds': '30',
+  },
 } as const satisfies Record<string, Record<string, string>>;
 type ProfileName = keyof typeof SOAK_PROFILES;
 
@@ -66,9 +75,13 @@ Options:
   --sample-seconds S   time between samples, 0.1..60 (default 5)
   --idle-seconds S     keep sampling this long after the streams stop, 0..3600 (default 10): the
                        server's RSS then must fall back under idle + cache + its idle allowance
-  --serve-arg FLAG     pass FLAG to voxelfeed serve (repeatable), e.g. --serve-arg=--batch-memory=256MiB
+  --stall-seconds S    a stream that receives no batch for this long has stalled, 0.1..600
+                       (default: the sample interval)
+  --serve-arg=FLAG     pass FLAG to voxelfeed serve (repeatable; write the =), e.g.
+                       --serve-arg=--batch-memory=256MiB
   --profile NAME       defaults for a scenario; flags given beside it win. burst: --streams 32
-                       --batch-size 64 --minutes 2 --idle-seconds 60 --sample-seconds 2 (18.9 MB messages)
+                       --batch-size 64 --minutes 2 --idle-seconds 60 --sample-seconds 2
+                       --stall-seconds 30 (18.9 MB messages: each stream waits seconds for its next)
   -h, --help           show this text`;
 
 export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' {
@@ -85,6 +98,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' 
       crop: { type: 'string' },
       'sample-seconds': { type: 'string' },
       'idle-seconds': { type: 'string' },
+      'stall-seconds': { type: 'string' },
       'serve-arg': { type: 'string', multiple: true },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -142,6 +156,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' 
     }
   }
   const shape = triple('shape', values.shape, DEFAULT_SHAPE, 16);
+  const sampleSeconds = number('sample-seconds', given('sample-seconds'), 5, 0.1, 60);
   const options: SoakOptions = {
     minutes: number('minutes', given('minutes'), 10, 0.001, 1440),
     streams: integer('streams', given('streams'), 8, 64),
@@ -151,8 +166,9 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' 
     shape,
     batchSize: integer('batch-size', given('batch-size'), 8, 256),
     crop: triple('crop', values.crop, [16, 96, 96], 1),
-    sampleSeconds: number('sample-seconds', given('sample-seconds'), 5, 0.1, 60),
+    sampleSeconds,
     idleSeconds: idleSeconds(given('idle-seconds'), problems),
+    stallSeconds: number('stall-seconds', given('stall-seconds'), sampleSeconds, 0.1, 600),
     serverArgs: values['serve-arg'] ?? [],
   };
   if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\nRun with --help for usage.`);

@@ -25,9 +25,10 @@ export function soakProblems(result: SoakResult): string[] {
   for (const stream of result.streams) {
     if (stream.error !== null) problems.push(`stream ${stream.rank} failed: ${stream.error}`);
   }
-  // Windows of at least most of a sample interval: the last sample of a run may come moments after the one
-  // before it, too soon for a slow stream's next batch.
-  const minWindowSeconds = (0.9 * result.options.sampleMs) / 1000;
+  // Windows of at least most of the stall time (a sample interval by default): the last sample of a run may
+  // come moments after the one before it, too soon for a slow stream's next batch.
+  const stallMs = Math.max(result.options.sampleMs, result.options.stallMs ?? 0);
+  const minWindowSeconds = (0.9 * stallMs) / 1000;
   let previous: SoakSample | null = null;
   for (const sample of result.samples) {
     if (sample.seconds - (previous?.seconds ?? 0) < minWindowSeconds) continue;
