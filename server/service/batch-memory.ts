@@ -10,8 +10,8 @@ const MAPPED_FROM_BYTES = 1024 * 1024;
 export const ALWAYS_MAPPED_BYTES = 32 * 1024 * 1024 + 64 * 1024;
 /** Room for sample info a few bytes longer when a small buffer is reused. */
 const SLACK_BYTES = 4096;
-/** A waiter blocked this long with nothing dropped asks for a collection: buffers of cancelled calls. */
-const STUCK_MS = 1000;
+/** The longest wait between collections that free nothing (buffers still referenced), doubling up to it. */
+const MAX_COLLECT_INTERVAL_MS = 30_000;
 
 /** Where assembleBatch takes a batch buffer from, and gives it back to once gRPC is done with it. */
 export interface BatchBuffers {
@@ -30,7 +30,10 @@ export interface BatchMemoryOptions {
   readonly idleReleaseMs?: number;
   /** A full garbage collection, so dropped buffers are freed now; absent: whenever V8 next collects. */
   readonly collectGarbage?: () => void;
-  /** The least time between two collections this object runs (default 1000 ms). */
+  /**
+   * The least time between two collections this object runs (default 1000 ms); it doubles, up to 30 s, while
+   * collections free none of the buffers they were run for.
+   */
   readonly minCollectIntervalMs?: number;
 }
 
@@ -70,8 +73,8 @@ interface Waiter {
  * stream that holds none go first, so streams that stopped reading cannot keep the others from starting.
  *
  * Buffers that are dropped (after `idleReleaseMs` without traffic, or to make room for a larger batch) and
- * those of cancelled calls (gRPC never reports them flushed) count until V8 has collected them, which a
- * FinalizationRegistry reports; `collectGarbage` makes that happen at once, at most every
+ * those abandoned with a cancelled call (gRPC never reports them flushed) count until V8 has collected them,
+ * which a FinalizationRegistry reports; `collectGarbage` makes that happen soon, at most every
  * `minCollectIntervalMs`: once when traffic stops, and while a batch waits on memory that only a collection
  * can free.
  */
@@ -93,12 +96,15 @@ export class BatchMemory implements BatchBuffers {
   private lastCollectAt = Number.NEGATIVE_INFINITY;
   private idleTimer: NodeJS.Timeout | null = null;
   private collectTimer: NodeJS.Timeout | null = null;
-  private stuckTimer: NodeJS.Timeout | null = null;
+  private collectIntervalMs: number;
+  /** Whether a buffer was collected since the last collection this object ran. */
+  private collectedSince = true;
 
   constructor(private readonly options: BatchMemoryOptions) {
     this.budgetBytes = options.budgetBytes;
     this.idleReleaseMs = options.idleReleaseMs ?? 5000;
     this.minCollectIntervalMs = options.minCollectIntervalMs ?? 1000;
+    this.collectIntervalMs = this.minCollectIntervalMs;
   }
 
   /**
@@ -143,6 +149,19 @@ export class BatchMemory implements BatchBuffers {
     this.trafficSeen();
   }
 
+  /**
+   * A buffer handed to a call that ended without it being flushed (cancelled, failed): gRPC will not give it
+   * back, so it is counted until collected and never reused, even if a flush is reported after all.
+   */
+  abandon(buffer: Buffer): void {
+    const id = this.ids.get(buffer);
+    const entry = id === undefined ? undefined : this.entries.get(id);
+    if (entry === undefined || entry.state !== 'in-use') return;
+    entry.state = 'dropped';
+    this.inUseBytes -= entry.resident;
+    if (this.waiters.length > 0) this.requestCollection();
+  }
+
   stats(): BatchMemoryStats {
     return {
       budgetBytes: this.budgetBytes,
@@ -156,9 +175,8 @@ export class BatchMemory implements BatchBuffers {
 
   /** Stops the timers (server shutdown); buffers are left to the garbage collector. */
   dispose(): void {
-    for (const timer of [this.idleTimer, this.collectTimer, this.stuckTimer])
-      clearTimeout(timer ?? undefined);
-    this.idleTimer = this.collectTimer = this.stuckTimer = null;
+    for (const timer of [this.idleTimer, this.collectTimer]) clearTimeout(timer ?? undefined);
+    this.idleTimer = this.collectTimer = null;
   }
 
   private serveWaiters(): void {
@@ -168,15 +186,12 @@ export class BatchMemory implements BatchBuffers {
       const buffer = this.take(head.bytes);
       if (buffer === null) {
         this.makeRoom(head.bytes);
-        this.watchStuck(head);
         return;
       }
       this.waiters.shift();
       head.signal?.removeEventListener('abort', head.onAbort);
       head.resolve(buffer);
     }
-    clearTimeout(this.stuckTimer ?? undefined);
-    this.stuckTimer = null;
   }
 
   /** A free buffer that fits, else a new one, if the budget allows; null when the batch must wait. */
@@ -266,6 +281,7 @@ export class BatchMemory implements BatchBuffers {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
     this.entries.delete(id);
+    this.collectedSince = true;
     this.heldBytes -= entry.resident;
     if (entry.state === 'in-use') {
       this.inUseBytes -= entry.resident;
@@ -273,25 +289,21 @@ export class BatchMemory implements BatchBuffers {
     this.serveWaiters();
   }
 
-  /** A waiter still blocked after STUCK_MS may wait on buffers of cancelled calls: collect them. */
-  private watchStuck(head: Waiter): void {
-    if (this.stuckTimer !== null || this.options.collectGarbage === undefined) return;
-    this.stuckTimer = setTimeout(() => {
-      this.stuckTimer = null;
-      if (this.waiters[0] === head) this.requestCollection();
-    }, STUCK_MS);
-  }
-
   private requestCollection(): void {
     const collect = this.options.collectGarbage;
     if (collect === undefined || this.collectTimer !== null) return;
-    const wait = Math.max(0, this.lastCollectAt + this.minCollectIntervalMs - performance.now());
-    // On a timer, never inside a caller's stack. Unlike the idle timer, these two keep the process alive: a
-    // batch waits on them.
+    // Buffers still referenced (a cancelled call's, until gRPC lets go of them) survive a collection: back off.
+    this.collectIntervalMs = this.collectedSince
+      ? this.minCollectIntervalMs
+      : Math.min(2 * this.collectIntervalMs, MAX_COLLECT_INTERVAL_MS);
+    const wait = Math.max(0, this.lastCollectAt + this.collectIntervalMs - performance.now());
+    // On a timer, never inside a caller's stack. Unlike the idle timer, this one keeps the process alive: a
+    // batch may wait on it.
     this.collectTimer = setTimeout(() => {
       this.collectTimer = null;
       this.lastCollectAt = performance.now();
       this.collections += 1;
+      this.collectedSince = false;
       collect();
     }, wait);
   }

@@ -109,6 +109,8 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       release: (buffer) => deps.batchMemory.release(buffer),
     };
     const ahead: Promise<PreparedBatch>[] = [];
+    /** Buffers handed to gRPC and not yet flushed. */
+    const withGrpc = new Set<Buffer>();
     try {
       // Inside the try: a refusal ends the stream like any other error (logged, counted by code).
       releaseSlot = admission.admit(call.getPeer());
@@ -158,9 +160,10 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
           batchSeconds: ready.seconds,
           backpressureSeconds: (performance.now() - ready.readyAt) / 1000,
         });
-        // gRPC sends `framed` itself (pre-framed-messages.ts): the buffer is free again once flushed. After a
-        // cancel this never runs, and batch memory counts the buffer until it is collected.
+        // gRPC sends `framed` itself (pre-framed-messages.ts): the buffer is free again once flushed.
+        withGrpc.add(ready.batch.backing);
         const flushed = () => {
+          withGrpc.delete(ready.batch.backing);
           buffers.release(ready.batch.backing);
           holding(-1);
         };
@@ -183,7 +186,9 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       endCode = GrpcStatus[status.code] ?? String(status.code);
       call.emit('error', status);
     } finally {
-      // Batches prepared ahead and never sent go back as soon as they settle.
+      // A call that did not end OK never reports its last writes flushed: batch memory counts those buffers
+      // until they are collected. Batches prepared ahead and never sent go back as soon as they settle.
+      if (endCode !== 'OK') for (const buffer of withGrpc) deps.batchMemory.abandon(buffer);
       for (const pending of ahead.splice(0)) {
         pending.then(
           (unsent) => buffers.release(unsent.batch.backing),

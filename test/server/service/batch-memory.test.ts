@@ -21,9 +21,11 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-/** Takes a buffer and loses it without giving it back, as a cancelled gRPC call does. */
-async function leak(memory: BatchMemory, bytes: number): Promise<void> {
-  (await memory.acquire(bytes)).fill(1, 0, bytes);
+/** Takes a buffer and abandons it, as a cancelled gRPC call does, in a frame of its own (see useAndRelease). */
+async function abandonOne(memory: BatchMemory, bytes: number): Promise<void> {
+  const buffer = await memory.acquire(bytes);
+  buffer.fill(1, 0, bytes);
+  memory.abandon(buffer);
 }
 
 /**
@@ -127,14 +129,28 @@ describe('BatchMemory', () => {
 
   it('counts the buffer of a cancelled call until V8 collects it, then serves the batch waiting for it', async () => {
     const memory = new BatchMemory({ budgetBytes: 1000, idleReleaseMs: 0, collectGarbage: gc });
-    await leak(memory, 800);
+    await abandonOne(memory, 800);
+    assert.deepEqual(
+      [memory.stats().heldBytes, memory.stats().inUseBytes],
+      [800, 0],
+      'held, no longer in use',
+    );
     const waiting = memory.acquire(800);
     assert.equal(await settled(waiting), false);
-    // A batch blocked for a second asks for a collection: the lost buffer is freed and its memory reused.
+    // Waiting on an abandoned buffer asks for a collection: it is freed and its memory used again.
     assert.ok((await waiting).length >= 800);
     assert.equal(memory.stats().heldBytes, 800);
-    assert.ok(memory.stats().collections >= 1);
+    assert.equal(memory.stats().collections, 1);
     memory.dispose();
+  });
+
+  it('never reuses an abandoned buffer, even if gRPC reports it flushed after all', async () => {
+    const memory = new BatchMemory({ budgetBytes: 10_000, idleReleaseMs: 0 });
+    const buffer = await memory.acquire(1000);
+    memory.abandon(buffer);
+    memory.release(buffer);
+    assert.equal(memory.stats().freeBytes, 0);
+    assert.notEqual(await memory.acquire(1000), buffer);
   });
 
   it('drops free buffers too small for a larger batch, and collects them to make room', async () => {
