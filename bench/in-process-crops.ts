@@ -6,9 +6,10 @@ import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
 import { assembleBatch } from '../server/service/assemble-batch.js';
-import { BatchBufferPool } from '../server/service/batch-buffer-pool.js';
+import { BatchMemory } from '../server/service/batch-memory.js';
 import type { CropRequest } from '../server/service/crop-request.js';
 import { PlanCache } from '../server/service/plan-cache.js';
+import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { TrainerStatsStore } from '../server/service/trainer-stats-store.js';
 
 export interface InProcessResult {
@@ -71,8 +72,9 @@ export async function benchInProcess(
     const plan = await plans.get(policy, request.seed, request.epoch);
     const steps = stepsInEpoch(plan.size, 1, options.batchSize);
     let crops = 0;
-    // As a stream does: batch buffers are reused once sent (here: at once).
-    const pool = new BatchBufferPool(4);
+    // As a stream does: batch buffers come from the server's batch memory and are reused once sent (here:
+    // at once).
+    const memory = new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes });
     const started = performance.now();
     for (let step = 0; performance.now() - started < seconds * 1000; step = (step + 1) % steps) {
       const positions = Array.from({ length: options.batchSize }, (_, slot) =>
@@ -84,9 +86,9 @@ export async function benchInProcess(
         positions,
         { step, stepsInEpoch: steps, rank: 0, worldSize: 1 },
         undefined,
-        pool,
+        memory,
       );
-      pool.release(batch.backing);
+      memory.release(batch.backing);
       // What a stream reports per batch when metrics are on (the cache reports through its events, which
       // this loop's cache does not have: one call per distinct series, fewer than the batch's).
       metrics?.batchSent({

@@ -13,7 +13,7 @@ import { benchReplicaGroups } from './replica-groups.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTrainerIdle } from './trainer-idle.js';
 
-const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window]
+const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc]
 
 Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
@@ -26,7 +26,8 @@ Measures the data server on phantom data written once under .voxelfeed/bench:
   (g) cache hit ratio and volume loads per epoch, full shuffle against shuffle_window, cache = 10% of the data
   (h) 2 replicas (10% cache each), 4 ranks pinned by rank affinity, windowed order: rank_groups 1 against 2
 Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement);
---only cache-window runs (g) and (h) alone.`;
+--only cache-window runs (g) and (h) alone; --only grpc runs (b) alone (16 MiB window), for before/after
+comparisons of the server's send path.`;
 
 function pct(ratio: number): string {
   return `${(100 * ratio).toFixed(1)}%`;
@@ -54,6 +55,30 @@ async function main(): Promise<void> {
   const crop: Shape3 = [16, 96, 96];
   const batchSize = 8;
   const series = quick ? 8 : 64;
+  if (values.only === 'grpc') {
+    const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+    const alone = await benchGrpc(dir, {
+      seconds,
+      batchSize,
+      crop,
+      series,
+      flowControlWindow: 16 * 1024 * 1024,
+    });
+    process.stdout.write(
+      `${formatTable(
+        ['measure', 'value', 'target'],
+        [
+          [
+            '(b) loopback gRPC crops/s, one client, 16 MiB window',
+            alone.cropsPerSecond.toFixed(0),
+            '>= 2000',
+          ],
+          ['    loopback gRPC MB/s (image + mask)', alone.megabytesPerSecond.toFixed(0), ''],
+        ],
+      )}\n\n${JSON.stringify({ grpc_crops_per_s: Math.round(alone.cropsPerSecond), grpc_mb_per_s: Math.round(alone.megabytesPerSecond) })}\n`,
+    );
+    return;
+  }
   const manyDir = await benchDataset('many', { series: quick ? 100 : 888, shape: [16, 48, 48], seed: 2n });
   // (g) The cache-aware epoch order against the full shuffle, with a cache holding 10% of the data set.
   const manyCatalog = await buildCatalog({ source: manyDir });

@@ -25,7 +25,9 @@ import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
+import { BatchMemory } from './service/batch-memory.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
+import { exposeGarbageCollector } from './service/expose-garbage-collector.js';
 import type { StreamObserver } from './service/handle-stream-batches.js';
 import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './service/plan-cache.js';
 import type { DatasetRegistry } from './service/served-dataset.js';
@@ -168,9 +170,17 @@ export async function startServer(
     mismatchedSeries: (): number => boxMasks.mismatchedSeries,
   };
   const replaceBadSeries = config.replaceBadSeries === true;
+  // Every stream's batch buffers, within --batch-memory. Its collections run only after 5 s without traffic
+  // or when a batch waits on dropped buffers, at most once a second.
+  const batchMemory = new BatchMemory({
+    budgetBytes: config.limits.batchMemoryBytes,
+    collectGarbage: exposeGarbageCollector(),
+  });
   // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
   const metrics =
-    config.metricsPort === null ? null : new ServerMetrics(cacheView, trainerStats, boxMaskView);
+    config.metricsPort === null
+      ? null
+      : new ServerMetrics(cacheView, trainerStats, { boxMasks: boxMaskView, batchMemory });
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
@@ -249,6 +259,7 @@ export async function startServer(
     registry,
     trainerStats,
     limits: config.limits,
+    batchMemory,
     log,
     host: config.host,
     port: config.port,
@@ -280,6 +291,7 @@ export async function startServer(
     metricsPort: metricsHttp?.port ?? null,
     stop: async () => {
       await grpc.shutdown(config.shutdownGraceMs);
+      batchMemory.dispose();
       await metricsHttp?.close();
     },
   };

@@ -25,7 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const dataDir =
     options.data ?? (await benchDataset('soak', { series: options.series, shape: options.shape, seed: 3n }));
   process.stderr.write(
-    `soak: ${options.streams} streams for ${options.minutes} min against voxelfeed serve --data ${dataDir} --cache-bytes ${options.cacheBytes}\n`,
+    `soak: ${options.streams} streams of ${options.batchSize} crops for ${options.minutes} min, then ${options.idleSeconds} s idle, against voxelfeed serve --data ${dataDir} --cache-bytes ${options.cacheBytes}${options.serverArgs.map((arg) => ` ${arg}`).join('')}\n`,
   );
   const result = await runSoak(
     {
@@ -36,10 +36,13 @@ async function main(argv: readonly string[]): Promise<number> {
       sampleMs: options.sampleSeconds * 1000,
       batchSize: options.batchSize,
       crop: options.crop,
+      idleMs: options.idleSeconds * 1000,
+      stallMs: options.stallSeconds * 1000,
+      serverArgs: options.serverArgs,
     },
     (sample) =>
       process.stderr.write(
-        `  ${sample.seconds.toFixed(0)} s: RSS ${(sample.rssBytes / 1024 ** 2).toFixed(1)} MiB, ${sample.crops} crops\n`,
+        `  ${sample.seconds.toFixed(0)} s: RSS ${(sample.rssBytes / 1024 ** 2).toFixed(1)} MiB, external ${((sample.gauges.externalBytes ?? 0) / 1024 ** 2).toFixed(1)} MiB, ${sample.crops} crops\n`,
       ),
   );
   const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;

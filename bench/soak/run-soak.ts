@@ -2,11 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parsePrometheusText, sumOf } from '../../bin/demo/prometheus-text.js';
 import { createFeedClient } from '../../client/index.js';
 import type { Shape3 } from '../../server/sampling/types.js';
+import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { freePort } from '../../test/support/free-port.js';
 import { spawnServer } from '../../test/support/spawn-server.js';
 import { memorySlopeMiBPerMinute } from './memory-slope.js';
 import { processRssBytes } from './process-rss.js';
-import { type SoakAllowance, soakAllowance } from './soak-allowance.js';
+import { SETTLED_ALLOWANCE_BYTES, type SoakAllowance, soakAllowance } from './soak-allowance.js';
 import { type StreamCounters, startSoakStreams } from './soak-streams.js';
 
 export interface SoakRunOptions {
@@ -17,8 +18,20 @@ export interface SoakRunOptions {
   readonly durationMs: number;
   /** Time between samples of RSS and throughput. */
   readonly sampleMs: number;
+  /**
+   * A stream that receives no batch for this long has stalled (default: `sampleMs`). Many streams of large
+   * batches on few cores legitimately wait several seconds each for their next batch.
+   */
+  readonly stallMs?: number;
   readonly batchSize: number;
   readonly crop: Shape3;
+  /**
+   * How long to keep sampling once the streams have stopped (0: not at all): memory should fall back to
+   * what the server keeps without traffic.
+   */
+  readonly idleMs?: number;
+  /** Extra `voxelfeed serve` flags, e.g. ['--batch-memory', '128MiB']. */
+  readonly serverArgs?: readonly string[];
 }
 
 /** Server gauges read from its /metrics with every sample, to tell where the memory goes. */
@@ -28,6 +41,9 @@ export const SOAK_GAUGES = {
   loadsQueued: 'voxelfeed_cache_loads_queued',
   heapUsedBytes: 'voxelfeed_nodejs_heap_size_used_bytes',
   externalBytes: 'voxelfeed_nodejs_external_memory_bytes',
+  /** Encoded batch buffers, all states (in use, free, awaiting collection). */
+  batchMemoryBytes: 'voxelfeed_batch_memory_bytes',
+  batchMemoryCapacityBytes: 'voxelfeed_batch_memory_capacity_bytes',
 } as const;
 export type SoakGauges = { readonly [K in keyof typeof SOAK_GAUGES]: number | null };
 
@@ -52,12 +68,18 @@ export interface SoakResult {
   /** The server's RSS once listening and answering, before any stream. */
   readonly idleRssBytes: number;
   readonly samples: readonly SoakSample[];
+  /** Samples taken after the streams stopped (`idleMs`); their `seconds` go on from the streaming phase. */
+  readonly idleSamples: readonly SoakSample[];
+  /** RSS at the end of the idle phase; null without one. */
+  readonly settledRssBytes: number | null;
   readonly streams: readonly StreamCounters[];
   readonly maxRssBytes: number;
   /** Memory beyond idle + cache that the service's limits allow, by part. */
   readonly allowance: SoakAllowance;
   /** idle RSS + cache + allowance: what the server should stay under. */
   readonly boundBytes: number;
+  /** idle RSS + cache + SETTLED_ALLOWANCE_BYTES: where RSS must be back at the end of the idle phase. */
+  readonly settledBoundBytes: number;
   /** Least-squares RSS growth over the second half of the run; null for too few samples. */
   readonly slopeMiBPerMinute: number | null;
   readonly seconds: number;
@@ -87,6 +109,7 @@ export async function runSoak(
     String(options.cacheBytes),
     '--log-level',
     'warn',
+    ...(options.serverArgs ?? []),
   ]);
   const pid = server.child.pid!;
   const stopStreams = new AbortController();
@@ -97,10 +120,10 @@ export async function runSoak(
     const info = await probe.datasetInfo().finally(() => probe.close());
     const voxels = info.seriesInfo.map((series) => series.shape.reduce((product, size) => product * size, 1));
     const datasetBytes = 2 * voxels.reduce((sum, count) => sum + count, 0);
+    // The server's own --batch-memory; a server without the gauge gets the documented default.
+    const capacity = (await readGauges(metricsUrl)).batchMemoryCapacityBytes;
     const allowance = soakAllowance({
-      streams: options.streams,
-      batchSize: options.batchSize,
-      crop: options.crop,
+      batchMemoryBytes: capacity ?? DEFAULT_SERVICE_LIMITS.batchMemoryBytes,
       seriesVoxels: Math.max(0, ...voxels),
     });
     const idleRssBytes = await processRssBytes(pid);
@@ -117,11 +140,7 @@ export async function runSoak(
     );
     const counters = streams.counters;
     const begun = performance.now();
-    const samples: SoakSample[] = [];
-    for (;;) {
-      const left = options.durationMs - (performance.now() - begun);
-      if (left <= 0) break;
-      await delay(Math.min(options.sampleMs, left));
+    const takeSample = async (): Promise<SoakSample> => {
       const sample: SoakSample = {
         seconds: (performance.now() - begun) / 1000,
         rssBytes: await processRssBytes(pid),
@@ -131,24 +150,41 @@ export async function runSoak(
         batchesByStream: counters.map((stream) => stream.batches),
         retries: counters.reduce((sum, stream) => sum + stream.retries, 0),
       };
-      samples.push(sample);
       onSample(sample);
-    }
+      return sample;
+    };
+    const samplesUntil = async (endMs: number): Promise<SoakSample[]> => {
+      const taken: SoakSample[] = [];
+      for (;;) {
+        const left = endMs - (performance.now() - begun);
+        if (left <= 0) return taken;
+        await delay(Math.min(options.sampleMs, left));
+        taken.push(await takeSample());
+      }
+    };
+    const samples = await samplesUntil(options.durationMs);
     stopStreams.abort();
     await streams.done;
     const seconds = (performance.now() - begun) / 1000;
+    const idleSamples = await samplesUntil(seconds * 1000 + (options.idleMs ?? 0));
     serverExitCode = await server.stop();
-    const maxRssBytes = Math.max(idleRssBytes, ...samples.map((sample) => sample.rssBytes));
+    const maxRssBytes = Math.max(
+      idleRssBytes,
+      ...[...samples, ...idleSamples].map((sample) => sample.rssBytes),
+    );
     return {
       options,
       series: info.series,
       datasetBytes,
       idleRssBytes,
       samples,
+      idleSamples,
+      settledRssBytes: idleSamples.at(-1)?.rssBytes ?? null,
       streams: counters.map((stream) => ({ ...stream })),
       maxRssBytes,
       allowance,
       boundBytes: idleRssBytes + options.cacheBytes + allowance.totalBytes,
+      settledBoundBytes: idleRssBytes + options.cacheBytes + SETTLED_ALLOWANCE_BYTES,
       slopeMiBPerMinute: memorySlopeMiBPerMinute(
         samples.map((sample) => ({ seconds: sample.seconds, value: sample.rssBytes })),
       ),
@@ -185,5 +221,7 @@ async function readGauges(url: string): Promise<SoakGauges> {
     loadsQueued: pick(SOAK_GAUGES.loadsQueued),
     heapUsedBytes: pick(SOAK_GAUGES.heapUsedBytes),
     externalBytes: pick(SOAK_GAUGES.externalBytes),
+    batchMemoryBytes: pick(SOAK_GAUGES.batchMemoryBytes),
+    batchMemoryCapacityBytes: pick(SOAK_GAUGES.batchMemoryCapacityBytes),
   };
 }

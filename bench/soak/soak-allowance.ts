@@ -1,6 +1,4 @@
 import { DEFAULT_CONCURRENT_LOADS } from '../../server/config/serve-config.js';
-import type { Shape3 } from '../../server/sampling/types.js';
-import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 
 const MIB = 1024 ** 2;
 
@@ -20,6 +18,14 @@ export const WORKING_ALLOWANCE_BYTES = 128 * MIB;
  */
 export const LOAD_BYTES_PER_VOXEL = 3;
 
+/**
+ * What the server may keep beyond its idle RSS and its cache once traffic has stopped and its batch memory has
+ * been given back (5 s without traffic): a V8 heap grown by the traffic, and what glibc keeps of the small
+ * blocks it served from its heap (volumes being decoded, sample info). Measured 20-30 MiB after 16 streams of
+ * 64-crop batches.
+ */
+export const SETTLED_ALLOWANCE_BYTES = 64 * MIB;
+
 export interface SoakAllowance {
   readonly workingBytes: number;
   /**
@@ -27,33 +33,28 @@ export interface SoakAllowance {
    * the volumes it keeps, and a batch keeps no volume once its crops are cut.
    */
   readonly loadsInFlightBytes: number;
-  /** Encoded batches being prepared, waiting, or handed to gRPC. */
+  /** Encoded batches being prepared, waiting, or handed to gRPC: the server's --batch-memory, whatever the streams. */
   readonly batchBufferBytes: number;
   readonly totalBytes: number;
 }
 
 /**
- * The memory a server may hold beyond idle + cache for `streams` streams, by the server's own limits: at most
- * `--max-loads` volumes are read and decoded at once; each stream prepares up to `prefetchBatches` batches
- * ahead of the one being sent, and up to `maxUnflushedBatches` more wait in gRPC.
+ * The memory a server may hold beyond idle + cache while streaming, by its own limits: at most `--max-loads`
+ * volumes are read and decoded at once, and all streams' encoded batches together hold at most
+ * `--batch-memory` (gRPC sends those buffers themselves, without a copy), however many streams there are
+ * and however large their batches.
  */
 export function soakAllowance(options: {
-  readonly streams: number;
-  readonly batchSize: number;
-  readonly crop: Shape3;
+  /** The server's --batch-memory (voxelfeed_batch_memory_capacity_bytes). */
+  readonly batchMemoryBytes: number;
   /** Voxels of the largest series. */
   readonly seriesVoxels: number;
 }): SoakAllowance {
-  const limits = DEFAULT_SERVICE_LIMITS;
-  const batchesPrepared = limits.prefetchBatches + 1;
   const loadsInFlightBytes = DEFAULT_CONCURRENT_LOADS * options.seriesVoxels * LOAD_BYTES_PER_VOXEL;
-  // uint8 image + mask per crop.
-  const batchBytes = options.batchSize * 2 * options.crop[0] * options.crop[1] * options.crop[2];
-  const batchBufferBytes = options.streams * (batchesPrepared + limits.maxUnflushedBatches) * batchBytes;
   return {
     workingBytes: WORKING_ALLOWANCE_BYTES,
     loadsInFlightBytes,
-    batchBufferBytes,
-    totalBytes: WORKING_ALLOWANCE_BYTES + loadsInFlightBytes + batchBufferBytes,
+    batchBufferBytes: options.batchMemoryBytes,
+    totalBytes: WORKING_ALLOWANCE_BYTES + loadsInFlightBytes + options.batchMemoryBytes,
   };
 }

@@ -14,7 +14,31 @@ export interface SoakOptions {
   readonly batchSize: number;
   readonly crop: Shape3;
   readonly sampleSeconds: number;
+  /** Seconds of sampling after the streams stop, to see memory fall back. */
+  readonly idleSeconds: number;
+  /** A stream without a batch for this long fails the soak; at least the sample interval. */
+  readonly stallSeconds: number;
+  /** Extra `voxelfeed serve` flags (--serve-arg, repeatable). */
+  readonly serverArgs: readonly string[];
 }
+
+/**
+ * Named sets of defaults; flags given beside a profile win over its values. `burst`: many trainers with large
+ * batches (32 streams of 64 crops 16x96x96 with masks, 18.9 MB messages) for 2 minutes, then 60 s without
+ * traffic, to show that the server's memory is bounded by its batch memory budget, not by streams x batch
+ * size, and falls back once traffic stops.
+ */
+export const SOAK_PROFILES = {
+  burst: {
+    minutes: '2',
+    streams: '32',
+    'batch-size': '64',
+    'idle-seconds': '60',
+    'sample-seconds': '2',
+    'stall-seconds': '30',
+  },
+} as const satisfies Record<string, Record<string, string>>;
+type ProfileName = keyof typeof SOAK_PROFILES;
 
 /** How many times the cache the generated data set holds, decoded: every epoch must evict all the time. */
 export const DATA_TO_CACHE_RATIO = 20;
@@ -49,6 +73,15 @@ Options:
   --batch-size N       crops per batch, 1..256 (default 8)
   --crop S0,S1,S2      crop size (default 16,96,96)
   --sample-seconds S   time between samples, 0.1..60 (default 5)
+  --idle-seconds S     keep sampling this long after the streams stop, 0..3600 (default 10): the
+                       server's RSS then must fall back under idle + cache + its idle allowance
+  --stall-seconds S    a stream that receives no batch for this long has stalled, 0.1..600
+                       (default: the sample interval)
+  --serve-arg=FLAG     pass FLAG to voxelfeed serve (repeatable; write the =), e.g.
+                       --serve-arg=--batch-memory=256MiB
+  --profile NAME       defaults for a scenario; flags given beside it win. burst: --streams 32
+                       --batch-size 64 --minutes 2 --idle-seconds 60 --sample-seconds 2
+                       --stall-seconds 30 (18.9 MB messages: each stream waits seconds for its next)
   -h, --help           show this text`;
 
 export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' {
@@ -64,12 +97,29 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' 
       'batch-size': { type: 'string' },
       crop: { type: 'string' },
       'sample-seconds': { type: 'string' },
+      'idle-seconds': { type: 'string' },
+      'stall-seconds': { type: 'string' },
+      'serve-arg': { type: 'string', multiple: true },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) return 'help';
   const problems: string[] = [];
   if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"; options start with --`);
+  let profile: Readonly<Record<string, string>> = {};
+  if (values.profile !== undefined) {
+    if (Object.hasOwn(SOAK_PROFILES, values.profile)) {
+      profile = SOAK_PROFILES[values.profile as ProfileName];
+    } else {
+      problems.push(`--profile ${values.profile}: use one of ${Object.keys(SOAK_PROFILES).join(', ')}`);
+    }
+  }
+  // A flag given wins over the profile's value for it.
+  const given = (name: keyof typeof values & string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : profile[name];
+  };
   const number = (name: string, text: string | undefined, fallback: number, min: number, max: number) => {
     if (text === undefined) return fallback;
     const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
@@ -106,17 +156,32 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' 
     }
   }
   const shape = triple('shape', values.shape, DEFAULT_SHAPE, 16);
+  const sampleSeconds = number('sample-seconds', given('sample-seconds'), 5, 0.1, 60);
   const options: SoakOptions = {
-    minutes: number('minutes', values.minutes, 10, 0.001, 1440),
-    streams: integer('streams', values.streams, 8, 64),
+    minutes: number('minutes', given('minutes'), 10, 0.001, 1440),
+    streams: integer('streams', given('streams'), 8, 64),
     cacheBytes,
     data: values.data ?? null,
     series: seriesForCache(cacheBytes, shape),
     shape,
-    batchSize: integer('batch-size', values['batch-size'], 8, 256),
+    batchSize: integer('batch-size', given('batch-size'), 8, 256),
     crop: triple('crop', values.crop, [16, 96, 96], 1),
-    sampleSeconds: number('sample-seconds', values['sample-seconds'], 5, 0.1, 60),
+    sampleSeconds,
+    idleSeconds: idleSeconds(given('idle-seconds'), problems),
+    stallSeconds: number('stall-seconds', given('stall-seconds'), sampleSeconds, 0.1, 600),
+    serverArgs: values['serve-arg'] ?? [],
   };
   if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\nRun with --help for usage.`);
   return options;
+}
+
+/** `--idle-seconds`: 0 is allowed (no idle phase), unlike the other durations. */
+function idleSeconds(text: string | undefined, problems: string[]): number {
+  if (text === undefined) return 10;
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= 0 && value <= 3600)) {
+    problems.push(`--idle-seconds ${text}: use a number from 0 to 3600`);
+    return 10;
+  }
+  return value;
 }

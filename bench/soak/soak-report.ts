@@ -2,6 +2,7 @@ import { formatTable } from '../../common/format-table.js';
 import { latencyPercentiles } from '../load/latency-percentiles.js';
 import { runHalves } from './run-halves.js';
 import type { SoakResult, SoakSample } from './run-soak.js';
+import { SETTLED_ALLOWANCE_BYTES } from './soak-allowance.js';
 
 const MIB = 1024 ** 2;
 const mib = (bytes: number) => (bytes / MIB).toFixed(1);
@@ -16,12 +17,18 @@ export function soakProblems(result: SoakResult): string[] {
       `the server's RSS reached ${mib(result.maxRssBytes)} MiB, over the bound of ${mib(result.boundBytes)} MiB (idle + cache + allowance)`,
     );
   }
+  if (result.settledRssBytes !== null && result.settledRssBytes > result.settledBoundBytes) {
+    problems.push(
+      `the server's RSS was still ${mib(result.settledRssBytes)} MiB after ${idleSeconds(result).toFixed(0)} s without traffic, over ${mib(result.settledBoundBytes)} MiB (idle + cache + ${mib(SETTLED_ALLOWANCE_BYTES)})`,
+    );
+  }
   for (const stream of result.streams) {
     if (stream.error !== null) problems.push(`stream ${stream.rank} failed: ${stream.error}`);
   }
-  // Windows of at least most of a sample interval: the last sample of a run may come moments after the one
-  // before it, too soon for a slow stream's next batch.
-  const minWindowSeconds = (0.9 * result.options.sampleMs) / 1000;
+  // Windows of at least most of the stall time (a sample interval by default): the last sample of a run may
+  // come moments after the one before it, too soon for a slow stream's next batch.
+  const stallMs = Math.max(result.options.sampleMs, result.options.stallMs ?? 0);
+  const minWindowSeconds = (0.9 * stallMs) / 1000;
   let previous: SoakSample | null = null;
   for (const sample of result.samples) {
     if (sample.seconds - (previous?.seconds ?? 0) < minWindowSeconds) continue;
@@ -45,6 +52,11 @@ export function soakProblems(result: SoakResult): string[] {
   return problems;
 }
 
+/** How long the idle phase lasted: from the end of streaming to its last sample. */
+function idleSeconds(result: SoakResult): number {
+  return (result.idleSamples.at(-1)?.seconds ?? result.seconds) - result.seconds;
+}
+
 /** Median RSS of the samples in the first and the second half of the run: growth that spikes cannot fake. */
 function medianRssByHalf(samples: readonly SoakSample[]): [number, number] | null {
   // The nearest-rank p50 is the lower median, sorted[floor((n - 1) / 2)]: an RSS that was actually observed.
@@ -54,13 +66,17 @@ function medianRssByHalf(samples: readonly SoakSample[]): [number, number] | nul
   return first == null || second == null ? null : [first, second];
 }
 
-/** The samples grouped into at most MAX_ROWS windows: RSS at the end and at most, rates over the window. */
+/**
+ * The samples, those of the idle phase too, grouped into at most MAX_ROWS windows: RSS at the end and at
+ * most, rates over the window.
+ */
 function timeRows(result: SoakResult): string[][] {
-  const per = Math.max(1, Math.ceil(result.samples.length / MAX_ROWS));
+  const samples = [...result.samples, ...result.idleSamples];
+  const per = Math.max(1, Math.ceil(samples.length / MAX_ROWS));
   const rows: string[][] = [];
   let start: SoakSample | null = null;
-  for (let at = 0; at < result.samples.length; at += per) {
-    const window = result.samples.slice(at, at + per);
+  for (let at = 0; at < samples.length; at += per) {
+    const window = samples.slice(at, at + per);
     const end = window[window.length - 1]!;
     const seconds = end.seconds - (start?.seconds ?? 0);
     const slowest = Math.min(
@@ -76,6 +92,7 @@ function timeRows(result: SoakResult): string[][] {
       `${gauge(end.gauges.loadsRunning, String)} + ${gauge(end.gauges.loadsQueued, String)}`,
       gauge(end.gauges.heapUsedBytes, mib),
       gauge(end.gauges.externalBytes, mib),
+      gauge(end.gauges.batchMemoryBytes, mib),
       ((end.crops - (start?.crops ?? 0)) / seconds).toFixed(0),
       ((end.bytes - (start?.bytes ?? 0)) / 1e6 / seconds).toFixed(1),
       (slowest / seconds).toFixed(1),
@@ -115,11 +132,19 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
     ['server RSS idle, MiB', mib(result.idleRssBytes)],
     ['server RSS max, MiB', mib(result.maxRssBytes)],
     [
+      `server RSS after ${idleSeconds(result).toFixed(0)} s without traffic, MiB`,
+      result.settledRssBytes === null ? 'no idle phase' : mib(result.settledRssBytes),
+    ],
+    [
+      'bound after traffic: idle + cache + settled allowance, MiB',
+      `${mib(result.settledBoundBytes)} (${mib(result.idleRssBytes)} + ${mib(options.cacheBytes)} + ${mib(SETTLED_ALLOWANCE_BYTES)})`,
+    ],
+    [
       'server RSS max - idle - cache, MiB',
       mib(result.maxRssBytes - result.idleRssBytes - options.cacheBytes),
     ],
     [
-      'allowance: working + loads in flight + batches, MiB',
+      'allowance: working + loads in flight + --batch-memory, MiB',
       `${mib(result.allowance.totalBytes)} (${mib(result.allowance.workingBytes)} + ${mib(result.allowance.loadsInFlightBytes)} + ${mib(result.allowance.batchBufferBytes)})`,
     ],
     [
@@ -149,6 +174,9 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
     cache_mib: Number(mib(options.cacheBytes)),
     idle_rss_mib: Number(mib(result.idleRssBytes)),
     max_rss_mib: Number(mib(result.maxRssBytes)),
+    idle_seconds_after: Number(idleSeconds(result).toFixed(1)),
+    settled_rss_mib: result.settledRssBytes === null ? null : Number(mib(result.settledRssBytes)),
+    settled_bound_mib: Number(mib(result.settledBoundBytes)),
     allowance_mib: {
       working: Number(mib(result.allowance.workingBytes)),
       loads_in_flight: Number(mib(result.allowance.loadsInFlightBytes)),
@@ -166,7 +194,7 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
     retries: last?.retries ?? 0,
     stream_errors: result.streams.filter((stream) => stream.error !== null).length,
     server_exit_code: result.serverExitCode,
-    rss_mib_over_time: result.samples.map((sample) => [
+    rss_mib_over_time: [...result.samples, ...result.idleSamples].map((sample) => [
       Number(sample.seconds.toFixed(1)),
       Number(mib(sample.rssBytes)),
     ]),
@@ -182,6 +210,7 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
         'loads run + queued',
         'heap, MiB',
         'external, MiB',
+        'batches, MiB',
         'crops/s',
         'MB/s',
         'slowest stream, batches/s',
@@ -190,7 +219,9 @@ export function formatSoakReport(result: SoakResult, machine: string, problems: 
       over,
     ),
     'RSS of the server process (/proc), at the end of each window and at most within it; cache, loads running + queued,',
-    'V8 heap used and external memory from its /metrics; rates over the window.',
+    'V8 heap used, external memory (large batch buffers count at their 32 MiB capacity there, at the bytes',
+    'written in RSS) and batch memory from its /metrics; rates over the window; rows after the streaming time',
+    'are the idle phase.',
     '',
     formatTable(['soak', 'value'], summary),
     ...(problems.length === 0 ? [] : ['', ...problems.map((problem) => `- ${problem}`)]),

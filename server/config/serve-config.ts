@@ -86,6 +86,9 @@ Options (each also read from the environment variable shown; a flag wins over it
                          DATA_LOSS; batches then depend on which series were found bad (default: off)
   --max-crop-voxels N    largest crop per sample (default ${DEFAULT_SERVICE_LIMITS.maxCropVoxels})                         VOXELFEED_MAX_CROP_VOXELS
   --max-batch-bytes SIZE largest batch message (default 64MiB, at most 1GiB)               VOXELFEED_MAX_BATCH_BYTES
+  --batch-memory SIZE    encoded batches held at once over all streams: being prepared,    VOXELFEED_BATCH_MEMORY
+                         waiting, or with gRPC; more wait for room (default 256MiB, or
+                         --max-batch-bytes if larger); given back after 5 s without traffic
   --max-streams N        StreamBatches calls served at once, all clients (default 256)     VOXELFEED_MAX_STREAMS
   --max-streams-per-peer N
                          calls at once from one client host, all its ranks (default 32)    VOXELFEED_MAX_STREAMS_PER_PEER
@@ -124,6 +127,7 @@ const VALUE_OPTIONS = {
   'plan-cache-bytes': { variable: 'VOXELFEED_PLAN_CACHE_BYTES', example: '256MiB' },
   'max-crop-voxels': { variable: 'VOXELFEED_MAX_CROP_VOXELS', example: '2097152' },
   'max-batch-bytes': { variable: 'VOXELFEED_MAX_BATCH_BYTES', example: '64MiB' },
+  'batch-memory': { variable: 'VOXELFEED_BATCH_MEMORY', example: '256MiB' },
   'max-streams': { variable: 'VOXELFEED_MAX_STREAMS', example: '256' },
   'max-loads': { variable: 'VOXELFEED_MAX_LOADS', example: '4' },
   'max-skipped': { variable: 'VOXELFEED_MAX_SKIPPED', example: '0.1' },
@@ -228,6 +232,18 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     problems.push(`${logLevel.shown}: use one of ${LOG_LEVELS.join(', ')}`);
   }
   const host = text('host') ?? '127.0.0.1';
+  const maxBatchBytes = bytes('max-batch-bytes', DEFAULT_SERVICE_LIMITS.maxBatchBytes, MAX_BATCH_BYTES_LIMIT);
+  const batchMemoryBytes = bytes(
+    'batch-memory',
+    Math.max(DEFAULT_SERVICE_LIMITS.batchMemoryBytes, maxBatchBytes),
+    Number.MAX_SAFE_INTEGER,
+  );
+  const batchMemory = pick('batch-memory');
+  if (batchMemory !== undefined && batchMemoryBytes < maxBatchBytes) {
+    problems.push(
+      `${batchMemory.shown}: below the largest batch allowed (--max-batch-bytes ${formatBytes(maxBatchBytes)}), which could then never be prepared; raise it to at least ${formatBytes(maxBatchBytes)} or lower --max-batch-bytes`,
+    );
+  }
   const config: ServeConfig = {
     data: text('data'),
     datasetName: text('name'),
@@ -246,7 +262,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     limits: {
       ...DEFAULT_SERVICE_LIMITS,
       maxCropVoxels: integer('max-crop-voxels', DEFAULT_SERVICE_LIMITS.maxCropVoxels, 1, 1024 ** 3),
-      maxBatchBytes: bytes('max-batch-bytes', DEFAULT_SERVICE_LIMITS.maxBatchBytes, MAX_BATCH_BYTES_LIMIT),
+      maxBatchBytes,
+      batchMemoryBytes,
       maxStreams: integer('max-streams', DEFAULT_SERVICE_LIMITS.maxStreams, 1, 1_000_000),
       maxStreamsPerPeer: integer(
         'max-streams-per-peer',

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type TrainerStats, VoxelFeedService } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
+import type { BatchMemoryStats } from '../service/batch-memory.js';
 import type { BatchSent } from '../service/handle-stream-batches.js';
 import type { TrainerStatsStore } from '../service/trainer-stats-store.js';
 
@@ -53,8 +54,13 @@ export class ServerMetrics {
       badSeries?(): number;
     },
     trainers: TrainerStatsStore,
-    /** What the box check found so far (dataset/box-mask-monitor.ts); absent: both gauges stay at 0. */
-    boxMasks?: { checkedSeries(): number; mismatchedSeries(): number },
+    /** Optional sources, each adding its series; absent ones leave theirs at 0 or unexported. */
+    sources: {
+      /** What the box check found so far (dataset/box-mask-monitor.ts); absent: both gauges stay at 0. */
+      readonly boxMasks?: { checkedSeries(): number; mismatchedSeries(): number };
+      /** The streams' batch buffers (absent: no such series). */
+      readonly batchMemory?: { stats(): BatchMemoryStats };
+    } = {},
   ) {
     const registers = [this.registry];
     // prom-client's names already say process_ or nodejs_: voxelfeed_process_cpu_seconds_total, voxelfeed_nodejs_...
@@ -138,7 +144,7 @@ export class ServerMetrics {
       help: "Series whose box centres were checked against their mask (at the series' first decode).",
       registers,
       collect() {
-        this.set(boxMasks?.checkedSeries() ?? 0);
+        this.set(sources.boxMasks?.checkedSeries() ?? 0);
       },
     });
     new Gauge({
@@ -146,7 +152,7 @@ export class ServerMetrics {
       help: 'Series whose box centres miss their mask (e.g. boxes saved as (z, x, y) or in millimetres); still served.',
       registers,
       collect() {
-        this.set(boxMasks?.mismatchedSeries() ?? 0);
+        this.set(sources.boxMasks?.mismatchedSeries() ?? 0);
       },
     });
     this.batchesSent = new Counter({
@@ -188,6 +194,7 @@ export class ServerMetrics {
       registers,
     });
     registerTrainerSeries(this.registry, trainers);
+    if (sources.batchMemory) registerBatchMemorySeries(this.registry, sources.batchMemory);
     // Labelled series exist from the first scrape, so rate() and increase() see their first event too.
     for (const outcome of ['hit', 'miss', 'coalesced'] as const) this.cacheRequests.inc({ outcome }, 0);
     for (const code of STREAM_END_CODES) this.streamEnds.inc({ code }, 0);
@@ -292,4 +299,46 @@ function registerTrainerSeries(registry: Registry, trainers: TrainerStatsStore):
 
 function labelsOf(stats: TrainerStats): { job: string; rank: string } {
   return { job: stats.job, rank: String(stats.rank) };
+}
+
+/** The server's batch memory (batch-memory.ts), read at scrape time. */
+function registerBatchMemorySeries(registry: Registry, memory: { stats(): BatchMemoryStats }): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'voxelfeed_batch_memory_bytes',
+    help: 'Bytes of encoded batch buffers by state: in_use (being prepared, waiting, or with gRPC), free (kept for reuse), collecting (dropped, until V8 frees them).',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const stats = memory.stats();
+      this.set({ state: 'in_use' }, stats.inUseBytes);
+      this.set({ state: 'free' }, stats.freeBytes);
+      this.set({ state: 'collecting' }, stats.heldBytes - stats.inUseBytes - stats.freeBytes);
+    },
+  });
+  new Gauge({
+    name: 'voxelfeed_batch_memory_capacity_bytes',
+    help: 'The bound on encoded batch buffers over all streams (--batch-memory).',
+    registers,
+    collect() {
+      this.set(memory.stats().budgetBytes);
+    },
+  });
+  new Gauge({
+    name: 'voxelfeed_batches_waiting_for_memory',
+    help: 'Batches waiting for batch memory before they can be prepared.',
+    registers,
+    collect() {
+      this.set(memory.stats().waiting);
+    },
+  });
+  new Counter({
+    name: 'voxelfeed_batch_memory_collections_total',
+    help: 'Garbage collections the server ran to free dropped batch buffers (after 5 s without traffic, or to make room).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(memory.stats().collections);
+    },
+  });
 }

@@ -1,6 +1,6 @@
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { assembleBatch, type BatchHeader, type BatchTimings } from './assemble-batch.js';
-import type { BatchBufferPool } from './batch-buffer-pool.js';
+import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
 import type { EncodedBatch } from './encoded-batch.js';
 
@@ -21,7 +21,7 @@ export function assemblerAroundBadSeries(
   request: CropRequest,
   plan: EpochPlan,
   signal?: AbortSignal,
-  pool?: BatchBufferPool,
+  buffers?: BatchBuffers,
 ): BatchAssembler {
   const { cache, plans, replaceBadSeries } = request.dataset;
   return async (positions, header) => {
@@ -29,7 +29,7 @@ export function assemblerAroundBadSeries(
       const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
       const avoiding = bad === 0 ? plan : await plans.withoutBadSeries(plan, cache.failedKeys);
       try {
-        return await assembleBatch(request, avoiding, positions, header, signal, pool);
+        return await assembleBatch(request, avoiding, positions, header, signal, buffers);
       } catch (error) {
         if (replaceBadSeries !== true || cache.failedKeys.size === bad || signal?.aborted) throw error;
       }

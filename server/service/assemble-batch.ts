@@ -5,9 +5,9 @@ import { extractCrop } from '../sampling/extract-crop.js';
 import { writeFloat32LE } from '../sampling/float-tensor.js';
 import { planSample } from '../sampling/plan-sample.js';
 import type { CropMode, CropParams, Volume } from '../sampling/types.js';
-import type { BatchBufferPool } from './batch-buffer-pool.js';
+import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
-import { allocateEncodedBatch, type EncodedBatch } from './encoded-batch.js';
+import { type EncodedBatch, layOutEncodedBatch, writeEncodedBatch } from './encoded-batch.js';
 
 export interface BatchHeader {
   readonly step: number;
@@ -31,8 +31,8 @@ const WIRE_MODE: Record<CropMode, WireCropMode> = {
 };
 
 /**
- * Builds one batch for the given plan positions: draws every sample's crop parameters (pure), allocates the
- * encoded message, asks the cache for each distinct series once and cuts that series' crops straight into the
+ * Builds one batch for the given plan positions: draws every sample's crop parameters (pure), takes a buffer
+ * for the encoded message from `buffers` (waiting for batch memory; without: a buffer of its own), asks the cache for each distinct series once and cuts that series' crops straight into the
  * message as its volume arrives. The result depends only on the request and the positions, never on cache state or timing.
  */
 export async function assembleBatch(
@@ -41,18 +41,18 @@ export async function assembleBatch(
   positions: readonly number[],
   header: BatchHeader,
   signal?: AbortSignal,
-  pool?: BatchBufferPool,
+  buffers?: BatchBuffers,
 ): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
   const { catalog } = request.dataset;
   const params = positions.map((position) =>
     planSample(plan, catalog.series, request.policy, request.seed, request.epoch, position, request.cropSize),
   );
-  const started = performance.now();
   const voxels = request.cropSize[0] * request.cropSize[1] * request.cropSize[2];
   const batchSize = positions.length;
   const imageBytes = batchSize * voxels * (request.dtype === 'float32' ? 4 : 1);
   const maskBytes = request.includeMask ? batchSize * voxels : 0;
-  const batch = allocateEncodedBatch(
+  const layoutStarted = performance.now();
+  const layout = layOutEncodedBatch(
     {
       epoch: request.epoch,
       step: BigInt(header.step),
@@ -65,9 +65,15 @@ export async function assembleBatch(
     },
     imageBytes,
     maskBytes,
-    pool,
   );
-  const encodeSeconds = (performance.now() - started) / 1000;
+  const layoutSeconds = (performance.now() - layoutStarted) / 1000;
+  // Waiting for batch memory is the server's backpressure, not a stage of the batch: it is left out.
+  const backing = buffers
+    ? await buffers.acquire(layout.backingBytes, signal)
+    : Buffer.allocUnsafeSlow(layout.backingBytes);
+  const started = performance.now();
+  const batch = writeEncodedBatch(layout, backing);
+  const encodeSeconds = layoutSeconds + (performance.now() - started) / 1000;
 
   // float32 crops are cut as bytes into the last quarter of the image field, then widened in place from the
   // front: float i (bytes 4i..4i+3) never reaches a voxel byte (at 3n + j, j >= i) that is still to be read.
@@ -96,12 +102,12 @@ export async function assembleBatch(
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
   };
-  // Every cut settles before the buffer can go back to the pool: a late one must not write into a buffer
+  // Every cut settles before the buffer can go back to batch memory: a late one must not write into a buffer
   // that another batch has taken meanwhile.
   const cuts = await Promise.allSettled([...new Set(params.map((sample) => sample.series))].map(cutFrom));
   const failed = cuts.find((cut) => cut.status === 'rejected');
   if (failed !== undefined || signal?.aborted) {
-    pool?.release(batch.backing);
+    buffers?.release(batch.backing);
     throw failed !== undefined ? failed.reason : signal?.reason;
   }
   const widenStarted = performance.now();

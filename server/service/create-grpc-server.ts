@@ -11,6 +11,7 @@ import {
 import { HealthImplementation } from 'grpc-health-check';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
+import { BatchMemory } from './batch-memory.js';
 import { createReflectionService } from './create-reflection-service.js';
 import { DrainNotice } from './drain-notice.js';
 import type { EncodedBatch } from './encoded-batch.js';
@@ -18,6 +19,7 @@ import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
 import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
 import { createStreamBatchesHandler, type StreamObserver } from './handle-stream-batches.js';
+import { createPreFramedInterceptor } from './pre-framed-messages.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import { serverVoxelFeedService } from './server-service-definition.js';
 import type { ServiceLimits } from './service-limits.js';
@@ -39,7 +41,7 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
  */
 const STATUS_FLUSH_MS = 1000;
 
-type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>;
+type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['framed']>;
 
 export interface VoxelfeedServer {
   readonly server: Server;
@@ -93,6 +95,8 @@ export interface CreateServerOptions {
   readonly interceptors?: readonly ServerInterceptor[];
   /** The error a failed bind rejects with (a line naming the option and the fix); absent: grpc-js's own. */
   readonly bindFailure?: (error: Error) => Error;
+  /** The streams' batch buffers; default: a budget of `limits.batchMemoryBytes`, left to V8 to collect. */
+  readonly batchMemory?: BatchMemory;
 }
 
 /**
@@ -101,9 +105,22 @@ export interface CreateServerOptions {
  * are small, responses may be as large as the largest batch the service allows.
  */
 export async function createGrpcServer(options: CreateServerOptions): Promise<VoxelfeedServer> {
+  let warnedCopied = false;
   const server = new Server({
     ...grpcServerOptions(options.limits),
     interceptors: [
+      // First: it must see the call that frames messages (pre-framed-messages.ts).
+      createPreFramedInterceptor({
+        paths: [serverVoxelFeedService.streamBatches.path],
+        onCopied: (path) => {
+          if (warnedCopied) return;
+          warnedCopied = true;
+          options.log.warn(
+            { method: path },
+            'this grpc-js frames every batch into a copy of its own: batches take up to twice --batch-memory',
+          );
+        },
+      }),
       ...(options.interceptors ?? []),
       createUndecodableRequestInterceptor({
         log: options.log,
@@ -129,8 +146,11 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
             callback(error, value);
           });
   const draining = new DrainNotice();
+  const batchMemory =
+    options.batchMemory ?? new BatchMemory({ budgetBytes: options.limits.batchMemoryBytes });
   const handleStream = createStreamBatchesHandler({
     ...deps,
+    batchMemory,
     ...(options.observer ? { observer: options.observer } : {}),
     draining,
   });

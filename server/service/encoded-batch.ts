@@ -1,41 +1,63 @@
 import { Batch } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { BatchBufferPool } from './batch-buffer-pool.js';
 
 /**
  * A `voxelfeed.v1.Batch` already in wire form, laid out so the tensors are written in place:
  *
- *   [pad][tag 6, length, image bytes][tag 7, length, mask bytes][every other field, encoded by ts-proto]
+ *   [pad][gRPC frame: 0, length (uint32 BE)][tag 6, length, image bytes][tag 7, length, mask bytes][every other field]
  *
- * Protobuf parsers accept fields in any order, so this decodes exactly like `Batch.encode`. Crops are cut
- * straight into `image` and `mask`, which are views of `bytes`; gRPC then sends `bytes` as it is, instead of
- * copying tensors of several MiB into a growing writer, slicing and copying them again. The leading pad (0 to
- * 3 bytes of the backing buffer, not part of `bytes`) puts `image` on a 4-byte boundary for float32 views.
+ * Protobuf parsers accept fields in any order, so `bytes` decodes exactly like `Batch.encode`. Crops are cut
+ * straight into `image` and `mask`, which are views of `bytes`. `framed` is `bytes` behind the 5-byte header
+ * of a gRPC message (not compressed, then the length), so gRPC can send it without framing it into a copy of
+ * its own (pre-framed-messages.ts). The leading pad (0 to 3 bytes of the backing buffer) puts `image` on a
+ * 4-byte boundary for float32 views.
  */
 export interface EncodedBatch {
   readonly bytes: Buffer;
+  /** `bytes` as one gRPC message: the frame header, then `bytes`. */
+  readonly framed: Buffer;
   readonly image: Uint8Array;
   /** Empty when the request did not ask for masks. */
   readonly mask: Uint8Array;
-  /** The whole buffer behind `bytes`, to hand back to its pool once gRPC has copied it. */
+  /** The whole buffer behind `bytes`, to hand back to where it came from once gRPC is done with it. */
   readonly backing: Buffer;
 }
+
+/** What a batch needs before its buffer exists: the size to ask for, and the fields to write after the tensors. */
+export interface EncodedBatchLayout {
+  /** Bytes of the backing buffer: pad, frame header and message. */
+  readonly backingBytes: number;
+  readonly imageBytes: number;
+  readonly maskBytes: number;
+  readonly head: Uint8Array;
+}
+
+/** The 5 bytes gRPC puts before every message on the wire: a compression flag (0: none) and the length. */
+export const GRPC_FRAME_HEADER_BYTES = 5;
 
 const IMAGE_TAG = (6 << 3) | 2;
 const MASK_TAG = (7 << 3) | 2;
 
-export function allocateEncodedBatch(
+export function layOutEncodedBatch(
   header: Omit<Batch, 'image' | 'mask'>,
   imageBytes: number,
   maskBytes: number,
-  pool?: BatchBufferPool,
-): EncodedBatch {
+): EncodedBatchLayout {
   const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY }).finish();
-  const imagePrefix = imageBytes > 0 ? 1 + varintLength(imageBytes) : 0;
-  const maskField = maskBytes > 0 ? 1 + varintLength(maskBytes) + maskBytes : 0;
-  const total = imagePrefix + imageBytes + maskField + head.byteLength;
-  const pad = (4 - (imagePrefix % 4)) % 4;
-  const backing = pool ? pool.acquire(pad + total) : Buffer.allocUnsafeSlow(pad + total);
-  const bytes = backing.subarray(pad, pad + total);
+  const { pad, total } = measure(head, imageBytes, maskBytes);
+  return { backingBytes: pad + GRPC_FRAME_HEADER_BYTES + total, imageBytes, maskBytes, head };
+}
+
+/** Writes the layout's fields into `backing` (at least `layout.backingBytes` long); the tensors are left to fill. */
+export function writeEncodedBatch(layout: EncodedBatchLayout, backing: Buffer): EncodedBatch {
+  const { imageBytes, maskBytes, head } = layout;
+  const { pad, total } = measure(head, imageBytes, maskBytes);
+  if (backing.length < pad + GRPC_FRAME_HEADER_BYTES + total) {
+    throw new RangeError(`a batch needs ${layout.backingBytes} bytes; the buffer has ${backing.length}`);
+  }
+  const framed = backing.subarray(pad, pad + GRPC_FRAME_HEADER_BYTES + total);
+  framed[0] = 0;
+  framed.writeUInt32BE(total, 1);
+  const bytes = framed.subarray(GRPC_FRAME_HEADER_BYTES);
   let at = 0;
   let image: Uint8Array = EMPTY;
   if (imageBytes > 0) {
@@ -52,10 +74,29 @@ export function allocateEncodedBatch(
     at += maskBytes;
   }
   bytes.set(head, at);
-  return { bytes, image, mask, backing };
+  return { bytes, framed, image, mask, backing };
+}
+
+/** A batch in a buffer of its own (GetSample, tests); streams take theirs from the server's batch memory. */
+export function allocateEncodedBatch(
+  header: Omit<Batch, 'image' | 'mask'>,
+  imageBytes: number,
+  maskBytes: number,
+): EncodedBatch {
+  const layout = layOutEncodedBatch(header, imageBytes, maskBytes);
+  return writeEncodedBatch(layout, Buffer.allocUnsafeSlow(layout.backingBytes));
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function measure(head: Uint8Array, imageBytes: number, maskBytes: number) {
+  const imagePrefix = imageBytes > 0 ? 1 + varintLength(imageBytes) : 0;
+  const maskField = maskBytes > 0 ? 1 + varintLength(maskBytes) + maskBytes : 0;
+  const total = imagePrefix + imageBytes + maskField + head.byteLength;
+  // Batch buffers come from allocUnsafeSlow (offset 0 of their own ArrayBuffer): this aligns the image there.
+  const pad = (4 - ((GRPC_FRAME_HEADER_BYTES + imagePrefix) % 4)) % 4;
+  return { pad, total };
+}
 
 function varintLength(value: number): number {
   let length = 1;

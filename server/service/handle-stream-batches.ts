@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { planPosition, stepsInEpoch } from '../sampling/epoch-steps.js';
 import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
 import type { BatchTimings } from './assemble-batch.js';
-import { BatchBufferPool } from './batch-buffer-pool.js';
+import type { BatchBuffers, BatchMemory } from './batch-memory.js';
 import { CropFitWarnings } from './crop-fit-warnings.js';
 import { resolveStreamRequest } from './crop-request.js';
 import type { DrainNotice } from './drain-notice.js';
@@ -43,6 +43,8 @@ export interface StreamBatchesDeps {
   readonly registry: DatasetRegistry;
   readonly limits: ServiceLimits;
   readonly log: Logger;
+  /** Where every stream's batch buffers come from: the server's budget for them (--batch-memory). */
+  readonly batchMemory: BatchMemory;
   readonly observer?: StreamObserver;
   /**
    * Started when the server's shutdown grace is over: open streams stop preparing batches and end with
@@ -56,12 +58,13 @@ export const SHUTTING_DOWN_MESSAGE = 'the server is shutting down; resume on ano
 /**
  * Serves one rank's batches for one epoch from `start_step`. Up to `prefetchBatches` batches are prepared
  * ahead of the one being sent, and at most `maxUnflushedBatches` wait in gRPC's buffers, so a stream holds a
- * bounded number of batches in memory however slow its client. Cancellation or a deadline stops all work.
+ * bounded number of batches in memory however slow its client; their buffers come from the server's batch
+ * memory, so all streams together hold at most its budget. Cancellation or a deadline stops all work.
  */
 export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
   const admission = new StreamAdmission(deps.limits);
   const cropFit = new CropFitWarnings();
-  return async (call: ServerWritableStream<StreamBatchesRequest, EncodedBatch['bytes']>): Promise<void> => {
+  return async (call: ServerWritableStream<StreamBatchesRequest, EncodedBatch['framed']>): Promise<void> => {
     const abort = new AbortController();
     const onCancelled = () =>
       abort.abort(new VoxelfeedError('UNAVAILABLE', 'the client cancelled the stream'));
@@ -93,7 +96,6 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
     let batchesSent = 0;
     deps.observer?.onStreamStart?.();
     const writer = new BackpressuredWriter(call, deps.limits.maxUnflushedBatches, abort.signal);
-    const pool = new BatchBufferPool(deps.limits.prefetchBatches + deps.limits.maxUnflushedBatches + 1);
     let endCode = 'OK';
     let endReason = '';
     let releaseSlot: (() => void) | null = null;
@@ -102,6 +104,15 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       held += change;
       deps.observer?.onBatchesHeld?.(streamId, held);
     };
+    // Asked for synchronously as a batch starts: `held` is 1 for a stream whose only batch it is, which then
+    // goes before batches prepared ahead by other streams.
+    const buffers: BatchBuffers = {
+      acquire: (bytes, signal) => deps.batchMemory.acquire(bytes, signal, held === 1),
+      release: (buffer) => deps.batchMemory.release(buffer),
+    };
+    const ahead: Promise<PreparedBatch>[] = [];
+    /** Buffers handed to gRPC and not yet flushed. */
+    const withGrpc = new Set<Buffer>();
     try {
       // Inside the try: a refusal ends the stream like any other error (logged, counted by code).
       releaseSlot = admission.admit(call.getPeer());
@@ -125,8 +136,8 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       const grouping = { rankGroups: resolved.rankGroups, stepsInEpoch: steps };
       const endStep =
         resolved.maxSteps === 0 ? steps : Math.min(steps, resolved.startStep + resolved.maxSteps);
-      const assemble = assemblerAroundBadSeries(resolved, plan, abort.signal, pool);
-      const prepare = (step: number) => {
+      const assemble = assemblerAroundBadSeries(resolved, plan, abort.signal, buffers);
+      const prepare = (step: number): Promise<PreparedBatch> => {
         const begun = performance.now();
         holding(1);
         const positions = Array.from({ length: resolved.batchSize }, (_, slot) =>
@@ -142,14 +153,16 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
         pending.catch(() => {});
         return pending;
       };
-      const ahead: ReturnType<typeof prepare>[] = [];
       let nextToPrepare = resolved.startStep;
       for (let step = resolved.startStep; step < endStep; step++) {
         while (nextToPrepare < endStep && ahead.length <= deps.limits.prefetchBatches) {
           ahead.push(prepare(nextToPrepare++));
         }
         const ready = await ahead.shift()!;
-        if (abort.signal.aborted) break;
+        if (abort.signal.aborted) {
+          buffers.release(ready.batch.backing);
+          break;
+        }
         deps.observer?.onBatch?.({
           bytes: ready.batch.bytes.byteLength,
           samples: resolved.batchSize,
@@ -157,11 +170,14 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
           batchSeconds: ready.seconds,
           backpressureSeconds: (performance.now() - ready.readyAt) / 1000,
         });
+        // gRPC sends `framed` itself (pre-framed-messages.ts): the buffer is free again once flushed.
+        withGrpc.add(ready.batch.backing);
         const flushed = () => {
-          pool.release(ready.batch.backing);
+          withGrpc.delete(ready.batch.backing);
+          buffers.release(ready.batch.backing);
           holding(-1);
         };
-        if (!(await writer.write(ready.batch.bytes, flushed))) break;
+        if (!(await writer.write(ready.batch.framed, flushed))) break;
         batchesSent += 1;
       }
       if (drained) throw abort.signal.reason;
@@ -180,6 +196,15 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       endCode = GrpcStatus[status.code] ?? String(status.code);
       call.emit('error', status);
     } finally {
+      // A call that did not end OK never reports its last writes flushed: batch memory counts those buffers
+      // until they are collected. Batches prepared ahead and never sent go back as soon as they settle.
+      if (endCode !== 'OK') for (const buffer of withGrpc) deps.batchMemory.abandon(buffer);
+      for (const pending of ahead.splice(0)) {
+        pending.then(
+          (unsent) => buffers.release(unsent.batch.backing),
+          () => {},
+        );
+      }
       writer.dispose();
       call.off('cancelled', onCancelled);
       stopListening?.();
@@ -192,4 +217,11 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       deps.observer?.onStreamEnd?.(endCode, seconds);
     }
   };
+}
+
+interface PreparedBatch {
+  readonly batch: EncodedBatch;
+  readonly timings: BatchTimings;
+  readonly seconds: number;
+  readonly readyAt: number;
 }

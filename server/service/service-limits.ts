@@ -10,6 +10,11 @@ export interface ServiceLimits {
   readonly prefetchBatches: number;
   /** Batches handed to gRPC but not yet flushed to the connection, per stream. */
   readonly maxUnflushedBatches: number;
+  /**
+   * Bytes all streams' encoded batches hold at once (prepared, waiting, or with gRPC), with buffers kept for
+   * reuse (batch-memory.ts). At least `maxBatchBytes`, so any batch allowed fits.
+   */
+  readonly batchMemoryBytes: number;
   /** StreamBatches calls open at once, over all clients. */
   readonly maxStreams: number;
   /** StreamBatches calls open at once from one client host (its IP address, whatever the port). */
@@ -29,6 +34,7 @@ export const DEFAULT_SERVICE_LIMITS: ServiceLimits = {
   maxWorldSize: 65_536,
   prefetchBatches: 2,
   maxUnflushedBatches: 2,
+  batchMemoryBytes: 256 * 1024 * 1024,
   maxStreams: 256,
   maxStreamsPerPeer: 32,
   keepaliveMs: 60_000,

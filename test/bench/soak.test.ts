@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { leastSquaresSlope, memorySlopeMiBPerMinute } from '../../bench/soak/memory-slope.js';
 import { runSoak, type SoakResult, type SoakSample } from '../../bench/soak/run-soak.js';
+import { parseSoakOptions, type SoakOptions } from '../../bench/soak/soak-options.js';
 import { formatSoakReport, soakProblems } from '../../bench/soak/soak-report.js';
 import { DEFAULT_CONCURRENT_LOADS } from '../../server/config/serve-config.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
@@ -27,22 +28,70 @@ describe('memory slope', () => {
   });
 });
 
+describe('parseSoakOptions', () => {
+  const parse = (argv: string[]) => parseSoakOptions(argv) as SoakOptions;
+
+  it('takes a profile for its defaults, and flags given beside it over them', () => {
+    const burst = parse(['--profile', 'burst']);
+    assert.deepEqual(
+      [
+        burst.streams,
+        burst.batchSize,
+        burst.minutes,
+        burst.idleSeconds,
+        burst.sampleSeconds,
+        burst.stallSeconds,
+      ],
+      [32, 64, 2, 60, 2, 30],
+    );
+    assert.equal(parse(['--profile', 'burst', '--streams', '8']).streams, 8);
+    const plain = parse([]);
+    assert.deepEqual([plain.streams, plain.idleSeconds, plain.stallSeconds], [8, 10, plain.sampleSeconds]);
+    assert.equal(parse(['--idle-seconds', '0']).idleSeconds, 0);
+    assert.deepEqual(parse(['--serve-arg=--batch-memory=1GiB', '--serve-arg=--max-loads=2']).serverArgs, [
+      '--batch-memory=1GiB',
+      '--max-loads=2',
+    ]);
+  });
+
+  it('names an unknown profile and the ones there are', () => {
+    assert.throws(() => parseSoakOptions(['--profile', 'huge']), /--profile huge: use one of burst/);
+  });
+});
+
 describe('soakProblems', () => {
   const sample = (seconds: number, batchesByStream: number[]): SoakSample => ({
     seconds,
     rssBytes: 200 * MIB,
-    gauges: { cacheBytes: 0, loadsRunning: 0, loadsQueued: 0, heapUsedBytes: 0, externalBytes: 0 },
+    gauges: {
+      cacheBytes: 0,
+      loadsRunning: 0,
+      loadsQueued: 0,
+      heapUsedBytes: 0,
+      externalBytes: 0,
+      batchMemoryBytes: 0,
+      batchMemoryCapacityBytes: 0,
+    },
     crops: 0,
     bytes: 0,
     batchesByStream,
     retries: 0,
   });
-  const result = (samples: SoakSample[], maxRssBytes: number): SoakResult =>
+  const result = (
+    samples: SoakSample[],
+    maxRssBytes: number,
+    settledRssBytes: number | null = null,
+    stallMs = 1000,
+  ): SoakResult =>
     ({
-      options: { sampleMs: 1000 },
+      options: { sampleMs: 1000, stallMs },
       samples,
+      idleSamples: settledRssBytes === null ? [] : [{ ...sample(12, [9, 9]), rssBytes: settledRssBytes }],
+      seconds: 2,
       maxRssBytes,
+      settledRssBytes,
       boundBytes: 300 * MIB,
+      settledBoundBytes: 150 * MIB,
       streams: [0, 1].map((rank) => ({
         rank,
         batches: 9,
@@ -65,6 +114,26 @@ describe('soakProblems', () => {
     assert.equal(problems.length, 2, problems.join('\n'));
     assert.match(problems[0]!, /RSS reached 301\.0 MiB, over the bound of 300\.0 MiB/);
     assert.match(problems[1]!, /stream 0 received no batch between 1\.0 s and 2\.0 s/);
+  });
+
+  it('judges stalls over windows of the stall time when that is longer than the sample interval', () => {
+    // Stream 0 gets nothing between 1 s and 2 s, then a batch by 3 s; none from 3 s to 6 s.
+    const samples = [1, 2, 3, 4, 5, 6].map((seconds) =>
+      sample(seconds, [Math.min(3 + Math.floor(seconds / 3), 4), 3 + seconds]),
+    );
+    assert.deepEqual(soakProblems(result(samples.slice(0, 4), 0, null, 2000)), []);
+    assert.equal(soakProblems(result(samples.slice(0, 3), 0)).length, 1, 'with 1 s windows');
+    assert.deepEqual(soakProblems(result(samples, 0, null, 2000)), [
+      'stream 0 received no batch between 4.0 s and 6.0 s',
+    ]);
+  });
+
+  it('names an RSS still over the settled bound at the end of the idle phase, and only then', () => {
+    const samples = [sample(1, [3, 4]), sample(2, [6, 9])];
+    assert.deepEqual(soakProblems(result(samples, 250 * MIB, 150 * MIB)), []);
+    const problems = soakProblems(result(samples, 250 * MIB, 151 * MIB));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0]!, /RSS was still 151\.0 MiB after 10 s without traffic, over 150\.0 MiB/);
   });
 
   it('does not judge a stream on a last window much shorter than the sample interval', () => {

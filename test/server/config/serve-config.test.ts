@@ -241,6 +241,25 @@ describe('parseServeConfig', () => {
     assert.equal(parse(['--max-batch-bytes', '1GiB']).limits.maxBatchBytes, GiB);
   });
 
+  it('bounds all batches by --batch-memory (256 MiB, or --max-batch-bytes if larger), and no lower than one batch', () => {
+    assert.equal(parse([]).limits.batchMemoryBytes, 256 * MiB);
+    assert.equal(DEFAULT_SERVICE_LIMITS.batchMemoryBytes, 256 * MiB);
+    assert.equal(parse(['--batch-memory', '1GiB']).limits.batchMemoryBytes, GiB);
+    assert.equal(parse([], { VOXELFEED_BATCH_MEMORY: '96MiB' }).limits.batchMemoryBytes, 96 * MiB);
+    assert.equal(parse(['--max-batch-bytes', '512MiB']).limits.batchMemoryBytes, 512 * MiB);
+    const message = problemsOf(['--batch-memory', '32MiB']);
+    assertMentions(message, [
+      '--batch-memory 32MiB: below the largest batch allowed (--max-batch-bytes 64.0 MiB)',
+      'raise it to at least 64.0 MiB or lower --max-batch-bytes',
+    ]);
+    assert.equal(
+      parse(['--batch-memory', '32MiB', '--max-batch-bytes', '32MiB']).limits.batchMemoryBytes,
+      32 * MiB,
+    );
+    assertMentions(problemsOf(['--batch-memory', 'lots']), ['--batch-memory lots: not a byte size']);
+    assert.match(SERVE_HELP, /--batch-memory SIZE .*VOXELFEED_BATCH_MEMORY/);
+  });
+
   it('turns strict on with --strict or VOXELFEED_STRICT=1/true/yes/on, off with 0/false/no/off', () => {
     assert.equal(parse(['--strict']).strict, true);
     for (const word of ['1', 'true', 'TRUE', 'yes', 'on']) {

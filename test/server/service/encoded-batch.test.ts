@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Batch, CropMode, DType } from '../../../gen/voxelfeed/v1/voxelfeed.js';
-import { BatchBufferPool } from '../../../server/service/batch-buffer-pool.js';
-import { allocateEncodedBatch } from '../../../server/service/encoded-batch.js';
+import {
+  allocateEncodedBatch,
+  GRPC_FRAME_HEADER_BYTES,
+  layOutEncodedBatch,
+  writeEncodedBatch,
+} from '../../../server/service/encoded-batch.js';
 
 const header = {
   epoch: 3,
@@ -54,16 +58,39 @@ describe('allocateEncodedBatch', () => {
     }
   });
 
-  it('reuses pooled buffers and still decodes after the sample info grows', () => {
-    const pool = new BatchBufferPool(2);
-    const first = allocateEncodedBatch(header, 1000, 100, pool);
-    pool.release(first.backing);
+  it('frames the message as gRPC does: flag 0, the length big-endian, then the message', () => {
+    for (const [imageBytes, maskBytes] of [
+      [120, 60],
+      [2_400_000, 600_000],
+    ] as const) {
+      const encoded = allocateEncodedBatch(header, imageBytes, maskBytes);
+      assert.equal(encoded.framed.length, encoded.bytes.length + GRPC_FRAME_HEADER_BYTES);
+      assert.equal(encoded.framed[0], 0);
+      assert.equal(encoded.framed.readUInt32BE(1), encoded.bytes.length);
+      assert.ok(encoded.framed.subarray(GRPC_FRAME_HEADER_BYTES).equals(encoded.bytes));
+      assert.equal(encoded.framed.buffer, encoded.backing.buffer, 'a view, not a copy');
+    }
+  });
+
+  it('writes into a larger buffer taken back for reuse, and still decodes after the sample info grows', () => {
+    const first = layOutEncodedBatch(header, 1000, 100);
+    const backing = Buffer.allocUnsafeSlow(first.backingBytes + 4096).fill(0xee);
+    writeEncodedBatch(first, backing);
     const longer = { ...header, samples: [{ ...header.samples[0]!, seriesUid: '1.2.3.4.5.6.7.8.9' }] };
-    const second = allocateEncodedBatch(longer, 1000, 100, pool);
-    assert.equal(second.backing, first.backing, 'the released buffer is reused');
+    const second = writeEncodedBatch(layOutEncodedBatch(longer, 1000, 100), backing);
+    assert.equal(second.backing, backing, 'the same buffer');
     second.image.fill(5);
     second.mask.fill(1);
     assert.equal(Batch.decode(second.bytes).samples[0]!.seriesUid, '1.2.3.4.5.6.7.8.9');
     assert.equal(Batch.decode(second.bytes).image.length, 1000);
+    assert.equal(second.framed.readUInt32BE(1), second.bytes.length);
+  });
+
+  it('refuses a buffer too small for the layout, naming both sizes', () => {
+    const layout = layOutEncodedBatch(header, 1000, 100);
+    assert.throws(
+      () => writeEncodedBatch(layout, Buffer.alloc(layout.backingBytes - 1)),
+      new RegExp(`needs ${layout.backingBytes} bytes; the buffer has ${layout.backingBytes - 1}`),
+    );
   });
 });
