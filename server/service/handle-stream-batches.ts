@@ -15,6 +15,7 @@ import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
 import { StreamAdmission } from './stream-admission.js';
 import { toGrpcStatus } from './to-grpc-status.js';
+import { untilAborted } from './until-aborted.js';
 import { BackpressuredWriter } from './write-with-backpressure.js';
 
 export interface BatchSent {
@@ -118,14 +119,12 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       releaseSlot = admission.admit(call.getPeer());
       const resolved = resolveStreamRequest(call.request, deps.registry, deps.limits);
       cropFit.check(resolved.datasetName, resolved.dataset.catalog, resolved.cropSize, log);
-      // A new plan is built in slices between other streams' work; the stream starts once it is ready.
-      const plan = await resolved.dataset.plans.get(
-        resolved.policy,
-        resolved.seed,
-        resolved.epoch,
-        resolved.split,
+      // A new plan is built in slices between other streams' work; the stream starts once it is ready, or
+      // ends at once on a cancel or the end of the shutdown grace (the build goes on for other streams).
+      const plan = await untilAborted(
+        resolved.dataset.plans.get(resolved.policy, resolved.seed, resolved.epoch, resolved.split),
+        abort.signal,
       );
-      abort.signal.throwIfAborted();
       const steps = stepsInEpoch(plan.size, resolved.worldSize, resolved.batchSize);
       if (resolved.startStep >= steps) {
         throw new VoxelfeedError(
