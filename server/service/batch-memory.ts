@@ -12,6 +12,8 @@ export const ALWAYS_MAPPED_BYTES = 32 * 1024 * 1024 + 64 * 1024;
 const SLACK_BYTES = 4096;
 /** The longest wait between collections that free nothing (buffers still referenced), doubling up to it. */
 const MAX_COLLECT_INTERVAL_MS = 30_000;
+/** How long a stream that holds no batch waits for memory before it gets one beyond the budget. */
+const DEFAULT_URGENT_GRACE_MS = 1000;
 
 /** Where assembleBatch takes a batch buffer from, and gives it back to once gRPC is done with it. */
 export interface BatchBuffers {
@@ -35,6 +37,13 @@ export interface BatchMemoryOptions {
    * collections free none of the buffers they were run for.
    */
   readonly minCollectIntervalMs?: number;
+  /**
+   * How long a batch of a stream that holds none waits before it gets memory beyond the budget (default
+   * 1000 ms). Streams whose clients stopped reading keep their batches; without this, enough of them (a
+   * trainer's ranks pausing their train streams to validate) would hold the whole budget and no other stream,
+   * the validation stream included, would ever get a batch.
+   */
+  readonly urgentGraceMs?: number;
 }
 
 export interface BatchMemoryStats {
@@ -47,6 +56,8 @@ export interface BatchMemoryStats {
   readonly waiting: number;
   /** Garbage collections run to free dropped buffers. */
   readonly collections: number;
+  /** Batches of streams that held none, given memory beyond the budget after waiting `urgentGraceMs`. */
+  readonly beyondBudget: number;
 }
 
 type State = 'in-use' | 'free' | 'dropped';
@@ -63,6 +74,8 @@ interface Waiter {
   readonly resolve: (buffer: Buffer) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
+  /** For an urgent waiter: when it gets memory beyond the budget. */
+  grace: NodeJS.Timeout | null;
 }
 
 /**
@@ -70,7 +83,8 @@ interface Waiter {
  * prepared, waiting for its client, or handed to gRPC (which sends the buffer itself) holds one buffer, and
  * all buffers together, in use or kept free for reuse, stay within `budgetBytes` however many streams there
  * are and however large their batches. A batch that does not fit waits for one to be released; batches of a
- * stream that holds none go first, so streams that stopped reading cannot keep the others from starting.
+ * stream that holds none go first, and after `urgentGraceMs` get memory beyond the budget, so streams that
+ * stopped reading cannot keep the others from starting.
  *
  * Buffers that are dropped (after `idleReleaseMs` without traffic, or to make room for a larger batch) and
  * those abandoned with a cancelled call (gRPC never reports them flushed) count until V8 has collected them,
@@ -93,6 +107,8 @@ export class BatchMemory implements BatchBuffers {
   private inUseBytes = 0;
   private freeBytes = 0;
   private collections = 0;
+  private beyondBudget = 0;
+  private disposed = false;
   private lastCollectAt = Number.NEGATIVE_INFINITY;
   private idleTimer: NodeJS.Timeout | null = null;
   private collectTimer: NodeJS.Timeout | null = null;
@@ -120,10 +136,12 @@ export class BatchMemory implements BatchBuffers {
         urgent,
         resolve,
         signal,
+        grace: null,
         onAbort: () => {
           const at = this.waiters.indexOf(waiter);
           if (at === -1) return;
           this.waiters.splice(at, 1);
+          clearTimeout(waiter.grace ?? undefined);
           reject(signal?.reason);
           this.serveWaiters();
         },
@@ -133,6 +151,13 @@ export class BatchMemory implements BatchBuffers {
       if (before === -1) this.waiters.push(waiter);
       else this.waiters.splice(before, 0, waiter);
       this.serveWaiters();
+      if (urgent && this.waiters.includes(waiter)) {
+        waiter.grace = setTimeout(
+          () => this.serveBeyondBudget(waiter),
+          this.options.urgentGraceMs ?? DEFAULT_URGENT_GRACE_MS,
+        );
+        waiter.grace.unref();
+      }
     });
   }
 
@@ -170,13 +195,31 @@ export class BatchMemory implements BatchBuffers {
       freeBytes: this.freeBytes,
       waiting: this.waiters.length,
       collections: this.collections,
+      beyondBudget: this.beyondBudget,
     };
   }
 
   /** Stops the timers (server shutdown); buffers are left to the garbage collector. */
   dispose(): void {
+    this.disposed = true;
     for (const timer of [this.idleTimer, this.collectTimer]) clearTimeout(timer ?? undefined);
     this.idleTimer = this.collectTimer = null;
+  }
+
+  /**
+   * An urgent waiter that waited its grace: memory beyond the budget, a free buffer if one fits, else a new
+   * one. Its stream then holds a batch, so this happens at most once per stream that holds none, and the
+   * buffer, once released, is reused like any other.
+   */
+  private serveBeyondBudget(waiter: Waiter): void {
+    const at = this.waiters.indexOf(waiter);
+    if (at === -1) return;
+    const buffer = this.take(waiter.bytes, true);
+    if (buffer === null) return;
+    this.waiters.splice(at, 1);
+    this.beyondBudget += 1;
+    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.resolve(buffer);
   }
 
   private serveWaiters(): void {
@@ -189,26 +232,31 @@ export class BatchMemory implements BatchBuffers {
         return;
       }
       this.waiters.shift();
+      clearTimeout(head.grace ?? undefined);
       head.signal?.removeEventListener('abort', head.onAbort);
       head.resolve(buffer);
     }
   }
 
-  /** A free buffer that fits, else a new one, if the budget allows; null when the batch must wait. */
-  private take(bytes: number): Buffer | null {
+  /**
+   * A free buffer that fits, else a new one, if the budget allows (or `beyondBudget`); null when the batch
+   * must wait.
+   */
+  private take(bytes: number, beyondBudget = false): Buffer | null {
     const best = this.bestFree(bytes);
     if (best !== null) {
       const growth = Math.max(0, bytes - best.entry.resident);
       // A batch larger than the whole budget still gets memory once nothing else holds any.
       const alone = this.heldBytes === best.entry.resident;
-      if (this.heldBytes + growth > this.budgetBytes && !alone) return null;
+      // Reusing a buffer without growing it adds nothing, even while memory given beyond the budget is held.
+      if (growth > 0 && this.heldBytes + growth > this.budgetBytes && !alone && !beyondBudget) return null;
       this.free.splice(best.at, 1);
       this.freeBytes -= best.entry.resident;
       best.entry.resident += growth;
       this.heldBytes += growth;
       return this.use(best.buffer, best.entry);
     }
-    if (this.heldBytes + bytes > this.budgetBytes && this.heldBytes > 0) return null;
+    if (this.heldBytes + bytes > this.budgetBytes && this.heldBytes > 0 && !beyondBudget) return null;
     const capacity =
       bytes >= MAPPED_FROM_BYTES ? Math.max(bytes + SLACK_BYTES, ALWAYS_MAPPED_BYTES) : bytes + SLACK_BYTES;
     const buffer = Buffer.allocUnsafeSlow(capacity);
@@ -291,7 +339,7 @@ export class BatchMemory implements BatchBuffers {
 
   private requestCollection(): void {
     const collect = this.options.collectGarbage;
-    if (collect === undefined || this.collectTimer !== null) return;
+    if (collect === undefined || this.collectTimer !== null || this.disposed) return;
     // Buffers still referenced (a cancelled call's, until gRPC lets go of them) survive a collection: back off.
     this.collectIntervalMs = this.collectedSince
       ? this.minCollectIntervalMs

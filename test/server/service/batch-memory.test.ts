@@ -74,6 +74,26 @@ describe('BatchMemory', () => {
     assert.deepEqual(order, ['urgent', 'ahead']);
   });
 
+  it('gives a stream that holds no batch memory beyond the budget when stalled streams hold it all', async () => {
+    // Two streams whose clients stopped reading hold the whole budget and will not release it.
+    const memory = new BatchMemory({ budgetBytes: 1000, idleReleaseMs: 0, urgentGraceMs: 50 });
+    const stalled = [await memory.acquire(500), await memory.acquire(500)];
+    const ahead = memory.acquire(400);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      memory.acquire(400, undefined, true).then((buffer) => buffer.length),
+      new Promise<'still waiting'>((resolve) => {
+        timer = setTimeout(() => resolve('still waiting'), 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+    assert.ok(typeof outcome === 'number' && outcome >= 400, String(outcome));
+    assert.equal(memory.stats().beyondBudget, 1);
+    assert.equal(memory.stats().waiting, 1, 'a batch prepared ahead still waits for the budget');
+    for (const buffer of stalled) memory.release(buffer);
+    assert.ok((await ahead).length >= 400);
+  });
+
   it('stops waiting when its signal aborts, with the reason, and serves the batch behind it', async () => {
     const memory = new BatchMemory({ budgetBytes: 1000, idleReleaseMs: 0 });
     const held = await memory.acquire(600);
