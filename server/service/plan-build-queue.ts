@@ -3,9 +3,18 @@ import type { PlanSteps } from '../sampling/plan-steps.js';
 export interface PlanBuildQueueOptions {
   /** The longest run of plan work before the event loop serves other work again (default 4 ms). */
   readonly sliceMs?: number;
-  /** Builds in progress at once (default 2); later ones wait, so builds in flight hold bounded memory. */
+  /**
+   * Large builds in progress at once (default 2); later ones wait, so builds in flight hold bounded memory.
+   * Small builds (at most SMALL_BUILD_ITEMS items) start at once, beside them.
+   */
   readonly concurrentBuilds?: number;
 }
+
+/**
+ * A build of at most this many items (0.5 MiB of work arrays) starts at once instead of queueing behind large
+ * ones: a stream asking for an ordinary epoch must not wait seconds for million-item builds asked for before.
+ */
+export const SMALL_BUILD_ITEMS = 65_536;
 
 /** A build in progress: `step` runs one step and says whether the build has ended (settled). */
 interface Build {
@@ -24,6 +33,8 @@ export class PlanBuildQueue {
   private readonly concurrentBuilds: number;
   private readonly waiting: Build[] = [];
   private readonly running: Build[] = [];
+  /** Small builds in progress: not counted against `concurrentBuilds`. */
+  private readonly small: Build[] = [];
   private scheduled = false;
 
   constructor(options: PlanBuildQueueOptions = {}) {
@@ -31,10 +42,13 @@ export class PlanBuildQueue {
     this.concurrentBuilds = options.concurrentBuilds ?? 2;
   }
 
-  /** The result of `steps` once every step has run; rejects with what a step threw. */
-  run<T>(steps: PlanSteps<T>): Promise<T> {
+  /**
+   * The result of `steps` once every step has run; rejects with what a step threw. `items`: the plan's size,
+   * which decides whether the build waits for a slot (large) or starts at once (small).
+   */
+  run<T>(steps: PlanSteps<T>, items: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({
+      (items <= SMALL_BUILD_ITEMS ? this.small : this.waiting).push({
         step: () => {
           try {
             const next = steps.next();
@@ -52,7 +66,7 @@ export class PlanBuildQueue {
 
   /** Builds waiting or in progress. */
   get pending(): number {
-    return this.waiting.length + this.running.length;
+    return this.waiting.length + this.running.length + this.small.length;
   }
 
   private schedule(): void {
@@ -68,8 +82,10 @@ export class PlanBuildQueue {
       while (this.running.length < this.concurrentBuilds && this.waiting.length > 0) {
         this.running.push(this.waiting.shift()!);
       }
-      for (const build of [...this.running]) {
-        if (build.step()) this.running.splice(this.running.indexOf(build), 1);
+      for (const builds of [this.small, this.running]) {
+        for (const build of [...builds]) {
+          if (build.step()) builds.splice(builds.indexOf(build), 1);
+        }
       }
     } while (this.pending > 0 && performance.now() - started < this.sliceMs);
     this.schedule();

@@ -73,12 +73,15 @@ export class PlanCache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const built = this.queue.run(epochPlanSteps(this.series, policy, seed, epoch, eligible)).then((plan) => {
-      this.builds += 1;
-      this.keys.set(plan, key);
-      this.keep(key, plan, plan.bytes);
-      return plan;
-    });
+    const items = epochItemCount(this.series, policy, eligible);
+    const built = this.queue
+      .run(epochPlanSteps(this.series, policy, seed, epoch, eligible), items)
+      .then((plan) => {
+        this.builds += 1;
+        this.keys.set(plan, key);
+        this.keep(key, plan, plan.bytes);
+        return plan;
+      });
     this.building.set(key, built);
     const done = () => this.building.delete(key);
     built.then(done, done);
@@ -98,7 +101,7 @@ export class PlanCache {
     const kept = this.replacements.get(plan);
     if (kept !== undefined && kept.badSeries === badSeries && kept.size === badSeries.size) return kept.plan;
     // The steps copy the set now, so the replacement is the one for this size even if the set grows meanwhile.
-    const replaced = this.queue.run(planWithoutSeriesSteps(plan, badSeries));
+    const replaced = this.queue.run(planWithoutSeriesSteps(plan, badSeries), plan.size);
     this.replacements.set(plan, { badSeries, size: badSeries.size, plan: replaced });
     replaced.then(
       (result) => {
@@ -184,4 +187,15 @@ function checkSplitHasItems(
     'FAILED_PRECONDITION',
     `split.part ${part} with split.holdout_fraction ${split.holdoutFraction} holds ${eligible.length} of the ${series.length} series and ${nodules} nodules: nothing to sample; ${fix}`,
   );
+}
+
+/** The number of items of an epoch: each eligible nodule `samplesPerNodule` times, plus the negatives. */
+function epochItemCount(
+  series: readonly CatalogSeries[],
+  policy: SamplingPolicy,
+  eligible: readonly number[] | undefined,
+): number {
+  const indices = eligible ?? series.map((_, index) => index);
+  const nodules = indices.reduce((total, index) => total + series[index]!.nodules.length, 0);
+  return nodules * policy.samplesPerNodule + policy.negativesPerEpoch;
 }

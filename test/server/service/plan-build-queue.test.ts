@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PlanSteps } from '../../../server/sampling/plan-steps.js';
-import { PlanBuildQueue } from '../../../server/service/plan-build-queue.js';
+import { PlanBuildQueue, SMALL_BUILD_ITEMS } from '../../../server/service/plan-build-queue.js';
+
+/** An item count that makes a build large: it waits for one of the `concurrentBuilds` slots. */
+const LARGE = SMALL_BUILD_ITEMS + 1;
 
 /** A build of `count` steps that records when it runs, then returns `value` (or throws `error`). */
 function* build(name: string, count: number, log: string[], value: number, error?: Error): PlanSteps<number> {
@@ -19,9 +22,9 @@ describe('PlanBuildQueue', () => {
     const log: string[] = [];
     const failure = new Error('no items');
     const results = await Promise.allSettled([
-      queue.run(build('a', 5, log, 1)),
-      queue.run(build('b', 3, log, 2, failure)),
-      queue.run(build('c', 4, log, 3)),
+      queue.run(build('a', 5, log, 1), LARGE),
+      queue.run(build('b', 3, log, 2, failure), LARGE),
+      queue.run(build('c', 4, log, 3), LARGE),
     ]);
     assert.deepEqual(results, [
       { status: 'fulfilled', value: 1 },
@@ -34,9 +37,21 @@ describe('PlanBuildQueue', () => {
   it('interleaves at most `concurrentBuilds` builds, in the order they were asked for', async () => {
     const queue = new PlanBuildQueue({ concurrentBuilds: 2 });
     const log: string[] = [];
-    await Promise.all(['a', 'b', 'c'].map((name) => queue.run(build(name, 3, log, 0))));
+    await Promise.all(['a', 'b', 'c'].map((name) => queue.run(build(name, 3, log, 0), LARGE)));
     // a and b take turns; c starts only when one of them has ended.
     assert.deepEqual(log, ['a', 'b', 'a', 'b', 'a', 'b', 'c', 'c', 'c']);
+  });
+
+  it('starts a small build at once, beside large builds that hold every slot', async () => {
+    const queue = new PlanBuildQueue({ concurrentBuilds: 2 });
+    const log: string[] = [];
+    await Promise.all([
+      ...['a', 'b', 'c'].map((name) => queue.run(build(name, 3, log, 0), LARGE)),
+      queue.run(build('s', 2, log, 0), SMALL_BUILD_ITEMS),
+    ]);
+    // s runs from the first turn on, not after c.
+    assert.deepEqual(log.slice(0, 6), ['s', 'a', 'b', 's', 'a', 'b']);
+    assert.equal(log.filter((name) => name === 's').length, 2);
   });
 
   it('returns to the event loop between slices, so timers fire during a long build', async () => {
@@ -55,7 +70,7 @@ describe('PlanBuildQueue', () => {
         }
         return spins;
       }
-      await queue.run(slow());
+      await queue.run(slow(), LARGE);
       assert.ok(ticks >= 5, `${ticks} timer ticks during the build`);
     } finally {
       clearInterval(timer);
