@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,44 +8,17 @@ import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { type BoxLayout, writeBoxLayoutDataset } from '../support/box-layout-dataset.js';
 import { getDatasetInfo } from '../support/grpc-calls.js';
 import { pollUntil } from '../support/poll-until.js';
-import { type ServerProcess, spawnServer, VOXELFEED_BIN } from '../support/spawn-server.js';
+import { cleanEnv, type Finished, runVoxelfeed } from '../support/run-voxelfeed.js';
+import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
 /*
  * What a person starting `voxelfeed serve` or running `voxelfeed index` sees when series are skipped or boxes
  * miss their masks: exit codes and the lines on stdout and stderr, with data sets written by numpy and unu.
  */
 
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The parent's environment without VOXELFEED_* variables, so a developer's settings cannot change a result. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('VOXELFEED_')),
-  );
-  return { ...env, ...extra };
-}
-
 /** Runs `voxelfeed ARGS` to its end (a serve that starts is killed after 60 s, failing the test). */
-async function voxelfeed(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
-  const child = spawn(process.execPath, [VOXELFEED_BIN, ...args], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const [code] = await once(child, 'close');
-  return { code: code as number | null, stdout, stderr };
+function voxelfeed(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
+  return runVoxelfeed(args, env, 60_000);
 }
 
 /** stderr without the JSON log lines: what a person reads. */

@@ -10,6 +10,7 @@ import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { buildCatalog } from '../../server/dataset/build-catalog.js';
 import { PHANTOM_MANIFEST_NAME } from '../../server/synth/write-phantom-dataset.js';
 import { getDatasetInfo } from '../support/grpc-calls.js';
+import { cleanEnv, runVoxelfeed } from '../support/run-voxelfeed.js';
 import { VOXELFEED_BIN } from '../support/spawn-server.js';
 
 /*
@@ -17,36 +18,7 @@ import { VOXELFEED_BIN } from '../support/spawn-server.js';
  * stdout and stderr. What the commands compute is tested next to their modules; here, that they are wired.
  */
 
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The parent's environment without VOXELFEED_* variables, so a developer's settings cannot change a result. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('VOXELFEED_')),
-  );
-  return { ...env, ...extra };
-}
-
-async function voxelfeed(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
-  const child = spawn(process.execPath, [VOXELFEED_BIN, ...args], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const [code] = await once(child, 'close');
-  return { code: code as number | null, stdout, stderr };
-}
+const voxelfeed = runVoxelfeed;
 
 interface Serving {
   readonly child: ChildProcess;
