@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type RunningCommand, spawnVoxelfeed } from '../../bin/demo/spawn-command.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
+import { type Finished, runVoxelfeed } from '../support/run-voxelfeed.js';
 import { healthStatus } from '../support/standard-services.js';
 
 /*
@@ -23,15 +24,8 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs the command to its exit (SIGKILL after EXIT_MS): the exit code and both outputs. */
-async function runToExit(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const command = spawnVoxelfeed(args, { env: cleanEnv(env) });
-  const killer = setTimeout(() => command.child.kill('SIGKILL'), EXIT_MS);
-  const code = await command.exited;
-  clearTimeout(killer);
-  return { code, stdout: command.stdout(), stderr: command.stderr() };
+function runToExit(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
+  return runVoxelfeed(args, env, EXIT_MS);
 }
 
 /** Exactly one line on stderr, `voxelfeed <command>: ...`, with every fragment in it and no stack frame. */

@@ -18,7 +18,8 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /**
  * Runs `node bin/voxelfeed.js ARGS` in a child process to its end, with `env` over a clean environment.
- * `timeoutMs` kills a command that does not end by itself (a serve that starts), failing the test that waits.
+ * `timeoutMs` kills (SIGKILL) a command that does not end by itself (a serve that starts), failing the test
+ * that waits.
  */
 export async function runVoxelfeed(
   args: readonly string[],
@@ -28,7 +29,7 @@ export async function runVoxelfeed(
   const child = spawn(process.execPath, [VOXELFEED_BIN, ...args], {
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+    ...(timeoutMs === undefined ? {} : { timeout: timeoutMs, killSignal: 'SIGKILL' as const }),
   });
   let stdout = '';
   let stderr = '';
