@@ -11,6 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import { type Batch, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { MAX_REQUEST_BYTES } from '../../server/service/create-grpc-server.js';
+import type { ServiceLimits } from '../../server/service/service-limits.js';
 import {
   baseStreamRequest,
   getDatasetInfo,
@@ -103,10 +104,7 @@ describe('stream limits', { timeout: 30_000 }, () => {
   let dataset: TempDataset;
   const servers: TestServer[] = [];
   const clients: VoxelFeedClient[] = [];
-  const start = async (
-    limits: Parameters<typeof startTestServer>[0]['limits'],
-    observer?: RecordingObserver,
-  ) => {
+  const start = async (limits: Partial<ServiceLimits>, observer?: RecordingObserver) => {
     const server = await startTestServer({
       data: dataset.dir,
       limits,
