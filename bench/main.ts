@@ -144,7 +144,8 @@ async function main(): Promise<void> {
   const bigDir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
 
   const inProcess = await benchInProcess(bigDir, { seconds, batchSize, crop });
-  // Clients should raise the HTTP/2 flow-control window (README); the default 64 KiB is measured for contrast.
+  // Clients should raise the HTTP/2 flow-control window (docs/client-guide.md); the default 64 KiB is
+  // measured for contrast.
   const grpcDefaultWindow = await benchGrpc(bigDir, {
     seconds: Math.max(2, seconds / 2),
     batchSize,

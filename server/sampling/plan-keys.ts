@@ -3,7 +3,7 @@ import { RngPurpose, toWords } from './rng.js';
 
 /**
  * The rng key of every random stream of an epoch plan, in one place. Changing any layout here changes
- * every served batch, so each layout is fixed by the determinism contract (DESIGN.md).
+ * every served batch, so each layout is fixed by the determinism contract (docs/determinism.md).
  * Keys are uint32 words: the seed (two words), the epoch (one word), then an index and the purpose.
  */
 

@@ -2,7 +2,9 @@ import { VoxelfeedError } from '../errors.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from './types.js';
 
 export const MAX_SAMPLES_PER_NODULE = 1000;
-// An epoch plan is built in one pass (about 1 us per negative): a million negatives cost about a second, once per epoch.
+// Bounds a plan (4 bytes per item) and its build: the server builds a plan once per seed, epoch and
+// sampling, in slices between other streams' work (PlanBuildQueue); a million negatives take 0.1 to 1 s of
+// work in all (a windowed order or a bad-series replacement looks up every negative's series, ~1 us each).
 export const MAX_NEGATIVES_PER_EPOCH = 1_000_000;
 export const MAX_SHUFFLE_WINDOW = 1_000_000;
 /** How far set crop-mode probabilities may sum from 1. */

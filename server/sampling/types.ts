@@ -1,7 +1,7 @@
 /**
  * Plain data shared by the pure sampling core and the layers above it. Nothing here does I/O.
  *
- * Axis convention (DESIGN.md): index k of a shape, a centre or an origin is NRRD axis k.
+ * Axis convention (docs/determinism.md): index k of a shape, a centre or an origin is NRRD axis k.
  * Axis 0 is the fastest axis in the file; in memory a decoded volume is kept in C order
  * (axis 2 fastest), so `voxel(x0, x1, x2) = data[(x0 * n1 + x1) * n2 + x2]` and a crop row
  * along axis 2 is one contiguous run of bytes.

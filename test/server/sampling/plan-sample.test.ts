@@ -18,7 +18,7 @@ import { sphereVolume, syntheticCatalog } from './synthetic-catalog.js';
 
 const round = (x: number) => Math.floor(x + 0.5);
 
-/** The contract of DESIGN.md and the issue, written out again independently of plan-sample.ts. */
+/** The contract of docs/determinism.md, written out again independently of plan-sample.ts. */
 function referenceSample(
   plan: EpochPlan,
   series: readonly SeriesSummary[],
