@@ -1,7 +1,7 @@
 import { endianness } from 'node:os';
 import { VoxelfeedError } from '../../errors.js';
 import type { Nodule } from '../../sampling/types.js';
-import { openRegularFile } from '../nrrd/nrrd-header.js';
+import { openRegularFile } from '../open-regular-file.js';
 import { type PythonValue, parsePythonLiteral } from './python-literal.js';
 
 /** A numeric `.npy` array, values widened to float64 and given in C order whatever order the file used. */

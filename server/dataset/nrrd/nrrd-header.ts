@@ -1,7 +1,6 @@
-import { constants as fsConstants, type Stats } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { VoxelfeedError } from '../../errors.js';
+import { openRegularFile } from '../open-regular-file.js';
 import { type NrrdType, normaliseNrrdType, nrrdTypeBytes } from './nrrd-type.js';
 
 /*
@@ -208,32 +207,6 @@ export async function readNrrdHeaderFile(filePath: string): Promise<NrrdHeader> 
   } finally {
     await handle.close();
   }
-}
-
-/**
- * Opens a file for reading, refusing anything but a regular file (rejects with a plain Error saying what it
- * is; callers say which file it was meant to be). O_NONBLOCK keeps a FIFO from blocking the open, and a libuv
- * thread with it, until a writer comes; a directory would otherwise fail later with a bare EISDIR.
- */
-export async function openRegularFile(filePath: string): Promise<FileHandle> {
-  const handle = await open(filePath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new Error(`it is ${fileKind(stats)}, not a regular file`);
-    return handle;
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-}
-
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isCharacterDevice()) return 'a character device';
-  if (stats.isBlockDevice()) return 'a block device';
-  if (stats.isSocket()) return 'a socket';
-  return 'of an unknown kind';
 }
 
 /** Index just past the blank line ending the header ("\n\n" or "\n\r\n"), searching from `from`; null if none yet. */
