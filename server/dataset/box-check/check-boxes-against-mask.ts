@@ -126,7 +126,7 @@ export function maskViewOfVolume(volume: Volume): MaskView {
 }
 
 /** "(z, x, y)" for the column order [0, 2, 1]. */
-export function orderName(order: Shape3): string {
+function orderName(order: Shape3): string {
   return `(${order.map((axis) => AXIS_NAMES[axis]).join(', ')})`;
 }
 

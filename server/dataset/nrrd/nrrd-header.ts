@@ -35,7 +35,7 @@ export interface NrrdHeader {
 /** More dimensions than a single-channel volume with one extra axis cannot be served. */
 const MAX_DIMENSION = 4;
 /** A header longer than this is not a header: the blank line is missing or the file is not NRRD. */
-export const MAX_NRRD_HEADER_BYTES = 1 << 20;
+const MAX_NRRD_HEADER_BYTES = 1 << 20;
 const READ_CHUNK_BYTES = 4096;
 const SUPPORTED_ENCODINGS = 'raw, gzip (gz)';
 const KNOWN_ENCODINGS: ReadonlySet<string> = new Set(['ascii', 'text', 'txt', 'hex', 'bzip2', 'bz2', 'zrl']);
@@ -210,7 +210,7 @@ export async function readNrrdHeaderFile(filePath: string): Promise<NrrdHeader> 
 }
 
 /** Index just past the blank line ending the header ("\n\n" or "\n\r\n"), searching from `from`; null if none yet. */
-export function findHeaderEnd(bytes: Uint8Array, from: number): number | null {
+function findHeaderEnd(bytes: Uint8Array, from: number): number | null {
   for (let i = from; i < bytes.length - 1; i++) {
     if (bytes[i] !== 10) continue;
     if (bytes[i + 1] === 10) return i + 2;

@@ -16,7 +16,7 @@ const gunzipAsync = promisify(gunzip);
 
 /** A volume as stored: values of the file's type, in file order (axis 0 fastest), native byte order. */
 export interface RawVolume {
-  /** Spatial sizes in NRRD axis order (a 4-D file's channel axis of size 1 dropped: spatial-shape.ts). */
+  /** Spatial sizes in NRRD axis order (a 4-D file's channel axis of size 1 dropped: see `spatialShape`). */
   readonly sizes: Shape3;
   readonly type: NrrdType;
   readonly data: VoxelArray;
