@@ -1,6 +1,6 @@
 import { VolumeCache } from '../server/cache/volume-cache.js';
-import type { Catalog } from '../server/dataset/catalog.js';
-import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
+import type { Catalog } from '../server/dataset/catalog/catalog.js';
+import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';

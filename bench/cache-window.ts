@@ -1,4 +1,4 @@
-import type { Catalog } from '../server/dataset/catalog.js';
+import type { Catalog } from '../server/dataset/catalog/catalog.js';
 import { type CacheEpochRun, cacheEpoch } from './cache-epoch.js';
 
 export interface CacheWindowRun extends CacheEpochRun {

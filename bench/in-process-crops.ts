@@ -1,6 +1,6 @@
 import { VolumeCache } from '../server/cache/volume-cache.js';
-import { buildCatalog } from '../server/dataset/build-catalog.js';
-import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
+import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
+import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
 import { ServerMetrics } from '../server/metrics/server-metrics.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';

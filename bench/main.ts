@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../common/format-table.js';
-import { buildCatalog } from '../server/dataset/build-catalog.js';
+import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { benchDataset } from './bench-data.js';
 import { benchCacheWindow } from './cache-window.js';

@@ -1,5 +1,5 @@
-import { buildCatalog } from '../server/dataset/build-catalog.js';
-import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
+import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
+import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
 import { extractCrop } from '../server/sampling/extract-crop.js';
 
 /**

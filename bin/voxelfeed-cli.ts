@@ -17,7 +17,7 @@ type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<numb
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('../server/main.js')).runServe,
   synth: async () => (await import('../server/synth/run-synth.js')).runSynth,
-  index: async () => (await import('../server/dataset/run-index.js')).runIndex,
+  index: async () => (await import('../server/index-command/run-index.js')).runIndex,
   train: async () => (await import('../trainer/main.js')).runTrain,
   demo: async () => (await import('./demo/run-demo.js')).runDemo,
 };

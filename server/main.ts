@@ -11,16 +11,16 @@ import {
   type ServeConfig,
 } from './config/serve-config.js';
 import { serveEndpoints } from './config/serve-endpoints.js';
-import { BoxMaskMonitor } from './dataset/box-mask-monitor.js';
-import { buildCatalog } from './dataset/build-catalog.js';
-import type { Catalog } from './dataset/catalog.js';
-import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/load-catalog-volume.js';
+import { BoxMaskMonitor } from './dataset/box-check/box-mask-monitor.js';
+import { buildCatalog } from './dataset/catalog/build-catalog.js';
+import type { Catalog } from './dataset/catalog/catalog.js';
 import {
   DEFAULT_MAX_SKIPPED_SHARE,
   skippedShare,
   skippedShareProblem,
   skippedShareWarning,
-} from './dataset/skipped-share.js';
+} from './dataset/catalog/skipped-share.js';
+import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/loading/load-catalog-volume.js';
 import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { envFlag } from '../../common/env-flag.js';
-import { DEFAULT_MAX_SKIPPED_SHARE } from '../dataset/skipped-share.js';
+import { DEFAULT_MAX_SKIPPED_SHARE } from '../dataset/catalog/skipped-share.js';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_PLAN_CACHE_BYTES } from '../service/plan-cache.js';

@@ -14,6 +14,6 @@ export async function runInSlabs(
   }
 }
 
-export function yieldToEventLoop(): Promise<void> {
+function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

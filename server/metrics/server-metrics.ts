@@ -56,7 +56,7 @@ export class ServerMetrics {
     trainers: TrainerStatsStore,
     /** Optional sources, each adding its series; absent ones leave theirs at 0 or unexported. */
     sources: {
-      /** What the box check found so far (dataset/box-mask-monitor.ts); absent: both gauges stay at 0. */
+      /** What the box check found so far (`BoxMaskMonitor`); absent: both gauges stay at 0. */
       readonly boxMasks?: { checkedSeries(): number; mismatchedSeries(): number };
       /** The streams' batch buffers (absent: no such series). */
       readonly batchMemory?: { stats(): BatchMemoryStats };

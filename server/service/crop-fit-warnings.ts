@@ -1,4 +1,4 @@
-import type { Catalog } from '../dataset/catalog.js';
+import type { Catalog } from '../dataset/catalog/catalog.js';
 import type { Logger } from '../log/logger.js';
 import {
   describeNodulesLargerThanCrop,

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CatalogSeries } from '../dataset/catalog.js';
+import type { CatalogSeries } from '../dataset/catalog/catalog.js';
 import { VoxelfeedError } from '../errors.js';
 import { type EpochPlan, epochPlanSteps } from '../sampling/epoch-plan.js';
 import { planWithoutSeriesSteps } from '../sampling/plan-without-series.js';

@@ -1,5 +1,5 @@
 import type { VolumeCache } from '../cache/volume-cache.js';
-import type { Catalog } from '../dataset/catalog.js';
+import type { Catalog } from '../dataset/catalog/catalog.js';
 import type { PlanCache } from './plan-cache.js';
 
 /** A data set the server answers for: its catalog, its volume cache (keyed by series index) and its epoch plans. */

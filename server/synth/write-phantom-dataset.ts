@@ -1,9 +1,9 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { encodeNpy } from '../dataset/npy-writer.js';
-import { encodeNrrd } from '../dataset/nrrd-writer.js';
 import { VoxelfeedError } from '../errors.js';
 import type { Nodule, Shape3 } from '../sampling/types.js';
+import { encodeNpy } from './npy-writer.js';
+import { encodeNrrd } from './nrrd-writer.js';
 import { checkPhantomShape, generatePhantom, type Phantom } from './phantom-volume.js';
 import { seriesUid } from './series-uid.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { buildCatalog } from '../../server/dataset/build-catalog.js';
+import { buildCatalog } from '../../server/dataset/catalog/build-catalog.js';
 import { PHANTOM_MANIFEST_NAME } from '../../server/synth/write-phantom-dataset.js';
 import { getDatasetInfo } from '../support/grpc-calls.js';
 import { cleanEnv, runVoxelfeed } from '../support/run-voxelfeed.js';

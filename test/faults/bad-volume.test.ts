@@ -12,8 +12,8 @@ import {
   type StreamBatchesRequest,
   type VoxelFeedClient,
 } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { buildCatalog } from '../../server/dataset/build-catalog.js';
-import type { Catalog } from '../../server/dataset/catalog.js';
+import { buildCatalog } from '../../server/dataset/catalog/build-catalog.js';
+import type { Catalog } from '../../server/dataset/catalog/catalog.js';
 import type { RunningServer } from '../../server/main.js';
 import { planWithoutSeries } from '../../server/sampling/plan-without-series.js';
 import { resolveSamplingPolicy } from '../../server/sampling/sampling-policy.js';

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { type NpyArray, parseNpy, readBoxesNpy } from '../../server/dataset/npy-reader.js';
-import { encodeNpy } from '../../server/dataset/npy-writer.js';
+import { type NpyArray, parseNpy, readBoxesNpy } from '../../server/dataset/npy/npy-reader.js';
+import { encodeNpy } from '../../server/synth/npy-writer.js';
 import { bounded, expectVoxelfeedError, fuzzParameters } from './fuzz-support.js';
 
 /*

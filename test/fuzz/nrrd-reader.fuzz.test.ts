@@ -8,11 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { loadSeriesVolume } from '../../server/dataset/load-series-volume.js';
-import { parseNrrdHeader } from '../../server/dataset/nrrd-header.js';
-import { type ReadRawVolume, readNrrdVolume } from '../../server/dataset/nrrd-reader.js';
-import { encodeNrrd, type NrrdWriteType } from '../../server/dataset/nrrd-writer.js';
+import { loadSeriesVolume } from '../../server/dataset/loading/load-series-volume.js';
+import { parseNrrdHeader } from '../../server/dataset/nrrd/nrrd-header.js';
+import { type ReadRawVolume, readNrrdVolume } from '../../server/dataset/nrrd/nrrd-reader.js';
 import { isVoxelfeedError } from '../../server/errors.js';
+import { encodeNrrd, type NrrdWriteType } from '../../server/synth/nrrd-writer.js';
 import {
   type AllocationWatch,
   bounded,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CatalogSeries } from '../../../server/dataset/catalog.js';
+import type { CatalogSeries } from '../../../server/dataset/catalog/catalog.js';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { createEpochPlan, type EpochPlan } from '../../../server/sampling/epoch-plan.js';
 import { planWithoutSeries } from '../../../server/sampling/plan-without-series.js';
