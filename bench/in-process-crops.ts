@@ -1,7 +1,6 @@
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { ServerMetrics } from '../server/metrics/server-metrics.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
@@ -10,7 +9,8 @@ import { BatchMemory } from '../server/service/batch-memory.js';
 import type { CropRequest } from '../server/service/crop-request.js';
 import { PlanCache } from '../server/service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
-import { TrainerStatsStore } from '../server/service/trainer-stats-store.js';
+import { PrometheusTelemetry } from '../server/telemetry/prometheus-telemetry.js';
+import type { Telemetry } from '../server/telemetry/telemetry.js';
 
 export interface InProcessResult {
   readonly series: number;
@@ -67,7 +67,7 @@ export async function benchInProcess(
   const warmLoadSeconds = (performance.now() - warmStarted) / 1000;
   const loadsFirstEpoch = cache.loads;
 
-  const run = async (dtype: 'uint8' | 'float32', seconds: number, metrics?: ServerMetrics) => {
+  const run = async (dtype: 'uint8' | 'float32', seconds: number, metrics?: Telemetry) => {
     const request: CropRequest = { ...base, dtype };
     const plan = await plans.get(policy, request.seed, request.epoch);
     const steps = stepsInEpoch(plan.size, 1, options.batchSize);
@@ -91,14 +91,14 @@ export async function benchInProcess(
       memory.release(batch.backing);
       // What a stream reports per batch when metrics are on (the cache reports through its events, which
       // this loop's cache does not have: one call per distinct series, fewer than the batch's).
-      metrics?.batchSent({
+      metrics?.streams.onBatch?.({
         bytes: batch.bytes.length,
         samples: options.batchSize,
         timings,
         batchSeconds: 0.001,
         backpressureSeconds: 0,
       });
-      if (metrics) for (let i = 0; i < options.batchSize; i++) metrics.cacheOutcome('hit');
+      if (metrics) for (let i = 0; i < options.batchSize; i++) metrics.cache.onOutcome('hit');
       crops += options.batchSize;
     }
     const elapsed = (performance.now() - started) / 1000;
@@ -108,10 +108,7 @@ export async function benchInProcess(
   const bytes = await run('uint8', options.seconds);
   const floats = await run('float32', Math.max(1, options.seconds / 2));
   // (f') The metrics' own cost per batch, in one process: alternate rounds without and with a real registry.
-  const metrics = new ServerMetrics(
-    { bytesHeld: () => 0, capacityBytes: 1, loadsRunning: () => 0, loadsQueued: () => 0 },
-    new TrainerStatsStore(60_000),
-  );
+  const metrics = new PrometheusTelemetry();
   const off: number[] = [];
   const on: number[] = [];
   for (let round = 0; round < 3; round++) {

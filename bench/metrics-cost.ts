@@ -8,8 +8,9 @@ export interface MetricsCostResult {
 }
 
 /**
- * The cost of metrics on the hot path: crops/s over loopback gRPC from `serve --metrics-port off` (no registry,
- * no observers) against `serve` with metrics, alternating off/on so drift on a shared machine hits both alike.
+ * The cost of metrics on the hot path: crops/s over loopback gRPC from `serve --metrics-port off` (the no-op
+ * telemetry: no registry) against `serve` with metrics, alternating off/on so drift on a shared machine hits
+ * both alike.
  */
 export async function benchMetricsCost(
   dir: string,

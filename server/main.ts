@@ -23,7 +23,6 @@ import {
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/loading/load-catalog-volume.js';
 import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
-import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
 import { BatchMemory } from './service/batch-memory.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
@@ -33,6 +32,9 @@ import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './service/plan-cache.js';
 import type { DatasetRegistry } from './service/served-dataset.js';
 import { TrainerStatsStore } from './service/trainer-stats-store.js';
 import { ensureDefaultDataset } from './synth/default-dataset.js';
+import { NOOP_TELEMETRY } from './telemetry/noop-telemetry.js';
+import { PrometheusTelemetry } from './telemetry/prometheus-telemetry.js';
+import { withStreamObserver } from './telemetry/with-stream-observer.js';
 
 /** A rank that has not reported for this long is dropped from the server's view (and its metrics). */
 const TRAINER_STATS_EXPIRE_MS = 60_000;
@@ -157,18 +159,6 @@ export async function startServer(
     ),
   );
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
-  // Read at scrape time only, once the cache below exists.
-  const cacheView = {
-    bytesHeld: (): number => cache.bytesHeld,
-    capacityBytes: config.cacheMaxBytes,
-    loadsRunning: (): number => cache.loadsRunning,
-    loadsQueued: (): number => cache.loadsQueued,
-    badSeries: (): number => cache.failedKeys.size,
-  };
-  const boxMaskView = {
-    checkedSeries: (): number => boxMasks.checkedSeries,
-    mismatchedSeries: (): number => boxMasks.mismatchedSeries,
-  };
   const replaceBadSeries = config.replaceBadSeries === true;
   // Every stream's batch buffers, within --batch-memory. Its collections run only after 5 s without traffic
   // or when a batch waits on dropped buffers, at most once a second.
@@ -176,23 +166,15 @@ export async function startServer(
     budgetBytes: config.limits.batchMemoryBytes,
     collectGarbage: exposeGarbageCollector(),
   });
-  // --metrics-port off: no registry, no observers, nothing on the hot path (the benchmark's baseline).
-  const metrics =
-    config.metricsPort === null
-      ? null
-      : new ServerMetrics(cacheView, trainerStats, { boxMasks: boxMaskView, batchMemory });
+  // --metrics-port off: no registry, and reports that go nowhere (the benchmark's baseline).
+  const prometheus = config.metricsPort === null ? null : new PrometheusTelemetry();
+  const telemetry = withStreamObserver(prometheus ?? NOOP_TELEMETRY, hooks.observer);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
     load: async (index) => {
-      const volume = await loadCatalogVolume(
-        catalog.series[index]!,
-        metrics
-          ? (stats) => {
-              metrics.observeStage('read', stats.readMs / 1000);
-              metrics.observeStage('decode', stats.decodeMs / 1000);
-            }
-          : undefined,
+      const volume = await loadCatalogVolume(catalog.series[index]!, (stats) =>
+        telemetry.volumeLoaded(stats),
       );
       boxMasks.afterDecode(index, volume);
       return volume;
@@ -201,6 +183,9 @@ export async function startServer(
     // --replace-bad-series, get other series' items) instead of re-reading it for every batch.
     isPermanentFailure: isPermanentLoadFailure,
     events: {
+      onOutcome: (outcome) => telemetry.cache.onOutcome(outcome),
+      onEvict: () => telemetry.cache.onEvict(),
+      onOversize: () => telemetry.cache.onOversize(),
       onFailureKept: (index, error) =>
         log.warn(
           {
@@ -212,13 +197,6 @@ export async function startServer(
             ? 'series marked bad: its items are replaced by items of good series (--replace-bad-series); batches now depend on which series are bad'
             : 'series marked bad: streams that need it end with DATA_LOSS until the file is restored and the server restarted',
         ),
-      ...(metrics
-        ? {
-            onOutcome: (outcome) => metrics.cacheOutcome(outcome),
-            onEvict: () => metrics.cacheEvicted(),
-            onOversize: () => metrics.cacheOversized(),
-          }
-        : {}),
     },
   });
   const plans = new PlanCache(catalog.series, {
@@ -228,32 +206,13 @@ export async function startServer(
     defaultName: catalog.name,
     datasets: new Map([[catalog.name, { catalog, cache, plans, replaceBadSeries }]]),
   };
-  const observer: StreamObserver | undefined =
-    metrics === null
-      ? hooks.observer
-      : {
-          onStreamStart: () => {
-            metrics.streamStarted();
-            hooks.observer?.onStreamStart?.();
-          },
-          onStreamEnd: (code, seconds) => {
-            metrics.streamEnded(code);
-            hooks.observer?.onStreamEnd?.(code, seconds);
-          },
-          onBatch: (sent) => {
-            metrics.batchSent(sent);
-            hooks.observer?.onBatch?.(sent);
-          },
-          ...(hooks.observer?.onBatchesHeld
-            ? { onBatchesHeld: (stream, held) => hooks.observer?.onBatchesHeld?.(stream, held) }
-            : {}),
-        };
+  telemetry.watch({ cache, boxMasks, batchMemory, trainers: trainerStats });
   // /metrics before gRPC: if gRPC cannot bind, closing /metrics leaves nothing half-started, whereas a
   // gRPC server already bound would have answered health checks as SERVING.
   const metricsHttp =
-    metrics === null || endpoints.metrics === null
+    prometheus === null || endpoints.metrics === null
       ? null
-      : await serveMetrics(metrics.registry, endpoints.metrics);
+      : await serveMetrics(prometheus.registry, endpoints.metrics);
   const grpc = await createGrpcServer({
     bindFailure: (error) => listenFailure(error, endpoints.grpc),
     registry,
@@ -263,22 +222,9 @@ export async function startServer(
     log,
     host: config.host,
     port: config.port,
-    ...(observer ? { observer } : {}),
-    ...(metrics ? { onCallEnd: (method: string, code: string) => metrics.callEnded(method, code) } : {}),
+    telemetry,
     ...(security.credentials ? { credentials: security.credentials } : {}),
-    ...(security.tokens
-      ? {
-          interceptors: [
-            createAuthInterceptor({
-              tokens: security.tokens,
-              log,
-              ...(metrics
-                ? { onRefused: (method: string) => metrics.callEnded(method, 'UNAUTHENTICATED') }
-                : {}),
-            }),
-          ],
-        }
-      : {}),
+    interceptors: security.tokens ? [createAuthInterceptor({ tokens: security.tokens, log })] : [],
   }).catch(async (error: unknown) => {
     await metricsHttp?.close();
     throw error;

@@ -22,8 +22,6 @@ export interface AuthInterceptorOptions {
   /** Accepted bearer tokens (several during a rotation); at least one. */
   readonly tokens: readonly string[];
   readonly log: Logger;
-  /** Sees each refused call, by method name (`GetSample`), e.g. to count it in metrics. */
-  readonly onRefused?: (method: string) => void;
 }
 
 /** Why a call was refused: `details` goes to the client, `reason` to the log. */
@@ -61,7 +59,6 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): ServerIn
           next(metadata);
           return;
         }
-        const name = method.path.slice(method.path.lastIndexOf('/') + 1);
         options.log.warn(
           {
             method: method.path,
@@ -71,7 +68,6 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): ServerIn
           },
           'refused a call without a valid bearer token',
         );
-        options.onRefused?.(name);
         // Not passing the metadata on: the handler never starts and the request is never read.
         call.sendStatus({
           code: GrpcStatus.UNAUTHENTICATED,

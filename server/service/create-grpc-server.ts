@@ -1,16 +1,15 @@
 import {
   type ChannelOptions,
-  status as GrpcStatus,
   Server,
   ServerCredentials,
   type ServerInterceptor,
-  type ServerUnaryCall,
   type ServerWritableStream,
-  type sendUnaryData,
 } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { Logger } from '../log/logger.js';
+import { createCallTelemetryInterceptor } from '../telemetry/call-telemetry-interceptor.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { BatchMemory } from './batch-memory.js';
 import { createReflectionService } from './create-reflection-service.js';
 import { DrainNotice } from './drain-notice.js';
@@ -18,7 +17,7 @@ import type { EncodedBatch } from './encoded-batch.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
 import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
-import { createStreamBatchesHandler, type StreamObserver } from './handle-stream-batches.js';
+import { createStreamBatchesHandler } from './handle-stream-batches.js';
 import { createPreFramedInterceptor } from './pre-framed-messages.js';
 import type { DatasetRegistry } from './served-dataset.js';
 import { serverVoxelFeedService } from './server-service-definition.js';
@@ -88,10 +87,9 @@ export interface CreateServerOptions {
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
-  readonly observer?: StreamObserver;
+  /** Where every call and every stream's batches are reported (Prometheus, or nothing). */
+  readonly telemetry: Pick<Telemetry, 'calls' | 'streams'>;
   readonly trainerStats: TrainerStatsStore;
-  /** Every unary call's end, by method and status code name (streams report through `observer`). */
-  readonly onCallEnd?: (method: string, code: string) => void;
   /** TLS (server-credentials from read-tls-files.ts); absent: plaintext. */
   readonly credentials?: ServerCredentials;
   /** Run on every call before its handler, in order (the bearer-token check: auth-interceptor.ts). */
@@ -112,7 +110,11 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
   const server = new Server({
     ...grpcServerOptions(options.limits),
     interceptors: [
-      // First: it must see the call that frames messages (pre-framed-messages.ts).
+      // First, to count every call with the status it really ended with, those that grpc-js and the
+      // interceptors below refuse before any handler included. It passes on the call it was given, so the
+      // next one still sees the call that frames messages.
+      createCallTelemetryInterceptor(options.telemetry.calls),
+      // The first to wrap the call: it must see the call that frames messages (pre-framed-messages.ts).
       createPreFramedInterceptor({
         paths: [serverVoxelFeedService.streamBatches.path],
         onCopied: (path) => {
@@ -125,42 +127,23 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
         },
       }),
       ...(options.interceptors ?? []),
-      createUndecodableRequestInterceptor({
-        log: options.log,
-        ...(options.onCallEnd
-          ? { onRefused: (method: string) => options.onCallEnd?.(method, 'INVALID_ARGUMENT') }
-          : {}),
-      }),
+      createUndecodableRequestInterceptor({ log: options.log }),
     ],
   });
   const deps = { registry: options.registry, limits: options.limits, log: options.log };
-  const counted = <Request, Response>(
-    method: string,
-    handler: (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => void,
-  ) =>
-    options.onCallEnd === undefined
-      ? handler
-      : (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) =>
-          handler(call, (error, value) => {
-            options.onCallEnd?.(
-              method,
-              error ? (GrpcStatus[error.code ?? GrpcStatus.UNKNOWN] ?? 'UNKNOWN') : 'OK',
-            );
-            callback(error, value);
-          });
   const draining = new DrainNotice();
   const batchMemory =
     options.batchMemory ?? new BatchMemory({ budgetBytes: options.limits.batchMemoryBytes });
   const handleStream = createStreamBatchesHandler({
     ...deps,
     batchMemory,
-    ...(options.observer ? { observer: options.observer } : {}),
+    observer: options.telemetry.streams,
     draining,
   });
   const openStreams = new Set<StreamCall>();
   let streamsClosed: (() => void) | null = null;
   server.addService(serverVoxelFeedService, {
-    getDatasetInfo: counted('GetDatasetInfo', createGetDatasetInfoHandler(deps)),
+    getDatasetInfo: createGetDatasetInfoHandler(deps),
     streamBatches: (call: StreamCall) => {
       // Open until grpc-js says the call is over: its status handed to the connection, or the client gone.
       openStreams.add(call);
@@ -170,11 +153,8 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       });
       void handleStream(call);
     },
-    getSample: counted('GetSample', createGetSampleHandler(deps)),
-    reportTrainerStats: counted(
-      'ReportTrainerStats',
-      createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
-    ),
+    getSample: createGetSampleHandler(deps),
+    reportTrainerStats: createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
   });
   const health = new HealthImplementation({ '': 'SERVING', [VOXELFEED_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);

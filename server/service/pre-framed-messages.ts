@@ -18,7 +18,8 @@ export interface PreFramedInterceptorOptions {
  *
  * It relies on how grpc-js 1.x builds a call: the first server interceptor receives the call that frames
  * messages (`BaseServerInterceptingCall`, whose `serializeMessage(value)` returns the bytes to write), so this
- * must come first in the server's `interceptors`. Where the call has no such method, nothing is changed: the
+ * must come first in the server's `interceptors`, or after interceptors that pass that call on as they got it
+ * (call-telemetry-interceptor.ts). Where the call has no such method, nothing is changed: the
  * service's serializer strips the header and gRPC frames a copy as before, correct but using more memory, and
  * `onCopied` says so.
  */

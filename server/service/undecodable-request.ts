@@ -49,8 +49,6 @@ export function decodeOrMark<T>(
 
 export interface UndecodableRequestInterceptorOptions {
   readonly log: Logger;
-  /** Sees each refused call, by method name (`GetSample`), e.g. to count it in metrics. */
-  readonly onRefused?: (method: string) => void;
 }
 
 /**
@@ -73,7 +71,6 @@ export function createUndecodableRequestInterceptor(
           { method: method.path, peer: call.getPeer(), expected: message.typeName, reason: message.reason },
           'refused a request that does not decode',
         );
-        options.onRefused?.(method.path.slice(method.path.lastIndexOf('/') + 1));
         call.sendStatus({
           code: GrpcStatus.INVALID_ARGUMENT,
           details: message.details(method.path),

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { scrapeExercisedMetrics } from '../support/exercised-metrics.js';
 import { exposedSeries } from '../support/exposed-series.js';
 import { runPromtool } from '../support/prometheus-tools.js';
-import { type PromqlSelector, voxelfeedSelectors } from '../support/promql-selectors.js';
+import { exportedSelectors, type PromqlSelector } from '../support/promql-selectors.js';
 
 const PROMETHEUS_DIR = fileURLToPath(new URL('../../deploy/prometheus/', import.meta.url));
 const RULES = 'rules/voxelfeed.rules.yml';
@@ -187,7 +187,7 @@ describe('the Grafana dashboard and the rules', () => {
         typeof entry.query === 'string' ? entry.query : (entry.query?.query ?? ''),
       ),
     ];
-    const selectors = expressions.flatMap(voxelfeedSelectors);
+    const selectors = expressions.flatMap(exportedSelectors);
     assert.deepEqual(unknownSelectors(selectors, new Set()), []);
     // What the dashboard is for: each of these appears in some query.
     const used = new Set(selectors.map((selector) => selector.name));
@@ -198,7 +198,7 @@ describe('the Grafana dashboard and the rules', () => {
       'voxelfeed_samples_sent_total',
       'voxelfeed_sent_bytes_total',
       'voxelfeed_open_streams',
-      'voxelfeed_stream_ends_total',
+      'grpc_server_handled_total',
     ]) {
       assert.ok(used.has(name), `no panel queries ${name}`);
     }
@@ -222,20 +222,22 @@ describe('the Grafana dashboard and the rules', () => {
     assert.ok(recorded.size >= 3, `${recorded.size} recording rules`);
     const expressions = ruleExpressions(rulesText);
     assert.ok(expressions.length >= recorded.size + 4, `${expressions.length} rule expressions found`);
-    const selectors = expressions.flatMap(voxelfeedSelectors);
+    const selectors = expressions.flatMap(exportedSelectors);
     assert.deepEqual(unknownSelectors(selectors, recorded), []);
   });
 });
 
-describe('voxelfeedSelectors', () => {
+describe('exportedSelectors', () => {
   it('finds the metric names and matcher labels of an expression, not label values or functions', () => {
     assert.deepEqual(
-      voxelfeedSelectors(
-        'sum by (le) (rate(voxelfeed_a_bucket{stage="voxelfeed_b", instance=~"$i"}[5m])) / x:voxelfeed_c:rate5m',
+      exportedSelectors(
+        'sum by (le) (rate(voxelfeed_a_bucket{stage="voxelfeed_b", instance=~"$i"}[5m])) / x:voxelfeed_c:rate5m' +
+          ' + sum(grpc_server_handled_total{grpc_code!="OK"}) + other_grpc_server_x',
       ),
       [
         { name: 'voxelfeed_a_bucket', labels: ['stage', 'instance'] },
         { name: 'x:voxelfeed_c:rate5m', labels: [] },
+        { name: 'grpc_server_handled_total', labels: ['grpc_code'] },
       ],
     );
   });

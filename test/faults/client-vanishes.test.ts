@@ -121,6 +121,9 @@ describe('a client that vanishes mid-stream', () => {
 
     const page = await scrapeMetrics(server.running);
     assert.match(page, /^voxelfeed_open_streams 0$/m);
-    assert.match(page, /^voxelfeed_stream_ends_total\{code="CANCELLED"\} 1$/m);
+    assert.match(
+      page,
+      /^grpc_server_handled_total\{grpc_type="server_stream",grpc_service="voxelfeed\.v1\.VoxelFeed",grpc_method="StreamBatches",grpc_code="Canceled"\} 1$/m,
+    );
   });
 });

@@ -94,12 +94,12 @@ describe('voxelfeed serve --metrics-host', { timeout: 90_000 }, async () => {
     const port = Number(match[1]);
     const response = await fetch(`http://${METRICS_HOST}:${port}/metrics`);
     assert.equal(response.status, 200);
-    assert.match(await response.text(), /^# TYPE voxelfeed_requests_total counter$/m);
+    assert.match(await response.text(), /^# TYPE grpc_server_handled_total counter$/m);
     // Nothing of ours on --host at that port: the metrics listener is bound to METRICS_HOST only.
     const onGrpcHost = await fetch(`http://${GRPC_HOST}:${port}/metrics`).then(
       async (other) => other.text(),
       () => '',
     );
-    assert.doesNotMatch(onGrpcHost, /voxelfeed_requests_total/);
+    assert.doesNotMatch(onGrpcHost, /grpc_server_handled_total/);
   });
 });

@@ -147,7 +147,10 @@ describe('stream limits', { timeout: 30_000 }, () => {
     await ends.endsReached(4);
     assert.deepEqual([...ends.codes].sort(), ['CANCELLED', 'CANCELLED', 'OK', 'RESOURCE_EXHAUSTED']);
     const exposition = await scrapeMetrics(server.running);
-    assert.match(exposition, /^voxelfeed_stream_ends_total\{code="RESOURCE_EXHAUSTED"\} 1$/m);
+    assert.match(
+      exposition,
+      /^grpc_server_handled_total\{grpc_type="server_stream",grpc_service="voxelfeed\.v1\.VoxelFeed",grpc_method="StreamBatches",grpc_code="ResourceExhausted"\} 1$/m,
+    );
   });
 
   it('refuses a stream over the total limit, naming --max-streams', async () => {

@@ -230,12 +230,17 @@ describe('a server with TLS and bearer tokens', () => {
     assert.equal((await failure(client({ token: NEW_TOKEN }).datasetInfo())).code, 'UNAVAILABLE');
   });
 
-  it('counts refused calls in voxelfeed_requests_total with code UNAUTHENTICATED', async () => {
+  it('counts refused calls in grpc_server_handled_total with code Unauthenticated', async () => {
     await failure(client({ tls: { ca } }).getSample({ index: 0, cropSize: CROP }));
     const text = await (await fetch(`http://127.0.0.1:${server.running.metricsPort}/metrics`)).text();
     const line = text
       .split('\n')
-      .find((l) => l.startsWith('voxelfeed_requests_total{method="GetSample",code="UNAUTHENTICATED"}'));
+      .find(
+        (l) =>
+          l.startsWith('grpc_server_handled_total{') &&
+          l.includes('grpc_method="GetSample"') &&
+          l.includes('grpc_code="Unauthenticated"'),
+      );
     assert.ok(line && Number(line.split(' ')[1]) >= 1, `no counted refusal in:\n${text.slice(0, 3000)}`);
   });
 
