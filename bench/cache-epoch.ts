@@ -1,12 +1,12 @@
+import { assembleBatch } from '../server/batches/assemble-batch.js';
+import type { CropRequest } from '../server/batches/crop-request.js';
+import { PlanCache } from '../server/batches/plan-cache.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import type { Catalog } from '../server/dataset/catalog.js';
 import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
-import { assembleBatch } from '../server/service/assemble-batch.js';
-import type { CropRequest } from '../server/service/crop-request.js';
-import { PlanCache } from '../server/service/plan-cache.js';
 
 export interface CacheEpochRun {
   /** Hits over all cache requests, every replica together. */

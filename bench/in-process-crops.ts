@@ -1,3 +1,7 @@
+import { assembleBatch } from '../server/batches/assemble-batch.js';
+import { BatchMemory } from '../server/batches/batch-memory.js';
+import type { CropRequest } from '../server/batches/crop-request.js';
+import { PlanCache } from '../server/batches/plan-cache.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/load-catalog-volume.js';
@@ -5,10 +9,6 @@ import { ServerMetrics } from '../server/metrics/server-metrics.js';
 import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
-import { assembleBatch } from '../server/service/assemble-batch.js';
-import { BatchMemory } from '../server/service/batch-memory.js';
-import type { CropRequest } from '../server/service/crop-request.js';
-import { PlanCache } from '../server/service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { TrainerStatsStore } from '../server/service/trainer-stats-store.js';
 

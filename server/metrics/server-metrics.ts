@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type TrainerStats, VoxelFeedService } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { BatchMemoryStats } from '../batches/batch-memory.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
-import type { BatchMemoryStats } from '../service/batch-memory.js';
 import type { BatchSent } from '../service/handle-stream-batches.js';
 import type { TrainerStatsStore } from '../service/trainer-stats-store.js';
 

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { assemblerAroundBadSeries } from '../batches/assemble-around-bad-series.js';
+import type { BatchTimings } from '../batches/assemble-batch.js';
+import type { BatchBuffers, BatchMemory } from '../batches/batch-memory.js';
+import { CropFitWarnings } from '../batches/crop-fit-warnings.js';
+import { resolveStreamRequest } from '../batches/crop-request.js';
+import type { DrainNotice } from '../batches/drain-notice.js';
+import type { EncodedBatch } from '../batches/encoded-batch.js';
+import type { DatasetRegistry } from '../batches/served-dataset.js';
+import { StreamAdmission } from '../batches/stream-admission.js';
+import { untilAborted } from '../batches/until-aborted.js';
 import { VoxelfeedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { planPosition, stepsInEpoch } from '../sampling/epoch-steps.js';
-import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
-import type { BatchTimings } from './assemble-batch.js';
-import type { BatchBuffers, BatchMemory } from './batch-memory.js';
-import { CropFitWarnings } from './crop-fit-warnings.js';
-import { resolveStreamRequest } from './crop-request.js';
-import type { DrainNotice } from './drain-notice.js';
-import type { EncodedBatch } from './encoded-batch.js';
-import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
-import { StreamAdmission } from './stream-admission.js';
 import { toGrpcStatus } from './to-grpc-status.js';
-import { untilAborted } from './until-aborted.js';
 import { BackpressuredWriter } from './write-with-backpressure.js';
 
 export interface BatchSent {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PlanCache } from '../../../server/batches/plan-cache.js';
 import type { CatalogSeries } from '../../../server/dataset/catalog.js';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { createEpochPlan, type EpochPlan } from '../../../server/sampling/epoch-plan.js';
 import { planWithoutSeries } from '../../../server/sampling/plan-without-series.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
-import { PlanCache } from '../../../server/service/plan-cache.js';
 import { syntheticCatalog } from '../sampling/synthetic-catalog.js';
 
 const policy: SamplingPolicy = { ...DEFAULT_SAMPLING_POLICY, samplesPerNodule: 2, negativesPerEpoch: 12 };
