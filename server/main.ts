@@ -5,6 +5,7 @@ import { BatchMemory } from './batches/batch-memory.js';
 import { exposeGarbageCollector } from './batches/expose-garbage-collector.js';
 import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './batches/plan-cache.js';
 import type { DatasetRegistry } from './batches/served-dataset.js';
+import type { StreamObserver } from './batches/stream-observer.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
 import { readServeSecurity } from './config/read-serve-security.js';
@@ -30,7 +31,6 @@ import { createLogger, type Logger } from './log/logger.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
-import type { StreamObserver } from './service/handle-stream-batches.js';
 import { TrainerStatsStore } from './service/trainer-stats-store.js';
 import { ensureDefaultDataset } from './synth/default-dataset.js';
 

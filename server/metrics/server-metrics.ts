@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type TrainerStats, VoxelFeedService } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { BatchMemoryStats } from '../batches/batch-memory.js';
+import type { BatchSent } from '../batches/stream-observer.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
-import type { BatchSent } from '../service/handle-stream-batches.js';
 import type { TrainerStatsStore } from '../service/trainer-stats-store.js';
 
 /** 50 us to 10 s: a warm crop takes tens of microseconds, a cold gzip volume hundreds of milliseconds. */
