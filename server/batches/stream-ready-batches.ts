@@ -82,14 +82,18 @@ export async function* streamReadyBatches(
         `start_step is ${request.startStep} but epoch ${request.epoch} has ${steps} steps for world_size ${request.worldSize} and batch_size ${request.batchSize}; resume at 0..${steps - 1} or ask for the next epoch`,
       );
     }
-    const grouping = { rankGroups: request.rankGroups, stepsInEpoch: steps };
+    const layout = {
+      worldSize: request.worldSize,
+      batchSize: request.batchSize,
+      grouping: { rankGroups: request.rankGroups, stepsInEpoch: steps },
+    };
     const endStep = request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps);
-    const assemble = assemblerAroundBadSeries(request, plan, signal, buffers);
+    const assemble = assemblerAroundBadSeries({ request, plan, signal, buffers });
     const prepare = (step: number): Promise<PreparedBatch> => {
       const begun = performance.now();
       holding(1);
       const positions = Array.from({ length: request.batchSize }, (_, slot) =>
-        planPosition(step, request.rank, slot, request.worldSize, request.batchSize, grouping),
+        planPosition(layout, step, request.rank, slot),
       );
       const header = { step, stepsInEpoch: steps, rank: request.rank, worldSize: request.worldSize };
       const pending = assemble(positions, header).then((result) => ({

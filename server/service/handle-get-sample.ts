@@ -28,7 +28,7 @@ export function createGetSampleHandler(deps: GetSampleDeps) {
         request.split,
       );
       const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
-      const { batch } = await assemblerAroundBadSeries(request, plan)([request.index], header);
+      const { batch } = await assemblerAroundBadSeries({ request, plan })([request.index], header);
       return batch.bytes;
     };
     run().then(
