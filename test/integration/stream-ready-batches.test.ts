@@ -43,6 +43,8 @@ const REQUESTS: Record<string, Partial<StreamBatchesRequest>> = {
   },
 };
 
+// The gRPC handler is an adapter around the pipeline: what a client receives must be exactly what the pipeline
+// yields in this process for the same request, batch for batch, with nothing added, dropped or reordered.
 describe('streamReadyBatches beside StreamBatches', { timeout: 60_000 }, () => {
   let data: TempDataset;
   let server: TestServer;

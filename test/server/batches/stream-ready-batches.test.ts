@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Batch, SamplingOptions } from '../../../gen/voxelfeed/v1/voxelfeed.js';
+import { assembleBatch } from '../../../server/batches/assemble-batch.js';
 import { BatchMemory } from '../../../server/batches/batch-memory.js';
 import { resolveStreamRequest, type StreamRequest } from '../../../server/batches/crop-request.js';
 import { PlanCache } from '../../../server/batches/plan-cache.js';
@@ -17,6 +18,7 @@ import type { Catalog } from '../../../server/dataset/catalog.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from '../../../server/dataset/load-catalog-volume.js';
 import { isVoxelfeedError, VoxelfeedError } from '../../../server/errors.js';
 import { silentLogger } from '../../../server/log/logger.js';
+import { planPosition, stepsInEpoch } from '../../../server/sampling/epoch-steps.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
 import { baseStreamRequest } from '../../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../../support/phantom-dataset.js';
@@ -156,6 +158,22 @@ describe('streamReadyBatches', { timeout: 60_000 }, () => {
     assert.ok(recorded.sent.every((sent) => sent.samples === 4 && sent.bytes > 4 * 8 * 16 * 16));
     await allBuffersBack(recorded.memory);
     assert.equal(recorded.held.at(-1), 0);
+  });
+
+  it("yields at each step the batch that step's plan positions assemble to, rank groups included", async () => {
+    const dataset = servedDataset(catalog);
+    const request = streamRequest(dataset, { worldSize: 3, rank: 2, rankGroups: 2, batchSize: 2 });
+    const batches = await readAll(request, recordedDeps(1).deps);
+    const plan = await dataset.plans.get(request.policy, request.seed, request.epoch, request.split);
+    const steps = stepsInEpoch(plan.size, 3, 2);
+    assert.equal(batches.length, steps);
+    const layout = { worldSize: 3, batchSize: 2, grouping: { rankGroups: 2, stepsInEpoch: steps } };
+    for (const [step, { bytes }] of batches.entries()) {
+      const positions = [0, 1].map((slot) => planPosition(layout, step, 2, slot));
+      const header = { step, stepsInEpoch: steps, rank: 2, worldSize: 3 };
+      const { batch } = await assembleBatch({ request, plan }, positions, header);
+      assert.deepEqual(bytes, Buffer.from(batch.bytes), `step ${step}`);
+    }
   });
 
   it('gives the same bytes whatever the prefetch, and resumes at start_step with the tail', async () => {
