@@ -1,12 +1,13 @@
+import { BatchMemory } from '../server/batches/batch-memory.js';
+import type { CropRequest } from '../server/batches/crop-request.js';
+import { PlanCache } from '../server/batches/plan-cache.js';
+import { streamReadyBatches } from '../server/batches/stream-ready-batches.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import type { Catalog } from '../server/dataset/catalog/catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
+import { silentLogger } from '../server/log/logger.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
-import { assembleBatch } from '../server/service/assemble-batch.js';
-import type { CropRequest } from '../server/service/crop-request.js';
-import { PlanCache } from '../server/service/plan-cache.js';
 
 export interface CacheEpochRun {
   /** Hits over all cache requests, every replica together. */
@@ -61,18 +62,32 @@ export async function cacheEpoch(
     includeMask: true,
     split: ALL_SERIES,
   }));
-  const plan = await plans.get(policy, 1n, 0);
   const { worldSize, batchSize } = options;
-  const steps = stepsInEpoch(plan.size, worldSize, batchSize);
-  const grouping = { rankGroups: options.rankGroups, stepsInEpoch: steps };
+  // Batches are not prepared ahead: each rank's stream assembles its batch of a step when asked for it.
+  const memory = new BatchMemory({ budgetBytes: 1024 ** 3 });
+  const signal = new AbortController().signal;
+  const streams = Array.from({ length: worldSize }, (_, rank) =>
+    streamReadyBatches(
+      {
+        ...requests[rank % options.replicas]!,
+        rank,
+        worldSize,
+        rankGroups: options.rankGroups,
+        batchSize,
+        startStep: 0,
+        maxSteps: 0,
+      },
+      signal,
+      { prefetchBatches: 0, batchMemory: memory, log: silentLogger, streamId: `rank ${rank}` },
+    ),
+  );
   const started = performance.now();
-  for (let step = 0; step < steps; step++) {
-    for (let rank = 0; rank < worldSize; rank++) {
-      const positions = Array.from({ length: batchSize }, (_, slot) =>
-        planPosition(step, rank, slot, worldSize, batchSize, grouping),
-      );
-      const request = requests[rank % options.replicas]!;
-      await assembleBatch(request, plan, positions, { step, stepsInEpoch: steps, rank, worldSize });
+  // Every rank's stream has the same number of steps: one batch each per round, in rank order.
+  for (let more = true; more; ) {
+    for (const stream of streams) {
+      const next = await stream.next();
+      more = next.done !== true;
+      if (next.done !== true) next.value.release();
     }
   }
   const loads = requests.reduce((sum, request) => sum + request.dataset.cache.loads, 0);

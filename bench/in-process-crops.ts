@@ -1,13 +1,14 @@
+import { BatchMemory } from '../server/batches/batch-memory.js';
+import type { StreamRequest } from '../server/batches/crop-request.js';
+import { PlanCache } from '../server/batches/plan-cache.js';
+import type { BatchSent } from '../server/batches/stream-observer.js';
+import { streamReadyBatches } from '../server/batches/stream-ready-batches.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { planPosition, stepsInEpoch } from '../server/sampling/epoch-steps.js';
+import { silentLogger } from '../server/log/logger.js';
 import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
-import { assembleBatch } from '../server/service/assemble-batch.js';
-import { BatchMemory } from '../server/service/batch-memory.js';
-import type { CropRequest } from '../server/service/crop-request.js';
-import { PlanCache } from '../server/service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { PrometheusTelemetry } from '../server/telemetry/prometheus-telemetry.js';
 import type { Telemetry } from '../server/telemetry/telemetry.js';
@@ -27,8 +28,8 @@ export interface InProcessResult {
 }
 
 /**
- * (a) Crops per second assembled in-process from a warm cache: plan, crop and encode into wire-ready
- * batches, with no network. Also (d): loads per series when the cache holds the whole data set.
+ * (a) Crops per second assembled in-process from a warm cache: the server's batch pipeline
+ * (streamReadyBatches: plan, prefetch, crop and encode into wire-ready batches), with no network. Also (d): loads per series when the cache holds the whole data set.
  */
 export async function benchInProcess(
   dir: string,
@@ -41,7 +42,7 @@ export async function benchInProcess(
   });
   const plans = new PlanCache(catalog.series);
   const policy = { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: catalog.series.length * 50 };
-  const base: Omit<CropRequest, 'dtype'> = {
+  const base: Omit<StreamRequest, 'dtype'> = {
     datasetName: catalog.name,
     dataset: { catalog, cache, plans },
     seed: 1n,
@@ -50,56 +51,53 @@ export async function benchInProcess(
     cropSize: options.crop,
     includeMask: true,
     split: ALL_SERIES,
+    rank: 0,
+    worldSize: 1,
+    rankGroups: 1,
+    batchSize: options.batchSize,
+    startStep: 0,
+    maxSteps: 0,
+  };
+  // As a stream does: batches prepared ahead, their buffers from the server's batch memory, each given back
+  // once "sent" (here: at once).
+  const memory = new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes });
+  const deps = {
+    prefetchBatches: DEFAULT_SERVICE_LIMITS.prefetchBatches,
+    batchMemory: memory,
+    log: silentLogger,
+    streamId: 'bench',
   };
   // (d) One whole epoch from a cold cache that can hold the data set: every series should load exactly once.
   const warmStarted = performance.now();
-  {
-    const request: CropRequest = { ...base, dtype: 'uint8' };
-    const plan = await plans.get(policy, request.seed, request.epoch);
-    const steps = stepsInEpoch(plan.size, 1, options.batchSize);
-    for (let step = 0; step < steps; step++) {
-      const positions = Array.from({ length: options.batchSize }, (_, slot) =>
-        planPosition(step, 0, slot, 1, options.batchSize),
-      );
-      await assembleBatch(request, plan, positions, { step, stepsInEpoch: steps, rank: 0, worldSize: 1 });
-    }
+  for await (const ready of streamReadyBatches(
+    { ...base, dtype: 'uint8' },
+    new AbortController().signal,
+    deps,
+  )) {
+    ready.release();
   }
   const warmLoadSeconds = (performance.now() - warmStarted) / 1000;
   const loadsFirstEpoch = cache.loads;
 
   const run = async (dtype: 'uint8' | 'float32', seconds: number, metrics?: Telemetry) => {
-    const request: CropRequest = { ...base, dtype };
-    const plan = await plans.get(policy, request.seed, request.epoch);
-    const steps = stepsInEpoch(plan.size, 1, options.batchSize);
+    const request: StreamRequest = { ...base, dtype };
+    // What a stream reports per batch when metrics are on (the cache reports through its events, which
+    // this cache does not have: one call per distinct series, fewer than the batch's).
+    const observer = metrics ? { onBatch: (sent: BatchSent) => metrics.streams.onBatch?.(sent) } : undefined;
     let crops = 0;
-    // As a stream does: batch buffers come from the server's batch memory and are reused once sent (here:
-    // at once).
-    const memory = new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes });
     const started = performance.now();
-    for (let step = 0; performance.now() - started < seconds * 1000; step = (step + 1) % steps) {
-      const positions = Array.from({ length: options.batchSize }, (_, slot) =>
-        planPosition(step, 0, slot, 1, options.batchSize),
-      );
-      const { batch, timings } = await assembleBatch(
-        request,
-        plan,
-        positions,
-        { step, stepsInEpoch: steps, rank: 0, worldSize: 1 },
-        undefined,
-        memory,
-      );
-      memory.release(batch.backing);
-      // What a stream reports per batch when metrics are on (the cache reports through its events, which
-      // this loop's cache does not have: one call per distinct series, fewer than the batch's).
-      metrics?.streams.onBatch?.({
-        bytes: batch.bytes.length,
-        samples: options.batchSize,
-        timings,
-        batchSeconds: 0.001,
-        backpressureSeconds: 0,
-      });
-      if (metrics) for (let i = 0; i < options.batchSize; i++) metrics.cache.onOutcome('hit');
-      crops += options.batchSize;
+    const timeLeft = () => performance.now() - started < seconds * 1000;
+    // Epoch after epoch (the same one again) until the time is up.
+    while (timeLeft()) {
+      for await (const ready of streamReadyBatches(request, new AbortController().signal, {
+        ...deps,
+        observer,
+      })) {
+        ready.release();
+        if (metrics) for (let i = 0; i < options.batchSize; i++) metrics.cache.onOutcome('hit');
+        crops += options.batchSize;
+        if (!timeLeft()) break;
+      }
     }
     const elapsed = (performance.now() - started) / 1000;
     return { crops, seconds: elapsed, perSecond: crops / elapsed };

@@ -19,7 +19,7 @@ export async function benchPerCropDecode(
   while (performance.now() - started < options.seconds * 1000) {
     const series = catalog.series[crops % catalog.series.length]!;
     const volume = await loadCatalogVolume(series);
-    extractCrop(volume, [0, 0, 0], options.crop, 0, image, mask, 0);
+    extractCrop(volume, { origin: [0, 0, 0], size: options.crop, padValue: 0 }, { image, mask, offset: 0 });
     crops += 1;
   }
   return { crops, cropsPerSecond: crops / ((performance.now() - started) / 1000) };

@@ -14,7 +14,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * ts-proto's `Batch.decode` copies `image` and `mask` (`Buffer.from`), several MiB per batch. This walks the
  * top-level fields instead: `image` (6) and `mask` (7) stay `subarray` views of `bytes`, and every other
  * field goes to `Batch.decode` for the metadata, so decoding agrees with `Batch.decode` whatever the field
- * order (the server writes the tensors first, see server/service/encoded-batch.ts; `Batch.encode` writes them
+ * order (the server writes the tensors first, see server/batches/encoded-batch.ts; `Batch.encode` writes them
  * in the middle). A tensor field sent twice keeps its last occurrence, as in any protobuf parser.
  *
  * The returned views keep `bytes` alive and change if it changes: grpc-js hands each message its own buffer.

@@ -1,6 +1,11 @@
 import { formatHostPort, listenFailure } from '../common/listen-failure.js';
 import { probeListen } from '../common/probe-listen.js';
 import { serveMetrics } from '../common/serve-metrics.js';
+import { BatchMemory } from './batches/batch-memory.js';
+import { exposeGarbageCollector } from './batches/expose-garbage-collector.js';
+import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './batches/plan-cache.js';
+import type { DatasetRegistry } from './batches/served-dataset.js';
+import type { StreamObserver } from './batches/stream-observer.js';
 import { VolumeCache } from './cache/volume-cache.js';
 import { formatBytes } from './config/parse-byte-size.js';
 import { readServeSecurity } from './config/read-serve-security.js';
@@ -24,12 +29,7 @@ import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/loading/loa
 import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createAuthInterceptor } from './service/auth-interceptor.js';
-import { BatchMemory } from './service/batch-memory.js';
 import { createGrpcServer, type VoxelfeedServer } from './service/create-grpc-server.js';
-import { exposeGarbageCollector } from './service/expose-garbage-collector.js';
-import type { StreamObserver } from './service/handle-stream-batches.js';
-import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './service/plan-cache.js';
-import type { DatasetRegistry } from './service/served-dataset.js';
 import { TrainerStatsStore } from './service/trainer-stats-store.js';
 import { ensureDefaultDataset } from './synth/default-dataset.js';
 import { NOOP_TELEMETRY } from './telemetry/noop-telemetry.js';

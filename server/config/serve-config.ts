@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { envFlag } from '../../common/env-flag.js';
+import { DEFAULT_PLAN_CACHE_BYTES } from '../batches/plan-cache.js';
 import { DEFAULT_MAX_SKIPPED_SHARE } from '../dataset/catalog/skipped-share.js';
 import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
-import { DEFAULT_PLAN_CACHE_BYTES } from '../service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
 import { formatBytes, parseByteSize } from './parse-byte-size.js';
 import { parseShare } from './parse-share.js';

@@ -34,14 +34,18 @@ export interface EpochItems {
   seriesOf(index: number): number;
 }
 
-/** `eligible`: ascending catalog indices the epoch draws from (e.g. one part of a split); default all. */
-export function createEpochItems(
-  series: readonly SeriesSummary[],
-  policy: SamplingPolicy,
-  seed: bigint,
-  epoch: number,
-  eligible?: readonly number[],
-): EpochItems {
+/** What one epoch's items (and its plan) are a function of. */
+export interface EpochInputs {
+  readonly series: readonly SeriesSummary[];
+  readonly policy: SamplingPolicy;
+  readonly seed: bigint;
+  readonly epoch: number;
+  /** Ascending catalog indices the epoch draws from (e.g. one part of a split); absent: all. */
+  readonly eligible?: readonly number[] | undefined;
+}
+
+export function createEpochItems(inputs: EpochInputs): EpochItems {
+  const { series, policy, seed, epoch, eligible } = inputs;
   checkEpoch(epoch);
   const drawn = Uint32Array.from(eligible ?? series.keys());
   const withNodules = [...drawn].filter((s) => series[s]!.nodules.length > 0);

@@ -1,8 +1,7 @@
-import { createEpochItems, type EpochItems } from './epoch-items.js';
+import { createEpochItems, type EpochInputs, type EpochItems } from './epoch-items.js';
 import { epochPermutationSteps } from './epoch-permutation.js';
 import { checkPosition } from './plan-keys.js';
 import { type PlanSteps, runPlanSteps } from './plan-steps.js';
-import type { SamplingPolicy, SeriesSummary } from './types.js';
 import { windowedPermutationSteps } from './windowed-permutation.js';
 
 /**
@@ -27,28 +26,17 @@ export interface ShuffledEpochPlan extends EpochPlan {
   readonly order: Uint32Array;
 }
 
-export function createEpochPlan(
-  series: readonly SeriesSummary[],
-  policy: SamplingPolicy,
-  seed: bigint,
-  epoch: number,
-  eligible?: readonly number[],
-): ShuffledEpochPlan {
-  return runPlanSteps(epochPlanSteps(series, policy, seed, epoch, eligible));
+export function createEpochPlan(inputs: EpochInputs): ShuffledEpochPlan {
+  return runPlanSteps(epochPlanSteps(inputs));
 }
 
 /**
  * `createEpochPlan` in steps (PlanSteps): the same plan, built a fraction of a millisecond at a time. The
  * catalog checks run at the first step.
  */
-export function* epochPlanSteps(
-  series: readonly SeriesSummary[],
-  policy: SamplingPolicy,
-  seed: bigint,
-  epoch: number,
-  eligible?: readonly number[],
-): PlanSteps<ShuffledEpochPlan> {
-  const items = createEpochItems(series, policy, seed, epoch, eligible);
+export function* epochPlanSteps(inputs: EpochInputs): PlanSteps<ShuffledEpochPlan> {
+  const { policy, seed, epoch } = inputs;
+  const items = createEpochItems(inputs);
   const order =
     policy.shuffleWindow > 0
       ? yield* windowedPermutationSteps(items, policy.shuffleWindow, seed, epoch)

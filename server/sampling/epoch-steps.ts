@@ -33,6 +33,14 @@ export interface RankGrouping {
   readonly stepsInEpoch: number;
 }
 
+/** How one epoch's steps are laid over its plan: the world size, each rank's batch, the rank grouping if any. */
+export interface StepLayout {
+  readonly worldSize: number;
+  readonly batchSize: number;
+  /** Absent: one group (ranks interleaved step by step). */
+  readonly grouping?: RankGrouping | undefined;
+}
+
 /**
  * The plan position of `slot` in `rank`'s batch at global step `step`.
  *
@@ -41,14 +49,8 @@ export interface RankGrouping {
  * positions long, and within it the group's ranks take turns step by step like the ungrouped layout does for
  * all ranks: offset_g + (step*n_g + floor(r/K))*B + slot. One group is the ungrouped layout exactly.
  */
-export function planPosition(
-  step: number,
-  rank: number,
-  slot: number,
-  worldSize: number,
-  batchSize: number,
-  grouping?: RankGrouping,
-): number {
+export function planPosition(layout: StepLayout, step: number, rank: number, slot: number): number {
+  const { worldSize, batchSize, grouping } = layout;
   checkWorld(worldSize, batchSize);
   if (!Number.isSafeInteger(rank) || rank < 0 || rank >= worldSize) {
     throw new VoxelfeedError('INVALID_ARGUMENT', `rank is ${rank}; expected an integer 0..${worldSize - 1}`);

@@ -5,6 +5,17 @@ import { checkPosition, sampleKey } from './plan-keys.js';
 import { createRng, type Rng } from './rng.js';
 import type { CropMode, CropParams, Nodule, SamplingPolicy, SeriesSummary, Shape3, Vec3 } from './types.js';
 
+/** What the samples of one epoch plan share: the same for every position of a batch. */
+export interface SampleContext {
+  readonly plan: EpochPlan;
+  /** The catalog the plan was built from. */
+  readonly series: readonly SeriesSummary[];
+  readonly policy: SamplingPolicy;
+  readonly seed: bigint;
+  readonly epoch: number;
+  readonly cropSize: Shape3;
+}
+
 /**
  * Draws everything one sample needs, from one stream keyed by (seed, epoch, position), in a fixed order:
  * the mode (one nextFloat, drawn even for negative items so the stream layout never depends on the item),
@@ -13,15 +24,8 @@ import type { CropMode, CropParams, Nodule, SamplingPolicy, SeriesSummary, Shape
  *
  * The order of draws is part of the wire contract: changing it changes every served batch.
  */
-export function planSample(
-  plan: EpochPlan,
-  series: readonly SeriesSummary[],
-  policy: SamplingPolicy,
-  seed: bigint,
-  epoch: number,
-  position: number,
-  cropSize: Shape3,
-): CropParams {
+export function planSample(context: SampleContext, position: number): CropParams {
+  const { plan, series, policy, seed, epoch, cropSize } = context;
   if (plan.seed !== seed || plan.epoch !== epoch) {
     throw new VoxelfeedError(
       'INTERNAL',

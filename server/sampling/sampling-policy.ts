@@ -62,10 +62,18 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
 
   const requestedSamples = options?.samplesPerNodule ?? 0;
   const samplesPerNodule = requestedSamples === 0 ? 1 : requestedSamples;
-  checkCount(problems, 'samples_per_nodule', samplesPerNodule, 1, MAX_SAMPLES_PER_NODULE, 'per nodule');
+  checkCount(problems, 'samples_per_nodule', samplesPerNodule, {
+    min: 1,
+    max: MAX_SAMPLES_PER_NODULE,
+    per: 'per nodule',
+  });
 
   const negativesPerEpoch = options?.negativesPerEpoch ?? 0;
-  checkCount(problems, 'negatives_per_epoch', negativesPerEpoch, 0, MAX_NEGATIVES_PER_EPOCH, 'per epoch');
+  checkCount(problems, 'negatives_per_epoch', negativesPerEpoch, {
+    min: 0,
+    max: MAX_NEGATIVES_PER_EPOCH,
+    per: 'per epoch',
+  });
 
   const padValue = options?.padValue ?? 0;
   if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255) {
@@ -96,10 +104,9 @@ function checkCount(
   problems: string[],
   field: string,
   value: number,
-  min: number,
-  max: number,
-  per: string,
+  range: { readonly min: number; readonly max: number; readonly per: string },
 ): void {
+  const { min, max, per } = range;
   if (!Number.isInteger(value) || value < min) {
     problems.push(`sampling.${field} is ${value}; expected an integer ${min}..${max}`);
   } else if (value > max) {

@@ -1,11 +1,11 @@
 import { status as GrpcStatus, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import type { DatasetInfo, GetDatasetInfoRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { DatasetRegistry } from '../batches/served-dataset.js';
+import { unknownDatasetError } from '../batches/unknown-dataset-error.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_SAMPLING_POLICY } from '../sampling/types.js';
-import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
 import { toGrpcStatus } from './to-grpc-status.js';
-import { unknownDatasetError } from './unknown-dataset-error.js';
 
 export interface GetDatasetInfoDeps {
   readonly registry: DatasetRegistry;

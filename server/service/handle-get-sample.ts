@@ -1,9 +1,9 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { GetSampleRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { assemblerAroundBadSeries } from '../batches/assemble-around-bad-series.js';
+import { resolveSampleRequest } from '../batches/crop-request.js';
+import type { DatasetRegistry } from '../batches/served-dataset.js';
 import type { Logger } from '../log/logger.js';
-import { assemblerAroundBadSeries } from './assemble-around-bad-series.js';
-import { resolveSampleRequest } from './crop-request.js';
-import type { DatasetRegistry } from './served-dataset.js';
 import type { ServiceLimits } from './service-limits.js';
 import { toGrpcStatus } from './to-grpc-status.js';
 
@@ -28,7 +28,7 @@ export function createGetSampleHandler(deps: GetSampleDeps) {
         request.split,
       );
       const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
-      const { batch } = await assemblerAroundBadSeries(request, plan)([request.index], header);
+      const { batch } = await assemblerAroundBadSeries({ request, plan })([request.index], header);
       return batch.bytes;
     };
     run().then(

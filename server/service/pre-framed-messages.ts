@@ -1,5 +1,5 @@
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-import { GRPC_FRAME_HEADER_BYTES } from './encoded-batch.js';
+import { GRPC_FRAME_HEADER_BYTES } from '../batches/encoded-batch.js';
 
 export interface PreFramedInterceptorOptions {
   /** Methods (`/voxelfeed.v1.VoxelFeed/StreamBatches`) whose handlers write messages already framed. */

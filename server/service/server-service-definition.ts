@@ -7,7 +7,7 @@ import {
   TrainerStats,
   VoxelFeedService,
 } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { GRPC_FRAME_HEADER_BYTES } from './encoded-batch.js';
+import { GRPC_FRAME_HEADER_BYTES } from '../batches/encoded-batch.js';
 import { decodeOrMark } from './undecodable-request.js';
 
 /**

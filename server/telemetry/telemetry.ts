@@ -1,6 +1,6 @@
 import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { StreamObserver } from '../batches/stream-observer.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
-import type { StreamObserver } from '../service/handle-stream-batches.js';
 
 /**
  * What the server reports about its work, in one object: Prometheus series (prometheus-telemetry.ts) with

@@ -1,4 +1,4 @@
-import type { StreamObserver } from '../service/handle-stream-batches.js';
+import type { StreamObserver } from '../batches/stream-observer.js';
 import type { Telemetry } from './telemetry.js';
 
 /**

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { decodeBatch, float32View } from '../../client/decode-batch.js';
 import { FeedError } from '../../client/feed-error.js';
 import { Batch, CropMode, DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import { allocateEncodedBatch } from '../../server/service/encoded-batch.js';
+import { allocateEncodedBatch } from '../../server/batches/encoded-batch.js';
 import { assertSameBatch, tensorBytes } from '../support/feed-batch-reference.js';
 
 const SAMPLES = [

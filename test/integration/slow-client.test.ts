@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClientReadableStream, credentials } from '@grpc/grpc-js';
 import { type Batch, SamplingOptions, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { StreamObserver } from '../../server/service/handle-stream-batches.js';
+import type { StreamObserver } from '../../server/batches/stream-observer.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { baseStreamRequest, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';

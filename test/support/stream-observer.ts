@@ -1,4 +1,4 @@
-import type { StreamObserver } from '../../server/service/handle-stream-batches.js';
+import type { StreamObserver } from '../../server/batches/stream-observer.js';
 
 interface Waiter {
   readonly count: number;

@@ -37,7 +37,12 @@ const catalog: SeriesSummary[] = [
 
 describe('createEpochItems', () => {
   it('lists each nodule samplesPerNodule times in catalog order, then the negatives', () => {
-    const items = buildEpochItems(catalog, policy({ samplesPerNodule: 2, negativesPerEpoch: 2 }), 5n, 0);
+    const items = buildEpochItems({
+      series: catalog,
+      policy: policy({ samplesPerNodule: 2, negativesPerEpoch: 2 }),
+      seed: 5n,
+      epoch: 0,
+    });
     assert.deepEqual(items.slice(0, 6), [
       { series: 0, nodule: 0 },
       { series: 0, nodule: 0 },
@@ -56,7 +61,12 @@ describe('createEpochItems', () => {
       [42n, 3],
       [2n ** 64n - 1n, 4_000_000_000],
     ] as const) {
-      const items = buildEpochItems(catalog, policy({ negativesPerEpoch: 50 }), seed, epoch);
+      const items = buildEpochItems({
+        series: catalog,
+        policy: policy({ negativesPerEpoch: 50 }),
+        seed,
+        epoch,
+      });
       const negatives = items.slice(3);
       negatives.forEach((item, j) => {
         const expected = createRng([...toWords(seed), epoch, j, 3]).nextInt(0, catalog.length - 1);
@@ -67,7 +77,12 @@ describe('createEpochItems', () => {
 
   it('spreads negatives evenly over series, including series without nodules', () => {
     const n = 6000;
-    const items = buildEpochItems(catalog, policy({ negativesPerEpoch: n }), 9n, 1);
+    const items = buildEpochItems({
+      series: catalog,
+      policy: policy({ negativesPerEpoch: n }),
+      seed: 9n,
+      epoch: 1,
+    });
     const counts = [0, 0, 0];
     for (const item of items) if (item.nodule === -1) counts[item.series]!++;
     // Chi-square with 2 degrees of freedom; 13.8 is its 0.999 quantile.
@@ -82,7 +97,7 @@ describe('createEpochItems', () => {
       const p = policy({ samplesPerNodule: 1 + (key % 4), negativesPerEpoch: key % 5 });
       const nodules = series.reduce((sum, s) => sum + s.nodules.length, 0);
       if (nodules === 0 && p.negativesPerEpoch === 0) continue;
-      const items = buildEpochItems(series, p, BigInt(key), key);
+      const items = buildEpochItems({ series, policy: p, seed: BigInt(key), epoch: key });
       assert.equal(items.length, nodules * p.samplesPerNodule + p.negativesPerEpoch);
       const seen = new Map<string, number>();
       for (const item of items) {
@@ -100,35 +115,38 @@ describe('createEpochItems', () => {
   it('refuses an epoch without items with FAILED_PRECONDITION and the fix', () => {
     const empty: SeriesSummary[] = [{ uid: 'b', shape: [4, 4, 4], nodules: [] }];
     assert.throws(
-      () => buildEpochItems(empty, policy({ negativesPerEpoch: 0 }), 1n, 0),
+      () => buildEpochItems({ series: empty, policy: policy({ negativesPerEpoch: 0 }), seed: 1n, epoch: 0 }),
       (error: unknown) =>
         error instanceof VoxelfeedError &&
         error.code === 'FAILED_PRECONDITION' &&
         error.message ===
           'the data set has no nodules and negatives_per_epoch is 0; set negatives_per_epoch > 0',
     );
-    assert.deepEqual(buildEpochItems(empty, policy({ negativesPerEpoch: 2 }), 1n, 0), [
-      { series: 0, nodule: -1 },
-      { series: 0, nodule: -1 },
-    ]);
+    assert.deepEqual(
+      buildEpochItems({ series: empty, policy: policy({ negativesPerEpoch: 2 }), seed: 1n, epoch: 0 }),
+      [
+        { series: 0, nodule: -1 },
+        { series: 0, nodule: -1 },
+      ],
+    );
   });
 
   it('refuses negatives from a data set without series', () => {
     assert.throws(
-      () => buildEpochItems([], policy({ negativesPerEpoch: 3 }), 1n, 0),
+      () => buildEpochItems({ series: [], policy: policy({ negativesPerEpoch: 3 }), seed: 1n, epoch: 0 }),
       (error: unknown) => error instanceof VoxelfeedError && error.code === 'FAILED_PRECONDITION',
     );
   });
 
   it('stores no item: its tables grow with the series, not with negatives or samples per nodule', () => {
     const series = syntheticCatalog(12, 50);
-    const small = createEpochItems(series, policy({ negativesPerEpoch: 10 }), 1n, 0);
-    const large = createEpochItems(
+    const small = createEpochItems({ series, policy: policy({ negativesPerEpoch: 10 }), seed: 1n, epoch: 0 });
+    const large = createEpochItems({
       series,
-      policy({ samplesPerNodule: 1000, negativesPerEpoch: 1_000_000 }),
-      1n,
-      0,
-    );
+      policy: policy({ samplesPerNodule: 1000, negativesPerEpoch: 1_000_000 }),
+      seed: 1n,
+      epoch: 0,
+    });
     assert.ok(large.size > 1_000_000, `${large.size} items`);
     assert.equal(large.bytes, small.bytes);
     assert.ok(large.bytes <= 12 * 50 + 4, `${large.bytes} bytes for 50 series`);
@@ -138,7 +156,12 @@ describe('createEpochItems', () => {
   });
 
   it('refuses an item index outside the epoch', () => {
-    const items = createEpochItems(catalog, policy({ negativesPerEpoch: 2 }), 1n, 0);
+    const items = createEpochItems({
+      series: catalog,
+      policy: policy({ negativesPerEpoch: 2 }),
+      seed: 1n,
+      epoch: 0,
+    });
     for (const index of [-1, 0.5, items.size, Number.NaN]) {
       assert.throws(() => items.item(index), RangeError, `index ${index}`);
       assert.throws(() => items.seriesOf(index), RangeError, `index ${index}`);
@@ -148,7 +171,7 @@ describe('createEpochItems', () => {
   it('refuses an epoch that is not a uint32', () => {
     for (const epoch of [-1, 1.5, 2 ** 32, Number.NaN]) {
       assert.throws(
-        () => buildEpochItems(catalog, DEFAULT_SAMPLING_POLICY, 1n, epoch),
+        () => buildEpochItems({ series: catalog, policy: DEFAULT_SAMPLING_POLICY, seed: 1n, epoch }),
         (error: unknown) =>
           error instanceof VoxelfeedError &&
           error.code === 'INVALID_ARGUMENT' &&

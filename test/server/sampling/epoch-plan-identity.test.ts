@@ -128,13 +128,13 @@ describe('epoch plans against the original builder', () => {
         if (eligible.length === 0) continue; // refused, as before (epoch-items.test.ts)
         const reference = referenceItems(series, policy, seed, epoch, eligible);
         if (reference.length === 0) continue;
-        const plan = createEpochPlan(
+        const plan = createEpochPlan({
           series,
           policy,
           seed,
           epoch,
-          split.part === 'all' ? undefined : eligible,
-        );
+          eligible: split.part === 'all' ? undefined : eligible,
+        });
         const where = `key ${key} split ${split.part} window ${policy.shuffleWindow}`;
         assert.equal(plan.size, reference.length, where);
         assert.deepEqual(servedItems(plan), reference, where);
@@ -160,7 +160,7 @@ describe('epoch plans against the original builder', () => {
         shuffleWindow,
       };
       const reference = referenceItems(series, policy, 31n, 2, [...series.keys()]);
-      const plan = createEpochPlan(series, policy, 31n, 2);
+      const plan = createEpochPlan({ series, policy, seed: 31n, epoch: 2 });
       assert.ok(plan.size > 30_000, `${plan.size} items`);
       assert.deepEqual(
         servedOrder(plan),
@@ -190,7 +190,7 @@ describe('epoch plans against the original builder', () => {
       const reference = referenceItems(series, policy, seed, key, [...series.keys()]);
       if (reference.length === 0) continue;
       const order = referenceOrder(reference, policy.shuffleWindow, seed, key);
-      const plan = createEpochPlan(series, policy, seed, key);
+      const plan = createEpochPlan({ series, policy, seed, epoch: key });
       // Every non-empty proper subset over the first series, and one set past the catalog.
       const sets = [new Set([0]), new Set([0, 1]), new Set([1, 2]), new Set([series.length - 1, 99])];
       for (const bad of sets) {
@@ -230,7 +230,7 @@ describe('epoch plans against the original builder', () => {
         negativesPerEpoch: 20,
         shuffleWindow: window,
       };
-      const plan = createEpochPlan(series, policy, 2024n, 5);
+      const plan = createEpochPlan({ series, policy, seed: 2024n, epoch: 5 });
       assert.equal(plan.size, 71);
       const first = order.map((_, p) => plan.itemAt(p));
       assert.deepEqual(first, order, `window ${window}`);

@@ -12,8 +12,8 @@ const policy: SamplingPolicy = { ...DEFAULT_SAMPLING_POLICY, samplesPerNodule: 3
 describe('createEpochPlan', () => {
   it('bundles the epoch items and their permutation', () => {
     const series = syntheticCatalog(1, 6);
-    const plan = createEpochPlan(series, policy, 77n, 2);
-    const items = createEpochItems(series, policy, 77n, 2);
+    const plan = createEpochPlan({ series, policy, seed: 77n, epoch: 2 });
+    const items = createEpochItems({ series, policy, seed: 77n, epoch: 2 });
     assert.equal(plan.size, items.size);
     for (let index = 0; index < items.size; index++)
       assert.deepEqual(plan.items.item(index), items.item(index));
@@ -27,19 +27,22 @@ describe('createEpochPlan', () => {
     const big = { ...policy, samplesPerNodule: 100, negativesPerEpoch: 200_000 };
     for (const shuffleWindow of [0, 3]) {
       const series = syntheticCatalog(9, 20);
-      const steps = epochPlanSteps(series, { ...big, shuffleWindow }, 5n, 1);
+      const steps = epochPlanSteps({ series, policy: { ...big, shuffleWindow }, seed: 5n, epoch: 1 });
       let count = 0;
       let next = steps.next();
       for (; next.done !== true; next = steps.next()) count++;
       const plan = next.value;
-      assert.deepEqual(plan.order, createEpochPlan(series, { ...big, shuffleWindow }, 5n, 1).order);
+      assert.deepEqual(
+        plan.order,
+        createEpochPlan({ series, policy: { ...big, shuffleWindow }, seed: 5n, epoch: 1 }).order,
+      );
       // At least one pause per 8192 swaps: a plan never runs as one long piece.
       assert.ok(count >= plan.size / 8192, `window ${shuffleWindow}: ${count} steps for ${plan.size} items`);
     }
   });
 
   it('maps position p to item order[p % n], wrapping past the end', () => {
-    const plan = createEpochPlan(syntheticCatalog(2, 5), policy, 3n, 0);
+    const plan = createEpochPlan({ series: syntheticCatalog(2, 5), policy, seed: 3n, epoch: 0 });
     const n = plan.size;
     for (let p = 0; p < 3 * n + 1; p++) assert.equal(plan.itemAt(p), plan.order[p % n]);
     assert.equal(plan.itemAt(Number.MAX_SAFE_INTEGER), plan.order[Number.MAX_SAFE_INTEGER % n]);
@@ -47,7 +50,12 @@ describe('createEpochPlan', () => {
 
   it('visits every item exactly once in the first n positions', () => {
     for (let key = 0; key < 20; key++) {
-      const plan = createEpochPlan(syntheticCatalog(key, 4), policy, BigInt(key), key);
+      const plan = createEpochPlan({
+        series: syntheticCatalog(key, 4),
+        policy,
+        seed: BigInt(key),
+        epoch: key,
+      });
       const seen = new Set<number>();
       for (let p = 0; p < plan.size; p++) seen.add(plan.itemAt(p));
       assert.equal(seen.size, plan.size);
@@ -55,7 +63,7 @@ describe('createEpochPlan', () => {
   });
 
   it('refuses a position that is negative, fractional or past 2^53', () => {
-    const plan = createEpochPlan(syntheticCatalog(3, 3), policy, 1n, 0);
+    const plan = createEpochPlan({ series: syntheticCatalog(3, 3), policy, seed: 1n, epoch: 0 });
     for (const position of [-1, 0.5, 2 ** 53]) {
       assert.throws(
         () => plan.itemAt(position),

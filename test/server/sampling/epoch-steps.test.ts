@@ -38,25 +38,25 @@ describe('stepsInEpoch', () => {
 
 describe('planPosition', () => {
   it('is step*W*B + rank*B + slot', () => {
-    assert.equal(planPosition(0, 0, 0, 1, 1), 0);
-    assert.equal(planPosition(3, 1, 2, 4, 5), 3 * 20 + 5 + 2);
-    assert.equal(planPosition(10, 3, 1, 4, 2), 80 + 6 + 1);
+    assert.equal(planPosition({ worldSize: 1, batchSize: 1 }, 0, 0, 0), 0);
+    assert.equal(planPosition({ worldSize: 4, batchSize: 5 }, 3, 1, 2), 3 * 20 + 5 + 2);
+    assert.equal(planPosition({ worldSize: 4, batchSize: 2 }, 10, 3, 1), 80 + 6 + 1);
   });
 
   it('refuses a rank outside the world and a slot outside the batch', () => {
     assert.throws(
-      () => planPosition(0, 4, 0, 4, 2),
+      () => planPosition({ worldSize: 4, batchSize: 2 }, 0, 4, 0),
       (error: unknown) =>
         error instanceof VoxelfeedError &&
         error.code === 'INVALID_ARGUMENT' &&
         error.message.includes('rank is 4'),
     );
-    assert.throws(() => planPosition(0, 0, 2, 4, 2), RangeError);
+    assert.throws(() => planPosition({ worldSize: 4, batchSize: 2 }, 0, 0, 2), RangeError);
   });
 
   it('refuses a step whose positions pass 2^53', () => {
     assert.throws(
-      () => planPosition(2 ** 52, 0, 0, 4, 2),
+      () => planPosition({ worldSize: 4, batchSize: 2 }, 2 ** 52, 0, 0),
       (error: unknown) => error instanceof VoxelfeedError && error.code === 'INVALID_ARGUMENT',
     );
   });
@@ -84,7 +84,7 @@ describe('steps across world sizes', () => {
   const size: Shape3 = [8, 16, 16];
   const seed = 1234n;
   const epoch = 6;
-  const plan = createEpochPlan(series, policy, seed, epoch);
+  const plan = createEpochPlan({ series, policy, seed, epoch });
   const globalBatch = 8;
 
   function stepUnion(world: number, step: number): CropParams[] {
@@ -92,8 +92,8 @@ describe('steps across world sizes', () => {
     const samples: CropParams[] = [];
     for (let rank = 0; rank < world; rank++) {
       for (let slot = 0; slot < batch; slot++) {
-        const position = planPosition(step, rank, slot, world, batch);
-        samples.push(planSample(plan, series, policy, seed, epoch, position, size));
+        const position = planPosition({ worldSize: world, batchSize: batch }, step, rank, slot);
+        samples.push(planSample({ plan, series, policy, seed, epoch, cropSize: size }, position));
       }
     }
     return samples.sort((a, b) => a.index - b.index);
@@ -142,7 +142,9 @@ describe('planPosition with rank groups', () => {
     const grouping = { rankGroups: groups, stepsInEpoch: steps };
     return Array.from({ length: world }, (_, rank) =>
       Array.from({ length: steps }, (_, step) =>
-        Array.from({ length: batch }, (_, slot) => planPosition(step, rank, slot, world, batch, grouping)),
+        Array.from({ length: batch }, (_, slot) =>
+          planPosition({ worldSize: world, batchSize: batch, grouping }, step, rank, slot),
+        ),
       ).flat(),
     );
   }
@@ -200,7 +202,8 @@ describe('planPosition with rank groups', () => {
   it('refuses more groups than ranks, or none, naming the limit', () => {
     for (const rankGroups of [0, 5]) {
       assert.throws(
-        () => planPosition(0, 0, 0, 4, 2, { rankGroups, stepsInEpoch: 3 }),
+        () =>
+          planPosition({ worldSize: 4, batchSize: 2, grouping: { rankGroups, stepsInEpoch: 3 } }, 0, 0, 0),
         (error: unknown) =>
           error instanceof VoxelfeedError &&
           error.code === 'INVALID_ARGUMENT' &&

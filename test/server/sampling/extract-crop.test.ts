@@ -44,7 +44,7 @@ function cut(volume: Volume, origin: Vec3, size: Shape3, padValue: number, offse
   const voxels = size[0] * size[1] * size[2];
   const image = new Uint8Array(offset + voxels + 5).fill(SENTINEL);
   const mask = withMask ? new Uint8Array(offset + voxels + 5).fill(SENTINEL) : null;
-  extractCrop(volume, origin, size, padValue, image, mask, offset);
+  extractCrop(volume, { origin, size, padValue }, { image, mask, offset });
   return { image, mask, voxels };
 }
 
@@ -137,7 +137,7 @@ describe('extractCrop', () => {
     ];
     const batch = new Uint8Array(voxels * origins.length);
     for (const [b, origin] of origins.entries())
-      extractCrop(volume, origin, size, 3, batch, null, b * voxels);
+      extractCrop(volume, { origin, size, padValue: 3 }, { image: batch, mask: null, offset: b * voxels });
     origins.forEach((origin, b) => {
       assert.deepEqual(
         batch.subarray(b * voxels, (b + 1) * voxels),
@@ -148,7 +148,15 @@ describe('extractCrop', () => {
 
   it('refuses a volume whose voxel arrays do not match its shape', () => {
     const short: Volume = { shape: [2, 2, 2], image: new Uint8Array(7), mask: new Uint8Array(8) };
-    assert.throws(() => extractCrop(short, [0, 0, 0], [2, 2, 2], 0, new Uint8Array(8), null, 0), RangeError);
+    assert.throws(
+      () =>
+        extractCrop(
+          short,
+          { origin: [0, 0, 0], size: [2, 2, 2], padValue: 0 },
+          { image: new Uint8Array(8), mask: null, offset: 0 },
+        ),
+      RangeError,
+    );
   });
 
   it('reads a volume that is a view into a larger buffer from its own bytes', () => {
@@ -165,7 +173,23 @@ describe('extractCrop', () => {
 
   it('refuses an output too small for the crop at its offset', () => {
     const out = new Uint8Array(30);
-    assert.throws(() => extractCrop(volume, [0, 0, 0], [2, 3, 4], 0, out, null, 7), RangeError);
-    assert.throws(() => extractCrop(volume, [0, 0, 0], [2, 3, 4], 0, out, new Uint8Array(10), 0), RangeError);
+    assert.throws(
+      () =>
+        extractCrop(
+          volume,
+          { origin: [0, 0, 0], size: [2, 3, 4], padValue: 0 },
+          { image: out, mask: null, offset: 7 },
+        ),
+      RangeError,
+    );
+    assert.throws(
+      () =>
+        extractCrop(
+          volume,
+          { origin: [0, 0, 0], size: [2, 3, 4], padValue: 0 },
+          { image: out, mask: new Uint8Array(10), offset: 0 },
+        ),
+      RangeError,
+    );
   });
 });

@@ -71,7 +71,7 @@ describe('extractCrop with a mask box', () => {
       const outs = [plain, boxed].map((volume) => {
         const outImage = new Uint8Array(n + 4).fill(9);
         const outMask = new Uint8Array(n + 4).fill(9);
-        extractCrop(volume, origin, size, 3, outImage, outMask, 2);
+        extractCrop(volume, { origin, size, padValue: 3 }, { image: outImage, mask: outMask, offset: 2 });
         return { outImage, outMask };
       });
       assert.deepEqual(outs[1], outs[0], `trial ${trial}`);

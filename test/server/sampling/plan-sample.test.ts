@@ -72,8 +72,10 @@ function samplesOf(
   seed = 1n,
 ) {
   const series: SeriesSummary[] = [{ uid: 'one', shape, nodules: [nodule] }];
-  const plan = createEpochPlan(series, policy, seed, 0);
-  return Array.from({ length: count }, (_, p) => planSample(plan, series, policy, seed, 0, p, size));
+  const plan = createEpochPlan({ series, policy, seed, epoch: 0 });
+  return Array.from({ length: count }, (_, p) =>
+    planSample({ plan, series, policy, seed, epoch: 0, cropSize: size }, p),
+  );
 }
 
 const jitterOnly = resolveSamplingPolicy({ jitterProb: 1 });
@@ -99,9 +101,9 @@ describe('planSample', () => {
     // These pin the draw order (item, mode, then origin axes 0, 1, 2). Changing them changes every batch the
     // server has ever served for a given request: do so only on purpose, with a new wire version.
     const policy = resolveSamplingPolicy({ samplesPerNodule: 2, negativesPerEpoch: 3 });
-    const plan = createEpochPlan(catalog, policy, 42n, 0);
+    const plan = createEpochPlan({ series: catalog, policy, seed: 42n, epoch: 0 });
     const golden = [0, 1, 2, 3, 4].map((p) => {
-      const s = planSample(plan, catalog, policy, 42n, 0, p, size);
+      const s = planSample({ plan, series: catalog, policy, seed: 42n, epoch: 0, cropSize: size }, p);
       return [s.item, s.series, s.nodule, s.mode, ...s.origin];
     });
     // Checked by hand against the contract: items 0-1 are (a, 0), 2-3 (a, 1), 4-5 (c, 0), 6-8 negatives.
@@ -130,10 +132,10 @@ describe('planSample', () => {
       });
       const cropSize: Shape3 = [1 + (key % 9), 4 + (key % 13), 2 + ((key * 7) % 17)];
       const seed = BigInt(key) * 0x9e37_79b9_7f4a_7c15n;
-      const plan = createEpochPlan(series, policy, seed, key * 3);
+      const plan = createEpochPlan({ series, policy, seed, epoch: key * 3 });
       for (let p = 0; p < 2 * plan.size + 3; p++) {
         assert.deepEqual(
-          planSample(plan, series, policy, seed, key * 3, p, cropSize),
+          planSample({ plan, series, policy, seed, epoch: key * 3, cropSize }, p),
           referenceSample(plan, series, policy, seed, key * 3, p, cropSize),
         );
       }
@@ -144,29 +146,35 @@ describe('planSample', () => {
     const policy = resolveSamplingPolicy({ negativesPerEpoch: 4 });
     for (let seed = 0n; seed < 10n; seed++) {
       const series = syntheticCatalog(Number(seed), 5);
-      const plan = createEpochPlan(series, policy, seed, 1);
+      const plan = createEpochPlan({ series, policy, seed, epoch: 1 });
       const forward = Array.from({ length: 30 }, (_, p) =>
-        planSample(plan, series, policy, seed, 1, p, size),
+        planSample({ plan, series, policy, seed, epoch: 1, cropSize: size }, p),
       );
       const backward = Array.from({ length: 30 }, (_, q) =>
-        planSample(plan, series, policy, seed, 1, 29 - q, size),
+        planSample({ plan, series, policy, seed, epoch: 1, cropSize: size }, 29 - q),
       );
       assert.deepEqual(forward, backward.reverse());
-      const freshPlan = createEpochPlan(series, policy, seed, 1);
-      assert.deepEqual(planSample(freshPlan, series, policy, seed, 1, 17, size), forward[17]);
-      assert.deepEqual(planSample(freshPlan, series, policy, seed, 1, 17, size), forward[17]);
+      const freshPlan = createEpochPlan({ series, policy, seed, epoch: 1 });
+      assert.deepEqual(
+        planSample({ plan: freshPlan, series, policy, seed, epoch: 1, cropSize: size }, 17),
+        forward[17],
+      );
+      assert.deepEqual(
+        planSample({ plan: freshPlan, series, policy, seed, epoch: 1, cropSize: size }, 17),
+        forward[17],
+      );
     }
   });
 
   it('refuses a plan of another seed or epoch as an internal error', () => {
     const policy = resolveSamplingPolicy({});
-    const plan = createEpochPlan(catalog, policy, 42n, 0);
+    const plan = createEpochPlan({ series: catalog, policy, seed: 42n, epoch: 0 });
     for (const [seed, epoch] of [
       [43n, 0],
       [42n, 1],
     ] as const) {
       assert.throws(
-        () => planSample(plan, catalog, policy, seed, epoch, 0, size),
+        () => planSample({ plan, series: catalog, policy, seed, epoch, cropSize: size }, 0),
         (error: unknown) => error instanceof VoxelfeedError && error.code === 'INTERNAL',
       );
     }
@@ -178,9 +186,10 @@ describe('planSample modes', () => {
   const draws = 20_000;
 
   function frequencies(policy: SamplingPolicy): Record<CropMode, number> {
-    const plan = createEpochPlan(series, policy, 5n, 0);
+    const plan = createEpochPlan({ series, policy, seed: 5n, epoch: 0 });
     const counts: Record<CropMode, number> = { jitter: 0, negative: 0, center: 0 };
-    for (let p = 0; p < draws; p++) counts[planSample(plan, series, policy, 5n, 0, p, [4, 4, 4]).mode]++;
+    for (let p = 0; p < draws; p++)
+      counts[planSample({ plan, series, policy, seed: 5n, epoch: 0, cropSize: [4, 4, 4] }, p).mode]++;
     return {
       jitter: counts.jitter / draws,
       negative: counts.negative / draws,
@@ -228,9 +237,12 @@ describe('planSample modes', () => {
   it('always gives negative items the negative mode', () => {
     const noNodules: SeriesSummary[] = [{ uid: 'empty', shape: [10, 10, 10], nodules: [] }];
     const policy = resolveSamplingPolicy({ jitterProb: 1, negativesPerEpoch: 50 });
-    const plan = createEpochPlan(noNodules, policy, 3n, 0);
+    const plan = createEpochPlan({ series: noNodules, policy, seed: 3n, epoch: 0 });
     for (let p = 0; p < 200; p++) {
-      const sample = planSample(plan, noNodules, policy, 3n, 0, p, [4, 4, 4]);
+      const sample = planSample(
+        { plan, series: noNodules, policy, seed: 3n, epoch: 0, cropSize: [4, 4, 4] },
+        p,
+      );
       assert.equal(sample.mode, 'negative');
       assert.equal(sample.nodule, -1);
     }
@@ -348,10 +360,10 @@ describe('crops cut at planned origins', () => {
       const mask = new Uint8Array(voxels);
       const image = new Uint8Array(voxels);
       const seed = BigInt(key);
-      const plan = createEpochPlan(series, policy, seed, 0);
+      const plan = createEpochPlan({ series, policy, seed, epoch: 0 });
       for (let p = 0; p < 3 * plan.size; p++) {
-        const s = planSample(plan, series, policy, seed, 0, p, size);
-        extractCrop(volumes[s.series]!, s.origin, size, 0, image, mask, 0);
+        const s = planSample({ plan, series, policy, seed, epoch: 0, cropSize: size }, p);
+        extractCrop(volumes[s.series]!, { origin: s.origin, size, padValue: 0 }, { image, mask, offset: 0 });
         const center = series[s.series]!.nodules[s.nodule]!.center;
         const at = center.map((c, k) => round(c) - s.origin[k]!);
         for (const [k, x] of at.entries()) {

@@ -49,7 +49,7 @@ describe('planWithoutSeries', () => {
   it('returns the plan itself when no item of the epoch lies in a bad series', () => {
     const series = syntheticCatalog(4, 6);
     // Series 1 of a synthetic catalog has no nodules; without negatives it has no items at all.
-    const plan = createEpochPlan(series, { ...policy, negativesPerEpoch: 0 }, 5n, 1);
+    const plan = createEpochPlan({ series, policy: { ...policy, negativesPerEpoch: 0 }, seed: 5n, epoch: 1 });
     assert.ok(allItems(plan).every((item) => item.series !== 1));
     assert.equal(planWithoutSeries(plan, new Set()), plan);
     assert.equal(planWithoutSeries(plan, new Set([1, 99])), plan);
@@ -58,7 +58,7 @@ describe('planWithoutSeries', () => {
   it('keeps every position of a good series and serves no item of a bad series, over many catalogs', () => {
     for (let key = 0; key < 40; key++) {
       const series = syntheticCatalog(key, 3 + (key % 6));
-      const plan = createEpochPlan(series, policy, BigInt(key), key % 5);
+      const plan = createEpochPlan({ series, policy, seed: BigInt(key), epoch: key % 5 });
       const bad = someSeries(key, series.length);
       const replaced = planWithoutSeries(plan, bad);
       let changed = 0;
@@ -78,7 +78,7 @@ describe('planWithoutSeries', () => {
   it('replaces a nodule by a nodule and a negative by a negative while the epoch has good ones', () => {
     for (let key = 0; key < 30; key++) {
       const series = syntheticCatalog(key, 6);
-      const plan = createEpochPlan(series, policy, 11n, key);
+      const plan = createEpochPlan({ series, policy, seed: 11n, epoch: key });
       const bad = new Set([0]); // series 0 always has nodules (syntheticCatalog: s % 3 !== 1)
       const replaced = planWithoutSeries(plan, bad);
       const goodNegativesLeft = allItems(plan).some((item) => item.nodule < 0 && item.series !== 0);
@@ -94,14 +94,14 @@ describe('planWithoutSeries', () => {
 
   it('falls back to the other kind when every item of a kind lies in a bad series', () => {
     const series = syntheticCatalog(8, 6);
-    const plan = createEpochPlan(series, { ...policy, negativesPerEpoch: 0 }, 3n, 0);
+    const plan = createEpochPlan({ series, policy: { ...policy, negativesPerEpoch: 0 }, seed: 3n, epoch: 0 });
     const withNodules = new Set(allItems(plan).map((item) => item.series));
     const keep = [...withNodules][0]!;
     const bad = new Set([...withNodules].filter((s) => s !== keep));
     const replaced = planWithoutSeries(plan, bad);
     for (const p of positions(plan)) assert.equal(replaced.items.item(replaced.itemAt(p)).series, keep);
     // Only negatives left: nodule items become negatives of good series.
-    const mixed = createEpochPlan(series, policy, 3n, 0);
+    const mixed = createEpochPlan({ series, policy, seed: 3n, epoch: 0 });
     const allNoduleSeries = new Set(
       allItems(mixed)
         .filter((i) => i.nodule >= 0)
@@ -116,10 +116,13 @@ describe('planWithoutSeries', () => {
 
   it('depends on the set of bad series only, not on its order, and ignores later changes to it', () => {
     const series = syntheticCatalog(21, 8);
-    const plan = createEpochPlan(series, policy, 123n, 4);
+    const plan = createEpochPlan({ series, policy, seed: 123n, epoch: 4 });
     const forward = new Set([1, 2, 5]);
     const replaced = planWithoutSeries(plan, forward);
-    const backward = planWithoutSeries(createEpochPlan(series, policy, 123n, 4), new Set([5, 2, 1]));
+    const backward = planWithoutSeries(
+      createEpochPlan({ series, policy, seed: 123n, epoch: 4 }),
+      new Set([5, 2, 1]),
+    );
     assert.deepEqual(served(replaced), served(backward));
     forward.add(0);
     for (const p of positions(plan)) assert.equal(replaced.itemAt(p), backward.itemAt(p));
@@ -127,7 +130,7 @@ describe('planWithoutSeries', () => {
 
   it('in steps, replaces the series bad when the steps were made, whatever the set holds by the first step', () => {
     const series = syntheticCatalog(21, 8);
-    const plan = createEpochPlan(series, policy, 123n, 4);
+    const plan = createEpochPlan({ series, policy, seed: 123n, epoch: 4 });
     const bad = new Set([1, 2]);
     const steps = planWithoutSeriesSteps(plan, bad);
     bad.add(5); // found bad while the steps waited their turn
@@ -136,7 +139,7 @@ describe('planWithoutSeries', () => {
 
   it('draws each replacement from the stream of its own position, so other positions do not matter', () => {
     const series = syntheticCatalog(30, 8);
-    const plan = createEpochPlan(series, policy, 9n, 2);
+    const plan = createEpochPlan({ series, policy, seed: 9n, epoch: 2 });
     const bad = new Set([0, 3]);
     const replaced = planWithoutSeries(plan, bad);
     const goodOfKind = (negative: boolean) =>
@@ -155,13 +158,18 @@ describe('planWithoutSeries', () => {
     }
     assert.ok(checked > 5, `${checked} replaced positions`);
     // Another seed draws other replacements for the same positions.
-    const other = planWithoutSeries(createEpochPlan(series, policy, 10n, 2), bad);
+    const other = planWithoutSeries(createEpochPlan({ series, policy, seed: 10n, epoch: 2 }), bad);
     assert.notDeepEqual(served(other), served(replaced));
   });
 
   it('spreads replacements over the good series in proportion to their items of the kind', () => {
     const series = syntheticCatalog(40, 4);
-    const plan = createEpochPlan(series, { ...policy, samplesPerNodule: 1, negativesPerEpoch: 4000 }, 1n, 0);
+    const plan = createEpochPlan({
+      series,
+      policy: { ...policy, samplesPerNodule: 1, negativesPerEpoch: 4000 },
+      seed: 1n,
+      epoch: 0,
+    });
     const bad = new Set([0]);
     const replaced = planWithoutSeries(plan, bad);
     const drawn = new Map<number, number>();
@@ -188,7 +196,7 @@ describe('planWithoutSeries', () => {
   });
 
   it('wraps positions past the end like the plan, and refuses positions the plan refuses', () => {
-    const plan = createEpochPlan(syntheticCatalog(5, 5), policy, 2n, 0);
+    const plan = createEpochPlan({ series: syntheticCatalog(5, 5), policy, seed: 2n, epoch: 0 });
     const replaced = planWithoutSeries(plan, new Set([0]));
     for (const p of positions(plan)) assert.equal(replaced.itemAt(p + 2 * plan.size), replaced.itemAt(p));
     for (const position of [-1, 0.5, 2 ** 53]) {
@@ -201,7 +209,7 @@ describe('planWithoutSeries', () => {
 
   it('refuses with DATA_LOSS when every series of the epoch is bad', () => {
     const series = syntheticCatalog(6, 4);
-    const plan = createEpochPlan(series, policy, 2n, 7);
+    const plan = createEpochPlan({ series, policy, seed: 2n, epoch: 7 });
     assert.throws(
       () => planWithoutSeries(plan, new Set(series.map((_, index) => index))),
       (error: unknown) =>

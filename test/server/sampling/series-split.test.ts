@@ -115,13 +115,13 @@ describe('series split', () => {
   it('draws an epoch only from eligible series, negatives included', () => {
     const series = catalog(40);
     const eligible = eligibleSeries(series, { holdoutFraction: 0.3, part: 'holdout' });
-    const items = buildEpochItems(
+    const items = buildEpochItems({
       series,
-      { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 200 },
-      4n,
-      1,
+      policy: { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 200 },
+      seed: 4n,
+      epoch: 1,
       eligible,
-    );
+    });
     const allowed = new Set(eligible);
     assert.equal(items.length, eligible.length + 200);
     for (const item of items) assert.ok(allowed.has(item.series), `series ${item.series} is not eligible`);
@@ -131,8 +131,14 @@ describe('series split', () => {
     const series = catalog(25);
     const policy = { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 30 };
     assert.deepEqual(
-      buildEpochItems(series, policy, 9n, 2, eligibleSeries(series, { holdoutFraction: 0, part: 'all' })),
-      buildEpochItems(series, policy, 9n, 2),
+      buildEpochItems({
+        series,
+        policy,
+        seed: 9n,
+        epoch: 2,
+        eligible: eligibleSeries(series, { holdoutFraction: 0, part: 'all' }),
+      }),
+      buildEpochItems({ series, policy, seed: 9n, epoch: 2 }),
     );
   });
 

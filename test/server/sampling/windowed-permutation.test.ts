@@ -64,13 +64,18 @@ describe('windowedPermutation', () => {
       shape: [16, 16, 16] as const,
       nodules: [{ center: [8, 8, 8] as const, diameter: 3 }],
     }));
-    const windowed = createEpochPlan(
+    const windowed = createEpochPlan({
       series,
-      { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 40, shuffleWindow: 2 },
-      1n,
-      0,
-    );
-    const full = createEpochPlan(series, { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 40 }, 1n, 0);
+      policy: { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 40, shuffleWindow: 2 },
+      seed: 1n,
+      epoch: 0,
+    });
+    const full = createEpochPlan({
+      series,
+      policy: { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: 40 },
+      seed: 1n,
+      epoch: 0,
+    });
     assert.equal(windowed.size, full.size);
     for (let index = 0; index < full.size; index++) {
       assert.deepEqual(windowed.items.item(index), full.items.item(index));

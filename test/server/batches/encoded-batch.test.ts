@@ -6,7 +6,7 @@ import {
   GRPC_FRAME_HEADER_BYTES,
   layOutEncodedBatch,
   writeEncodedBatch,
-} from '../../../server/service/encoded-batch.js';
+} from '../../../server/batches/encoded-batch.js';
 
 const header = {
   epoch: 3,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { peerHost, StreamAdmission } from '../../../server/batches/stream-admission.js';
 import { isVoxelfeedError } from '../../../server/errors.js';
 import { createRng } from '../../../server/sampling/rng.js';
-import { peerHost, StreamAdmission } from '../../../server/service/stream-admission.js';
 
 /** The RESOURCE_EXHAUSTED message `admit` throws, after checking the code. */
 function refusal(admission: StreamAdmission, peer: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { quoteShort, unknownDatasetError } from '../../../server/service/unknown-dataset-error.js';
+import { quoteShort, unknownDatasetError } from '../../../server/batches/unknown-dataset-error.js';
 
 describe('unknownDatasetError', () => {
   it('is NOT_FOUND, quotes the requested name and lists the served names', () => {

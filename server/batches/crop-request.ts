@@ -10,10 +10,19 @@ import { resolveSamplingPolicy } from '../sampling/sampling-policy.js';
 import { resolveSeriesSplit, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy, Shape3 } from '../sampling/types.js';
 import type { DatasetRegistry, ServedDataset } from './served-dataset.js';
-import type { ServiceLimits } from './service-limits.js';
 import { unknownDatasetError } from './unknown-dataset-error.js';
 
 export type TensorDType = 'uint8' | 'float32';
+
+/** The limits a request is checked against; the server fills them from its config (serve --max-*). */
+export interface CropRequestLimits {
+  /** Largest crop, in voxels per sample. */
+  readonly maxCropVoxels: number;
+  /** Largest encoded batch (image + mask tensors), in bytes. */
+  readonly maxBatchBytes: number;
+  readonly maxBatchSize: number;
+  readonly maxWorldSize: number;
+}
 
 /** What every crop request resolves to, all defaults filled in and all values checked. */
 export interface CropRequest {
@@ -52,7 +61,7 @@ export function sampleTensorBytes(request: CropRequest): number {
 export function resolveStreamRequest(
   wire: StreamBatchesRequest,
   registry: DatasetRegistry,
-  limits: ServiceLimits,
+  limits: CropRequestLimits,
 ): StreamRequest {
   const problems: string[] = [];
   const common = resolveCommon(wire, registry, limits, problems);
@@ -99,7 +108,7 @@ export function resolveStreamRequest(
 export function resolveSampleRequest(
   wire: GetSampleRequest,
   registry: DatasetRegistry,
-  limits: ServiceLimits,
+  limits: CropRequestLimits,
 ): SampleRequest {
   const problems: string[] = [];
   const common = resolveCommon(wire, registry, limits, problems);
@@ -111,7 +120,7 @@ export function resolveSampleRequest(
 function resolveCommon(
   wire: StreamBatchesRequest | GetSampleRequest,
   registry: DatasetRegistry,
-  limits: ServiceLimits,
+  limits: CropRequestLimits,
   problems: string[],
 ): CropRequest | null {
   const datasetName = wire.dataset === '' ? registry.defaultName : wire.dataset;

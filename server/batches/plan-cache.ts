@@ -75,7 +75,7 @@ export class PlanCache {
     }
     const items = epochItemCount(this.series, policy, eligible);
     const built = this.queue
-      .run(epochPlanSteps(this.series, policy, seed, epoch, eligible), items)
+      .run(epochPlanSteps({ series: this.series, policy, seed, epoch, eligible }), items)
       .then((plan) => {
         this.builds += 1;
         this.keys.set(plan, key);

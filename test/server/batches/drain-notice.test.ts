@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DrainNotice } from '../../../server/service/drain-notice.js';
+import { DrainNotice } from '../../../server/batches/drain-notice.js';
 
 describe('DrainNotice', () => {
   it('calls every subscriber once, in order, when draining starts, however many there are', () => {

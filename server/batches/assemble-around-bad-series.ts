@@ -1,7 +1,9 @@
-import type { EpochPlan } from '../sampling/epoch-plan.js';
-import { assembleBatch, type BatchHeader, type BatchTimings } from './assemble-batch.js';
-import type { BatchBuffers } from './batch-memory.js';
-import type { CropRequest } from './crop-request.js';
+import {
+  type AssembleContext,
+  assembleBatch,
+  type BatchHeader,
+  type BatchTimings,
+} from './assemble-batch.js';
 import type { EncodedBatch } from './encoded-batch.js';
 
 export type BatchAssembler = (
@@ -10,26 +12,22 @@ export type BatchAssembler = (
 ) => Promise<{ batch: EncodedBatch; timings: BatchTimings }>;
 
 /**
- * Assembles batches of `plan` for one call. Without `--replace-bad-series` that is `assembleBatch` as it is: a
+ * Assembles batches of `context.plan` for one call. Without `--replace-bad-series` that is `assembleBatch` as it is: a
  * series found unreadable fails the batch with DATA_LOSS. With it, batches come from the plan without the
  * series found bad so far (`planWithoutSeries`, the same on every replica that knows the same bad set; built
  * once per bad-set size by the data set's PlanCache and shared by all its streams), and a batch that hits a
  * series found bad meanwhile is drawn again; the bad set only grows, so the retries end.
  * Streams and GetSample share this, so a sample fetched alone equals its slice of a streamed batch.
  */
-export function assemblerAroundBadSeries(
-  request: CropRequest,
-  plan: EpochPlan,
-  signal?: AbortSignal,
-  buffers?: BatchBuffers,
-): BatchAssembler {
+export function assemblerAroundBadSeries(context: AssembleContext): BatchAssembler {
+  const { request, plan, signal } = context;
   const { cache, plans, replaceBadSeries } = request.dataset;
   return async (positions, header) => {
     for (;;) {
       const bad = replaceBadSeries === true ? cache.failedKeys.size : 0;
       const avoiding = bad === 0 ? plan : await plans.withoutBadSeries(plan, cache.failedKeys);
       try {
-        return await assembleBatch(request, avoiding, positions, header, signal, buffers);
+        return await assembleBatch({ ...context, plan: avoiding }, positions, header);
       } catch (error) {
         if (replaceBadSeries !== true || cache.failedKeys.size === bad || signal?.aborted) throw error;
       }

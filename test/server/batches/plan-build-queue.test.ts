@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PlanBuildQueue, SMALL_BUILD_ITEMS } from '../../../server/batches/plan-build-queue.js';
 import type { PlanSteps } from '../../../server/sampling/plan-steps.js';
-import { PlanBuildQueue, SMALL_BUILD_ITEMS } from '../../../server/service/plan-build-queue.js';
 
 /** An item count that makes a build large: it waits for one of the `concurrentBuilds` slots. */
 const LARGE = SMALL_BUILD_ITEMS + 1;

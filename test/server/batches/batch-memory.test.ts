@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALWAYS_MAPPED_BYTES, BatchMemory } from '../../../server/service/batch-memory.js';
-import { exposeGarbageCollector } from '../../../server/service/expose-garbage-collector.js';
+import { ALWAYS_MAPPED_BYTES, BatchMemory } from '../../../server/batches/batch-memory.js';
+import { exposeGarbageCollector } from '../../../server/batches/expose-garbage-collector.js';
 import { pollUntil } from '../../support/poll-until.js';
 
 const gc = exposeGarbageCollector();

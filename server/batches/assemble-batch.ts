@@ -30,23 +30,36 @@ const WIRE_MODE: Record<CropMode, WireCropMode> = {
   center: WireCropMode.CROP_MODE_CENTER,
 };
 
+/** What the batches of one stream (or one GetSample call) share. */
+export interface AssembleContext {
+  readonly request: CropRequest;
+  readonly plan: EpochPlan;
+  /** Stops the batch (its wait for memory, its cuts); it then rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** Where the batch's buffer comes from; absent: a buffer of its own. */
+  readonly buffers?: BatchBuffers | undefined;
+}
+
 /**
  * Builds one batch for the given plan positions: draws every sample's crop parameters (pure), takes a buffer
  * for the encoded message from `buffers` (waiting for batch memory; without: a buffer of its own), asks the cache for each distinct series once and cuts that series' crops straight into the
  * message as its volume arrives. The result depends only on the request and the positions, never on cache state or timing.
  */
 export async function assembleBatch(
-  request: CropRequest,
-  plan: EpochPlan,
+  context: AssembleContext,
   positions: readonly number[],
   header: BatchHeader,
-  signal?: AbortSignal,
-  buffers?: BatchBuffers,
 ): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
-  const { catalog } = request.dataset;
-  const params = positions.map((position) =>
-    planSample(plan, catalog.series, request.policy, request.seed, request.epoch, position, request.cropSize),
-  );
+  const { request, plan, signal, buffers } = context;
+  const sampling = {
+    plan,
+    series: request.dataset.catalog.series,
+    policy: request.policy,
+    seed: request.seed,
+    epoch: request.epoch,
+    cropSize: request.cropSize,
+  };
+  const params = positions.map((position) => planSample(sampling, position));
   const voxels = request.cropSize[0] * request.cropSize[1] * request.cropSize[2];
   const batchSize = positions.length;
   const imageBytes = batchSize * voxels * (request.dtype === 'float32' ? 4 : 1);
@@ -80,6 +93,7 @@ export async function assembleBatch(
   const voxelTarget =
     request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
+  const padValue = request.policy.padValue;
   let cropSeconds = 0;
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
@@ -92,12 +106,8 @@ export async function assembleBatch(
       if (sample.series !== seriesIndex) return;
       extractCrop(
         volume,
-        sample.origin,
-        sample.size,
-        request.policy.padValue,
-        voxelTarget,
-        maskTarget,
-        slot * voxels,
+        { origin: sample.origin, size: sample.size, padValue },
+        { image: voxelTarget, mask: maskTarget, offset: slot * voxels },
       );
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PlanCache } from '../../../server/batches/plan-cache.js';
 import type { CatalogSeries } from '../../../server/dataset/catalog/catalog.js';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { createEpochPlan, type EpochPlan } from '../../../server/sampling/epoch-plan.js';
 import { planWithoutSeries } from '../../../server/sampling/plan-without-series.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
-import { PlanCache } from '../../../server/service/plan-cache.js';
 import { syntheticCatalog } from '../sampling/synthetic-catalog.js';
 
 const policy: SamplingPolicy = { ...DEFAULT_SAMPLING_POLICY, samplesPerNodule: 2, negativesPerEpoch: 12 };
@@ -38,7 +38,7 @@ describe('PlanCache', () => {
     const series = catalogSeries(3, 8);
     const plans = new PlanCache(series);
     const first = await plans.get(policy, 7n, 2);
-    assert.deepEqual(order(first), order(createEpochPlan(series, policy, 7n, 2)));
+    assert.deepEqual(order(first), order(createEpochPlan({ series, policy, seed: 7n, epoch: 2 })));
     assert.equal(await plans.get(policy, 7n, 2), first);
     assert.notEqual(await plans.get(policy, 7n, 3), first);
     assert.equal(plans.buildCount, 2);
@@ -52,7 +52,7 @@ describe('PlanCache', () => {
     const got = await Promise.all(asked);
     assert.equal(plans.buildCount, 1);
     for (const plan of got) assert.equal(plan, got[0]);
-    assert.deepEqual(order(got[0]!), order(createEpochPlan(series, big, 21n, 0)));
+    assert.deepEqual(order(got[0]!), order(createEpochPlan({ series, policy: big, seed: 21n, epoch: 0 })));
   });
 
   it('keeps plans within its byte bound, least recently used out, and counts what it holds', async () => {
@@ -92,7 +92,7 @@ describe('PlanCache', () => {
     const small = await plans.get(policy, 1n, 0);
     const [first, second] = await Promise.all([plans.get(huge, 5n, 0), plans.get(huge, 5n, 0)]);
     assert.equal(first, second, 'requests during the build share it');
-    assert.deepEqual(order(first!), order(createEpochPlan(series, huge, 5n, 0)));
+    assert.deepEqual(order(first!), order(createEpochPlan({ series, policy: huge, seed: 5n, epoch: 0 })));
     assert.equal(plans.oversizeCount, 1);
     assert.equal(plans.heldCount, 1, 'only the small plan is kept');
     assert.ok(plans.heldBytes < 2 ** 20);

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isInside, moduleImports } from '../../support/module-imports.js';
+
+/** The layers under the gRPC service: the batch pipeline, the volume cache, data set reading, the pure core. */
+const INNER = ['server/batches', 'server/cache', 'server/dataset', 'server/sampling'];
+
+describe('the service layer', () => {
+  for (const folder of INNER) {
+    it(`is imported by nothing in ${folder}: dependencies point inward`, async () => {
+      const outward = (await moduleImports(folder)).filter(({ target }) =>
+        isInside(target, 'server/service'),
+      );
+      assert.deepEqual(
+        outward.map(({ file, specifier }) => `${file}: ${specifier}`),
+        [],
+      );
+    });
+  }
+
+  it('is imported by the composition root, so the check above can fail', async () => {
+    const root = await moduleImports('server');
+    assert.ok(
+      root.some(({ file, target }) => file === 'server/main.ts' && isInside(target, 'server/service')),
+    );
+  });
+});
