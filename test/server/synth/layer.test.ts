@@ -34,14 +34,14 @@ describe('the NRRD and NPY writers', () => {
     assert.deepEqual(
       writerImports(
         'server/service/handle-get-sample.ts',
-        "import { encodeNpy } from '../../../server/synth/npy-writer.js';",
+        "import { encodeNpy } from '../synth/npy-writer.js';",
       ),
       ['server/service/handle-get-sample.ts: ../synth/npy-writer.js'],
     );
   });
 
   it('lets synth import them', () => {
-    const source = "import { encodeNrrd } from '../../../server/synth/nrrd-writer.js';";
+    const source = "import { encodeNrrd } from './nrrd-writer.js';";
     assert.deepEqual(writerImports('server/synth/write-phantom-dataset.ts', source), []);
   });
 });
