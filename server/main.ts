@@ -2,7 +2,7 @@ import { formatHostPort, listenFailure } from '../common/listen-failure.js';
 import { probeListen } from '../common/probe-listen.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { VolumeCache } from './cache/volume-cache.js';
-import { formatBytes } from './config/parse-byte-size.js';
+import { formatBytes } from '../common/cli/parse-byte-size.js';
 import { readServeSecurity } from './config/read-serve-security.js';
 import {
   DEFAULT_CONCURRENT_LOADS,

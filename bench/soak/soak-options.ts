@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../common/usage-error.js';
-import { formatBytes, parseByteSize } from '../../server/config/parse-byte-size.js';
+import { formatBytes, parseByteSize } from '../../common/cli/parse-byte-size.js';
 import type { Shape3 } from '../../server/sampling/types.js';
 
 export interface SoakOptions {

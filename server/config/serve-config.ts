@@ -5,8 +5,8 @@ import { VoxelfeedError } from '../errors.js';
 import type { LogLevel } from '../log/logger.js';
 import { DEFAULT_PLAN_CACHE_BYTES } from '../service/plan-cache.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../service/service-limits.js';
-import { formatBytes, parseByteSize } from './parse-byte-size.js';
-import { parseShare } from './parse-share.js';
+import { formatBytes, parseByteSize } from '../../common/cli/parse-byte-size.js';
+import { parseShare } from '../../common/cli/parse-share.js';
 import type { ServeTlsFiles } from './read-tls-files.js';
 
 export interface ServeConfig {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatBytes } from '../config/parse-byte-size.js';
-import { formatShare, parseShare } from '../config/parse-share.js';
+import { formatBytes } from '../../common/cli/parse-byte-size.js';
+import { formatShare, parseShare } from '../../common/cli/parse-share.js';
 import {
   describeNodulesLargerThanCrop,
   nodulesLargerThanCrop,
