@@ -86,7 +86,7 @@ describe('parseTrainConfig', () => {
     assert.equal(config.shuffleWindow, 12);
     assert.throws(
       () => parseTrainConfig(['--shuffle-window=-3'], {}),
-      /--shuffle-window -3: expected an integer from 0/,
+      /--shuffle-window -3: must be an integer from 0/,
     );
   });
 
@@ -115,8 +115,8 @@ describe('parseTrainConfig', () => {
     assert.throws(
       () => parseTrainConfig(['--reconnect-attempts', '0', '--log-level', 'loud'], {}),
       (error: Error) =>
-        error.message.includes('--reconnect-attempts 0: expected an integer from 1') &&
-        error.message.includes('--log-level loud: use debug, info, warn, error'),
+        error.message.includes('--reconnect-attempts 0: must be an integer from 1') &&
+        error.message.includes('--log-level loud: use one of debug, info, warn, error'),
     );
   });
 
@@ -160,7 +160,11 @@ describe('parseTrainConfig', () => {
   it('refuses a client certificate without its key and the reverse, and a VOXELFEED_TLS that is no yes or no', () => {
     for (const [argv, env, fragment] of [
       [['--tls-cert', 'c.crt'], {}, '--tls-cert c.crt needs --tls-key FILE (VOXELFEED_TLS_KEY)'],
-      [[], { VOXELFEED_TLS_KEY: 'c.key' }, '--tls-key c.key needs --tls-cert FILE (VOXELFEED_TLS_CERT)'],
+      [
+        [],
+        { VOXELFEED_TLS_KEY: 'c.key' },
+        'VOXELFEED_TLS_KEY=c.key needs --tls-cert FILE (VOXELFEED_TLS_CERT)',
+      ],
       [[], { VOXELFEED_TLS: 'maybe' }, 'VOXELFEED_TLS=maybe: use 1 or 0'],
     ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
       assert.throws(
