@@ -4,8 +4,8 @@ import type { OptionKind } from './option-kind.js';
  * One row of a command's option table: the flag is the row's key (`port` for `--port`). `R` is the type of
  * the value the command receives: the kind's value, or null where there is no default.
  */
-export interface OptionSpec<R> {
-  readonly kind: OptionKind<unknown>;
+export interface OptionSpec<R, V = unknown> {
+  readonly kind: OptionKind<V>;
   /** The value when neither the flag nor its variable is given. */
   readonly default: R;
   /** How --help shows the default where the kind's format would not say it (e.g. `256MiB, or ...`). */
@@ -28,11 +28,12 @@ export interface OptionSpec<R> {
 }
 
 /** A command's option table: flag name (without --) to its row. */
-export type OptionTable = Readonly<Record<string, OptionSpec<unknown>>>;
+// biome-ignore lint/suspicious/noExplicitAny: a table holds rows of every kind; each row keeps its own types.
+export type OptionTable = Readonly<Record<string, OptionSpec<unknown, any>>>;
 
 /** The value of every option of a table, typed by its row. */
 export type OptionValues<T extends OptionTable> = {
-  readonly [K in keyof T]: T[K] extends OptionSpec<infer R> ? R : never;
+  readonly [K in keyof T]: T[K] extends OptionSpec<infer R, infer _V> ? R : never;
 };
 
 type RowFields = Omit<OptionSpec<unknown>, 'kind' | 'default' | 'repeatable'>;
@@ -40,14 +41,14 @@ type RowFields = Omit<OptionSpec<unknown>, 'kind' | 'default' | 'repeatable'>;
 /** A table row whose value is the kind's, or the default given (null: absent). */
 export function option<V, const D extends V | null>(
   row: RowFields & { readonly kind: OptionKind<V>; readonly default: D },
-): OptionSpec<V | D> {
-  return row as OptionSpec<V | D>;
+): OptionSpec<V | D, V> {
+  return row as OptionSpec<V | D, V>;
 }
 
 /** A table row taken any number of times; its value is every text given, in order, each read by the kind. */
 export function repeatedOption<V>(
   row: Omit<RowFields, 'variable' | 'deprecatedVariable'> & { readonly kind: OptionKind<V> },
-): OptionSpec<readonly V[]> {
+): OptionSpec<readonly V[], V> {
   return { ...row, default: [], repeatable: true };
 }
 
