@@ -133,7 +133,7 @@ describe('npm run load', () => {
   it('exits 2 and names the fix for a bad command line', async () => {
     const { code, err } = await loadCommand(['--concurrency', '0', '--call', 'nope'], process.env);
     assert.equal(code, 2);
-    assert.match(err, /--concurrency 0: use an integer from 1 to 1024/);
+    assert.match(err, /--concurrency 0: must be an integer from 1 to 1024/);
     assert.match(err, /--call nope: use get-sample or stream-batches/);
   });
 
