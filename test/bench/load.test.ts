@@ -137,6 +137,14 @@ describe('npm run load', () => {
     assert.match(err, /--call nope: use get-sample or stream-batches/);
   });
 
+  it('refuses a --target port above 65535, naming the port and the range', () => {
+    assert.throws(
+      () => parseLoadOptions(['--target', '127.0.0.1:99999']),
+      /--target 127\.0\.0\.1:99999: port 99999 is out of range: a port is 1 to 65535/,
+    );
+    assert.equal(options(['--target', '[::1]:50051']).target, '[::1]:50051');
+  });
+
   describe('with ghz on PATH', () => {
     let bin: string;
     let argsFile: string;

@@ -192,3 +192,65 @@ describe('parseTrainConfig', () => {
     assert.equal(parseTrainConfig(['--help'], {}), 'help');
   });
 });
+
+describe('parseTrainConfig: problems named by their source', () => {
+  const messageOf = (argv: string[], env: NodeJS.ProcessEnv = {}): string => {
+    try {
+      parseTrainConfig(argv, env);
+    } catch (error) {
+      assert.ok(error instanceof UsageError, String(error));
+      return error.message;
+    }
+    return assert.fail(`${argv.join(' ')} was accepted`);
+  };
+
+  it('refuses a server port above 65535, naming the port and the range', () => {
+    assert.match(
+      messageOf(['--server', '127.0.0.1:99999']),
+      /--server 127\.0\.0\.1:99999: port 99999 is out of range: a port is 1 to 65535/,
+    );
+    assert.match(
+      messageOf([], { VOXELFEED_SERVER: 'a:1,b:99999' }),
+      /VOXELFEED_SERVER=a:1,b:99999: b:99999: port 99999/,
+    );
+  });
+
+  it('takes integers as decimal digits only (1e0 is refused)', () => {
+    assert.match(
+      messageOf(['--rank', '1e0', '--world-size', '2']),
+      /--rank 1e0: must be an integer from 0 to 65535/,
+    );
+  });
+
+  it('names VOXELFEED_RANK, not --rank, when the rank came from the environment', () => {
+    const message = messageOf([], { VOXELFEED_RANK: '4', VOXELFEED_WORLD_SIZE: '4' });
+    assert.match(message, /VOXELFEED_RANK=4 with VOXELFEED_WORLD_SIZE=4: rank must be 0\.\.3/);
+    assert.ok(!message.includes('--rank 4'), message);
+  });
+
+  it('reports unknown options together with every other problem', () => {
+    const message = messageOf(['--bogus', '--lr', 'x', '--also-bogus=1']);
+    for (const fragment of [
+      'unknown option --bogus',
+      'unknown option --also-bogus',
+      '--lr x: must be a number',
+    ]) {
+      assert.ok(message.includes(fragment), `"${message}" lacks "${fragment}"`);
+    }
+  });
+
+  it("reads its metrics port from VOXELFEED_TRAIN_METRICS_PORT, and serve's VOXELFEED_METRICS_PORT with a warning", () => {
+    const own = parseTrainConfig([], {
+      VOXELFEED_TRAIN_METRICS_PORT: '9300',
+      VOXELFEED_METRICS_PORT: '9100',
+    });
+    assert.ok(own !== 'help');
+    assert.equal(own.metricsPort, 9300);
+    const warnings: string[] = [];
+    const old = parseTrainConfig([], { VOXELFEED_METRICS_PORT: '9100' }, (line) => warnings.push(line));
+    assert.ok(old !== 'help');
+    assert.equal(old.metricsPort, 9100);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /VOXELFEED_METRICS_PORT=9100 .*set VOXELFEED_TRAIN_METRICS_PORT instead/);
+  });
+});
