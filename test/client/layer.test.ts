@@ -41,6 +41,9 @@ describe('the client layer', () => {
 describe('the address parser the client shares with the commands', () => {
   it('imports nothing, so the client stays free of the rest of common/', async () => {
     const source = await readFile(SHARED[0]!, 'utf8');
-    assert.deepEqual([...source.matchAll(/^import .*$/gm)].map((match) => match[0]), []);
+    assert.deepEqual(
+      [...source.matchAll(/^import .*$/gm)].map((match) => match[0]),
+      [],
+    );
   });
 });
