@@ -1,9 +1,10 @@
 import os from 'node:os';
-import { parseArgs } from 'node:util';
+import { usageMessage } from '../common/cli/usage-message.js';
 import { formatTable } from '../common/format-table.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { benchDataset } from './bench-data.js';
+import { BENCH_COMMAND, BENCH_HELP, parseBenchOptions } from './bench-options.js';
 import { benchCacheWindow } from './cache-window.js';
 import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
@@ -12,22 +13,6 @@ import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchReplicaGroups } from './replica-groups.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTrainerIdle } from './trainer-idle.js';
-
-const HELP = `Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc]
-
-Measures the data server on phantom data written once under .voxelfeed/bench:
-  (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
-  (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
-  (c) seconds from starting serve to the first batch      (888 series of 16x48x48)
-  (d) volume loads per series in the first epoch when the cache holds the data set
-  (f) the cost of metrics: (b) with the server's metrics off and on, alternating
-  (e) trainer GPU idle share with a simulated device (20 ms per batch of 8), steady state from a warm cache
-  and the baseline it replaces: decoding a whole scan for every crop.
-  (g) cache hit ratio and volume loads per epoch, full shuffle against shuffle_window, cache = 10% of the data
-  (h) 2 replicas (10% cache each), 4 ranks pinned by rank affinity, windowed order: rank_groups 1 against 2
-Prints tables, then one JSON line. --quick uses 8 series and shorter runs (a smoke test, not a measurement);
---only cache-window runs (g) and (h) alone; --only grpc runs (b) alone (16 MiB window), for before/after
-comparisons of the server's send path.`;
 
 function pct(ratio: number): string {
   return `${(100 * ratio).toFixed(1)}%`;
@@ -38,24 +23,16 @@ function mean(values: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean' },
-      seconds: { type: 'string' },
-      only: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
+  const options = parseBenchOptions(process.argv.slice(2));
+  if (options === 'help') {
+    process.stdout.write(`${BENCH_HELP}\n`);
     return;
   }
-  const quick = values.quick === true;
-  const seconds = values.seconds ? Number(values.seconds) : quick ? 1 : 10;
+  const { quick, seconds } = options;
   const crop: Shape3 = [16, 96, 96];
   const batchSize = 8;
   const series = quick ? 8 : 64;
-  if (values.only === 'grpc') {
+  if (options.only === 'grpc') {
     const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
     const alone = await benchGrpc(dir, {
       seconds,
@@ -135,7 +112,7 @@ async function main(): Promise<void> {
     replica_groups_1_loads_per_series: Number(replicaRun.interleaved.loadsPerSeries.toFixed(3)),
     replica_groups_2_loads_per_series: Number(replicaRun.grouped.loadsPerSeries.toFixed(3)),
   };
-  if (values.only === 'cache-window') {
+  if (options.only === 'cache-window') {
     process.stdout.write(
       `${formatTable(['measure', 'value', 'target'], windowRows)}\n\n${JSON.stringify(windowJson)}\n`,
     );
@@ -273,4 +250,11 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  const message = usageMessage(error, BENCH_COMMAND.name);
+  if (message === null) throw error;
+  process.stderr.write(`bench: ${message}\n`);
+  process.exitCode = 2;
+}

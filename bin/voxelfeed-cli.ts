@@ -1,4 +1,4 @@
-import { UsageError } from '../common/usage-error.js';
+import { usageMessage } from '../common/cli/usage-message.js';
 import { isVoxelfeedError } from '../server/errors.js';
 
 export const USAGE = `Usage: voxelfeed <command> [options]
@@ -42,17 +42,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await (await load())(rest, process.env);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`voxelfeed ${name}: ${error.message}\n`);
+    const usage = usageMessage(error, `voxelfeed ${name}`);
+    if (usage !== null) {
+      process.stderr.write(`voxelfeed ${name}: ${usage}\n`);
       return 2;
     }
     if (isVoxelfeedError(error)) {
       process.stderr.write(`voxelfeed ${name}: ${error.message}\n`);
       return error.code === 'INVALID_ARGUMENT' ? 2 : 1;
-    }
-    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`voxelfeed ${name}: ${error.message}\nRun voxelfeed ${name} --help for usage.\n`);
-      return 2;
     }
     throw error;
   }

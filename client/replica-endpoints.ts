@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { parseAddress, unbracketHost } from '../common/cli/parse-address.js';
 
 /** One server replica as a grpc-js target of its own. */
 export interface ReplicaEndpoint {
@@ -17,8 +18,8 @@ export const systemLookupAll: LookupAll = async (host) =>
 
 /** `dns:///host:port` or `dns://resolver/host:port` as host and port; null for anything else. */
 export function parseDnsTarget(target: string): { host: string; port: string } | null {
-  const match = /^dns:(?:\/\/[^/]*\/)?(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(target);
-  return match ? { host: match[1]!, port: match[2]! } : null;
+  const parsed = parseAddress(target);
+  return 'problem' in parsed || !parsed.dns ? null : { host: parsed.host, port: String(parsed.port) };
 }
 
 /**
@@ -43,8 +44,10 @@ export async function resolveReplicas(
     });
   }
   const address = addresses[0]!;
-  const named = parseDnsTarget(address) ?? parseHostPort(address);
-  if (named === null || isIP(unbracket(named.host)) !== 0) return [{ target: address, hostName: null }];
+  const parsed = parseAddress(address);
+  if ('problem' in parsed || isIP(unbracketHost(parsed.host)) !== 0)
+    return [{ target: address, hostName: null }];
+  const named = { host: parsed.host, port: String(parsed.port) };
   let resolved: string[];
   try {
     resolved = await lookupAll(named.host);
@@ -57,13 +60,4 @@ export async function resolveReplicas(
     target: isIP(ip) === 6 ? `[${ip}]:${named.port}` : `${ip}:${named.port}`,
     hostName: named.host,
   }));
-}
-
-function parseHostPort(address: string): { host: string; port: string } | null {
-  const match = /^(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(address);
-  return match ? { host: match[1]!, port: match[2]! } : null;
-}
-
-function unbracket(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }

@@ -1,30 +1,20 @@
+import { formatBytes } from '../common/cli/parse-byte-size.js';
 import { formatHostPort, listenFailure } from '../common/listen-failure.js';
 import { probeListen } from '../common/probe-listen.js';
 import { serveMetrics } from '../common/serve-metrics.js';
 import { BatchMemory } from './batches/batch-memory.js';
 import { exposeGarbageCollector } from './batches/expose-garbage-collector.js';
-import { DEFAULT_PLAN_CACHE_BYTES, PlanCache } from './batches/plan-cache.js';
+import { PlanCache } from './batches/plan-cache.js';
 import type { DatasetRegistry } from './batches/served-dataset.js';
 import type { StreamObserver } from './batches/stream-observer.js';
 import { VolumeCache } from './cache/volume-cache.js';
-import { formatBytes } from './config/parse-byte-size.js';
 import { readServeSecurity } from './config/read-serve-security.js';
-import {
-  DEFAULT_CONCURRENT_LOADS,
-  parseServeConfig,
-  SERVE_HELP,
-  type ServeConfig,
-} from './config/serve-config.js';
+import { parseServeConfig, SERVE_HELP, type ServeConfig } from './config/serve-config.js';
 import { serveEndpoints } from './config/serve-endpoints.js';
 import { BoxMaskMonitor } from './dataset/box-check/box-mask-monitor.js';
 import { buildCatalog } from './dataset/catalog/build-catalog.js';
 import type { Catalog } from './dataset/catalog/catalog.js';
-import {
-  DEFAULT_MAX_SKIPPED_SHARE,
-  skippedShare,
-  skippedShareProblem,
-  skippedShareWarning,
-} from './dataset/catalog/skipped-share.js';
+import { skippedShare, skippedShareProblem, skippedShareWarning } from './dataset/catalog/skipped-share.js';
 import { isPermanentLoadFailure, loadCatalogVolume } from './dataset/loading/load-catalog-volume.js';
 import { VoxelfeedError } from './errors.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -73,16 +63,13 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
   // Beside the JSON log, where a person starting the server sees it (a share above the limit never gets here).
-  const skipped = skippedShareWarning(
-    running.catalog,
-    parsed.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
-    'serve',
-  );
+  const skipped = skippedShareWarning(running.catalog, parsed.maxSkippedShare, 'serve');
   if (skipped !== null) process.stderr.write(`voxelfeed serve: ${skipped}\n`);
   process.stdout.write(`listening on ${formatHostPort(parsed.host, running.grpc.port)}\n`);
   if (running.metricsPort !== null) {
-    const metricsHost = parsed.metricsHost ?? parsed.host;
-    process.stdout.write(`metrics on http://${formatHostPort(metricsHost, running.metricsPort)}/metrics\n`);
+    process.stdout.write(
+      `metrics on http://${formatHostPort(parsed.metricsHost, running.metricsPort)}/metrics\n`,
+    );
   }
   await stopped;
   return 0;
@@ -145,11 +132,7 @@ export async function startServer(
       'more series skipped; run voxelfeed index for the full list',
     );
   }
-  const tooManySkipped = skippedShareProblem(
-    catalog,
-    config.maxSkippedShare ?? DEFAULT_MAX_SKIPPED_SHARE,
-    'serve',
-  );
+  const tooManySkipped = skippedShareProblem(catalog, config.maxSkippedShare, 'serve');
   if (tooManySkipped !== null) throw new VoxelfeedError('FAILED_PRECONDITION', tooManySkipped);
   // Start-up reads headers only: a series' mask is first seen when its volume is decoded, and checked then.
   const boxMasks = new BoxMaskMonitor(catalog.series, ({ series, mismatch, reason }) =>
@@ -159,7 +142,7 @@ export async function startServer(
     ),
   );
   const trainerStats = new TrainerStatsStore(TRAINER_STATS_EXPIRE_MS);
-  const replaceBadSeries = config.replaceBadSeries === true;
+  const replaceBadSeries = config.replaceBadSeries;
   // Every stream's batch buffers, within --batch-memory. Its collections run only after 5 s without traffic
   // or when a batch waits on dropped buffers, at most once a second.
   const batchMemory = new BatchMemory({
@@ -171,7 +154,7 @@ export async function startServer(
   const telemetry = withStreamObserver(prometheus ?? NOOP_TELEMETRY, hooks.observer);
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
-    maxConcurrentLoads: config.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS,
+    maxConcurrentLoads: config.maxConcurrentLoads,
     load: async (index) => {
       const volume = await loadCatalogVolume(catalog.series[index]!, (stats) =>
         telemetry.volumeLoaded(stats),
@@ -200,7 +183,7 @@ export async function startServer(
     },
   });
   const plans = new PlanCache(catalog.series, {
-    maxBytes: config.planCacheMaxBytes ?? DEFAULT_PLAN_CACHE_BYTES,
+    maxBytes: config.planCacheMaxBytes,
   });
   const registry: DatasetRegistry = {
     defaultName: catalog.name,

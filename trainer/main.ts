@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createFeedClient, DEFAULT_RECONNECT } from '../client/index.js';
+import { createFeedClient } from '../client/index.js';
 import { errorChain } from '../common/error-chain.js';
 import { formatHostPort } from '../common/listen-failure.js';
 import { serveMetrics } from '../common/serve-metrics.js';
@@ -28,7 +28,7 @@ import { StepTimeline } from './stats/step-timeline.js';
  * and prints one JSON summary line on stdout.
  */
 export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseTrainConfig(argv, env);
+  const parsed = parseTrainConfig(argv, env, (line) => process.stderr.write(`voxelfeed train: ${line}\n`));
   if (parsed === 'help') {
     process.stdout.write(`${TRAIN_HELP}\n`);
     return 0;
@@ -38,11 +38,7 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
   try {
     summary = await train(parsed, { log });
   } catch (error) {
-    const line = feedFailure(
-      error,
-      parsed.servers,
-      parsed.reconnectAttempts ?? DEFAULT_RECONNECT.maxAttempts,
-    );
+    const line = feedFailure(error, parsed.servers, parsed.reconnectAttempts);
     if (line === null) throw error;
     // The console gets one line (printed by the CLI); grpc-js's nested reasons and the stacks are here.
     log.debug({ error: errorChain(error) }, `training stopped: ${line.message}`);
@@ -112,9 +108,7 @@ async function trainServingMetrics(
     addresses: [...config.servers],
     rankAffinity: config.rankAffinity,
     prefetch: config.prefetch,
-    ...(config.reconnectAttempts === undefined
-      ? {}
-      : { reconnect: { maxAttempts: config.reconnectAttempts } }),
+    reconnect: { maxAttempts: config.reconnectAttempts },
     ...security.options,
   });
   const meta = {
@@ -252,7 +246,7 @@ function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string
 const LEVEL_ORDER: Readonly<Record<TrainLogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 function stderrLog(config: TrainConfig): TrainLog & { debug(fields: object, message: string): void } {
-  const lowest = LEVEL_ORDER[config.logLevel ?? 'info'];
+  const lowest = LEVEL_ORDER[config.logLevel];
   const write = (level: TrainLogLevel, fields: object, message: string) => {
     if (LEVEL_ORDER[level] < lowest) return;
     process.stderr.write(

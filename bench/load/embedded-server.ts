@@ -1,6 +1,6 @@
+import { defaultServeConfig } from '../../server/config/serve-config.js';
 import { silentLogger } from '../../server/log/logger.js';
 import { startServer } from '../../server/main.js';
-import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 
 export interface EmbeddedServer {
   readonly address: string;
@@ -14,18 +14,7 @@ export interface EmbeddedServer {
  */
 export async function startEmbeddedServer(env: NodeJS.ProcessEnv): Promise<EmbeddedServer> {
   const running = await startServer(
-    {
-      data: null,
-      datasetName: null,
-      host: '127.0.0.1',
-      port: 0,
-      metricsPort: 0,
-      cacheMaxBytes: 2 * 1024 ** 3,
-      strict: false,
-      limits: DEFAULT_SERVICE_LIMITS,
-      logLevel: 'silent',
-      shutdownGraceMs: 0,
-    },
+    defaultServeConfig({ port: 0, metricsPort: 0, logLevel: 'silent', shutdownGraceMs: 0 }),
     env,
     silentLogger,
   );

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { UsageError } from '../../common/usage-error.js';
+import { usageMessage } from '../../common/cli/usage-message.js';
 import { startEmbeddedServer } from './embedded-server.js';
-import { LOAD_HELP, type LoadOptions, parseLoadOptions } from './load-options.js';
+import { LOAD_COMMAND, LOAD_HELP, type LoadOptions, parseLoadOptions } from './load-options.js';
 import { formatLoadReport } from './load-report.js';
 import { findOnPath, GHZ_CONFIG_DIR, GHZ_CONFIGS, ghzArgs, runGhz } from './run-ghz.js';
 import { runLoad } from './run-load.js';
@@ -32,10 +32,9 @@ export async function runLoadCommand(
     }
     options = parsed;
   } catch (error) {
-    const parseError =
-      error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
-    if (!(error instanceof UsageError) && !parseError) throw error;
-    io.err(`load: ${(error as Error).message}${parseError ? '\nRun with --help for usage.' : ''}\n`);
+    const message = usageMessage(error, LOAD_COMMAND.name);
+    if (message === null) throw error;
+    io.err(`load: ${message}\n`);
     return 2;
   }
   const ghz = options.useGhz ? await findOnPath('ghz', env) : null;

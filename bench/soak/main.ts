@@ -1,8 +1,8 @@
 import os from 'node:os';
-import { UsageError } from '../../common/usage-error.js';
+import { usageMessage } from '../../common/cli/usage-message.js';
 import { benchDataset } from '../bench-data.js';
 import { runSoak } from './run-soak.js';
-import { parseSoakOptions, SOAK_HELP, type SoakOptions } from './soak-options.js';
+import { parseSoakOptions, SOAK_COMMAND, SOAK_HELP, type SoakOptions } from './soak-options.js';
 import { formatSoakReport, soakProblems } from './soak-report.js';
 
 /** The composition root of the soak: options, data set, the run, the report, the exit status. */
@@ -16,10 +16,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     options = parsed;
   } catch (error) {
-    const parseError =
-      error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
-    if (!(error instanceof UsageError) && !parseError) throw error;
-    process.stderr.write(`soak: ${(error as Error).message}\n`);
+    const message = usageMessage(error, SOAK_COMMAND.name);
+    if (message === null) throw error;
+    process.stderr.write(`soak: ${message}\n`);
     return 2;
   }
   const dataDir =

@@ -1,6 +1,7 @@
-import { parseArgs } from 'node:util';
-import { UsageError } from '../../common/usage-error.js';
-import { formatBytes, parseByteSize } from '../../server/config/parse-byte-size.js';
+import { command, option, repeatedOption } from '../../common/cli/command-spec.js';
+import { formatHelp } from '../../common/cli/format-help.js';
+import { byteSize, choice, decimal, integer, text, triple } from '../../common/cli/option-kinds.js';
+import { parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
 import type { Shape3 } from '../../server/sampling/types.js';
 
 export interface SoakOptions {
@@ -50,9 +51,15 @@ export function seriesForCache(cacheBytes: number, shape: Shape3): number {
   return Math.ceil((DATA_TO_CACHE_RATIO * cacheBytes) / (2 * shape[0] * shape[1] * shape[2]));
 }
 
-export const SOAK_HELP = `Usage: node --import tsx bench/soak/main.ts [--minutes 10] [--streams 8] [options]
+/** A duration in seconds from `min` to `max`. */
+const seconds = (min: number, max: number, example: string) =>
+  decimal({ min, max, placeholder: 'S', example });
 
-A bounded soak of the data server: starts \`voxelfeed serve\` as its own process with a cache much smaller
+/** `npm run soak`: its options, defaults and help lines. */
+export const SOAK_COMMAND = command({
+  name: 'npm run soak --',
+  usage: 'Usage: node --import tsx bench/soak/main.ts [--minutes 10] [--streams 8] [options]',
+  summary: `A bounded soak of the data server: starts \`voxelfeed serve\` as its own process with a cache much smaller
 than the data set, measures its idle RSS, then keeps --streams trainer-like streams (ranks 0..N-1 of one
 world, one connection each) streaming epoch after epoch over loopback for --minutes. Every --sample-seconds
 it reads the server's RSS (/proc/PID/status) and the crops received. Prints a table over time, the memory
@@ -61,127 +68,103 @@ slope over the second half (least squares, MiB per minute), the largest RSS agai
 server's limits let the streams hold: volumes being loaded (the cache bounds only the volumes it keeps; at
 most the server's --max-loads, 4, at once, about 3 bytes per voxel each) and encoded batches. Exit status 1
 when the bound is exceeded, a stream failed or stalled, or the server logged an error or did not shut down
-cleanly.
+cleanly.`,
+  options: {
+    minutes: option({
+      kind: decimal({ min: 0.001, max: 1440, placeholder: 'M', example: '10' }),
+      default: 10,
+      help: 'how long to stream, above 0 and up to 1440',
+    }),
+    streams: option({
+      kind: integer({ min: 1, max: 64, example: '8' }),
+      default: 8,
+      help: 'concurrent streams, 1..64',
+    }),
+    'cache-bytes': option({
+      kind: byteSize({ example: '32MiB' }),
+      default: DEFAULT_CACHE_BYTES,
+      help: "the server's --cache-bytes",
+    }),
+    data: option({
+      kind: text({ placeholder: 'PATH', example: './data/luna16' }),
+      default: null,
+      help: `an existing data set (default: a phantom set of ${DATA_TO_CACHE_RATIO} x the cache, decoded, written once under .voxelfeed/bench)`,
+    }),
+    shape: option({
+      kind: triple({ min: 16, placeholder: 'S0,S1,S2', example: '64,128,128' }),
+      default: DEFAULT_SHAPE,
+      help: 'volume shape of the generated set',
+    }),
+    'batch-size': option({
+      kind: integer({ min: 1, max: 256, example: '8' }),
+      default: 8,
+      help: 'crops per batch, 1..256',
+    }),
+    crop: option({
+      kind: triple({ min: 1, placeholder: 'S0,S1,S2', example: '16,96,96' }),
+      default: [16, 96, 96],
+      help: 'crop size',
+    }),
+    'sample-seconds': option({
+      kind: seconds(0.1, 60, '5'),
+      default: 5,
+      help: 'time between samples, 0.1..60',
+    }),
+    'idle-seconds': option({
+      kind: seconds(0, 3600, '10'),
+      default: 10,
+      help: "keep sampling this long after the streams stop, 0..3600 ({default}): the server's RSS then must fall back under idle + cache + its idle allowance",
+    }),
+    'stall-seconds': option({
+      kind: seconds(0.1, 600, '30'),
+      default: null,
+      help: 'a stream that receives no batch for this long has stalled, 0.1..600 (default: the sample interval)',
+    }),
+    'serve-arg': repeatedOption({
+      kind: text({ placeholder: 'FLAG', example: '--batch-memory=256MiB' }),
+      help: 'pass FLAG to voxelfeed serve (repeatable; write the =), e.g. --serve-arg=--batch-memory=256MiB',
+    }),
+    profile: option({
+      kind: choice(Object.keys(SOAK_PROFILES) as ProfileName[]),
+      default: null,
+      help: 'defaults for a scenario; flags given beside it win. burst: --streams 32 --batch-size 64 --minutes 2 --idle-seconds 60 --sample-seconds 2 --stall-seconds 30 (18.9 MB messages: each stream waits seconds for its next)',
+    }),
+  },
+});
 
-Options:
-  --minutes M          how long to stream, above 0 and up to 1440 (default 10)
-  --streams N          concurrent streams, 1..64 (default 8)
-  --cache-bytes SIZE   the server's --cache-bytes (default ${formatBytes(DEFAULT_CACHE_BYTES)})
-  --data PATH          an existing data set (default: a phantom set of ${DATA_TO_CACHE_RATIO} x the cache, decoded,
-                       written once under .voxelfeed/bench)
-  --shape S0,S1,S2     volume shape of the generated set (default ${DEFAULT_SHAPE.join(',')})
-  --batch-size N       crops per batch, 1..256 (default 8)
-  --crop S0,S1,S2      crop size (default 16,96,96)
-  --sample-seconds S   time between samples, 0.1..60 (default 5)
-  --idle-seconds S     keep sampling this long after the streams stop, 0..3600 (default 10): the
-                       server's RSS then must fall back under idle + cache + its idle allowance
-  --stall-seconds S    a stream that receives no batch for this long has stalled, 0.1..600
-                       (default: the sample interval)
-  --serve-arg=FLAG     pass FLAG to voxelfeed serve (repeatable; write the =), e.g.
-                       --serve-arg=--batch-memory=256MiB
-  --profile NAME       defaults for a scenario; flags given beside it win. burst: --streams 32
-                       --batch-size 64 --minutes 2 --idle-seconds 60 --sample-seconds 2
-                       --stall-seconds 30 (18.9 MB messages: each stream waits seconds for its next)
-  -h, --help           show this text`;
+export const SOAK_HELP = formatHelp(SOAK_COMMAND);
 
+/** Reads the command line, a --profile's values under the flags given; every problem at once in one UsageError. */
 export function parseSoakOptions(argv: readonly string[]): SoakOptions | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      minutes: { type: 'string' },
-      streams: { type: 'string' },
-      'cache-bytes': { type: 'string' },
-      data: { type: 'string' },
-      shape: { type: 'string' },
-      'batch-size': { type: 'string' },
-      crop: { type: 'string' },
-      'sample-seconds': { type: 'string' },
-      'idle-seconds': { type: 'string' },
-      'stall-seconds': { type: 'string' },
-      'serve-arg': { type: 'string', multiple: true },
-      profile: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) return 'help';
-  const problems: string[] = [];
-  if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"; options start with --`);
-  let profile: Readonly<Record<string, string>> = {};
-  if (values.profile !== undefined) {
-    if (Object.hasOwn(SOAK_PROFILES, values.profile)) {
-      profile = SOAK_PROFILES[values.profile as ProfileName];
-    } else {
-      problems.push(`--profile ${values.profile}: use one of ${Object.keys(SOAK_PROFILES).join(', ')}`);
-    }
-  }
-  // A flag given wins over the profile's value for it.
-  const given = (name: keyof typeof values & string): string | undefined => {
-    const value = values[name];
-    return typeof value === 'string' ? value : profile[name];
+  const plain = parseCommandLine(SOAK_COMMAND, argv, {});
+  if (plain === 'help') return 'help';
+  const profile = plain.values.profile;
+  const line =
+    profile === null
+      ? plain
+      : (parseCommandLine(
+          SOAK_COMMAND,
+          argv,
+          {},
+          {
+            label: `--profile ${profile}`,
+            texts: SOAK_PROFILES[profile],
+          },
+        ) as typeof plain);
+  throwIfProblems(SOAK_COMMAND, line.problems);
+  const { values } = line;
+  return {
+    minutes: values.minutes,
+    streams: values.streams,
+    cacheBytes: values['cache-bytes'],
+    data: values.data,
+    series: seriesForCache(values['cache-bytes'], values.shape),
+    shape: values.shape,
+    batchSize: values['batch-size'],
+    crop: values.crop,
+    sampleSeconds: values['sample-seconds'],
+    idleSeconds: values['idle-seconds'],
+    stallSeconds: values['stall-seconds'] ?? values['sample-seconds'],
+    serverArgs: values['serve-arg'],
   };
-  const number = (name: string, text: string | undefined, fallback: number, min: number, max: number) => {
-    if (text === undefined) return fallback;
-    const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-    if (!(value >= min && value <= max)) {
-      problems.push(`--${name} ${text}: use a number from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
-  const integer = (name: string, text: string | undefined, fallback: number, max: number) => {
-    const value = number(name, text, fallback, 1, max);
-    if (!Number.isInteger(value)) {
-      problems.push(`--${name} ${text}: use a whole number`);
-      return fallback;
-    }
-    return value;
-  };
-  const triple = (name: string, text: string | undefined, fallback: Shape3, min: number): Shape3 => {
-    if (text === undefined) return fallback;
-    const sizes = text.split(',').map((part) => (/^\d+$/.test(part.trim()) ? Number(part) : Number.NaN));
-    if (sizes.length !== 3 || sizes.some((size) => !Number.isSafeInteger(size) || size < min)) {
-      problems.push(`--${name} ${text}: give 3 integers >= ${min}, e.g. ${fallback.join(',')}`);
-      return fallback;
-    }
-    return [sizes[0]!, sizes[1]!, sizes[2]!];
-  };
-  let cacheBytes = DEFAULT_CACHE_BYTES;
-  if (values['cache-bytes'] !== undefined) {
-    const parsed = parseByteSize(values['cache-bytes']);
-    if (parsed === null || parsed < 1) {
-      problems.push(`--cache-bytes ${values['cache-bytes']}: write a byte size, e.g. 32MiB`);
-    } else {
-      cacheBytes = parsed;
-    }
-  }
-  const shape = triple('shape', values.shape, DEFAULT_SHAPE, 16);
-  const sampleSeconds = number('sample-seconds', given('sample-seconds'), 5, 0.1, 60);
-  const options: SoakOptions = {
-    minutes: number('minutes', given('minutes'), 10, 0.001, 1440),
-    streams: integer('streams', given('streams'), 8, 64),
-    cacheBytes,
-    data: values.data ?? null,
-    series: seriesForCache(cacheBytes, shape),
-    shape,
-    batchSize: integer('batch-size', given('batch-size'), 8, 256),
-    crop: triple('crop', values.crop, [16, 96, 96], 1),
-    sampleSeconds,
-    idleSeconds: idleSeconds(given('idle-seconds'), problems),
-    stallSeconds: number('stall-seconds', given('stall-seconds'), sampleSeconds, 0.1, 600),
-    serverArgs: values['serve-arg'] ?? [],
-  };
-  if (problems.length > 0) throw new UsageError(`${problems.join('\n')}\nRun with --help for usage.`);
-  return options;
-}
-
-/** `--idle-seconds`: 0 is allowed (no idle phase), unlike the other durations. */
-function idleSeconds(text: string | undefined, problems: string[]): number {
-  if (text === undefined) return 10;
-  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= 0 && value <= 3600)) {
-    problems.push(`--idle-seconds ${text}: use a number from 0 to 3600`);
-    return 10;
-  }
-  return value;
 }

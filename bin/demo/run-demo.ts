@@ -1,25 +1,48 @@
-import { parseArgs } from 'node:util';
+import { command, option } from '../../common/cli/command-spec.js';
+import { formatHelp } from '../../common/cli/format-help.js';
+import { integer, text } from '../../common/cli/option-kinds.js';
+import { parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
 import { formatTable } from '../../common/format-table.js';
-import { UsageError } from '../../common/usage-error.js';
 import { ensureDefaultDataset } from '../../server/synth/default-dataset.js';
+import { TRAIN_COMMAND } from '../../trainer/config/train-config.js';
 import { histogramQuantile, parsePrometheusText, sumOf } from './prometheus-text.js';
 import { type RunningCommand, spawnVoxelfeed } from './spawn-command.js';
 
-export const DEMO_HELP = `Usage: voxelfeed demo [--steps N] [--ranks R] [--batch B] [--crop Z,Y,X] [--model tiny|vnet] [--data DIR]
+const TRAIN_OPTIONS = TRAIN_COMMAND.options;
 
-The whole system in one command: makes (or reuses) the phantom data set, starts a data server, trains R ranks
+/** `voxelfeed demo`: its options, defaults and help lines; the trainer's options are checked as train checks them. */
+export const DEMO_COMMAND = command({
+  name: 'voxelfeed demo',
+  usage:
+    'Usage: voxelfeed demo [--steps N] [--ranks R] [--batch B] [--crop Z,Y,X] [--model tiny|vnet] [--lr RATE] [--data DIR]',
+  summary: `The whole system in one command: makes (or reuses) the phantom data set, starts a data server, trains R ranks
 of a V-Net against it for N steps each (separate processes, as on separate hosts), and prints a summary: samples/s
-per rank, loss at the start and the end, GPU idle share, the server's loader latency and cache hit ratio.
+per rank, loss at the start and the end, GPU idle share, the server's loader latency and cache hit ratio.`,
+  options: {
+    steps: option({ kind: TRAIN_OPTIONS.steps.kind, default: 160, help: 'steps per rank' }),
+    ranks: option({
+      kind: integer({ min: 1, max: 64, placeholder: 'R', example: '2' }),
+      default: 2,
+      help: 'trainer ranks, 1..64',
+    }),
+    batch: option({ kind: TRAIN_OPTIONS.batch.kind, default: 2, help: 'samples per step and rank' }),
+    crop: option({ kind: TRAIN_OPTIONS.crop.kind, default: [16, 16, 16], help: 'crop size' }),
+    model: option({
+      kind: TRAIN_OPTIONS.model.kind,
+      default: 'tiny',
+      help: "tiny (CPU-friendly) or vnet (the paper's network: use a GPU)",
+    }),
+    lr: option({ kind: TRAIN_OPTIONS.lr.kind, default: 0.01, help: 'Adam learning rate' }),
+    data: option({
+      kind: text({ placeholder: 'DIR', example: './data/luna16' }),
+      default: null,
+      help: 'serve this data set instead of the phantom',
+    }),
+  },
+  notes: 'The last line of output is one JSON object with the figures of the table.',
+});
 
-  --steps N        steps per rank (default 160)
-  --ranks R        trainer ranks (default 2)
-  --batch B        samples per step and rank (default 2)
-  --crop Z,Y,X     crop size (default 16,16,16)
-  --model NAME     tiny (default; CPU-friendly) or vnet (the paper's network: use a GPU)
-  --lr RATE        Adam learning rate (default 0.01)
-  --data DIR       serve this data set instead of the phantom
-
-The last line of output is one JSON object with the figures of the table.`;
+export const DEMO_HELP = formatHelp(DEMO_COMMAND);
 
 interface RankResult {
   readonly rank: number;
@@ -29,34 +52,23 @@ interface RankResult {
 
 /** The demo's composition root: a server process and R trainer processes on 127.0.0.1, then a summary. */
 export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      steps: { type: 'string' },
-      ranks: { type: 'string' },
-      batch: { type: 'string' },
-      crop: { type: 'string' },
-      model: { type: 'string' },
-      lr: { type: 'string' },
-      data: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
+  const line = parseCommandLine(DEMO_COMMAND, argv, env);
+  if (line === 'help') {
     process.stdout.write(`${DEMO_HELP}\n`);
     return 0;
   }
-  const steps = positiveInteger(values.steps ?? '160', '--steps');
-  const ranks = positiveInteger(values.ranks ?? '2', '--ranks');
-  const batch = values.batch ?? '2';
-  const crop = values.crop ?? '16,16,16';
-  const model = values.model ?? 'tiny';
-  const lr = values.lr ?? '0.01';
+  throwIfProblems(DEMO_COMMAND, line.problems);
+  const { values } = line;
+  const { steps, ranks } = values;
+  const batch = String(values.batch);
+  const crop = values.crop.join(',');
+  const model = values.model;
+  const lr = String(values.lr);
   const started = performance.now();
   const progress = new Progress(ranks, steps);
 
   let data = values.data;
-  if (data === undefined) {
+  if (data === null) {
     const dataset = await ensureDefaultDataset(env, (done, total) =>
       progress.note(`writing the phantom data set: ${done}/${total} series`),
     );
@@ -218,12 +230,6 @@ function parseLogLine(line: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1) throw new UsageError(`${flag} ${text}: expected a positive integer`);
-  return value;
 }
 
 /** One progress line on stderr: redrawn in place on a terminal, every 10% otherwise. */

@@ -26,7 +26,7 @@ export function serveEndpoints(
         ? null
         : {
             role: '/metrics',
-            host: config.metricsHost ?? config.host,
+            host: config.metricsHost,
             port: config.metricsPort,
             hostOption: '--metrics-host (VOXELFEED_METRICS_HOST, default: --host)',
             portOption: '--metrics-port (VOXELFEED_METRICS_PORT)',

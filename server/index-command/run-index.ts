@@ -1,69 +1,25 @@
-import { parseArgs } from 'node:util';
-import { formatBytes } from '../config/parse-byte-size.js';
-import { formatShare, parseShare } from '../config/parse-share.js';
+import { formatBytes } from '../../common/cli/parse-byte-size.js';
+import { formatShare } from '../../common/cli/parse-share.js';
 import { type CatalogMaskReport, checkCatalogMasks } from '../dataset/box-check/check-catalog-masks.js';
 import { buildCatalog } from '../dataset/catalog/build-catalog.js';
-import {
-  DEFAULT_MAX_SKIPPED_SHARE,
-  MAX_SKIPPED_VARIABLE,
-  skippedShare,
-  skippedShareProblem,
-  skippedShareWarning,
-} from '../dataset/catalog/skipped-share.js';
+import { skippedShare, skippedShareProblem, skippedShareWarning } from '../dataset/catalog/skipped-share.js';
 import {
   describeNodulesLargerThanCrop,
   nodulesLargerThanCrop,
 } from '../sampling/nodules-larger-than-crop.js';
-import type { Shape3 } from '../sampling/types.js';
-
-export const INDEX_HELP = `Usage: voxelfeed index PATH [--strict] [--max-skipped SHARE] [--check] [--crop Z,Y,X] [--json]
-
-Indexes a data set the way voxelfeed serve does (NRRD headers and box files only, no voxel data) and prints
-its summary: series, nodules, decoded size, fingerprint, and every series that would be skipped, with why.
-Warnings and the reasons for a failing exit status are printed on stderr as well.
-
-  PATH                 a folder in the LUNA16 preprocessed layout, or a manifest (.csv or .json)
-  --strict             exit with status 1 if any series is bad
-  --max-skipped SHARE  exit with status 1 if more than this share of the series is skipped, as serve then
-                       refuses to start: e.g. 0.1 or 10% (default ${DEFAULT_MAX_SKIPPED_SHARE}; 1: any share; also ${MAX_SKIPPED_VARIABLE})
-  --check              also read every mask once and check each box centre against it (a nodule voxel within
-                       one voxel); list the series whose boxes miss, with the likely cause (axes swapped,
-                       millimetres instead of voxels), and exit with status 1 if there is any
-  --crop Z,Y,X         warn about nodules larger than this crop on an axis: no such crop holds them whole
-  --json               print one JSON object instead of text
-
-Exit status: 0 if the data set can be served as checked, 1 if not (the reason is on stderr), 2 for a bad
-command line.`;
+import { INDEX_HELP, parseIndexOptions } from './index-options.js';
 
 export async function runIndex(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      strict: { type: 'boolean' },
-      'max-skipped': { type: 'string' },
-      check: { type: 'boolean' },
-      crop: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
+  const options = parseIndexOptions(argv, env);
+  if (options === 'help') {
     process.stdout.write(`${INDEX_HELP}\n`);
     return 0;
   }
-  const problems: string[] = [];
-  if (positionals.length !== 1) problems.push(`expected one PATH, got ${positionals.length}`);
-  const maxSkipped = maxSkippedOf(values['max-skipped'], env, problems);
-  const crop = values.crop === undefined ? null : cropOf(values.crop, problems);
-  if (problems.length > 0) {
-    process.stderr.write(`voxelfeed index: ${problems.join('\nvoxelfeed index: ')}\n\n${INDEX_HELP}\n`);
-    return 2;
-  }
+  const { maxSkipped, crop } = options;
   const started = performance.now();
   // Every series skipped is still a summary worth printing; serve would refuse such a data set.
-  const catalog = await buildCatalog({ source: positionals[0]!, allowEmpty: true });
-  const masks = values.check && catalog.series.length > 0 ? await checkCatalogMasks(catalog) : null;
+  const catalog = await buildCatalog({ source: options.source, allowEmpty: true });
+  const masks = options.check && catalog.series.length > 0 ? await checkCatalogMasks(catalog) : null;
   const ms = Math.round(performance.now() - started);
   const larger = crop === null ? null : nodulesLargerThanCrop(catalog.series, crop);
 
@@ -73,7 +29,7 @@ export async function runIndex(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (tooManySkipped !== null) failures.push(tooManySkipped);
   const skipWarning = skippedShareWarning(catalog, maxSkipped, 'index');
   if (skipWarning !== null) warnings.push(skipWarning);
-  if (values.strict && catalog.skipped.length > 0 && tooManySkipped === null) {
+  if (options.strict && catalog.skipped.length > 0 && tooManySkipped === null) {
     failures.push(`${catalog.skipped.length} series are skipped and --strict allows none`);
   }
   if (masks !== null) failures.push(...maskFailures(masks));
@@ -85,7 +41,7 @@ export async function runIndex(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (text !== null) warnings.push(`warning: ${text}`);
   }
 
-  if (values.json) {
+  if (options.json) {
     process.stdout.write(
       `${JSON.stringify({
         dataset: catalog.name,
@@ -139,35 +95,6 @@ export async function runIndex(argv: readonly string[], env: NodeJS.ProcessEnv =
   }
   for (const line of [...warnings, ...failures]) process.stderr.write(`voxelfeed index: ${line}\n`);
   return failures.length > 0 ? 1 : 0;
-}
-
-/** --max-skipped, else VOXELFEED_MAX_SKIPPED (as serve reads it), else the default. */
-function maxSkippedOf(flag: string | undefined, env: NodeJS.ProcessEnv, problems: string[]): number {
-  const fromEnv = env[MAX_SKIPPED_VARIABLE];
-  const [text, shown] =
-    flag !== undefined
-      ? [flag, `--max-skipped ${flag}`]
-      : fromEnv !== undefined && fromEnv !== ''
-        ? [fromEnv, `${MAX_SKIPPED_VARIABLE}=${fromEnv}`]
-        : [null, ''];
-  if (text === null) return DEFAULT_MAX_SKIPPED_SHARE;
-  const share = parseShare(text);
-  if (share === null) {
-    problems.push(`${shown}: must be a share from 0 to 1 (or 0% to 100%); e.g. --max-skipped 0.1`);
-    return DEFAULT_MAX_SKIPPED_SHARE;
-  }
-  return share;
-}
-
-function cropOf(text: string, problems: string[]): Shape3 | null {
-  const sizes = text.split(',').map((part) => (/^\s*\d+\s*$/.test(part) ? Number(part) : Number.NaN));
-  if (sizes.length !== 3 || !sizes.every((size) => Number.isSafeInteger(size) && size >= 1)) {
-    problems.push(
-      `--crop ${text}: give three positive integers Z,Y,X (NRRD axes 0, 1, 2); e.g. --crop 16,96,96`,
-    );
-    return null;
-  }
-  return [sizes[0]!, sizes[1]!, sizes[2]!];
 }
 
 /** The lines that make `--check` fail: boxes that miss their mask, masks that cannot be read. */

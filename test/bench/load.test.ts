@@ -133,8 +133,16 @@ describe('npm run load', () => {
   it('exits 2 and names the fix for a bad command line', async () => {
     const { code, err } = await loadCommand(['--concurrency', '0', '--call', 'nope'], process.env);
     assert.equal(code, 2);
-    assert.match(err, /--concurrency 0: use an integer from 1 to 1024/);
+    assert.match(err, /--concurrency 0: must be an integer from 1 to 1024/);
     assert.match(err, /--call nope: use get-sample or stream-batches/);
+  });
+
+  it('refuses a --target port above 65535, naming the port and the range', () => {
+    assert.throws(
+      () => parseLoadOptions(['--target', '127.0.0.1:99999']),
+      /--target 127\.0\.0\.1:99999: port 99999 is out of range: a port is 1 to 65535/,
+    );
+    assert.equal(options(['--target', '[::1]:50051']).target, '[::1]:50051');
   });
 
   describe('with ghz on PATH', () => {

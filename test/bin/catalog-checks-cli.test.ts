@@ -229,7 +229,7 @@ describe('voxelfeed serve and index on skipped series and boxes that miss their 
       assert.equal(fits.stderr, '');
       const bad = await voxelfeed(['index', rightBoxes, '--crop', '8,16']);
       assert.equal(bad.code, 2);
-      assertMentions(bad.stderr, ['--crop 8,16: give three positive integers Z,Y,X']);
+      assertMentions(bad.stderr, ['--crop 8,16: give three sizes Z,Y,X separated by commas']);
     });
   });
 });

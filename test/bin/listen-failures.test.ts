@@ -141,7 +141,7 @@ describe('a port in use', { timeout: 180_000 }, () => {
     assertOneLine(stderr, 'train', [
       `cannot serve the trainer's /metrics on 127.0.0.1:${held.port}`,
       'already in use',
-      '--metrics-port (VOXELFEED_METRICS_PORT) to 0 for a free port',
+      '--metrics-port (VOXELFEED_TRAIN_METRICS_PORT) to 0 for a free port',
       'to off for no metrics',
     ]);
   });

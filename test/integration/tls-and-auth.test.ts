@@ -20,10 +20,9 @@ import {
 } from '../../client/index.js';
 import { tokenFingerprint } from '../../common/token-file.js';
 import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { ServeConfig } from '../../server/config/serve-config.js';
+import { defaultServeConfig, type ServeConfig } from '../../server/config/serve-config.js';
 import type { Logger } from '../../server/log/logger.js';
 import { type RunningServer, startServer } from '../../server/main.js';
-import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { getDatasetInfo } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { spawnTrainer } from '../support/spawn-trainer.js';
@@ -46,19 +45,15 @@ interface SecureServer {
 async function startSecureServer(data: string, security: Pick<ServeConfig, 'tls' | 'authTokenFile'>) {
   const log: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => log.push(line) }) as Logger;
-  const config: ServeConfig = {
+  const config = defaultServeConfig({
     data,
-    datasetName: null,
-    host: '127.0.0.1',
     port: 0,
     metricsPort: 0,
     cacheMaxBytes: 64 * 1024 * 1024,
-    strict: false,
-    limits: DEFAULT_SERVICE_LIMITS,
     logLevel: 'debug',
     shutdownGraceMs: 0,
     ...security,
-  };
+  });
   const running = await startServer(config, {}, logger);
   return { running, address: `127.0.0.1:${running.grpc.port}`, log } satisfies SecureServer;
 }

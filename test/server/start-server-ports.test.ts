@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ServeConfig } from '../../server/config/serve-config.js';
+import { defaultServeConfig, type ServeConfig } from '../../server/config/serve-config.js';
 import { type Logger, silentLogger } from '../../server/log/logger.js';
 import { startServer } from '../../server/main.js';
-import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
 import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 
@@ -47,18 +46,15 @@ function loggerCalling(onIndexed: () => void): Logger {
 
 describe('startServer with a port in use', () => {
   let dataset: TempDataset;
-  const config = (port: number, metricsPort: number): ServeConfig => ({
-    data: dataset.dir,
-    datasetName: null,
-    host: '127.0.0.1',
-    port,
-    metricsPort,
-    cacheMaxBytes: 64 * 1024 * 1024,
-    strict: false,
-    limits: DEFAULT_SERVICE_LIMITS,
-    logLevel: 'silent',
-    shutdownGraceMs: 0,
-  });
+  const config = (port: number, metricsPort: number): ServeConfig =>
+    defaultServeConfig({
+      data: dataset.dir,
+      port,
+      metricsPort,
+      cacheMaxBytes: 64 * 1024 * 1024,
+      logLevel: 'silent',
+      shutdownGraceMs: 0,
+    });
 
   before(async () => {
     dataset = await createPhantomDataset({ series: 2, shape: [16, 32, 32] });

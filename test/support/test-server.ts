@@ -1,6 +1,6 @@
 import { type ChannelOptions, credentials } from '@grpc/grpc-js';
 import { VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
-import type { ServeConfig } from '../../server/config/serve-config.js';
+import { defaultServeConfig, type ServeConfig } from '../../server/config/serve-config.js';
 import { type Logger, silentLogger } from '../../server/log/logger.js';
 import { type RunningServer, type ServerHooks, startServer } from '../../server/main.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from '../../server/service/service-limits.js';
@@ -28,10 +28,8 @@ export async function startTestServer(options: {
   /** Where the server logs; default: nowhere. */
   logger?: Logger;
 }): Promise<TestServer> {
-  const config: ServeConfig = {
+  const config = defaultServeConfig({
     data: options.data,
-    datasetName: null,
-    host: '127.0.0.1',
     port: 0,
     metricsPort: 0,
     cacheMaxBytes: options.cacheMaxBytes ?? 256 * 1024 * 1024,
@@ -40,7 +38,7 @@ export async function startTestServer(options: {
     logLevel: 'silent',
     shutdownGraceMs: 0,
     ...options.config,
-  };
+  });
   const running = await startServer(config, {}, options.logger ?? silentLogger, options.hooks);
   const address = `127.0.0.1:${running.grpc.port}`;
   const client = new VoxelFeedClient(address, credentials.createInsecure(), LARGE_MESSAGES);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadLatestCheckpoint } from '../../trainer/checkpoint/checkpoint-store.js';
-import type { TrainConfig } from '../../trainer/config/train-config.js';
+import { defaultTrainConfig, type TrainConfig } from '../../trainer/config/train-config.js';
 import type { StepEvent } from '../../trainer/loop/train-loop.js';
 import { train } from '../../trainer/main.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
@@ -30,7 +30,7 @@ describe('voxelfeed train with checkpoints', () => {
   });
 
   function config(overrides: Partial<TrainConfig>): TrainConfig {
-    return {
+    return defaultTrainConfig({
       servers: [server.address],
       rankAffinity: false,
       rankGroups: 1,
@@ -60,7 +60,7 @@ describe('voxelfeed train with checkpoints', () => {
       reportEveryMs: 60_000,
       logEvery: 0,
       ...overrides,
-    };
+    });
   }
 
   async function run(overrides: Partial<TrainConfig>): Promise<StepEvent[]> {

@@ -13,8 +13,8 @@ export function metricsEndpoint(
     host: config.metricsHost,
     port: config.metricsPort,
     hostOption: '--metrics-host (VOXELFEED_METRICS_HOST)',
-    portOption: '--metrics-port (VOXELFEED_METRICS_PORT)',
+    portOption: '--metrics-port (VOXELFEED_TRAIN_METRICS_PORT)',
     portInUseFix:
-      'set --metrics-port (VOXELFEED_METRICS_PORT) to 0 for a free port (logged as "metrics on URL"), to off for no metrics, or to one port per rank',
+      'set --metrics-port (VOXELFEED_TRAIN_METRICS_PORT) to 0 for a free port (logged as "metrics on URL"), to off for no metrics, or to one port per rank',
   };
 }

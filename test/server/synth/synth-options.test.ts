@@ -3,14 +3,17 @@ import { describe, it } from 'node:test';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { parseSynthArgs, SYNTH_HELP } from '../../../server/synth/synth-options.js';
 
-/** The problems of a rejected argument list, one per line of the error message. */
+/** The problems of a rejected argument list, one per line of the error message between its header and hint. */
 function problemsOf(argv: string[]): string[] {
   try {
     parseSynthArgs(argv);
   } catch (error) {
     assert.ok(error instanceof VoxelfeedError, `a VoxelfeedError, got ${error}`);
     assert.equal(error.code, 'INVALID_ARGUMENT');
-    return error.message.split('\n');
+    const lines = error.message.split('\n');
+    assert.equal(lines[0], 'bad options:');
+    assert.equal(lines.at(-1), 'Run voxelfeed synth --help for usage.');
+    return lines.slice(1, -1).map((line) => line.trim());
   }
   assert.fail(`${argv.join(' ')} was accepted`);
 }
@@ -100,7 +103,8 @@ describe('parseSynthArgs', () => {
     { argv: [], message: 'missing OUT, the folder to write into; e.g. voxelfeed synth ./data/phantom' },
     {
       argv: ['a', 'b'],
-      message: 'unexpected argument "b"; give one OUT folder, options start with --',
+      message:
+        'unexpected argument "b"; voxelfeed synth takes one OUT (the folder to write into), options start with --',
     },
   ];
   for (const { argv, message } of bad) {

@@ -27,7 +27,10 @@ describe('readFeedSecurity', () => {
   });
 
   it('asks for the system CAs with --tls alone', async () => {
-    const security = await readFeedSecurity({ tls: { caFile: null, certFile: null, keyFile: null } });
+    const security = await readFeedSecurity({
+      tls: { caFile: null, certFile: null, keyFile: null },
+      authTokenFile: null,
+    });
     assert.deepEqual(security.options, { tls: true });
     assert.equal(security.summary.tls, 'system CAs');
   });
@@ -51,7 +54,10 @@ describe('readFeedSecurity', () => {
 
   it("refuses a key that is not the client certificate's, and a missing CA file, naming option and file", async () => {
     await assert.rejects(
-      readFeedSecurity({ tls: { caFile: null, certFile: pki.client.cert, keyFile: pki.server.key } }),
+      readFeedSecurity({
+        tls: { caFile: null, certFile: pki.client.cert, keyFile: pki.server.key },
+        authTokenFile: null,
+      }),
       (error: Error) =>
         isVoxelfeedError(error) &&
         error.message.startsWith(
@@ -60,7 +66,7 @@ describe('readFeedSecurity', () => {
     );
     const missing = path.join(pki.dir, 'no-ca.crt');
     await assert.rejects(
-      readFeedSecurity({ tls: { caFile: missing, certFile: null, keyFile: null } }),
+      readFeedSecurity({ tls: { caFile: missing, certFile: null, keyFile: null }, authTokenFile: null }),
       (error: Error) =>
         isVoxelfeedError(error) && error.message.startsWith(`--tls-ca ${missing}: cannot read it`),
     );

@@ -45,7 +45,7 @@ describe('the trainer rank on Kubernetes', () => {
       () => parseTrainConfig([], { JOB_COMPLETION_INDEX: '2', VOXELFEED_WORLD_SIZE: '2' }),
       (error: unknown) =>
         error instanceof UsageError &&
-        error.message.includes('JOB_COMPLETION_INDEX=2 with --world-size 2: rank must be 0..1'),
+        error.message.includes('JOB_COMPLETION_INDEX=2 with VOXELFEED_WORLD_SIZE=2: rank must be 0..1'),
     );
   });
 

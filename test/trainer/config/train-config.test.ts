@@ -86,7 +86,7 @@ describe('parseTrainConfig', () => {
     assert.equal(config.shuffleWindow, 12);
     assert.throws(
       () => parseTrainConfig(['--shuffle-window=-3'], {}),
-      /--shuffle-window -3: expected an integer from 0/,
+      /--shuffle-window -3: must be an integer from 0/,
     );
   });
 
@@ -115,8 +115,8 @@ describe('parseTrainConfig', () => {
     assert.throws(
       () => parseTrainConfig(['--reconnect-attempts', '0', '--log-level', 'loud'], {}),
       (error: Error) =>
-        error.message.includes('--reconnect-attempts 0: expected an integer from 1') &&
-        error.message.includes('--log-level loud: use debug, info, warn, error'),
+        error.message.includes('--reconnect-attempts 0: must be an integer from 1') &&
+        error.message.includes('--log-level loud: use one of debug, info, warn, error'),
     );
   });
 
@@ -160,7 +160,11 @@ describe('parseTrainConfig', () => {
   it('refuses a client certificate without its key and the reverse, and a VOXELFEED_TLS that is no yes or no', () => {
     for (const [argv, env, fragment] of [
       [['--tls-cert', 'c.crt'], {}, '--tls-cert c.crt needs --tls-key FILE (VOXELFEED_TLS_KEY)'],
-      [[], { VOXELFEED_TLS_KEY: 'c.key' }, '--tls-key c.key needs --tls-cert FILE (VOXELFEED_TLS_CERT)'],
+      [
+        [],
+        { VOXELFEED_TLS_KEY: 'c.key' },
+        'VOXELFEED_TLS_KEY=c.key needs --tls-cert FILE (VOXELFEED_TLS_CERT)',
+      ],
       [[], { VOXELFEED_TLS: 'maybe' }, 'VOXELFEED_TLS=maybe: use 1 or 0'],
     ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
       assert.throws(
@@ -186,5 +190,67 @@ describe('parseTrainConfig', () => {
 
   it('answers --help', () => {
     assert.equal(parseTrainConfig(['--help'], {}), 'help');
+  });
+});
+
+describe('parseTrainConfig: problems named by their source', () => {
+  const messageOf = (argv: string[], env: NodeJS.ProcessEnv = {}): string => {
+    try {
+      parseTrainConfig(argv, env);
+    } catch (error) {
+      assert.ok(error instanceof UsageError, String(error));
+      return error.message;
+    }
+    return assert.fail(`${argv.join(' ')} was accepted`);
+  };
+
+  it('refuses a server port above 65535, naming the port and the range', () => {
+    assert.match(
+      messageOf(['--server', '127.0.0.1:99999']),
+      /--server 127\.0\.0\.1:99999: port 99999 is out of range: a port is 1 to 65535/,
+    );
+    assert.match(
+      messageOf([], { VOXELFEED_SERVER: 'a:1,b:99999' }),
+      /VOXELFEED_SERVER=a:1,b:99999: b:99999: port 99999/,
+    );
+  });
+
+  it('takes integers as decimal digits only (1e0 is refused)', () => {
+    assert.match(
+      messageOf(['--rank', '1e0', '--world-size', '2']),
+      /--rank 1e0: must be an integer from 0 to 65535/,
+    );
+  });
+
+  it('names VOXELFEED_RANK, not --rank, when the rank came from the environment', () => {
+    const message = messageOf([], { VOXELFEED_RANK: '4', VOXELFEED_WORLD_SIZE: '4' });
+    assert.match(message, /VOXELFEED_RANK=4 with VOXELFEED_WORLD_SIZE=4: rank must be 0\.\.3/);
+    assert.ok(!message.includes('--rank 4'), message);
+  });
+
+  it('reports unknown options together with every other problem', () => {
+    const message = messageOf(['--bogus', '--lr', 'x', '--also-bogus=1']);
+    for (const fragment of [
+      'unknown option --bogus',
+      'unknown option --also-bogus',
+      '--lr x: must be a number',
+    ]) {
+      assert.ok(message.includes(fragment), `"${message}" lacks "${fragment}"`);
+    }
+  });
+
+  it("reads its metrics port from VOXELFEED_TRAIN_METRICS_PORT, and serve's VOXELFEED_METRICS_PORT with a warning", () => {
+    const own = parseTrainConfig([], {
+      VOXELFEED_TRAIN_METRICS_PORT: '9300',
+      VOXELFEED_METRICS_PORT: '9100',
+    });
+    assert.ok(own !== 'help');
+    assert.equal(own.metricsPort, 9300);
+    const warnings: string[] = [];
+    const old = parseTrainConfig([], { VOXELFEED_METRICS_PORT: '9100' }, (line) => warnings.push(line));
+    assert.ok(old !== 'help');
+    assert.equal(old.metricsPort, 9100);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /VOXELFEED_METRICS_PORT=9100 .*set VOXELFEED_TRAIN_METRICS_PORT instead/);
   });
 });

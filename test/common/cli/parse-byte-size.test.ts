@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatBytes, parseByteSize } from '../../../server/config/parse-byte-size.js';
+import { formatBytes, parseByteSize } from '../../../common/cli/parse-byte-size.js';
 
 describe('parseByteSize', () => {
   it('reads plain integers and decimal and binary units in any case', () => {

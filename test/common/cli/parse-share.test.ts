@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatShare, parseShare } from '../../../server/config/parse-share.js';
+import { formatShare, parseShare } from '../../../common/cli/parse-share.js';
 
 describe('parseShare', () => {
   const cases: ReadonlyArray<readonly [string, number | null]> = [

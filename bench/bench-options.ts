@@ -1,0 +1,57 @@
+import { command, option } from '../common/cli/command-spec.js';
+import { formatHelp } from '../common/cli/format-help.js';
+import { choice, decimal, flag } from '../common/cli/option-kinds.js';
+import { parseCommandLine, throwIfProblems } from '../common/cli/parse-command-line.js';
+
+export interface BenchOptions {
+  /** 8 series and shorter runs: a smoke test, not a measurement. */
+  readonly quick: boolean;
+  readonly seconds: number;
+  /** One part alone; null: every measurement. */
+  readonly only: 'cache-window' | 'grpc' | null;
+}
+
+/** `npm run bench`: its options, defaults and help lines. */
+export const BENCH_COMMAND = command({
+  name: 'npm run bench --',
+  usage: 'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc]',
+  summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
+  (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
+  (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
+  (c) seconds from starting serve to the first batch      (888 series of 16x48x48)
+  (d) volume loads per series in the first epoch when the cache holds the data set
+  (f) the cost of metrics: (b) with the server's metrics off and on, alternating
+  (e) trainer GPU idle share with a simulated device (20 ms per batch of 8), steady state from a warm cache
+  and the baseline it replaces: decoding a whole scan for every crop.
+  (g) cache hit ratio and volume loads per epoch, full shuffle against shuffle_window, cache = 10% of the data
+  (h) 2 replicas (10% cache each), 4 ranks pinned by rank affinity, windowed order: rank_groups 1 against 2
+Prints tables, then one JSON line.`,
+  options: {
+    quick: option({
+      kind: flag(),
+      default: false,
+      help: 'use 8 series and shorter runs (a smoke test, not a measurement)',
+    }),
+    seconds: option({
+      kind: decimal({ min: 0, max: 3600, aboveMin: true, placeholder: 'N', example: '10' }),
+      default: null,
+      help: 'seconds per timed measurement (default 10; 1 with --quick)',
+    }),
+    only: option({
+      kind: choice(['cache-window', 'grpc'] as const, { placeholder: 'cache-window|grpc' }),
+      default: null,
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path",
+    }),
+  },
+});
+
+export const BENCH_HELP = formatHelp(BENCH_COMMAND);
+
+/** The benchmark's command line; every problem at once in one UsageError. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const line = parseCommandLine(BENCH_COMMAND, argv, {});
+  if (line === 'help') return 'help';
+  throwIfProblems(BENCH_COMMAND, line.problems);
+  const { quick, seconds, only } = line.values;
+  return { quick, seconds: seconds ?? (quick ? 1 : 10), only };
+}
