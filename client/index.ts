@@ -16,4 +16,5 @@ export type {
   StreamBatchesInput,
   TrainerStatsInput,
 } from './feed-requests.js';
+export { type ParsedAddress, parseAddress } from './parse-address.js';
 export { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';

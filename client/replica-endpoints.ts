@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { parseAddress, unbracketHost } from '../common/cli/parse-address.js';
+import { parseAddress, unbracketHost } from './parse-address.js';
 
 /** One server replica as a grpc-js target of its own. */
 export interface ReplicaEndpoint {

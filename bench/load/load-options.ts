@@ -1,3 +1,4 @@
+import { parseAddress } from '../../client/index.js';
 import { command, option } from '../../common/cli/command-spec.js';
 import { formatHelp } from '../../common/cli/format-help.js';
 import { address, choice, decimal, flag, integer, text, triple } from '../../common/cli/option-kinds.js';
@@ -45,7 +46,7 @@ table, then one JSON line.`,
   strayHint: () => 'e.g. --target 127.0.0.1:50051',
   options: {
     target: option({
-      kind: address({ example: '127.0.0.1:50051' }),
+      kind: address({ example: '127.0.0.1:50051', parse: parseAddress }),
       default: null,
       help: "the server to load, HOST:PORT or [IPv6]:PORT, port 1..65535 (default: one started in this process on 127.0.0.1:0, serving the embedded phantom data set; it then shares this process's CPU with the load)",
     }),

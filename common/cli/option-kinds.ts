@@ -1,9 +1,17 @@
 import { parseEnvFlag } from './env-flag.js';
 import type { KindResult, OptionKind } from './option-kind.js';
-import { MAX_PORT, parseAddress } from './parse-address.js';
 import { formatBytes, parseByteSize } from './parse-byte-size.js';
 import { parseShare } from './parse-share.js';
 import { isTriple, parseTriple, type Triple } from './parse-triple.js';
+
+/** The largest TCP port. */
+export const MAX_PORT = 65535;
+
+/**
+ * Reads one address, or says what is wrong with it. The client library owns the address syntax
+ * (`parseAddress` in client/); the commands that dial pass it in, so this layer imports no client code.
+ */
+export type AddressParser = (text: string) => object | { readonly problem: string };
 
 /** An option without a value (`--strict`); its variable takes 1/0, true/false, yes/no, on/off. */
 export interface FlagKind extends OptionKind<boolean> {
@@ -191,12 +199,15 @@ export function share(options: { readonly example: string }): OptionKind<number>
 }
 
 /** A server to dial: HOST:PORT, [IPv6]:PORT or dns:///NAME:PORT, port 1..65535; the value is the text. */
-export function address(options: { readonly example: string }): OptionKind<string> {
+export function address(options: {
+  readonly example: string;
+  readonly parse: AddressParser;
+}): OptionKind<string> {
   return {
     placeholder: 'HOST:PORT',
     example: options.example,
     parse: (text) => {
-      const parsed = parseAddress(text.trim());
+      const parsed = options.parse(text.trim());
       return 'problem' in parsed ? parsed : { value: text.trim() };
     },
     format: String,
@@ -204,7 +215,10 @@ export function address(options: { readonly example: string }): OptionKind<strin
 }
 
 /** Addresses separated by commas (replicas of one service), each as `address` reads it. */
-export function addressList(options: { readonly example: string }): OptionKind<readonly string[]> {
+export function addressList(options: {
+  readonly example: string;
+  readonly parse: AddressParser;
+}): OptionKind<readonly string[]> {
   return {
     placeholder: 'HOST:PORT[,HOST:PORT...]',
     example: options.example,
@@ -215,7 +229,7 @@ export function addressList(options: { readonly example: string }): OptionKind<r
         .filter(Boolean);
       if (entries.length === 0) return { problem: 'give at least one address' };
       const problems = entries.flatMap((entry) => {
-        const parsed = parseAddress(entry);
+        const parsed = options.parse(entry);
         if (!('problem' in parsed)) return [];
         return entries.length === 1 ? [parsed.problem] : [`${entry}: ${parsed.problem}`];
       });

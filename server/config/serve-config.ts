@@ -6,11 +6,12 @@ import {
   flag,
   formatByteSizeShort,
   integer,
+  MAX_PORT,
   portOrOff,
   share,
   text,
 } from '../../common/cli/option-kinds.js';
-import { MAX_PORT } from '../../common/cli/parse-address.js';
+
 import { formatBytes } from '../../common/cli/parse-byte-size.js';
 import { type CommandLine, parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
 import { DEFAULT_PLAN_CACHE_BYTES } from '../batches/plan-cache.js';

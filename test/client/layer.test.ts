@@ -6,18 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 const CLIENT_DIR = fileURLToPath(new URL('../../client', import.meta.url));
 
-/**
- * What the client library may import: itself, the generated code, gRPC, protobuf wire code, node built-ins,
- * and the one address parser every command shares (a file that imports nothing).
- */
-const SHARED = [fileURLToPath(new URL('../../common/cli/parse-address.ts', import.meta.url))];
+/** What the client library may import: itself, the generated code, gRPC, protobuf wire code, node built-ins. */
 
 function allowed(file: string, specifier: string): boolean {
   if (specifier.startsWith('node:')) return true;
   if (specifier === '@grpc/grpc-js' || specifier.startsWith('@bufbuild/protobuf')) return true;
   if (!specifier.startsWith('.')) return false;
   const target = path.resolve(path.dirname(file), specifier);
-  if (SHARED.includes(target.replace(/\.js$/, '.ts'))) return true;
   const root = path.dirname(CLIENT_DIR);
   return target.startsWith(CLIENT_DIR + path.sep) || target.startsWith(path.join(root, 'gen') + path.sep);
 }
@@ -35,15 +30,5 @@ describe('the client layer', () => {
       }
     }
     assert.deepEqual(offending, []);
-  });
-});
-
-describe('the address parser the client shares with the commands', () => {
-  it('imports nothing, so the client stays free of the rest of common/', async () => {
-    const source = await readFile(SHARED[0]!, 'utf8');
-    assert.deepEqual(
-      [...source.matchAll(/^import .*$/gm)].map((match) => match[0]),
-      [],
-    );
   });
 });

@@ -1,4 +1,4 @@
-import { DEFAULT_RECONNECT } from '../../client/index.js';
+import { DEFAULT_RECONNECT, parseAddress } from '../../client/index.js';
 import { command, option } from '../../common/cli/command-spec.js';
 import { formatHelp } from '../../common/cli/format-help.js';
 import {
@@ -84,7 +84,7 @@ export const TRAIN_COMMAND = command({
 (seed, epoch, step, rank, world size), so ranks never overlap and --resume continues at the exact next batch.`,
   options: {
     server: option({
-      kind: addressList({ example: '127.0.0.1:50051' }),
+      kind: addressList({ example: '127.0.0.1:50051', parse: parseAddress }),
       default: ['127.0.0.1:50051'],
       variable: 'VOXELFEED_SERVER',
       help: 'data server(s), ports 1..65535 ({default}), or dns:///NAME:PORT: every address of NAME (e.g. a headless Service)',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseAddress } from '../../../client/parse-address.js';
 import { command, option, repeatedOption } from '../../../common/cli/command-spec.js';
 import { formatHelp } from '../../../common/cli/format-help.js';
 import { address, byteSize, choice, flag, integer, triple } from '../../../common/cli/option-kinds.js';
@@ -20,7 +21,7 @@ const DEMO = command({
       help: 'cache',
     }),
     server: option({
-      kind: address({ example: '127.0.0.1:50051' }),
+      kind: address({ example: '127.0.0.1:50051', parse: parseAddress }),
       default: null,
       help: 'server ({default})',
     }),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseAddress } from '../../../common/cli/parse-address.js';
+import { parseAddress } from '../../client/parse-address.js';
 
 describe('parseAddress', () => {
   it('reads host:port, [IPv6]:port and dns: targets with or without a resolver', () => {

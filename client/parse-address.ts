@@ -1,7 +1,8 @@
 /**
  * A server address as a client dials it: `host:port`, `[v6]:port`, or a gRPC `dns:` target
  * (`dns:///name:port`, `dns://resolver/name:port`), which stands for every address of the name.
- * This module imports nothing, so the client library may use it.
+ * The client owns this syntax (it dials these addresses); the commands that take addresses (train, load) read
+ * their options with it, through the `address` option kinds of the command-line layer.
  */
 export interface ParsedAddress {
   /** As written: a name, an IPv4 literal, or an IPv6 literal in its brackets (`[::1]`). */
