@@ -1,5 +1,5 @@
 import { UsageError } from '../common/usage-error.js';
-import { isVoxelfeedError } from '../server/errors.js';
+import { isVoxelfeedError, VoxelfeedError } from '../server/errors.js';
 
 export const USAGE = `Usage: voxelfeed <command> [options]
 
@@ -18,9 +18,27 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('../server/main.js')).runServe,
   synth: async () => (await import('../server/synth/run-synth.js')).runSynth,
   index: async () => (await import('../server/dataset/run-index.js')).runIndex,
-  train: async () => (await import('../trainer/main.js')).runTrain,
+  train: async () => (await import('../trainer/main.js').catch(trainerMissing)).runTrain,
   demo: async () => (await import('./demo/run-demo.js')).runDemo,
 };
+
+/**
+ * The server image and other server-only installs have no @voxelfeed/trainer package (it brings TensorFlow.js):
+ * `voxelfeed train` there says so in one line instead of Node's module-resolution stack.
+ */
+function trainerMissing(error: unknown): never {
+  if (error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND') {
+    if (error.message.includes("'@voxelfeed/trainer'")) {
+      throw new VoxelfeedError(
+        'FAILED_PRECONDITION',
+        'the trainer is not installed here (no @voxelfeed/trainer package, as in the server image); ' +
+          'run train from the trainer image, a checkout, or an install that includes @voxelfeed/trainer',
+        { cause: error },
+      );
+    }
+  }
+  throw error;
+}
 
 /** Dispatches to one command's composition root; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
