@@ -1,5 +1,5 @@
 import { usageMessage } from '../common/cli/usage-message.js';
-import { isVoxelfeedError } from '../server/errors.js';
+import { isVoxelfeedError, VoxelfeedError } from '../common/voxelfeed-error.js';
 
 export const USAGE = `Usage: voxelfeed <command> [options]
 
@@ -15,12 +15,33 @@ Run voxelfeed <command> --help for the options of one command.`;
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => (await import('../server/main.js')).runServe,
-  synth: async () => (await import('../server/synth/run-synth.js')).runSynth,
-  index: async () => (await import('../server/index-command/run-index.js')).runIndex,
-  train: async () => (await import('../trainer/main.js')).runTrain,
-  demo: async () => (await import('./demo/run-demo.js')).runDemo,
+  serve: async () => (await import('../server/main.js').catch(notInstalled('server'))).runServe,
+  synth: async () => (await import('../server/synth/run-synth.js').catch(notInstalled('server'))).runSynth,
+  index: async () =>
+    (await import('../server/index-command/run-index.js').catch(notInstalled('server'))).runIndex,
+  train: async () => (await import('../trainer/main.js').catch(notInstalled('trainer'))).runTrain,
+  demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server'))).runDemo,
 };
+
+/**
+ * The images install one side each: the server image has no @voxelfeed/trainer package (it brings TensorFlow.js),
+ * the trainer image no @voxelfeed/server. A command of the other side says so in one line instead of Node's
+ * module-resolution stack.
+ */
+function notInstalled(side: 'server' | 'trainer'): (error: unknown) => never {
+  return (error) => {
+    const missing = error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND';
+    if (missing && error.message.includes(`'@voxelfeed/${side}'`)) {
+      throw new VoxelfeedError(
+        'FAILED_PRECONDITION',
+        `the ${side} is not installed here (no @voxelfeed/${side} package, as in the ` +
+          `${side === 'server' ? 'trainer' : 'server'} image); run it from the ${side} image or a checkout`,
+        { cause: error },
+      );
+    }
+    throw error;
+  };
+}
 
 /** Dispatches to one command's composition root; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

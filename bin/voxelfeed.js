@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader; no build step is needed.
-import { register } from 'tsx/esm/api';
+// The voxelfeed command: runs the JavaScript that `npm run build` compiles into bin/dist, as the images and
+// an installed package do. In a checkout, bin/voxelfeed-dev.js (`npm run dev -- <command>`) runs the
+// TypeScript sources instead, so an edit needs no build and a stale build never hides one.
+import { existsSync } from 'node:fs';
+import { runCli } from './run-cli.js';
 
-register();
-const { main } = await import('./voxelfeed-cli.ts');
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  // An error main() has no line for is a bug: print it with its stack and causes, and exit at once as an
-  // uncaught error would, but without the source line Node prints for one (with the wasm backend loaded,
-  // that is a 36 KB minified line of the emscripten module that re-throws every uncaught error).
-  console.error(error);
+const compiled = new URL('./dist/voxelfeed-cli.js', import.meta.url);
+if (!existsSync(compiled)) {
+  console.error(
+    'voxelfeed: no compiled code (bin/dist/voxelfeed-cli.js is missing); run `npm run build` first, ' +
+      'or `npm run dev -- <command>` to run the TypeScript sources',
+  );
   process.exit(1);
 }
+await runCli(compiled.href);

@@ -1,7 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const VOXELFEED_BIN = fileURLToPath(new URL('../voxelfeed.js', import.meta.url));
+/**
+ * The voxelfeed entry that runs the same code as this module: bin/voxelfeed-dev.js (the TypeScript sources,
+ * through tsx) when this is bin/demo/spawn-command.ts, bin/voxelfeed.js (the compiled code) when it is
+ * bin/dist/demo/spawn-command.js. So the demo's servers and trainers, and the tests' children, never run a
+ * build older than the sources they were started from.
+ */
+export const VOXELFEED_BIN = fileURLToPath(
+  import.meta.url.endsWith('.ts')
+    ? new URL('../voxelfeed-dev.js', import.meta.url)
+    : new URL('../../voxelfeed.js', import.meta.url),
+);
 
 export interface SpawnVoxelfeedOptions {
   /** Merged over process.env. */

@@ -8,10 +8,11 @@ import { VoxelfeedError } from '../../common/voxelfeed-error.js';
 
 /**
  * The FileDescriptorSets that reflection serves, written by `npm run gen` (scripts/gen-descriptors.sh) from
- * proto/voxelfeed/v1/voxelfeed.proto and from the health.proto that grpc-health-check implements.
+ * proto/voxelfeed/v1/voxelfeed.proto and from the health.proto that grpc-health-check implements. Resolved
+ * through the proto package, so the compiled server finds them wherever that package is installed.
  */
 export const DESCRIPTOR_SET_FILES: readonly string[] = ['voxelfeed.binpb', 'health.binpb'].map((name) =>
-  fileURLToPath(new URL(`../../gen/descriptors/${name}`, import.meta.url)),
+  fileURLToPath(import.meta.resolve(`@voxelfeed/proto/descriptors/${name}`)),
 );
 
 /**

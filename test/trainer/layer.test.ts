@@ -1,24 +1,28 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import {
+  importSpecifiers,
+  importTarget,
+  isUnder,
+  REPO_ROOT,
+  sourceFiles,
+  workspaceFolders,
+} from '../support/workspace-imports.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Relative imports of every .ts file under `folder` that resolve into one of `forbidden` top-level folders. */
+/**
+ * Imports of every source under `folder` that land in one of the `forbidden` top-level folders, whether by a
+ * relative path or by package name (`@voxelfeed/server/...` is server/).
+ */
 async function importsInto(folder: string, forbidden: readonly string[]): Promise<string[]> {
-  const base = path.join(ROOT, folder);
-  const files = (await readdir(base, { recursive: true })).filter((name) => name.endsWith('.ts'));
+  const packages = await workspaceFolders();
   const offending: string[] = [];
-  for (const name of files) {
-    const file = path.join(base, name);
-    const source = await readFile(file, 'utf8');
-    for (const match of source.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)) {
-      const target = path.relative(ROOT, path.resolve(path.dirname(file), match[1]!));
-      if (forbidden.some((top) => target === top || target.startsWith(`${top}${path.sep}`))) {
-        offending.push(`${folder}/${name}: ${match[1]}`);
-      }
+  for (const name of await sourceFiles(folder)) {
+    const file = path.join(REPO_ROOT, folder, name);
+    for (const specifier of importSpecifiers(await readFile(file, 'utf8'))) {
+      if (isUnder(importTarget(file, specifier, packages), forbidden))
+        offending.push(`${folder}/${name}: ${specifier}`);
     }
   }
   return offending;

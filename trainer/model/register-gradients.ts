@@ -12,7 +12,8 @@ const GRADIENTS = '@tensorflow/tfjs-core/dist/register_all_gradients';
  * `@tensorflow/tfjs-core/dist/register_all_gradients`, an ES-module tree with extension-less imports that
  * Node's ESM resolver refuses. Resolved the CommonJS way and compiled by tsx, it loads: through plain
  * `require()` when tsx's CommonJS hook is installed (`node --import tsx`), else through tsx's scoped `require`
- * (`bin/voxelfeed.js` registers only tsx's ESM loader). The gradient registry and the engine live on
+ * (`bin/voxelfeed-dev.js` registers only tsx's ESM loader; the compiled trainer runs without tsx's loaders,
+ * which is why tsx is one of its dependencies). The gradient registry and the engine live on
  * `globalThis`, shared by every copy of tfjs-core, so registering from this copy reaches the bundle that
  * `import * as tf` uses.
  *

@@ -8,9 +8,9 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('registerTfjsGradients', () => {
-  it('registers the gradients in a process that loads tsx the way bin/voxelfeed.js does (ESM loader only)', async () => {
+  it('registers the gradients in a process that loads tsx the way bin/voxelfeed-dev.js does (ESM loader only)', async () => {
     // `node --import tsx` (the test runner's way) also installs tsx's CommonJS hook, which would hide a
-    // dependence on it; bin/voxelfeed.js calls tsx/esm/api's register() alone.
+    // dependence on it; bin/voxelfeed-dev.js calls tsx/esm/api's register() alone.
     const code = `
       import { register } from 'tsx/esm/api';
       register();
