@@ -1,5 +1,5 @@
-import { usageMessage } from '../common/cli/usage-message.js';
-import { isVoxelfeedError, VoxelfeedError } from '../common/voxelfeed-error.js';
+import { usageMessage } from '@voxelfeed/common/cli/usage-message.js';
+import { isVoxelfeedError, VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 
 export const USAGE = `Usage: voxelfeed <command> [options]
 
@@ -15,11 +15,12 @@ Run voxelfeed <command> --help for the options of one command.`;
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => (await import('../server/main.js').catch(notInstalled('server'))).runServe,
-  synth: async () => (await import('../server/synth/run-synth.js').catch(notInstalled('server'))).runSynth,
+  serve: async () => (await import('@voxelfeed/server/main.js').catch(notInstalled('server'))).runServe,
+  synth: async () =>
+    (await import('@voxelfeed/server/synth/run-synth.js').catch(notInstalled('server'))).runSynth,
   index: async () =>
-    (await import('../server/index-command/run-index.js').catch(notInstalled('server'))).runIndex,
-  train: async () => (await import('../trainer/main.js').catch(notInstalled('trainer'))).runTrain,
+    (await import('@voxelfeed/server/index-command/run-index.js').catch(notInstalled('server'))).runIndex,
+  train: async () => (await import('@voxelfeed/trainer/main.js').catch(notInstalled('trainer'))).runTrain,
   demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server'))).runDemo,
 };
 

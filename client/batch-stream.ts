@@ -1,5 +1,5 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import type { StreamBatchesRequest } from '../gen/voxelfeed/v1/voxelfeed.js';
+import type { StreamBatchesRequest } from '@voxelfeed/proto';
 import type { FeedBatch } from './feed-batch.js';
 import type { FeedChannels } from './feed-channels.js';
 import { FeedError, isRetryable, toFeedError } from './feed-error.js';

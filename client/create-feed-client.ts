@@ -1,4 +1,4 @@
-import type { DatasetInfo } from '../gen/voxelfeed/v1/voxelfeed.js';
+import type { DatasetInfo } from '@voxelfeed/proto';
 import { batchStream, type StreamBatchesOptions } from './batch-stream.js';
 import type { FeedBatch } from './feed-batch.js';
 import { FeedChannels } from './feed-channels.js';

@@ -1,5 +1,5 @@
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { Batch } from '../gen/voxelfeed/v1/voxelfeed.js';
+import { Batch } from '@voxelfeed/proto';
 import { type FeedBatch, tensorDType, toFeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 

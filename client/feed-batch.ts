@@ -1,4 +1,4 @@
-import { type Batch, CropMode, DType, type SampleInfo } from '../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, CropMode, DType, type SampleInfo } from '@voxelfeed/proto';
 import { FeedError } from './feed-error.js';
 
 export type TensorDType = 'uint8' | 'float32';

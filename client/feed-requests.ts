@@ -5,7 +5,7 @@ import {
   SplitPart,
   type StreamBatchesRequest,
   type TrainerStats,
-} from '../gen/voxelfeed/v1/voxelfeed.js';
+} from '@voxelfeed/proto';
 import type { TensorDType } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 

@@ -17,7 +17,7 @@ import {
   type StreamBatchesRequest,
   type TrainerStats,
   VoxelFeedService,
-} from '../gen/voxelfeed/v1/voxelfeed.js';
+} from '@voxelfeed/proto';
 import { decodeBatch } from './decode-batch.js';
 import type { FeedBatch } from './feed-batch.js';
 

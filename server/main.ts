@@ -1,7 +1,7 @@
-import { formatBytes } from '../common/cli/parse-byte-size.js';
-import { formatHostPort, listenFailure } from '../common/listen-failure.js';
-import { probeListen } from '../common/probe-listen.js';
-import { serveMetrics } from '../common/serve-metrics.js';
+import { formatBytes } from '@voxelfeed/common/cli/parse-byte-size.js';
+import { formatHostPort, listenFailure } from '@voxelfeed/common/listen-failure.js';
+import { probeListen } from '@voxelfeed/common/probe-listen.js';
+import { serveMetrics } from '@voxelfeed/common/serve-metrics.js';
 import { BatchMemory } from './batches/batch-memory.js';
 import { exposeGarbageCollector } from './batches/expose-garbage-collector.js';
 import { PlanCache } from './batches/plan-cache.js';

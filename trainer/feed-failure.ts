@@ -1,5 +1,5 @@
-import { type FeedError, isFeedError } from '../client/index.js';
-import { VoxelfeedError, type VoxelfeedErrorCode } from '../common/voxelfeed-error.js';
+import { type FeedError, isFeedError } from '@voxelfeed/client';
+import { VoxelfeedError, type VoxelfeedErrorCode } from '@voxelfeed/common/voxelfeed-error.js';
 
 /** Status names the domain error shares with gRPC; others (UNAUTHENTICATED, ...) exit like any failure. */
 const SHARED_CODES: ReadonlySet<string> = new Set<VoxelfeedErrorCode>([

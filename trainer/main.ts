@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createFeedClient } from '../client/index.js';
-import { errorChain } from '../common/error-chain.js';
-import { formatHostPort } from '../common/listen-failure.js';
-import { serveMetrics } from '../common/serve-metrics.js';
+import { createFeedClient } from '@voxelfeed/client';
+import { errorChain } from '@voxelfeed/common/error-chain.js';
+import { formatHostPort } from '@voxelfeed/common/listen-failure.js';
+import { serveMetrics } from '@voxelfeed/common/serve-metrics.js';
 import { selectBackend } from './backend/select-backend.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint/checkpoint-store.js';
 import {

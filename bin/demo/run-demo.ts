@@ -1,10 +1,10 @@
-import { command, option } from '../../common/cli/command-spec.js';
-import { formatHelp } from '../../common/cli/format-help.js';
-import { integer, text } from '../../common/cli/option-kinds.js';
-import { parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
-import { formatTable } from '../../common/format-table.js';
-import { ensureDefaultDataset } from '../../server/synth/default-dataset.js';
-import { TRAIN_COMMAND } from '../../trainer/config/train-config.js';
+import { command, option } from '@voxelfeed/common/cli/command-spec.js';
+import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
+import { integer, text } from '@voxelfeed/common/cli/option-kinds.js';
+import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-command-line.js';
+import { formatTable } from '@voxelfeed/common/format-table.js';
+import { ensureDefaultDataset } from '@voxelfeed/server/synth/default-dataset.js';
+import { TRAIN_COMMAND } from '@voxelfeed/trainer/config/train-config.js';
 import { histogramQuantile, parsePrometheusText, sumOf } from './prometheus-text.js';
 import { type RunningCommand, spawnVoxelfeed } from './spawn-command.js';
 

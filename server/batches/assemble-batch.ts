@@ -1,4 +1,4 @@
-import { DType, type SampleInfo, CropMode as WireCropMode } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { DType, type SampleInfo, CropMode as WireCropMode } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';

@@ -1,9 +1,4 @@
-import {
-  DType,
-  type GetSampleRequest,
-  SplitPart,
-  type StreamBatchesRequest,
-} from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { DType, type GetSampleRequest, SplitPart, type StreamBatchesRequest } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import { validateCropSize } from '../sampling/crop-size.js';
 import { resolveSamplingPolicy } from '../sampling/sampling-policy.js';

@@ -1,4 +1,4 @@
-import { Batch } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { Batch } from '@voxelfeed/proto';
 
 /**
  * A `voxelfeed.v1.Batch` already in wire form, laid out so the tensors are written in place:

@@ -1,5 +1,5 @@
 import type { ServerCredentials } from '@grpc/grpc-js';
-import { readTokenFile, tokenFingerprint } from '../../common/token-file.js';
+import { readTokenFile, tokenFingerprint } from '@voxelfeed/common/token-file.js';
 import type { Logger } from '../log/logger.js';
 import { readServerTls } from './read-tls-files.js';
 import type { ServeConfig } from './serve-config.js';

@@ -6,7 +6,7 @@ import {
   type PemPrivateKey,
   readCertificates,
   readPrivateKey,
-} from '../../common/pem-files.js';
+} from '@voxelfeed/common/pem-files.js';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 
 /** Where the server's TLS files are (`--tls-cert`, `--tls-key`, `--tls-client-ca`). */

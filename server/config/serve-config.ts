@@ -1,5 +1,5 @@
-import { command, option } from '../../common/cli/command-spec.js';
-import { formatHelp } from '../../common/cli/format-help.js';
+import { command, option } from '@voxelfeed/common/cli/command-spec.js';
+import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
 import {
   byteSize,
   choice,
@@ -10,10 +10,14 @@ import {
   portOrOff,
   share,
   text,
-} from '../../common/cli/option-kinds.js';
+} from '@voxelfeed/common/cli/option-kinds.js';
 
-import { formatBytes } from '../../common/cli/parse-byte-size.js';
-import { type CommandLine, parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
+import { formatBytes } from '@voxelfeed/common/cli/parse-byte-size.js';
+import {
+  type CommandLine,
+  parseCommandLine,
+  throwIfProblems,
+} from '@voxelfeed/common/cli/parse-command-line.js';
 import { DEFAULT_PLAN_CACHE_BYTES } from '../batches/plan-cache.js';
 import { DEFAULT_MAX_SKIPPED_SHARE, MAX_SKIPPED_VARIABLE } from '../dataset/catalog/skipped-share.js';
 import type { LogLevel } from '../log/logger.js';

@@ -1,4 +1,4 @@
-import type { ListenEndpoint } from '../../common/listen-failure.js';
+import type { ListenEndpoint } from '@voxelfeed/common/listen-failure.js';
 import type { ServeConfig } from './serve-config.js';
 
 export interface ServeEndpoints {

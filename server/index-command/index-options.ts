@@ -1,7 +1,7 @@
-import { command, option } from '../../common/cli/command-spec.js';
-import { formatHelp } from '../../common/cli/format-help.js';
-import { flag, share, triple } from '../../common/cli/option-kinds.js';
-import { parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
+import { command, option } from '@voxelfeed/common/cli/command-spec.js';
+import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
+import { flag, share, triple } from '@voxelfeed/common/cli/option-kinds.js';
+import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-command-line.js';
 import { DEFAULT_MAX_SKIPPED_SHARE, MAX_SKIPPED_VARIABLE } from '../dataset/catalog/skipped-share.js';
 import type { Shape3 } from '../sampling/types.js';
 

@@ -1,5 +1,5 @@
-import { formatBytes } from '../../common/cli/parse-byte-size.js';
-import { formatShare } from '../../common/cli/parse-share.js';
+import { formatBytes } from '@voxelfeed/common/cli/parse-byte-size.js';
+import { formatShare } from '@voxelfeed/common/cli/parse-share.js';
 import { type CatalogMaskReport, checkCatalogMasks } from '../dataset/box-check/check-catalog-masks.js';
 import { buildCatalog } from '../dataset/catalog/build-catalog.js';
 import { skippedShare, skippedShareProblem, skippedShareWarning } from '../dataset/catalog/skipped-share.js';

@@ -7,7 +7,7 @@ import {
   type ServerInterceptor,
   ServerListenerBuilder,
 } from '@grpc/grpc-js';
-import { tokenFingerprint } from '../../common/token-file.js';
+import { tokenFingerprint } from '@voxelfeed/common/token-file.js';
 import type { Logger } from '../log/logger.js';
 
 /**

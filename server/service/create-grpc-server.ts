@@ -5,8 +5,8 @@ import {
   type ServerInterceptor,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import type { StreamBatchesRequest } from '@voxelfeed/proto';
 import { HealthImplementation } from 'grpc-health-check';
-import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { BatchMemory } from '../batches/batch-memory.js';
 import { DrainNotice } from '../batches/drain-notice.js';
 import type { EncodedBatch } from '../batches/encoded-batch.js';

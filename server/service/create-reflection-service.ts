@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 
 /**
  * The FileDescriptorSets that reflection serves, written by `npm run gen` (scripts/gen-descriptors.sh) from

@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
-import type { DatasetInfo, GetDatasetInfoRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { DatasetInfo, GetDatasetInfoRequest } from '@voxelfeed/proto';
 import type { DatasetRegistry } from '../batches/served-dataset.js';
 import { unknownDatasetError } from '../batches/unknown-dataset-error.js';
 import type { Logger } from '../log/logger.js';

@@ -1,5 +1,5 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import type { GetSampleRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { GetSampleRequest } from '@voxelfeed/proto';
 import { assemblerAroundBadSeries } from '../batches/assemble-around-bad-series.js';
 import { resolveSampleRequest } from '../batches/crop-request.js';
 import type { DatasetRegistry } from '../batches/served-dataset.js';

@@ -1,5 +1,5 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import type { ReportTrainerStatsResponse, TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { ReportTrainerStatsResponse, TrainerStats } from '@voxelfeed/proto';
 import type { Logger } from '../log/logger.js';
 import { toGrpcStatus } from './to-grpc-status.js';
 import type { TrainerStatsStore } from './trainer-stats-store.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
-import type { StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { StreamBatchesRequest } from '@voxelfeed/proto';
 import type { BatchMemory } from '../batches/batch-memory.js';
 import { CropFitWarnings } from '../batches/crop-fit-warnings.js';
 import { resolveStreamRequest } from '../batches/crop-request.js';

@@ -6,7 +6,7 @@ import {
   StreamBatchesRequest,
   TrainerStats,
   VoxelFeedService,
-} from '../../gen/voxelfeed/v1/voxelfeed.js';
+} from '@voxelfeed/proto';
 import { GRPC_FRAME_HEADER_BYTES } from '../batches/encoded-batch.js';
 import { decodeOrMark } from './undecodable-request.js';
 

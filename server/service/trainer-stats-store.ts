@@ -1,4 +1,4 @@
-import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { TrainerStats } from '@voxelfeed/proto';
 import { VoxelfeedError } from '../errors.js';
 
 export interface TrainerReport {

@@ -1,4 +1,4 @@
-import { formatBytes } from '../../common/cli/parse-byte-size.js';
+import { formatBytes } from '@voxelfeed/common/cli/parse-byte-size.js';
 import { parseSynthArgs, SYNTH_HELP } from './synth-options.js';
 import { writePhantomDataset } from './write-phantom-dataset.js';
 

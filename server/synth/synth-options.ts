@@ -1,7 +1,7 @@
-import { command, option } from '../../common/cli/command-spec.js';
-import { formatHelp } from '../../common/cli/format-help.js';
-import { bigInteger, integer, triple } from '../../common/cli/option-kinds.js';
-import { parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
+import { command, option } from '@voxelfeed/common/cli/command-spec.js';
+import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
+import { bigInteger, integer, triple } from '@voxelfeed/common/cli/option-kinds.js';
+import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-command-line.js';
 import type { Shape3 } from '../sampling/types.js';
 import {
   MAX_NODULES_PER_SERIES,

@@ -1,5 +1,5 @@
+import { VoxelFeedService } from '@voxelfeed/proto';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { VoxelFeedService } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { BatchSent, StreamObserver } from '../batches/stream-observer.js';
 import { registerBatchMemorySeries } from './batch-memory-series.js';
 import { grpcMethodLabels } from './grpc-method-labels.js';

@@ -1,4 +1,4 @@
-import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import type { TrainerStats } from '@voxelfeed/proto';
 import type { StreamObserver } from '../batches/stream-observer.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
 

@@ -1,5 +1,5 @@
+import type { TrainerStats } from '@voxelfeed/proto';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { TrainerStats } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { WatchedState } from './telemetry.js';
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 import type { BackendPreference } from './backend-preference.js';
 import { type ImportModule, importByName, loadNativeBackend } from './load-native-backend.js';
 import { type ProbeResult, probeConv3d } from './probe-conv3d.js';

@@ -1,4 +1,4 @@
-import type { ListenEndpoint } from '../../common/listen-failure.js';
+import type { ListenEndpoint } from '@voxelfeed/common/listen-failure.js';
 import type { TrainConfig } from './train-config.js';
 
 /**

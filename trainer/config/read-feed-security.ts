@@ -1,6 +1,6 @@
-import type { FeedClientOptions } from '../../client/index.js';
-import { assertKeyOfCertificate, readCertificates, readPrivateKey } from '../../common/pem-files.js';
-import { readTokenFile, tokenFingerprint } from '../../common/token-file.js';
+import type { FeedClientOptions } from '@voxelfeed/client';
+import { assertKeyOfCertificate, readCertificates, readPrivateKey } from '@voxelfeed/common/pem-files.js';
+import { readTokenFile, tokenFingerprint } from '@voxelfeed/common/token-file.js';
 import type { TrainConfig } from './train-config.js';
 
 export interface FeedSecurity {

@@ -1,6 +1,6 @@
-import { DEFAULT_RECONNECT, parseAddress } from '../../client/index.js';
-import { command, option } from '../../common/cli/command-spec.js';
-import { formatHelp } from '../../common/cli/format-help.js';
+import { DEFAULT_RECONNECT, parseAddress } from '@voxelfeed/client';
+import { command, option } from '@voxelfeed/common/cli/command-spec.js';
+import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
 import {
   addressList,
   choice,
@@ -10,8 +10,12 @@ import {
   portOrOff,
   text,
   triple,
-} from '../../common/cli/option-kinds.js';
-import { type CommandLine, parseCommandLine, throwIfProblems } from '../../common/cli/parse-command-line.js';
+} from '@voxelfeed/common/cli/option-kinds.js';
+import {
+  type CommandLine,
+  parseCommandLine,
+  throwIfProblems,
+} from '@voxelfeed/common/cli/parse-command-line.js';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../backend/backend-preference.js';
 
 export type ModelName = 'tiny' | 'vnet';

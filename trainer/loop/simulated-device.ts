@@ -1,4 +1,4 @@
-import type { FeedBatch } from '../../client/feed-batch.js';
+import type { FeedBatch } from '@voxelfeed/client';
 import type { StepResult, StepRunner } from './step-runner.js';
 
 /**

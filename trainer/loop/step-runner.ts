@@ -1,4 +1,4 @@
-import type { FeedBatch } from '../../client/feed-batch.js';
+import type { FeedBatch } from '@voxelfeed/client';
 
 /** A finished step: its loss, and when the device finished it if the device knows (timeline seconds). */
 export interface StepResult {

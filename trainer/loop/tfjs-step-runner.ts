@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { FeedBatch } from '../../client/feed-batch.js';
+import type { FeedBatch } from '@voxelfeed/client';
 import { foregroundProbability } from '../model/foreground.js';
 import { batchDice, type DiceBceWeights, diceBceLoss } from '../model/losses.js';
 import type { VNet } from '../model/vnet.js';

@@ -1,5 +1,4 @@
-import type { FeedBatch } from '../../client/feed-batch.js';
-import type { FeedClient, StreamBatchesInput } from '../../client/index.js';
+import type { FeedBatch, FeedClient, StreamBatchesInput } from '@voxelfeed/client';
 import type { DataCursor } from '../checkpoint/checkpoint-store.js';
 import type { TrainerMetrics } from '../metrics/trainer-metrics.js';
 import type { StepRecord, StepTimeline } from '../stats/step-timeline.js';

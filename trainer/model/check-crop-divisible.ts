@@ -1,4 +1,4 @@
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 
 /**
  * A V-Net of depth d halves every axis d - 1 times and doubles it back, then concatenates each decoder level

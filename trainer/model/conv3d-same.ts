@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 
 /**
  * A stride-1 'same' 3-D convolution with an odd kernel, and an explicit gradient that avoids the kernel

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 
 /**
  * The V-Net's 2x2x2 stride-2 down-convolution, `tf.conv3d(x, kernel, 2, 'valid')`, computed as a space-to-depth

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 import { foregroundLogit } from './foreground.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 
 /**
  * Creates a model's variables under stable names ('enc0/conv0/kernel') and keeps them in creation order.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { VoxelfeedError } from '../../common/voxelfeed-error.js';
+import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 import { checkCropDivisible } from './check-crop-divisible.js';
 import { concatChannels } from './concat-channels.js';
 import { applyConvUnit, type ConvUnit, createConvUnit, glorotStd, heStd } from './conv-unit.js';

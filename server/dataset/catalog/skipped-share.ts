@@ -1,4 +1,4 @@
-import { formatShare } from '../../../common/cli/parse-share.js';
+import { formatShare } from '@voxelfeed/common/cli/parse-share.js';
 import type { Catalog } from './catalog.js';
 
 /** The largest share of skipped series `serve` starts with, and `index` passes, unless told otherwise. */
