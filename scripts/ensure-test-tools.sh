@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure the independent tools the tests compare against are installed: teem-unu (Debian teem-apps)
-# writes and reads NRRD files, numpy writes and reads .npy files, protoc checks the wire contract and Debian's
-# python3 protobuf (python3-protobuf) reads the descriptors that server reflection serves, and
-# prometheus/promtool (Debian prometheus) check deploy/prometheus/ and scrape a real server and trainer, and
-# ip (Debian iproute2) makes the network namespaces of the multi-host test, and openssl makes the certificate
-# authorities and certificates of the TLS tests.
-# As root it installs what is missing with apt-get; otherwise it prints the command to run.
+# Installs the independent tools the integration and system tests compare against (the unit tier needs
+# none): teem-unu (Debian teem-apps) writes and reads NRRD files, numpy writes and reads .npy files, protoc
+# checks the wire contract and Debian's python3 protobuf (python3-protobuf) reads the descriptors that server
+# reflection serves, prometheus/promtool (Debian prometheus) check deploy/prometheus/ and scrape a real server
+# and trainer, ip (Debian iproute2) makes the network namespaces of the multi-host test and curl scrapes
+# across them, and openssl makes the certificate authorities and certificates of the TLS tests.
+# As root (CI's .ci/run, or `sudo bash scripts/ensure-test-tools.sh`) it installs what is missing with
+# apt-get; otherwise it prints the command to run. `npm run setup:tools` runs it.
 set -euo pipefail
 missing=()
 command -v teem-unu >/dev/null 2>&1 || missing+=(teem-apps)
@@ -15,12 +16,13 @@ command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "The tests need these Debian packages: ${missing[*]}" >&2
-  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  echo "Install them with: sudo bash scripts/ensure-test-tools.sh (or: sudo apt-get install -y ${missing[*]})" >&2
   exit 1
 fi
 echo "installing Debian packages for the tests: ${missing[*]}" >&2

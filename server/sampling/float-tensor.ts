@@ -9,23 +9,11 @@ const FLOAT_OF_BYTE = (() => {
   return table;
 })();
 
-/** Typed arrays use the platform's byte order; the wire wants little endian. */
+/**
+ * Typed arrays use the platform's byte order; the wire wants little endian. A big-endian host, which Node's
+ * supported platforms do not include today, takes the DataView path: slow but correct.
+ */
 const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** Returns 4 bytes per input voxel: the float32 v / 255, little endian. */
-export function toFloat32LE(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  const out = new Uint8Array(n * 4);
-  if (PLATFORM_IS_LITTLE_ENDIAN) {
-    const floats = new Float32Array(out.buffer, 0, n);
-    for (let i = 0; i < n; i++) floats[i] = FLOAT_OF_BYTE[bytes[i]!]!;
-  } else {
-    // Slow but correct on a big-endian host, which Node's supported platforms do not include today.
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < n; i++) view.setFloat32(i * 4, FLOAT_OF_BYTE[bytes[i]!]!, true);
-  }
-  return out;
-}
 
 /**
  * Writes float32 v / 255, little endian, for every voxel of `bytes` into `target` (4 bytes per voxel), without

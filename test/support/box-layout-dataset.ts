@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Nodule, Shape3, Vec3 } from '../../server/sampling/types.js';
 
@@ -78,9 +77,4 @@ for uid, layout in zip(spec["uids"], spec["layouts"]):
   };
   await run('python3', ['-c', script, JSON.stringify(spec)], { maxBuffer: 1 << 24 });
   return uids;
-}
-
-/** The boxes file of `uid` in a data set folder written by writeBoxLayoutDataset. */
-export function boxesFileOf(dir: string, uid: string): string {
-  return path.join(dir, `${uid}_bboxes.npy`);
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
+import { INSTALL_TEST_TOOLS } from './debian-test-tools.js';
 
 export type PrometheusTool = 'prometheus' | 'promtool';
 
@@ -12,7 +13,7 @@ export interface ToolResult {
 
 /**
  * The path of `prometheus` or `promtool` on PATH. Both come with Debian's `prometheus` package, which
- * `scripts/ensure-test-tools.sh` (npm's pretest) installs when run as root; rejects with the command to run.
+ * `scripts/ensure-test-tools.sh` installs (CI runs it); rejects with the command to run.
  */
 export async function findPrometheusTool(name: PrometheusTool): Promise<string> {
   const dirs = (process.env['PATH'] ?? '').split(path.delimiter).filter((dir) => dir !== '');
@@ -26,8 +27,8 @@ export async function findPrometheusTool(name: PrometheusTool): Promise<string> 
     }
   }
   throw new Error(
-    `${name} is not installed; these tests run the real Prometheus tools: run \`apt-get install prometheus\` ` +
-      '(Debian; it provides prometheus and promtool), or `bash scripts/ensure-test-tools.sh` as root',
+    `${name} is not installed: the Debian package prometheus provides it; ` +
+      `install the test tools with: ${INSTALL_TEST_TOOLS}`,
   );
 }
 

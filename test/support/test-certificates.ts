@@ -34,10 +34,8 @@ export async function createTestCertificates(): Promise<TestCertificates> {
     try {
       await run('openssl', args, { cwd: dir, timeout: 20_000 });
     } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr ?? '';
-      throw new Error(`openssl ${args.join(' ')} failed (is the openssl CLI installed?): ${stderr}`, {
-        cause: error,
-      });
+      // The message carries openssl's stderr, or the line naming the package when openssl is missing.
+      throw new Error(`openssl ${args.join(' ')} failed: ${(error as Error).message}`, { cause: error });
     }
   };
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];

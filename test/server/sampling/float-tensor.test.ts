@@ -1,29 +1,54 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toFloat32LE } from '../../../server/sampling/float-tensor.js';
+import { writeFloat32LE } from '../../../server/sampling/float-tensor.js';
 
-describe('toFloat32LE', () => {
-  it('turns every byte value v into the little-endian float32 of v / 255', () => {
+/** The little-endian float32 values in `bytes`. */
+function floatsOf(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+describe('writeFloat32LE', () => {
+  it('writes every byte value v as the little-endian float32 of v / 255', () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, v) => v);
-    const out = toFloat32LE(bytes);
-    assert.equal(out.length, 1024);
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    for (let v = 0; v < 256; v++) assert.equal(view.getFloat32(v * 4, true), Math.fround(v / 255));
-    assert.equal(view.getFloat32(0, true), 0);
-    assert.equal(view.getFloat32(255 * 4, true), 1);
+    const target = new Uint8Array(1024);
+    writeFloat32LE(bytes, target);
+    assert.deepEqual(
+      floatsOf(target),
+      Array.from({ length: 256 }, (_, v) => Math.fround(v / 255)),
+    );
+    assert.deepEqual([floatsOf(target)[0], floatsOf(target)[255]], [0, 1]);
   });
 
-  it('keeps the voxel order of a subarray input', () => {
+  it('writes the same bytes into a target that does not start on a 4-byte boundary', () => {
+    const bytes = Uint8Array.from([0, 1, 51, 128, 254, 255]);
+    const aligned = new Uint8Array(24);
+    writeFloat32LE(bytes, aligned);
+    const backing = new Uint8Array(1 + 24 + 3).fill(0xee);
+    const unaligned = backing.subarray(1, 25);
+    writeFloat32LE(bytes, unaligned);
+    assert.deepEqual(unaligned, aligned);
+    assert.deepEqual([backing[0], backing[25]], [0xee, 0xee], 'nothing written outside the target');
+  });
+
+  it('keeps the voxel order of a subarray input and leaves the rest of a larger target alone', () => {
     const backing = Uint8Array.from([9, 255, 0, 51, 9]);
-    const out = toFloat32LE(backing.subarray(1, 4));
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    assert.deepEqual(
-      [0, 1, 2].map((i) => view.getFloat32(i * 4, true)),
-      [1, 0, Math.fround(0.2)],
+    const target = new Uint8Array(16).fill(0xee);
+    writeFloat32LE(backing.subarray(1, 4), target);
+    assert.deepEqual(floatsOf(target.subarray(0, 12)), [1, 0, Math.fround(0.2)]);
+    assert.deepEqual([...target.subarray(12)], [0xee, 0xee, 0xee, 0xee]);
+  });
+
+  it('refuses a target too small for the voxels, naming both sizes', () => {
+    assert.throws(
+      () => writeFloat32LE(new Uint8Array(3), new Uint8Array(11)),
+      new RangeError('writeFloat32LE: 3 voxels need 12 bytes, the target has 11'),
     );
   });
 
-  it('gives an empty output for an empty input', () => {
-    assert.equal(toFloat32LE(new Uint8Array(0)).length, 0);
+  it('writes nothing for an empty input', () => {
+    const target = new Uint8Array(4).fill(7);
+    writeFloat32LE(new Uint8Array(0), target);
+    assert.deepEqual([...target], [7, 7, 7, 7]);
   });
 });
