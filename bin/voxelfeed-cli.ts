@@ -21,18 +21,19 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   index: async () =>
     (await import('@voxelfeed/server/index-command/run-index.js').catch(notInstalled('server'))).runIndex,
   train: async () => (await import('@voxelfeed/trainer/main.js').catch(notInstalled('trainer'))).runTrain,
-  demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server'))).runDemo,
+  demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server', 'trainer'))).runDemo,
 };
 
 /**
  * The images install one side each: the server image has no @voxelfeed/trainer package (it brings TensorFlow.js),
- * the trainer image no @voxelfeed/server. A command of the other side says so in one line instead of Node's
- * module-resolution stack.
+ * the trainer image no @voxelfeed/server. A command that needs the missing side (the demo needs both) says so in
+ * one line instead of Node's module-resolution stack.
  */
-function notInstalled(side: 'server' | 'trainer'): (error: unknown) => never {
+function notInstalled(...sides: readonly ('server' | 'trainer')[]): (error: unknown) => never {
   return (error) => {
     const missing = error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND';
-    if (missing && error.message.includes(`'@voxelfeed/${side}'`)) {
+    const side = missing ? sides.find((name) => error.message.includes(`'@voxelfeed/${name}`)) : undefined;
+    if (side !== undefined) {
       throw new VoxelfeedError(
         'FAILED_PRECONDITION',
         `the ${side} is not installed here (no @voxelfeed/${side} package, as in the ` +

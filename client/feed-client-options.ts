@@ -1,5 +1,6 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { FeedError } from './feed-error.js';
+import { parseAddress } from './parse-address.js';
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
 
 export interface FeedClientOptions {
@@ -106,9 +107,12 @@ function resolveAddresses(options: FeedClientOptions, problems: string[]): strin
     problems.push('no server address; set address to host:port (e.g. 127.0.0.1:50051)');
   }
   for (const address of addresses) {
-    if (address.trim() === '' || /[\s,]/.test(address)) {
+    if (/,/.test(address)) {
       problems.push(`address "${address}" is not a host:port; list each replica separately in addresses`);
+      continue;
     }
+    const parsed = parseAddress(address);
+    if ('problem' in parsed) problems.push(`address "${address}": ${parsed.problem}`);
   }
   return [...addresses];
 }

@@ -19,7 +19,11 @@ export const DEMO_COMMAND = command({
 of a V-Net against it for N steps each (separate processes, as on separate hosts), and prints a summary: samples/s
 per rank, loss at the start and the end, GPU idle share, the server's loader latency and cache hit ratio.`,
   options: {
-    steps: option({ kind: TRAIN_OPTIONS.steps.kind, default: 160, help: 'steps per rank' }),
+    steps: option({
+      kind: integer({ min: 1, max: 1_000_000, placeholder: 'N', example: '160' }),
+      default: 160,
+      help: 'steps per rank, 1..1000000',
+    }),
     ranks: option({
       kind: integer({ min: 1, max: 64, placeholder: 'R', example: '2' }),
       default: 2,

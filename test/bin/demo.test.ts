@@ -49,4 +49,17 @@ describe('voxelfeed demo', () => {
     assert.ok(lines.some((line) => /rank 0/.test(line)) && lines.some((line) => /rank 1/.test(line)), stdout);
     assert.ok(stdout.includes('loss went') && stdout.includes('down'));
   });
+
+  it('refuses --steps 0, which would train without end, before starting anything', async () => {
+    const refused = await run(process.execPath, [VOXELFEED_BIN, 'demo', '--steps', '0'], {
+      env: { ...process.env, VOXELFEED_CACHE_DIR: cacheDir },
+    }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.ok(refused, 'voxelfeed demo --steps 0 exited 0');
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /--steps 0/);
+    assert.match(refused.stderr, /1 to 1000000/);
+  });
 });

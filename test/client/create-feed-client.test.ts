@@ -319,6 +319,9 @@ describe('createFeedClient options', () => {
     ['zero attempts', { address: 'a:1', reconnect: { maxAttempts: 0 } }, ['reconnect.maxAttempts is 0']],
     ['a cert without a key', { address: 'a:1', tls: { cert: Buffer.from('x') } }, ['cert without a key']],
     ['addresses joined by a comma', { addresses: ['a:1,b:2'] }, ['list each replica separately']],
+    ['a port over 65535', { address: '127.0.0.1:99999' }, ['127.0.0.1:99999', 'port 99999 is out of range']],
+    ['an address without a port', { addresses: ['a:1', 'b'] }, ['"b"', 'expected HOST:PORT']],
+    ['an IPv6 address without brackets', { address: '::1:50051' }, ['put an IPv6 address in brackets']],
   ];
   for (const [name, options, fragments] of refused) {
     it(`refuses ${name} with INVALID_ARGUMENT`, () => {

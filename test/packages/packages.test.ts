@@ -325,6 +325,14 @@ describe('the packages, compiled', { timeout: 900_000 }, () => {
         'voxelfeed train: the trainer is not installed here (no @voxelfeed/trainer package, as in the server ' +
           'image); run it from the trainer image or a checkout\n',
       );
+      // The demo runs a server and trainers: in the server image it names the missing trainer, no stack trace.
+      const demo = await plainNode(['bin/voxelfeed.js', 'demo', '--steps', '1'], image, env);
+      assert.equal(demo.code, 1, demo.stderr);
+      assert.equal(
+        demo.stderr,
+        'voxelfeed demo: the trainer is not installed here (no @voxelfeed/trainer package, as in the server ' +
+          'image); run it from the trainer image or a checkout\n',
+      );
     });
   });
 });
