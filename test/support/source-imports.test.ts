@@ -20,6 +20,8 @@ describe('specifiersOf', () => {
       "import './d.js';",
       "const e = await import('./e.js');",
       "  serve: async () => (await import('@voxelfeed/server/main.js')).runServe,",
+      "const g = await Promise.all(['x', \"y\"].map(() => import('./g.js')));",
+      "run(); // and import('./not-this.js') later",
       "import {\n  f,\n} from 'node:fs';",
       '// One byte of slack tells "exactly right" from "too long".',
     ].join('\n');
@@ -30,6 +32,7 @@ describe('specifiersOf', () => {
       './cc.js',
       './d.js',
       './e.js',
+      './g.js',
       '@voxelfeed/server/main.js',
       'node:fs',
     ]);

@@ -41,16 +41,22 @@ export function sourceFiles(folder: string): string[] {
 }
 
 /**
+ * A dynamic import whose line, before it, holds only code and whole strings: no string left open (a test's
+ * source text) and no comment.
+ */
+const DYNAMIC_IMPORT =
+  /^(?![ \t]*(?:\/\*|\*))(?:[^'"`/\n]|\/(?![/*])|'[^'\n]*'|"[^"\n]*"|`[^`\n]*`)*?\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
+/**
  * The module specifiers of a source file: static, type-only, side-effect, re-export and dynamic imports.
- * Statements are matched from the start of a line, and a dynamic import only where nothing before it on its
- * line opens a string or a comment, so a comment that says `from "x"` or a test's source text is not taken
- * for an import.
+ * Statements are matched from the start of a line, and a dynamic import only outside strings and comments,
+ * so a comment that says `from "x"` or a test's source text is not taken for an import.
  */
 export function specifiersOf(source: string): string[] {
   return [
     ...source.matchAll(/^[ \t]*(?:import|export)\s[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm),
     ...source.matchAll(/^[ \t]*import\s*['"]([^'"]+)['"]/gm),
-    ...source.matchAll(/^(?![ \t]*(?:\/\/|\/\*|\*))[^'"`\n]*?\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/gm),
+    ...source.matchAll(DYNAMIC_IMPORT),
   ].map((match) => match[1]!);
 }
 

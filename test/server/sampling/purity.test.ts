@@ -12,9 +12,12 @@ const SAMPLING = 'server/sampling';
 
 const FORBIDDEN_MODULES = [/^node:/, /^fs(\/|$)/, /^@grpc\//, /^prom-client$/, /^@tensorflow\//];
 const FORBIDDEN_WORDS = ['Math.random', 'Date.now', 'performance.now', 'process.env', 'new Date'];
-/** The core may import its own files and the error module, nothing else (by whatever path or package name). */
-const allowedTarget = (target: string | null): boolean =>
-  isInside(target, SAMPLING) || target === 'server/errors.ts';
+/** The core may import its own files and the error module, by relative path, nothing else. */
+const allowedImport = (file: string, specifier: string): boolean => {
+  if (!specifier.startsWith('.')) return false;
+  const target = resolveSpecifier(file, specifier);
+  return isInside(target, SAMPLING) || target === 'server/errors.ts';
+};
 
 /** The reasons a source file of the core (a repository path) breaks its purity rule; empty when it is pure. */
 function purityViolations(file: string, source: string): string[] {
@@ -26,8 +29,7 @@ function purityViolations(file: string, source: string): string[] {
   ];
   for (const specifier of specifiers) {
     if (FORBIDDEN_MODULES.some((pattern) => pattern.test(specifier))) problems.push(`imports ${specifier}`);
-    else if (!allowedTarget(resolveSpecifier(file, specifier)))
-      problems.push(`imports ${specifier}, outside the pure core`);
+    else if (!allowedImport(file, specifier)) problems.push(`imports ${specifier}, outside the pure core`);
   }
   for (const word of FORBIDDEN_WORDS) if (source.includes(word)) problems.push(`mentions ${word}`);
   return problems;
@@ -67,6 +69,11 @@ describe('purityViolations', () => {
     ],
     ['the wire contract', "import type { Batch } from '@voxelfeed/proto';", 'outside the pure core'],
     ['an npm package', "import { LRUCache } from 'lru-cache';", 'outside the pure core'],
+    [
+      'itself by package name',
+      "import { Rng } from '@voxelfeed/server/sampling/rng.js';",
+      'outside the pure core',
+    ],
     ['a require', "const fs = require('fs');", 'imports fs'],
     ['Math.random', 'const u = Math.random();', 'mentions Math.random'],
     ['Date.now', 'const t = Date.now();', 'mentions Date.now'],
