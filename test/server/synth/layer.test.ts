@@ -40,6 +40,13 @@ describe('the NRRD and NPY writers', () => {
     );
   });
 
+  it('flags a writer imported by package name from outside the server', () => {
+    const source = "import { encodeNrrd } from '@voxelfeed/server/synth/nrrd-writer.js';";
+    assert.deepEqual(writerImports('bench/make-volume.ts', source), [
+      'bench/make-volume.ts: @voxelfeed/server/synth/nrrd-writer.js',
+    ]);
+  });
+
   it('lets synth import them', () => {
     const source = "import { encodeNrrd } from './nrrd-writer.js';";
     assert.deepEqual(writerImports('server/synth/write-phantom-dataset.ts', source), []);
