@@ -1,4 +1,5 @@
 import type { TrainerStats } from '@voxelfeed/proto';
+import type { BatchMemoryStats } from '../batches/batch-memory.js';
 import type { StreamObserver } from '../batches/stream-observer.js';
 import type { CacheOutcome } from '../cache/volume-cache.js';
 
@@ -73,11 +74,5 @@ export interface WatchedState {
   readonly trainers: { current(): Iterable<{ readonly stats: TrainerStats }> };
 }
 
-export interface BatchMemoryView {
-  readonly budgetBytes: number;
-  readonly heldBytes: number;
-  readonly inUseBytes: number;
-  readonly freeBytes: number;
-  readonly waiting: number;
-  readonly collections: number;
-}
+/** What the batch-memory series read of batch memory's own stats (telemetry implements the pipeline's ports). */
+export type BatchMemoryView = Omit<BatchMemoryStats, 'beyondBudget'>;
