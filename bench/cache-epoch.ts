@@ -76,6 +76,7 @@ export async function cacheEpoch(
         batchSize,
         startStep: 0,
         maxSteps: 0,
+        stepStride: 1,
       },
       signal,
       { prefetchBatches: 0, batchMemory: memory, log: silentLogger, streamId: `rank ${rank}` },

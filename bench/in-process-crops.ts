@@ -57,6 +57,7 @@ export async function benchInProcess(
     batchSize: options.batchSize,
     startStep: 0,
     maxSteps: 0,
+    stepStride: 1,
   };
   // As a stream does: batches prepared ahead, their buffers from the server's batch memory, each given back
   // once "sent" (here: at once).

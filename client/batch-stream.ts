@@ -45,7 +45,7 @@ export interface BatchStreamDeps {
  * A producer moves batches from the gRPC stream into a PrefetchQueue of `prefetch` batches, pausing the
  * stream while the queue is full, and the consumer takes them in order. When the connection fails
  * (UNAVAILABLE, INTERNAL for a reset stream, or a CANCELLED the client did not ask for), the producer calls again after a jittered backoff with
- * `start_step` = the last received step + 1 and `max_steps` reduced by what was received, so the consumer
+ * `start_step` = the last received step + `step_stride` and `max_steps` reduced by what was received, so the consumer
  * sees every step exactly once and in order, whichever replica answers. It gives up with UNAVAILABLE after
  * `maxAttempts` failed calls in a row (a call that delivered a batch starts the count anew). Any other status
  * ends the stream with a FeedError after the batches already received. Leaving a `for await` early cancels
@@ -91,7 +91,9 @@ class Producer {
   private call: ClientReadableStream<FeedBatch> | null = null;
   /** Resolves the wait of a producer that holds off a new call while the queue is full. */
   private onQueueSpace: (() => void) | null = null;
-  private readonly firstStep: number;
+  private readonly stride: number;
+  /** Batches that reached the queue: what `max_steps` counts. */
+  private received = 0;
   private nextStep: number;
   private stepsInEpoch = Number.POSITIVE_INFINITY;
 
@@ -101,8 +103,8 @@ class Producer {
     private readonly options: StreamBatchesOptions,
     private readonly signal: AbortSignal,
   ) {
-    this.firstStep = Number(request.startStep);
-    this.nextStep = this.firstStep;
+    this.stride = Math.max(1, request.stepStride);
+    this.nextStep = Number(request.startStep);
     this.queue = new PrefetchQueue<FeedBatch>(deps.prefetch, {
       onFull: () => this.call?.pause(),
       onSpace: () => {
@@ -187,13 +189,13 @@ class Producer {
   /** Whether every requested step has been received, so a failure after the last one changes nothing. */
   private finished(): boolean {
     const maxSteps = Number(this.request.maxSteps);
-    return this.nextStep >= this.stepsInEpoch || (maxSteps > 0 && this.nextStep - this.firstStep >= maxSteps);
+    return this.nextStep >= this.stepsInEpoch || (maxSteps > 0 && this.received >= maxSteps);
   }
 
   /** One gRPC call from `nextStep`; resolves when it ends, fails or is cancelled through the signal. */
   private stream(client: FeedGrpcClient, address: string): Promise<CallOutcome> {
     const maxSteps = Number(this.request.maxSteps);
-    const remaining = maxSteps === 0 ? 0 : maxSteps - (this.nextStep - this.firstStep);
+    const remaining = maxSteps === 0 ? 0 : maxSteps - this.received;
     const wire = { ...this.request, startStep: BigInt(this.nextStep), maxSteps: BigInt(remaining) };
     return new Promise((resolve) => {
       let settled = false;
@@ -225,7 +227,8 @@ class Producer {
           });
           return;
         }
-        this.nextStep = batch.step + 1;
+        this.nextStep = batch.step + this.stride;
+        this.received += 1;
         this.stepsInEpoch = batch.stepsInEpoch;
         this.queue.push(batch);
       });

@@ -58,6 +58,12 @@ export interface StreamBatchesInput extends CropInput {
   startStep?: number;
   /** Steps to stream; 0 or unset: to the end of the epoch. */
   maxSteps?: number;
+  /**
+   * Default 1: every step from `startStep`. n: every n-th step (`startStep`, `startStep + n`, ...), so n loader
+   * processes of one rank that start at `startStep + w` share its steps, each step once; `maxSteps` counts
+   * batches.
+   */
+  stepStride?: number;
 }
 
 export interface GetSampleInput extends CropInput {
@@ -76,6 +82,7 @@ export function toStreamBatchesRequest(input: StreamBatchesInput): StreamBatches
     batchSize: uint32(input.batchSize, 'batchSize', problems),
     startStep: uint53(input.startStep ?? 0, 'startStep', problems),
     maxSteps: uint53(input.maxSteps ?? 0, 'maxSteps', problems),
+    stepStride: uint32(input.stepStride ?? 1, 'stepStride', problems),
   };
   throwIfProblems(problems, 'stream request');
   return request;

@@ -50,6 +50,7 @@ export function streamRequest(options: LoadOptions): StreamBatchesRequest {
     startStep: 0n,
     maxSteps: BigInt(options.steps),
     split: undefined,
+    stepStride: 1,
   };
 }
 

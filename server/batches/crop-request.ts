@@ -19,6 +19,12 @@ export interface CropRequestLimits {
   readonly maxWorldSize: number;
 }
 
+/**
+ * The largest step_stride: far more loader processes per rank than any host runs, and small enough that
+ * `start_step + max_steps * step_stride` stays an exact integer.
+ */
+export const MAX_STEP_STRIDE = 1024;
+
 /** What every crop request resolves to, all defaults filled in and all values checked. */
 export interface CropRequest {
   readonly datasetName: string;
@@ -39,8 +45,10 @@ export interface StreamRequest extends CropRequest {
   readonly rankGroups: number;
   readonly batchSize: number;
   readonly startStep: number;
-  /** 0: to the end of the epoch. */
+  /** Batches to send; 0: to the end of the epoch. */
   readonly maxSteps: number;
+  /** 1: every step from startStep; n: every n-th step (the loader processes of one rank sharing its steps). */
+  readonly stepStride: number;
 }
 
 export interface SampleRequest extends CropRequest {
@@ -80,6 +88,12 @@ export function resolveStreamRequest(
   }
   const startStep = toSafeInteger(wire.startStep, 'start_step', problems);
   const maxSteps = toSafeInteger(wire.maxSteps, 'max_steps', problems);
+  const stepStride = wire.stepStride === 0 ? 1 : wire.stepStride;
+  if (stepStride > MAX_STEP_STRIDE) {
+    problems.push(
+      `step_stride is ${stepStride}; use 1..${MAX_STEP_STRIDE} (the number of loader processes sharing a rank's steps)`,
+    );
+  }
   if (common !== null && wire.batchSize > 0) {
     const batchBytes = sampleTensorBytes(common) * wire.batchSize;
     if (batchBytes > limits.maxBatchBytes) {
@@ -97,6 +111,7 @@ export function resolveStreamRequest(
     batchSize: wire.batchSize,
     startStep,
     maxSteps,
+    stepStride,
   };
 }
 

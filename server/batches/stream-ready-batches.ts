@@ -39,7 +39,7 @@ export interface ReadyBatchesDeps {
 }
 
 /**
- * One rank's batches of one epoch from `request.startStep`, in step order, as they become ready: waits for the
+ * One rank's batches of one epoch from `request.startStep` (every `stepStride`-th step), in step order, as they become ready: waits for the
  * epoch plan (built once per data set and shared, PlanCache), checks the start step, then prepares up to
  * `prefetchBatches` batches ahead of the one the consumer holds, around bad series where the data set says so
  * (assemblerAroundBadSeries). Each batch's buffer comes from batch memory and is the consumer's until it
@@ -87,7 +87,9 @@ export async function* streamReadyBatches(
       batchSize: request.batchSize,
       grouping: { rankGroups: request.rankGroups, stepsInEpoch: steps },
     };
-    const endStep = request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps);
+    const stride = request.stepStride;
+    const endStep =
+      request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps * stride);
     const assemble = assemblerAroundBadSeries({ request, plan, signal, buffers });
     const prepare = (step: number): Promise<PreparedBatch> => {
       const begun = performance.now();
@@ -107,9 +109,10 @@ export async function* streamReadyBatches(
       return pending;
     };
     let nextToPrepare = request.startStep;
-    for (let step = request.startStep; step < endStep; step++) {
+    for (let step = request.startStep; step < endStep; step += stride) {
       while (nextToPrepare < endStep && ahead.length <= deps.prefetchBatches) {
-        ahead.push(prepare(nextToPrepare++));
+        ahead.push(prepare(nextToPrepare));
+        nextToPrepare += stride;
       }
       const ready = await ahead.shift()!;
       if (signal.aborted) {

@@ -69,6 +69,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
       batchSize: request.batchSize,
       crop: request.cropSize.join('x'),
       startStep: String(request.startStep),
+      stepStride: request.stepStride,
     });
     log.debug({}, 'stream started');
     let batchesSent = 0;

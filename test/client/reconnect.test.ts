@@ -98,6 +98,43 @@ describe('a stream across a killed and restarted server', () => {
     for (const detail of new Set(retries.map((retry) => `${retry.error.code}: ${retry.error.details}`)))
       t.diagnostic(detail);
   });
+
+  it('resumes a strided stream at its next own step, not the next step', { timeout: 60_000 }, async () => {
+    const STRIDE = 3;
+    const START = 1;
+    const server = servers[servers.length - 1]!;
+    const reference = await referenceFingerprints(server.address, request);
+    const expected = reference.filter((_, step) => step >= START && (step - START) % STRIDE === 0);
+    const retries: RetryEvent[] = [];
+    const client = createFeedClient({
+      address: server.address,
+      prefetch: 1,
+      reconnect: { initialBackoffMs: 20, maxBackoffMs: 250, maxAttempts: 100 },
+      channelOptions: { 'grpc-node.flow_control_window': 65_535 },
+    });
+    const seen: string[] = [];
+    const steps: number[] = [];
+    try {
+      const strided = { ...request, startStep: START, stepStride: STRIDE, maxSteps: expected.length };
+      for await (const batch of client.streamBatches(strided, { onRetry: (event) => retries.push(event) })) {
+        seen.push(batchFingerprint(batch));
+        steps.push(batch.step);
+        if (seen.length === 4) {
+          await server.stop('SIGKILL');
+          servers.push(await respawnOnPort(server.port, ['--data', dataset.dir, '--log-level', 'warn']));
+        }
+      }
+    } finally {
+      client.close();
+    }
+    assert.deepEqual(
+      steps,
+      expected.map((_, k) => START + k * STRIDE),
+    );
+    assert.deepEqual(seen, expected);
+    assert.ok(retries.length > 0, 'the stream was cut and resumed');
+    assert.equal((retries[0]!.resumeAtStep - START) % STRIDE, 0, 'resumed at a step of its own');
+  });
 });
 
 describe('a client whose server does not come back', () => {

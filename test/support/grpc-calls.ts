@@ -39,6 +39,7 @@ export function baseStreamRequest(request: Partial<StreamBatchesRequest>): Strea
     startStep: 0n,
     maxSteps: 0n,
     split: undefined,
+    stepStride: 0,
     ...request,
   };
 }

@@ -145,6 +145,13 @@ export interface StreamBatchesRequest {
    * sampling.shuffle_window, its own windows). Every rank still takes the same number of steps.
    */
   rankGroups: number;
+  /**
+   * 0 or 1: every step from start_step. n > 1: every n-th step, start_step, start_step + n, ... (max_steps
+   * counts the batches sent). n loader processes of one rank that ask for start_step s + w and step_stride n
+   * (w = 0..n-1) share the rank's steps between them, each step once, and taking their batches in turn
+   * restores the step order. Batches do not depend on it: step k is the same batch in every stride.
+   */
+  stepStride: number;
 }
 
 export interface GetSampleRequest {
@@ -742,6 +749,7 @@ function createBaseStreamBatchesRequest(): StreamBatchesRequest {
     maxSteps: 0n,
     split: undefined,
     rankGroups: 0,
+    stepStride: 0,
   };
 }
 
@@ -801,6 +809,9 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
     }
     if (message.rankGroups !== 0) {
       writer.uint32(112).uint32(message.rankGroups);
+    }
+    if (message.stepStride !== 0) {
+      writer.uint32(120).uint32(message.stepStride);
     }
     return writer;
   },
@@ -940,6 +951,14 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
             message.rankGroups = reader.uint32();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.stepStride = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -975,6 +994,7 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
       ? DataSplit.fromPartial(object.split)
       : undefined;
     message.rankGroups = object.rankGroups ?? 0;
+    message.stepStride = object.stepStride ?? 0;
     return message;
   },
 };

@@ -3,7 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { Batch, SamplingOptions } from '../../../gen/voxelfeed/v1/voxelfeed.js';
 import { assembleBatch } from '../../../server/batches/assemble-batch.js';
 import { BatchMemory } from '../../../server/batches/batch-memory.js';
-import { resolveStreamRequest, type StreamRequest } from '../../../server/batches/crop-request.js';
+import {
+  MAX_STEP_STRIDE,
+  resolveStreamRequest,
+  type StreamRequest,
+} from '../../../server/batches/crop-request.js';
 import { PlanCache } from '../../../server/batches/plan-cache.js';
 import type { DatasetRegistry, ServedDataset } from '../../../server/batches/served-dataset.js';
 import type { BatchSent } from '../../../server/batches/stream-observer.js';
@@ -193,6 +197,48 @@ describe('streamReadyBatches', { timeout: 60_000 }, () => {
     assert.deepEqual(
       tail.map(({ bytes }) => bytes),
       whole.slice(2, 5).map(({ bytes }) => bytes),
+    );
+  });
+
+  it('with step_stride n sends every n-th step from start_step, each the batch of that step', async () => {
+    const whole = await readAll(streamRequest(servedDataset(catalog)), recordedDeps(0).deps);
+    assert.ok(whole.length >= 7, `the epoch has ${whole.length} steps`);
+    for (const [start, stride] of [
+      [0, 2],
+      [1, 2],
+      [2, 3],
+    ] as const) {
+      const strided = await readAll(
+        streamRequest(servedDataset(catalog), { startStep: BigInt(start), stepStride: stride }),
+        recordedDeps(2).deps,
+      );
+      const expected = whole.filter((_, step) => step >= start && (step - start) % stride === 0);
+      assert.deepEqual(
+        strided.map(({ decoded }) => Number(decoded.step)),
+        expected.map(({ decoded }) => Number(decoded.step)),
+      );
+      assert.deepEqual(
+        strided.map(({ bytes }) => bytes),
+        expected.map(({ bytes }) => bytes),
+        `start ${start}, stride ${stride}`,
+      );
+    }
+    // max_steps counts batches sent, not steps passed.
+    const two = await readAll(
+      streamRequest(servedDataset(catalog), { startStep: 1n, stepStride: 3, maxSteps: 2n }),
+      recordedDeps(1).deps,
+    );
+    assert.deepEqual(
+      two.map(({ decoded }) => Number(decoded.step)),
+      [1, 4],
+    );
+  });
+
+  it('refuses a step_stride above the limit, naming it', () => {
+    assert.throws(
+      () => streamRequest(servedDataset(catalog), { stepStride: MAX_STEP_STRIDE + 1 }),
+      (error: Error) =>
+        error.message.includes(`step_stride is ${MAX_STEP_STRIDE + 1}; use 1..${MAX_STEP_STRIDE}`),
     );
   });
 

@@ -1,0 +1,218 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+CROP_MODE_CENTER: CropMode
+CROP_MODE_JITTER: CropMode
+CROP_MODE_NEGATIVE: CropMode
+CROP_MODE_UNSPECIFIED: CropMode
+DESCRIPTOR: _descriptor.FileDescriptor
+DTYPE_FLOAT32: DType
+DTYPE_UINT8: DType
+DTYPE_UNSPECIFIED: DType
+SPLIT_PART_ALL: SplitPart
+SPLIT_PART_HOLDOUT: SplitPart
+SPLIT_PART_TRAIN: SplitPart
+
+class Batch(_message.Message):
+    __slots__ = ["dtype", "epoch", "image", "mask", "rank", "samples", "shape", "step", "steps_in_epoch", "world_size"]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    MASK_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_IN_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    dtype: DType
+    epoch: int
+    image: bytes
+    mask: bytes
+    rank: int
+    samples: _containers.RepeatedCompositeFieldContainer[SampleInfo]
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    step: int
+    steps_in_epoch: int
+    world_size: int
+    def __init__(self, epoch: _Optional[int] = ..., step: _Optional[int] = ..., steps_in_epoch: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., samples: _Optional[_Iterable[_Union[SampleInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ...) -> None: ...
+
+class DataSplit(_message.Message):
+    __slots__ = ["holdout_fraction", "part"]
+    HOLDOUT_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    PART_FIELD_NUMBER: _ClassVar[int]
+    holdout_fraction: float
+    part: SplitPart
+    def __init__(self, holdout_fraction: _Optional[float] = ..., part: _Optional[_Union[SplitPart, str]] = ...) -> None: ...
+
+class DatasetInfo(_message.Message):
+    __slots__ = ["dataset", "default_items_per_epoch", "fingerprint", "max_crop_voxels", "nodules", "series", "series_info", "skipped_series"]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_ITEMS_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    MAX_CROP_VOXELS_FIELD_NUMBER: _ClassVar[int]
+    NODULES_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    SERIES_INFO_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_SERIES_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    default_items_per_epoch: int
+    fingerprint: str
+    max_crop_voxels: int
+    nodules: int
+    series: int
+    series_info: _containers.RepeatedCompositeFieldContainer[SeriesInfo]
+    skipped_series: int
+    def __init__(self, dataset: _Optional[str] = ..., series: _Optional[int] = ..., nodules: _Optional[int] = ..., fingerprint: _Optional[str] = ..., skipped_series: _Optional[int] = ..., series_info: _Optional[_Iterable[_Union[SeriesInfo, _Mapping]]] = ..., max_crop_voxels: _Optional[int] = ..., default_items_per_epoch: _Optional[int] = ...) -> None: ...
+
+class GetDatasetInfoRequest(_message.Message):
+    __slots__ = ["dataset"]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    def __init__(self, dataset: _Optional[str] = ...) -> None: ...
+
+class GetSampleRequest(_message.Message):
+    __slots__ = ["crop_size", "dataset", "dtype", "epoch", "include_mask", "index", "sampling", "seed", "split"]
+    CROP_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_MASK_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    crop_size: _containers.RepeatedScalarFieldContainer[int]
+    dataset: str
+    dtype: DType
+    epoch: int
+    include_mask: bool
+    index: int
+    sampling: SamplingOptions
+    seed: int
+    split: DataSplit
+    def __init__(self, dataset: _Optional[str] = ..., seed: _Optional[int] = ..., epoch: _Optional[int] = ..., index: _Optional[int] = ..., crop_size: _Optional[_Iterable[int]] = ..., sampling: _Optional[_Union[SamplingOptions, _Mapping]] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ...) -> None: ...
+
+class ReportTrainerStatsResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class SampleInfo(_message.Message):
+    __slots__ = ["index", "item", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    NODULE_CENTER_FIELD_NUMBER: _ClassVar[int]
+    NODULE_DIAMETER_FIELD_NUMBER: _ClassVar[int]
+    NODULE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SERIES_UID_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    item: int
+    mode: CropMode
+    nodule: int
+    nodule_center: _containers.RepeatedScalarFieldContainer[float]
+    nodule_diameter: float
+    origin: _containers.RepeatedScalarFieldContainer[int]
+    series_uid: str
+    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ...) -> None: ...
+
+class SamplingOptions(_message.Message):
+    __slots__ = ["center_prob", "jitter_prob", "negative_prob", "negatives_per_epoch", "pad_value", "samples_per_nodule", "shuffle_window"]
+    CENTER_PROB_FIELD_NUMBER: _ClassVar[int]
+    JITTER_PROB_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVES_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_PROB_FIELD_NUMBER: _ClassVar[int]
+    PAD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_PER_NODULE_FIELD_NUMBER: _ClassVar[int]
+    SHUFFLE_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    center_prob: float
+    jitter_prob: float
+    negative_prob: float
+    negatives_per_epoch: int
+    pad_value: float
+    samples_per_nodule: int
+    shuffle_window: int
+    def __init__(self, jitter_prob: _Optional[float] = ..., negative_prob: _Optional[float] = ..., center_prob: _Optional[float] = ..., samples_per_nodule: _Optional[int] = ..., negatives_per_epoch: _Optional[int] = ..., pad_value: _Optional[float] = ..., shuffle_window: _Optional[int] = ...) -> None: ...
+
+class SeriesInfo(_message.Message):
+    __slots__ = ["nodules", "series_uid", "shape"]
+    NODULES_FIELD_NUMBER: _ClassVar[int]
+    SERIES_UID_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    nodules: int
+    series_uid: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, series_uid: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., nodules: _Optional[int] = ...) -> None: ...
+
+class StreamBatchesRequest(_message.Message):
+    __slots__ = ["batch_size", "crop_size", "dataset", "dtype", "epoch", "include_mask", "max_steps", "rank", "rank_groups", "sampling", "seed", "split", "start_step", "step_stride", "world_size"]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CROP_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_MASK_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    RANK_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    START_STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_STRIDE_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    batch_size: int
+    crop_size: _containers.RepeatedScalarFieldContainer[int]
+    dataset: str
+    dtype: DType
+    epoch: int
+    include_mask: bool
+    max_steps: int
+    rank: int
+    rank_groups: int
+    sampling: SamplingOptions
+    seed: int
+    split: DataSplit
+    start_step: int
+    step_stride: int
+    world_size: int
+    def __init__(self, dataset: _Optional[str] = ..., seed: _Optional[int] = ..., epoch: _Optional[int] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., batch_size: _Optional[int] = ..., crop_size: _Optional[_Iterable[int]] = ..., sampling: _Optional[_Union[SamplingOptions, _Mapping]] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., start_step: _Optional[int] = ..., max_steps: _Optional[int] = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ..., rank_groups: _Optional[int] = ..., step_stride: _Optional[int] = ...) -> None: ...
+
+class TrainerStats(_message.Message):
+    __slots__ = ["backend", "data_wait_seconds", "epoch", "gpu_idle_seconds", "job", "loss", "rank", "samples", "step", "step_seconds", "world_size"]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    DATA_WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    GPU_IDLE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    data_wait_seconds: float
+    epoch: int
+    gpu_idle_seconds: float
+    job: str
+    loss: float
+    rank: int
+    samples: int
+    step: int
+    step_seconds: float
+    world_size: int
+    def __init__(self, job: _Optional[str] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., step: _Optional[int] = ..., gpu_idle_seconds: _Optional[float] = ..., step_seconds: _Optional[float] = ..., data_wait_seconds: _Optional[float] = ..., samples: _Optional[int] = ..., epoch: _Optional[int] = ..., loss: _Optional[float] = ..., backend: _Optional[str] = ...) -> None: ...
+
+class DType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class CropMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class SplitPart(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
