@@ -4,7 +4,9 @@
 # checks the wire contract and Debian's python3 protobuf (python3-protobuf) reads the descriptors that server
 # reflection serves, prometheus/promtool (Debian prometheus) check deploy/prometheus/ and scrape a real server
 # and trainer, ip (Debian iproute2) makes the network namespaces of the multi-host test and curl scrapes
-# across them, and openssl makes the certificate authorities and certificates of the TLS tests.
+# across them, and openssl makes the certificate authorities and certificates of the TLS tests. The Python
+# client's tests run on Debian's python3 with python3-grpcio, python3-torch (CPU) and python3-pytest, and
+# install the package into a venv (python3-venv).
 # As root (CI's .ci/run, or `sudo bash scripts/ensure-test-tools.sh`) it installs what is missing with
 # apt-get; otherwise it prints the command to run. `npm run setup:tools` runs it.
 set -euo pipefail
@@ -12,6 +14,11 @@ missing=()
 command -v teem-unu >/dev/null 2>&1 || missing+=(teem-apps)
 python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
 /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
+/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)

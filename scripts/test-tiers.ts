@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,6 +178,27 @@ export function testFlagsOf(tier: Tier): string[] {
   return tier === 'unit' ? [`--test-concurrency=${availableParallelism()}`] : [];
 }
 
+/** The Python client's tests of each tier: pytest files in one folder per tier. */
+export const PYTHON_TESTS = 'client/python/tests';
+
+/**
+ * The python3 that runs the Python tests: `VOXELFEED_TEST_PYTHON`, else Debian's /usr/bin/python3 (which has
+ * python3-grpcio, python3-numpy, python3-torch and python3-pytest), else `python3` on PATH.
+ */
+export function testPython(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VOXELFEED_TEST_PYTHON) return env.VOXELFEED_TEST_PYTHON;
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+/** `pytest` over the tier's Python test folder, or null when it has no test file. */
+export function pytestCommandOf(tier: Tier, root: string = REPO_ROOT): string[] | null {
+  const dir = `${PYTHON_TESTS}/${tier}`;
+  const full = path.join(root, dir);
+  if (!existsSync(full) || !readdirSync(full).some((name) => /^test_.*\.py$/.test(name))) return null;
+  // No cache folder in the working tree; -rs lists every skipped test with its reason.
+  return [testPython(), '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider', dir];
+}
+
 /**
  * `node --import tsx scripts/test-tiers.ts unit|integration|system|all [node --test flags]`: runs the tier's
  * files (all: each tier in turn, all of them even when one fails) and exits non-zero if any test failed.
@@ -211,6 +232,13 @@ function main(argv: readonly string[]): number {
     const args = [...nodeFlagsOf(tier), '--test', ...testFlagsOf(tier), ...rest, ...filesOfTier(tier, files)];
     const result = spawnSync(process.execPath, args, { cwd: REPO_ROOT, stdio: 'inherit' });
     if (result.status !== 0) status = result.status ?? 1;
+    const pytest = pytestCommandOf(tier);
+    if (pytest !== null && !rest.includes('--list')) {
+      console.log(`# python tests: ${tier}`);
+      const [python, ...pytestArgs] = pytest;
+      const ran = spawnSync(python!, pytestArgs, { cwd: REPO_ROOT, stdio: 'inherit' });
+      if (ran.status !== 0) status = ran.status ?? 1;
+    }
   }
   return status;
 }
