@@ -15,6 +15,7 @@ from ._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 from .batch import Batch, MalformedBatch, decode_batch
 from .channels import FeedChannels, Tls, address_problem
 from .errors import FeedError, is_retryable, to_feed_error
+from .fork_guard import FORK_ADVICE, forked_after_grpc, note_grpc_used
 from .reconnect import ReconnectPolicy, backoff_delay_s, give_up_error
 from .requests import sample_request, stream_request, trainer_stats
 from .stream import BatchStream, RetryEvent
@@ -58,6 +59,9 @@ class FeedClient:
         if problems:
             details = "; ".join(problems)
             raise FeedError("INVALID_ARGUMENT", details, f"invalid feed client options: {details}")
+        if forked_after_grpc():
+            raise FeedError("FAILED_PRECONDITION", FORK_ADVICE, f"cannot open a feed client: {FORK_ADVICE}")
+        note_grpc_used()
         self._policy = policy
         self._prefetch = prefetch
         self._channels = FeedChannels(resolved_addresses, resolved_tls, token, policy, channel_options or {})

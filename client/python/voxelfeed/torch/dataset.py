@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..batch import Batch
 from ..channels import Tls, address_problem
@@ -37,11 +37,14 @@ class VoxelFeedDataset(IterableDataset):
       `labels=False`);
     - `epoch`, `step`, `steps_in_epoch` (ints) and `index` (int64 [B], the samples' plan positions).
 
-    Use it with `DataLoader(dataset, batch_size=None, num_workers=N, pin_memory=...)`. Call `set_epoch(e)`
-    before each epoch, like DistributedSampler. `rank` and `world_size` default to torch.distributed's when a
+    `dataset.loader(num_workers=N, pin_memory=...)` makes its DataLoader: batch_size=None (batches come
+    ready), and worker processes started by forkserver, because gRPC does not survive fork() in a process that
+    has already used it (a plain `DataLoader(dataset, batch_size=None, ...)` works as long as the main process
+    opened no client before its workers start). Call `set_epoch(e)` before each epoch, like
+    DistributedSampler; it reaches persistent workers too. `rank` and `world_size` default to torch.distributed's when a
     process group is initialised, else to the RANK and WORLD_SIZE variables (torchrun), else 0 of 1.
     `steps_per_epoch` caps the steps each rank takes per epoch (0: the whole epoch). The connection options
-    (`address` or `addresses`, `token`, `tls`, `prefetch`, `reconnect`) are those of FeedClient; each worker
+    (`address` or `addresses`, `token`, `tls`, `prefetch`, `reconnect`, `channel_options`) are those of FeedClient; each worker
     connects on its own when it starts iterating.
 
     Resume: `state_after(batch)` of the last batch trained on (or `state_dict()` with num_workers=0, or the
@@ -61,6 +64,7 @@ class VoxelFeedDataset(IterableDataset):
         tls: bool | Mapping[str, bytes] | Tls | None = None,
         prefetch: int = 4,
         reconnect: ReconnectPolicy | None = None,
+        channel_options: Mapping[str, Any] | None = None,
         rank: int | None = None,
         world_size: int | None = None,
         rank_groups: int = 1,
@@ -111,6 +115,7 @@ class VoxelFeedDataset(IterableDataset):
             "tls": tls,
             "prefetch": prefetch,
             "reconnect": reconnect,
+            "channel_options": None if channel_options is None else dict(channel_options),
         }
         self.image_dtype = image_dtype
         self.label_dtype = label_dtype
@@ -118,14 +123,27 @@ class VoxelFeedDataset(IterableDataset):
         self.steps_per_epoch = steps_per_epoch
         self._explicit_rank = None if rank is None else (rank, world_size)
         self._rank_world = self._explicit_rank or rank_and_world_size()
-        self.epoch = 0
-        self._start_step = 0
+        # The epoch and the step it starts at, in shared memory: DataLoader workers, persistent ones included,
+        # read them when an epoch's iteration begins, so set_epoch reaches workers started epochs ago.
+        self._control = torch.zeros(2, dtype=torch.int64).share_memory_()
         # Set by load_state_dict with one worker's state (StatefulDataLoader): (worker, workers, next step).
         self._worker_resume: tuple[int, int, int] | None = None
         # This copy's position: the next step it would yield, and its worker stride.
         self._next_step = 0
         self._stride = 1
         self._worker = 0
+
+    @property
+    def epoch(self) -> int:
+        return int(self._control[0])
+
+    @property
+    def _start_step(self) -> int:
+        return int(self._control[1])
+
+    def _set_position(self, epoch: int, start_step: int) -> None:
+        self._control[0] = epoch
+        self._control[1] = start_step
 
     @property
     def rank(self) -> int:
@@ -140,11 +158,18 @@ class VoxelFeedDataset(IterableDataset):
         if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch < 2**32:
             raise ValueError(f"epoch is {epoch!r}; use an integer from 0 to 4294967295")
         if epoch != self.epoch:
-            self._start_step = 0
+            self._set_position(epoch, 0)
             self._worker_resume = None
-        self.epoch = epoch
         self._next_step = self._start_step
         self._rank_world = self._explicit_rank or rank_and_world_size()
+
+    def loader(self, num_workers: int = 2, **options: Any) -> DataLoader:
+        """A DataLoader of these ready batches. Worker processes start with forkserver unless
+        `multiprocessing_context` says otherwise; other options (pin_memory, persistent_workers,
+        prefetch_factor, ...) go to the DataLoader as given."""
+        if num_workers > 0:
+            options.setdefault("multiprocessing_context", "forkserver")
+        return DataLoader(self, batch_size=None, num_workers=num_workers, **options)
 
     def state_dict(self) -> dict[str, Any]:
         """Where this copy of the dataset is: exact for num_workers=0 (the next batch the loop gets); in a
@@ -177,14 +202,13 @@ class VoxelFeedDataset(IterableDataset):
             )
         if problems:
             raise ValueError("cannot resume from this state: " + "; ".join(problems))
-        self.epoch = state["epoch"]
         stride = state.get("stride", 1)
         if stride > 1:
             self._worker_resume = (state.get("worker", 0), stride, state["step"])
-            self._start_step = 0
+            self._set_position(state["epoch"], 0)
         else:
             self._worker_resume = None
-            self._start_step = state["step"]
+            self._set_position(state["epoch"], state["step"])
         self._next_step = state["step"]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -192,6 +216,7 @@ class VoxelFeedDataset(IterableDataset):
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         if info is None:
             self._rank_world = self._explicit_rank or rank_and_world_size()
+        epoch = self.epoch
         first = self._first_step(worker, workers)
         self._worker, self._stride, self._next_step = worker, workers, first
         count = self._steps_to_take(first, workers)
@@ -201,7 +226,7 @@ class VoxelFeedDataset(IterableDataset):
         with FeedClient(**self._client_options) as client:
             stream = client.stream_batches(
                 **self.request,
-                epoch=self.epoch,
+                epoch=epoch,
                 rank=rank,
                 world_size=world_size,
                 start_step=first,

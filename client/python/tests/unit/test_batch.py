@@ -1,0 +1,73 @@
+"""decode_batch: tensors as views of the received bytes, the rest as protobuf parses it."""
+
+import numpy as np
+import pytest
+
+from voxelfeed.batch import MalformedBatch, decode_batch, split_tensors
+from voxelfeed._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
+
+
+def make_batch(rng, dtype=pb.DTYPE_UINT8, mask=True, shape=(2, 3, 4, 5)):
+    image = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    pixels = image.astype("<f4") / np.float32(255) if dtype == pb.DTYPE_FLOAT32 else image
+    labels = (rng.random(shape) < 0.3).astype(np.uint8)
+    samples = [
+        pb.SampleInfo(index=7 + b, series_uid=f"uid.{b}", mode=1 + b % 3, origin=[b, -1, 2], nodule=b - 1,
+                      nodule_center=[1.5, 2.5, 3.5], nodule_diameter=4.0, item=100 + b)
+        for b in range(shape[0])
+    ]
+    message = pb.Batch(epoch=3, step=11, steps_in_epoch=40, shape=list(shape), dtype=dtype,
+                       image=pixels.tobytes(), mask=labels.tobytes() if mask else b"", samples=samples,
+                       rank=1, world_size=2)
+    return message, pixels, labels
+
+
+def memory_owner(array):
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array.base
+
+
+@pytest.mark.parametrize("dtype", [pb.DTYPE_UINT8, pb.DTYPE_FLOAT32])
+def test_tensors_are_views_of_the_received_bytes(dtype):
+    message, pixels, labels = make_batch(np.random.default_rng(1), dtype)
+    raw = message.SerializeToString()
+    batch = decode_batch(raw)
+    assert batch.image.dtype == pixels.dtype and np.array_equal(batch.image, pixels)
+    assert np.array_equal(batch.mask, labels)
+    # No copy: both arrays read the message's own bytes, and so cannot be written to.
+    assert memory_owner(batch.image) is raw and memory_owner(batch.mask) is raw
+    assert not batch.image.flags.writeable
+    assert (batch.epoch, batch.step, batch.steps_in_epoch, batch.rank, batch.world_size) == (3, 11, 40, 1, 2)
+    assert [s.index for s in batch.samples] == [7, 8]
+    assert batch.samples[1].mode == "negative" and batch.samples[0].mode == "jitter"
+    assert batch.samples[0].origin == (0, -1, 2) and batch.samples[0].nodule == -1
+
+
+def test_the_rest_parses_as_protobuf_parses_the_whole_message():
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        shape = tuple(int(x) for x in rng.integers(1, 5, size=4))
+        message, _, _ = make_batch(rng, pb.DTYPE_UINT8, mask=bool(rng.integers(0, 2)), shape=shape)
+        raw = message.SerializeToString()
+        rest, image, mask = split_tensors(raw)
+        parsed = pb.Batch.FromString(rest)
+        parsed.image = raw[image[0]:image[0] + image[1]]
+        if mask is not None:
+            parsed.mask = raw[mask[0]:mask[0] + mask[1]]
+        assert parsed == message
+
+
+def test_no_mask_gives_none():
+    message, _, _ = make_batch(np.random.default_rng(3), mask=False)
+    assert decode_batch(message.SerializeToString()).mask is None
+
+
+def test_truncated_and_mismatched_messages_are_refused_with_what_is_wrong():
+    message, _, _ = make_batch(np.random.default_rng(4))
+    raw = message.SerializeToString()
+    with pytest.raises(MalformedBatch, match="past the end"):
+        decode_batch(raw[: len(raw) // 2])
+    message.shape[:] = [2, 3, 4, 6]
+    with pytest.raises(MalformedBatch, match=r"image has 120 bytes; shape \[2, 3, 4, 6\] of uint8 needs 144"):
+        decode_batch(message.SerializeToString())

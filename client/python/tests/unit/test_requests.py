@@ -1,0 +1,50 @@
+"""Requests from keyword arguments: the documented defaults, and every problem named at once."""
+
+import numpy as np
+import pytest
+
+from voxelfeed import FeedError
+from voxelfeed._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
+from voxelfeed.requests import sample_request, stream_request, trainer_stats
+
+
+def test_defaults_are_the_documented_ones_not_proto_zeros():
+    request = stream_request(crop_size=(16, 96, 96), batch_size=4)
+    assert list(request.crop_size) == [16, 96, 96]
+    assert request.world_size == 1 and request.rank_groups == 1 and request.step_stride == 1
+    assert request.dtype == pb.DTYPE_UINT8 and request.include_mask is False
+    assert not request.HasField("sampling") and not request.HasField("split")
+
+
+def test_fields_are_set_as_given():
+    request = stream_request(
+        crop_size=np.array([8, 16, 16]).tolist(), batch_size=np.int64(2), seed=2**64 - 1, epoch=3, rank=1,
+        world_size=2, dtype="float32", include_mask=True, sampling={"jitter_prob": 1.0, "negative_prob": 0.0,
+        "center_prob": 0.0}, split={"holdout_fraction": 0.25, "part": "holdout"}, start_step=5, max_steps=7,
+        step_stride=3,
+    )
+    assert request.seed == 2**64 - 1 and request.batch_size == 2 and request.dtype == pb.DTYPE_FLOAT32
+    assert request.sampling.jitter_prob == 1.0 and request.split.part == pb.SPLIT_PART_HOLDOUT
+    assert (request.start_step, request.max_steps, request.step_stride) == (5, 7, 3)
+
+
+def test_every_problem_is_named_in_one_error():
+    with pytest.raises(FeedError) as caught:
+        stream_request(crop_size=(16, 96), batch_size=-1, dtype="float16", rank=True, sampling={"jitter": 1},
+                       split={"part": "test"})
+    error = caught.value
+    assert error.code == "INVALID_ARGUMENT"
+    for text in ("crop_size is (16, 96); give 3 sizes", "batch_size is -1", "dtype is 'float16'",
+                 "rank is True", "sampling has unknown fields ['jitter']", "split part is 'test'"):
+        assert text in error.details, text
+    assert str(error).startswith("invalid stream request: ")
+
+
+def test_sample_and_stats_requests():
+    assert sample_request(crop_size=(4, 8, 8), index=9).index == 9
+    with pytest.raises(FeedError, match="index is -2"):
+        sample_request(crop_size=(4, 8, 8), index=-2)
+    stats = trainer_stats(job="j", rank=1, world_size=2, step=5, gpu_idle_seconds=1.5, backend="cpu")
+    assert (stats.rank, stats.step, stats.gpu_idle_seconds) == (1, 5, 1.5)
+    with pytest.raises(FeedError, match=r"job is ''.*gpu_idle_seconds is -1"):
+        trainer_stats(job="", rank=0, step=0, gpu_idle_seconds=-1)
