@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from conftest import PYTHON_ROOT, REPO_ROOT
 from voxelfeed.torch.checkpoint import load_checkpoint
@@ -143,3 +142,13 @@ def test_an_unreachable_server_gets_one_line_and_exit_code_1():
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert f"cannot reach the voxelfeed server at 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_dataloader_workers_feed_the_same_batches_in_the_same_order(server, tmp_path):
+    args = ["--address", server.address, *COMMON, "--epochs", "2", "--max-steps", "3"]
+    plain = trainer(args)
+    workers = trainer([*args, "--num-workers", "2"])
+    assert plain.returncode == 0 and workers.returncode == 0, plain.stderr + workers.stderr
+    assert len(STEP.findall(plain.stdout)) == 3
+    assert STEP.findall(workers.stdout) == STEP.findall(plain.stdout)
+    assert digests(workers.stdout) == digests(plain.stdout)
