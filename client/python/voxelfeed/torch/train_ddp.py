@@ -71,7 +71,6 @@ def train(o: TrainOptions) -> None:
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
-    from torch.utils.data import DataLoader
 
     from .. import FeedClient, FeedError, ReconnectPolicy
     from ..trainer_stats import TrainerStats
@@ -119,7 +118,11 @@ def train(o: TrainOptions) -> None:
     network = model
     if world_size > 1:
         network = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None)
-    loader = DataLoader(dataset, batch_size=None, num_workers=o.num_workers, pin_memory=device.type == "cuda")
+    # Workers start by forkserver (this process already speaks gRPC, which does not survive fork) and persist
+    # across epochs: set_epoch reaches them through shared memory.
+    loader = dataset.loader(
+        o.num_workers, pin_memory=device.type == "cuda", persistent_workers=o.num_workers > 0
+    )
 
     def save() -> None:
         if rank != 0 or o.checkpoint_path is None:
