@@ -223,7 +223,11 @@ function main(argv: readonly string[]): number {
     return 2;
   }
   if (rest.includes('--list')) {
-    for (const tier of tiers) for (const file of filesOfTier(tier, files)) console.log(file);
+    for (const tier of tiers) {
+      for (const file of filesOfTier(tier, files)) console.log(file);
+      const pytest = pytestCommandOf(tier);
+      if (pytest !== null) console.log(`${pytest.at(-1)}/ (pytest)`);
+    }
     return 0;
   }
   let status = 0;
@@ -233,7 +237,7 @@ function main(argv: readonly string[]): number {
     const result = spawnSync(process.execPath, args, { cwd: REPO_ROOT, stdio: 'inherit' });
     if (result.status !== 0) status = result.status ?? 1;
     const pytest = pytestCommandOf(tier);
-    if (pytest !== null && !rest.includes('--list')) {
+    if (pytest !== null) {
       console.log(`# python tests: ${tier}`);
       const [python, ...pytestArgs] = pytest;
       const ran = spawnSync(python!, pytestArgs, { cwd: REPO_ROOT, stdio: 'inherit' });

@@ -4,10 +4,13 @@ import {
   filesOfTier,
   globToRegExp,
   listTestFiles,
+  PYTHON_TESTS,
+  pytestCommandOf,
   ruleFor,
   TIER_EXCEPTIONS,
   TIER_FOLDERS,
   TIERS,
+  testPython,
   tierProblems,
 } from '../../scripts/test-tiers.js';
 
@@ -59,5 +62,21 @@ describe('the test tiers', () => {
     assert.ok(globToRegExp('**/a.test.ts').test('test/x/a.test.ts'));
     assert.ok(!globToRegExp('**/a.test.ts').test('test/x/ba.test.ts'));
     assert.ok(!globToRegExp('test/a.test.ts').test('test/aXtest.ts'), 'a dot is a dot');
+  });
+});
+
+describe('the Python tests of each tier', () => {
+  it('run with Debian python3 and pytest over the tier folder, when it holds a test file', () => {
+    for (const tier of TIERS) {
+      const command = pytestCommandOf(tier);
+      assert.deepEqual(command?.slice(1, 3), ['-m', 'pytest'], tier);
+      assert.equal(command?.at(-1), `${PYTHON_TESTS}/${tier}`);
+    }
+    assert.equal(pytestCommandOf('unit', '/nonexistent'), null);
+  });
+
+  it('take VOXELFEED_TEST_PYTHON over Debian python3', () => {
+    assert.equal(testPython({ VOXELFEED_TEST_PYTHON: '/opt/py/bin/python3' }), '/opt/py/bin/python3');
+    assert.match(testPython({}), /python3$/);
   });
 });
