@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parsePrometheusText } from '../../bin/demo/prometheus-text.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { VOXELFEED_BIN } from '../support/spawn-server.js';
+import { curlInNetns } from './curl-in-netns.js';
 import { createNetnsHosts, type NetnsHosts, netnsUnavailable } from './netns-hosts.js';
 import { exitedCleanly, type NetnsProcess, spawnInNetns } from './netns-process.js';
+import { waitForMetricsLine } from './wait-for-metrics-line.js';
 
-const exec = promisify(execFile);
 const STREAM_RANK = fileURLToPath(new URL('./stream-rank.ts', import.meta.url));
 const WORLD = 4;
 const BATCH = 2;
@@ -189,28 +188,3 @@ describe('voxelfeed across three network-namespace hosts', () => {
     }
   });
 });
-
-/** The server's second stdout line, "metrics on http://HOST:PORT/metrics", once it has printed it. */
-async function waitForMetricsLine(server: NetnsProcess, timeoutMs: number): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const match = /metrics on (http:\/\/\S+)/.exec(server.stdout());
-    if (match) return match[1]!;
-    const exited = await Promise.race([server.exited.then(() => true), tick(100)]);
-    if (exited) break;
-  }
-  await server.kill();
-  throw new Error(`voxelfeed serve printed no metrics address within ${timeoutMs} ms:\n${server.stderr()}`);
-}
-
-function tick(ms: number): Promise<false> {
-  return new Promise((resolve) => setTimeout(() => resolve(false), ms));
-}
-
-async function curlInNetns(ns: string, url: string): Promise<string> {
-  const { stdout } = await exec('ip', ['netns', 'exec', ns, 'curl', '-sf', '--max-time', '5', url], {
-    timeout: 10_000,
-    maxBuffer: 8 * 1024 * 1024,
-  });
-  return stdout;
-}

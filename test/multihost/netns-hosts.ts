@@ -8,6 +8,8 @@ export interface NetnsHost {
   readonly ns: string;
   /** Its address in the private test subnet. */
   readonly address: string;
+  /** The name of its interface on that subnet, e.g. for GLOO_SOCKET_IFNAME. */
+  readonly device: string;
 }
 
 export interface NetnsHosts {
@@ -50,10 +52,11 @@ export async function netnsUnavailable(tag: string): Promise<string | null> {
  */
 export async function createNetnsHosts(tag: string, leafCount: number): Promise<NetnsHosts> {
   const subnet = `10.231.${hashByte(tag)}`;
-  const hub: NetnsHost = { ns: `${tag}-hub`, address: `${subnet}.1` };
-  const leaves = Array.from({ length: leafCount }, (_, i) => ({
+  const hub: NetnsHost = { ns: `${tag}-hub`, address: `${subnet}.1`, device: 'br0' };
+  const leaves: NetnsHost[] = Array.from({ length: leafCount }, (_, i) => ({
     ns: `${tag}-leaf${i}`,
     address: `${subnet}.${i + 2}`,
+    device: 'eth0',
   }));
   const made: string[] = [];
   const cleanup = async () => {
@@ -65,9 +68,9 @@ export async function createNetnsHosts(tag: string, leafCount: number): Promise<
       made.push(host.ns);
       await ip('-n', host.ns, 'link', 'set', 'lo', 'up');
     }
-    await ip('-n', hub.ns, 'link', 'add', 'br0', 'type', 'bridge');
-    await ip('-n', hub.ns, 'addr', 'add', `${hub.address}/24`, 'dev', 'br0');
-    await ip('-n', hub.ns, 'link', 'set', 'br0', 'up');
+    await ip('-n', hub.ns, 'link', 'add', hub.device, 'type', 'bridge');
+    await ip('-n', hub.ns, 'addr', 'add', `${hub.address}/24`, 'dev', hub.device);
+    await ip('-n', hub.ns, 'link', 'set', hub.device, 'up');
     for (const [i, leaf] of leaves.entries()) {
       // Both ends are created straight inside their namespaces, so their short names never meet the host's.
       await ip(
@@ -80,14 +83,14 @@ export async function createNetnsHosts(tag: string, leafCount: number): Promise<
         'veth',
         'peer',
         'name',
-        'eth0',
+        leaf.device,
         'netns',
         leaf.ns,
       );
-      await ip('-n', hub.ns, 'link', 'set', `hub${i}`, 'master', 'br0');
+      await ip('-n', hub.ns, 'link', 'set', `hub${i}`, 'master', hub.device);
       await ip('-n', hub.ns, 'link', 'set', `hub${i}`, 'up');
-      await ip('-n', leaf.ns, 'addr', 'add', `${leaf.address}/24`, 'dev', 'eth0');
-      await ip('-n', leaf.ns, 'link', 'set', 'eth0', 'up');
+      await ip('-n', leaf.ns, 'addr', 'add', `${leaf.address}/24`, 'dev', leaf.device);
+      await ip('-n', leaf.ns, 'link', 'set', leaf.device, 'up');
     }
   } catch (error) {
     await cleanup();

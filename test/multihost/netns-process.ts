@@ -15,8 +15,22 @@ export interface NetnsProcess {
  * node's and a kill reaches it).
  */
 export function spawnInNetns(ns: string, args: readonly string[]): NetnsProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], {
+  return spawnProgramInNetns(ns, process.execPath, args);
+}
+
+/**
+ * Runs `program ARGS` inside network namespace `ns` with this process's environment plus `env`; as with
+ * spawnInNetns, the child's pid is the program's.
+ */
+export function spawnProgramInNetns(
+  ns: string,
+  program: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): NetnsProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, program, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   let stderr = '';
