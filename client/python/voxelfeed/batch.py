@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from ._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 
@@ -56,11 +57,14 @@ class MalformedBatch(ValueError):
 def decode_batch(raw: bytes) -> Batch:
     """A Batch from the bytes of one message; the tensors are views into `raw`."""
     rest, image_span, mask_span = split_tensors(raw)
-    meta = pb.Batch.FromString(rest)
+    try:
+        meta = pb.Batch.FromString(rest)
+    except DecodeError as error:
+        raise MalformedBatch(f"the batch does not parse as voxelfeed.v1.Batch: {error}") from None
     shape = tuple(meta.shape)
     if len(shape) != 4:
         raise MalformedBatch(f"batch shape is {list(shape)}; expected [B, s0, s1, s2]")
-    image = _view(raw, image_span, NUMPY_DTYPES.get(meta.dtype), shape, "image")
+    image = _view(raw, image_span, NUMPY_DTYPES.get(meta.dtype), shape, "image", meta.dtype)
     mask = None if mask_span is None or mask_span[1] == 0 else _view(raw, mask_span, np.dtype(np.uint8), shape, "mask")
     return Batch(
         epoch=meta.epoch,
@@ -125,14 +129,20 @@ def _varint(raw: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
-def _view(raw: bytes, span: tuple[int, int] | None, dtype: np.dtype | None, shape: tuple[int, ...], name: str) -> np.ndarray:
+def _view(
+    raw: bytes, span: tuple[int, int] | None, dtype: np.dtype | None, shape: tuple[int, ...], name: str,
+    dtype_value: int = 0,
+) -> np.ndarray:
     if dtype is None:
-        raise MalformedBatch(f"the batch's dtype is not one this client knows; update the voxelfeed package")
+        raise MalformedBatch(f"the batch's dtype {dtype_value} is not one this client knows; update the voxelfeed package")
     offset, length = span if span is not None else (0, 0)
     expected = int(np.prod(shape)) * dtype.itemsize
     if length != expected:
         raise MalformedBatch(f"{name} has {length} bytes; shape {list(shape)} of {dtype.name} needs {expected}")
-    return np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=offset).reshape(shape)
+    array = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=offset).reshape(shape)
+    # float32 voxels land wherever the message put them; a misaligned view works but is slow in numpy and
+    # risky in libraries that assume alignment, so such an image is copied once (uint8 never is).
+    return array if array.flags.aligned else array.copy()
 
 
 def _sample(info: pb.SampleInfo) -> Sample:

@@ -78,7 +78,13 @@ class FeedClient:
         """One sample as a batch of one, byte-identical to that plan index in any stream. Keyword arguments as
         `sample_request` (crop_size, index, seed, epoch, dtype, include_mask, sampling, split, dataset)."""
         wire = sample_request(**request)
-        return self._unary("GetSample", wire, _decode_or_data_loss, retry=True)
+        # Decoded after the call: gRPC would turn a deserializer's error into a bare INTERNAL.
+        raw = self._unary("GetSample", wire, None, retry=True)
+        try:
+            return decode_batch(raw)
+        except MalformedBatch as malformed:
+            details = f"a batch could not be read: {malformed}"
+            raise FeedError("DATA_LOSS", details, f"GetSample on {self._channels.description}: {details}") from None
 
     def stream_batches(self, *, on_retry: Callable[[RetryEvent], None] | None = None, **request: Any) -> BatchStream:
         """One rank's batches of one epoch (an iterator of Batch), prefetched and resumed at the next step after a
@@ -147,14 +153,6 @@ class FeedClient:
                 raise give_up_error(method, self._channels.description, attempt, started, error)
             if self._closed.wait(backoff_delay_s(attempt, self._policy, random.random())):
                 self._check_open()
-
-
-def _decode_or_data_loss(raw: bytes) -> Batch:
-    try:
-        return decode_batch(raw)
-    except MalformedBatch as malformed:
-        details = f"a batch could not be read: {malformed}"
-        raise FeedError("DATA_LOSS", details, f"GetSample: {details}") from None
 
 
 def _addresses(address, addresses, problems: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ import queue
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,13 +34,6 @@ class RetryEvent:
     error: FeedError  # why the last call failed
 
 
-class _End:
-    pass
-
-
-_END = _End()
-
-
 class BatchStream:
     """The batches of one StreamBatches request, in step order.
 
@@ -49,7 +43,8 @@ class BatchStream:
     with start_step = the last received step + step_stride and max_steps reduced by what was received, so the
     consumer sees every step once and in order, whichever replica answers; it gives up with UNAVAILABLE after
     `policy.max_attempts` failed calls in a row. Any other status ends the iteration with a FeedError after the
-    batches already received. `close()` (or leaving a `with` block) cancels the call.
+    batches already received. `close()`, leaving a `with` block, or dropping the stream (a `for` loop left with
+    `break`) cancels the call and stops the thread.
     """
 
     def __init__(
@@ -60,16 +55,12 @@ class BatchStream:
         policy: ReconnectPolicy,
         on_retry: Callable[[RetryEvent], None] | None = None,
     ):
-        self._channels = channels
-        self._request = request
-        self._policy = policy
-        self._on_retry = on_retry
-        self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
-        self._stop = threading.Event()
-        self._abort_error: FeedError | None = None
-        self._call = None
-        self._call_lock = threading.Lock()
+        # The thread runs a producer that holds no reference to this object, so a stream the consumer drops
+        # is collected, and its finalizer stops the producer and cancels the call.
+        self._producer = _Producer(channels, request, prefetch, policy, on_retry)
+        self._finalizer = weakref.finalize(self, self._producer.stop)
         self._thread: threading.Thread | None = None
+        self._abort_error: FeedError | None = None
         self._done = False
 
     def __iter__(self) -> BatchStream:
@@ -79,35 +70,32 @@ class BatchStream:
         if self._done:
             raise StopIteration
         if self._thread is None:
-            self._thread = threading.Thread(target=self._produce, name="voxelfeed-prefetch", daemon=True)
+            self._thread = threading.Thread(target=self._producer.run, name="voxelfeed-prefetch", daemon=True)
             self._thread.start()
+        producer = self._producer
         while True:
             if self._abort_error is not None:
                 self._done = True
                 raise self._abort_error
             try:
-                item = self._queue.get(timeout=_POLL_S)
-                break
+                return producer.queue.get(timeout=_POLL_S)
             except queue.Empty:
-                continue
-        if item is _END:
-            self._done = True
-            raise StopIteration
-        if isinstance(item, FeedError):
-            self._done = True
-            raise item
-        return item
+                # Batches are queued before the producer finishes, so an empty queue after it has finished
+                # means every batch has been taken.
+                if producer.finished.is_set() and producer.queue.empty():
+                    self._done = True
+                    if isinstance(producer.outcome, FeedError):
+                        raise producer.outcome from None
+                    raise StopIteration from None
 
     def close(self, error: FeedError | None = None) -> None:
         """Cancels the stream; a later `next()` raises `error` if given, else ends the iteration."""
-        if error is not None and not self._done:
-            self._abort_error = error
-        elif not self._done and error is None:
-            self._done = True
-        self._stop.set()
-        with self._call_lock:
-            if self._call is not None:
-                self._call.cancel()
+        if not self._done:
+            if error is not None:
+                self._abort_error = error
+            else:
+                self._done = True
+        self._producer.stop()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
 
@@ -117,33 +105,62 @@ class BatchStream:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        if not self._stop.is_set():
-            self._stop.set()
-            call = self._call
-            if call is not None:
-                call.cancel()
 
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
+class _Producer:
+    """The thread's side of a BatchStream: calls, resumes, queues batches, and records how it ended."""
+
+    def __init__(self, channels, request, prefetch, policy, on_retry):
+        self.channels = channels
+        self.request = request
+        self.policy = policy
+        self.on_retry = on_retry
+        self.queue: queue.Queue = queue.Queue(maxsize=prefetch)
+        self.stopping = threading.Event()
+        self.finished = threading.Event()
+        # None: ended normally (or stopped); a FeedError: the error the consumer gets after the queued batches.
+        self.outcome: FeedError | None = None
+        self._call = None
+        self._call_lock = threading.Lock()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self._call_lock:
+            if self._call is not None:
+                self._call.cancel()
+
+    def run(self) -> None:
+        try:
+            self.outcome = self._stream()
+        except BaseException as error:  # noqa: BLE001 - whatever ends the thread must reach the consumer
+            self.outcome = FeedError(
+                "UNKNOWN",
+                f"{type(error).__name__}: {error}",
+                f"StreamBatches on {self.channels.description} stopped: {type(error).__name__}: {error}",
+            )
+        finally:
+            self.finished.set()
+
+    def _put(self, batch: Batch) -> bool:
+        while not self.stopping.is_set():
             try:
-                self._queue.put(item, timeout=_POLL_S)
+                self.queue.put(batch, timeout=_POLL_S)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def _produce(self) -> None:
-        request = self._request
+    def _stream(self) -> FeedError | None:
+        """Streams to the end, a final error or a stop; returns the error the consumer gets, if any."""
+        request = self.request
         stride = max(1, request.step_stride)
         next_step = request.start_step
         received = 0
         steps_in_epoch = math.inf
         failures = 0
         started = time.monotonic()
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             step_before = next_step
-            channel, address = self._channels.next()
+            channel, address = self.channels.next()
             wire = pb.StreamBatchesRequest()
             wire.CopyFrom(request)
             wire.start_step = next_step
@@ -155,53 +172,46 @@ class BatchStream:
             )
             try:
                 with self._call_lock:
-                    if self._stop.is_set():
-                        return
-                    call = method(wire, metadata=self._channels.metadata)
+                    if self.stopping.is_set():
+                        return None
+                    call = method(wire, metadata=self.channels.metadata)
                     self._call = call
                 for raw in call:
                     batch = decode_batch(raw)
                     if batch.step != next_step:
                         call.cancel()
                         details = f"the server sent step {batch.step} where step {next_step} was due"
-                        self._put(FeedError("DATA_LOSS", details, f"StreamBatches on {address}: {details}"))
-                        return
+                        return FeedError("DATA_LOSS", details, f"StreamBatches on {address}: {details}")
                     next_step = batch.step + stride
                     received += 1
                     steps_in_epoch = batch.steps_in_epoch
                     if not self._put(batch):
-                        return
-                self._put(_END)
-                return
+                        return None
+                return None
             except MalformedBatch as malformed:
+                call.cancel()
                 details = f"a batch could not be read: {malformed}"
-                self._put(FeedError("DATA_LOSS", details, f"StreamBatches on {address}: {details}"))
-                return
+                return FeedError("DATA_LOSS", details, f"StreamBatches on {address}: {details}")
             except grpc.RpcError as rpc_error:
-                if self._stop.is_set():
-                    return
+                if self.stopping.is_set():
+                    return None
                 error = to_feed_error(rpc_error, "StreamBatches", address)
             finally:
                 with self._call_lock:
                     self._call = None
-            finished = next_step >= steps_in_epoch or (request.max_steps > 0 and received >= request.max_steps)
-            if finished:
-                self._put(_END)
-                return
+            if next_step >= steps_in_epoch or (request.max_steps > 0 and received >= request.max_steps):
+                return None
             # A CANCELLED this client did not ask for comes from the other side (a server ending its streams at
             # the end of its shutdown grace, or a proxy): the epoch goes on elsewhere.
             if not is_retryable(error) and error.code != "CANCELLED":
-                self._put(error)
-                return
+                return error
             failures = (0 if next_step > step_before else failures) + 1
-            if failures >= self._policy.max_attempts:
+            if failures >= self.policy.max_attempts:
                 context = f" since the stream started, resuming at step {next_step}"
-                self._put(
-                    give_up_error("StreamBatches", self._channels.description, failures, started, error, context)
-                )
-                return
-            delay = backoff_delay_s(failures, self._policy, random.random())
-            if self._on_retry is not None:
-                self._on_retry(RetryEvent(failures, delay, next_step, error))
-            if self._stop.wait(delay):
-                return
+                return give_up_error("StreamBatches", self.channels.description, failures, started, error, context)
+            delay = backoff_delay_s(failures, self.policy, random.random())
+            if self.on_retry is not None:
+                self.on_retry(RetryEvent(failures, delay, next_step, error))
+            if self.stopping.wait(delay):
+                return None
+        return None

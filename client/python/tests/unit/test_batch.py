@@ -35,9 +35,12 @@ def test_tensors_are_views_of_the_received_bytes(dtype):
     batch = decode_batch(raw)
     assert batch.image.dtype == pixels.dtype and np.array_equal(batch.image, pixels)
     assert np.array_equal(batch.mask, labels)
-    # No copy: both arrays read the message's own bytes, and so cannot be written to.
-    assert memory_owner(batch.image) is raw and memory_owner(batch.mask) is raw
-    assert not batch.image.flags.writeable
+    # No copy: uint8 tensors read the message's own bytes, and so cannot be written to; float32 ones too
+    # where the bytes are aligned for them (else one aligned copy).
+    assert memory_owner(batch.mask) is raw and not batch.mask.flags.writeable
+    assert batch.image.flags.aligned
+    if dtype == pb.DTYPE_UINT8:
+        assert memory_owner(batch.image) is raw
     assert (batch.epoch, batch.step, batch.steps_in_epoch, batch.rank, batch.world_size) == (3, 11, 40, 1, 2)
     assert [s.index for s in batch.samples] == [7, 8]
     assert batch.samples[1].mode == "negative" and batch.samples[0].mode == "jitter"
@@ -71,3 +74,23 @@ def test_truncated_and_mismatched_messages_are_refused_with_what_is_wrong():
     message.shape[:] = [2, 3, 4, 6]
     with pytest.raises(MalformedBatch, match=r"image has 120 bytes; shape \[2, 3, 4, 6\] of uint8 needs 144"):
         decode_batch(message.SerializeToString())
+
+
+def test_misaligned_float32_is_copied_aligned_and_aligned_float32_is_not():
+    rng = np.random.default_rng(5)
+    outcomes = set()
+    for batch_size in range(1, 9):
+        message, pixels, _ = make_batch(rng, pb.DTYPE_FLOAT32, shape=(batch_size, 2, 3, 4))
+        raw = message.SerializeToString()
+        _, (offset, _), _ = split_tensors(raw)
+        batch = decode_batch(raw)
+        assert batch.image.flags.aligned and np.array_equal(batch.image, pixels)
+        aligned_in_place = np.frombuffer(raw, dtype=np.uint8)[offset:].ctypes.data % 4 == 0
+        outcomes.add(aligned_in_place)
+        assert (memory_owner(batch.image) is raw) == aligned_in_place
+    assert outcomes == {True, False}, "both cases occurred"
+
+
+def test_bytes_that_do_not_parse_are_a_malformed_batch():
+    with pytest.raises(MalformedBatch, match="does not parse as voxelfeed.v1.Batch"):
+        decode_batch(b"\x42\x01\xff")  # field 8 (samples) holding a truncated message
