@@ -199,6 +199,25 @@ export function pytestCommandOf(tier: Tier, root: string = REPO_ROOT): string[] 
   return [testPython(), '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider', dir];
 }
 
+/** The Python modules the Python tests import, and the Debian package of each. */
+export const PYTHON_TEST_MODULES: Readonly<Record<string, string>> = {
+  pytest: 'python3-pytest',
+  grpc: 'python3-grpcio',
+  'google.protobuf': 'python3-protobuf',
+  numpy: 'python3-numpy',
+  torch: 'python3-torch',
+};
+
+/** One line naming the packages `python` lacks for the Python tests, or null when it has them all. */
+export function missingPythonModules(python: string): string | null {
+  const missing = Object.entries(PYTHON_TEST_MODULES).filter(
+    ([module]) => spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore' }).status !== 0,
+  );
+  if (missing.length === 0) return null;
+  const packages = missing.map(([, pkg]) => pkg).join(' ');
+  return `the Python tests need ${missing.map(([module]) => module).join(', ')} in ${python}: install the Debian packages ${packages} (sudo bash scripts/ensure-test-tools.sh), or point VOXELFEED_TEST_PYTHON at a python3 that has them`;
+}
+
 /**
  * `node --import tsx scripts/test-tiers.ts unit|integration|system|all [node --test flags]`: runs the tier's
  * files (all: each tier in turn, all of them even when one fails) and exits non-zero if any test failed.
@@ -240,6 +259,12 @@ function main(argv: readonly string[]): number {
     if (pytest !== null) {
       console.log(`# python tests: ${tier}`);
       const [python, ...pytestArgs] = pytest;
+      const missing = missingPythonModules(python!);
+      if (missing !== null) {
+        console.error(missing);
+        status = 1;
+        continue;
+      }
       const ran = spawnSync(python!, pytestArgs, { cwd: REPO_ROOT, stdio: 'inherit' });
       if (ran.status !== 0) status = ran.status ?? 1;
     }

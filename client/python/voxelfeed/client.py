@@ -13,7 +13,8 @@ import grpc
 
 from ._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 from .batch import Batch, MalformedBatch, decode_batch
-from .channels import FeedChannels, Tls, address_problem
+from .channels import FeedChannels, Tls
+from .client_options import DEFAULT_PREFETCH, check_client_options
 from .errors import FeedError, is_retryable, to_feed_error
 from .fork_guard import FORK_ADVICE, forked_after_grpc, note_grpc_used
 from .reconnect import ReconnectPolicy, backoff_delay_s, give_up_error
@@ -21,8 +22,6 @@ from .requests import sample_request, stream_request, trainer_stats
 from .stream import BatchStream, RetryEvent
 
 SERVICE = "/voxelfeed.v1.VoxelFeed/"
-DEFAULT_PREFETCH = 4
-MAX_PREFETCH = 64
 
 
 class FeedClient:
@@ -47,24 +46,18 @@ class FeedClient:
         reconnect: ReconnectPolicy | None = None,
         channel_options: Mapping[str, Any] | None = None,
     ):
-        problems: list[str] = []
-        resolved_addresses = _addresses(address, addresses, problems)
-        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or not 1 <= prefetch <= MAX_PREFETCH:
-            problems.append(f"prefetch is {prefetch!r}; use an integer from 1 to {MAX_PREFETCH} batches")
-        policy = reconnect if reconnect is not None else ReconnectPolicy()
-        problems.extend(policy.problems())
-        resolved_tls = _tls(tls, problems)
-        if token is not None and (not isinstance(token, str) or token == "" or "\n" in token or "\r" in token):
-            problems.append("token is empty or holds a line break; pass the bare token, without 'Bearer '")
-        if problems:
-            details = "; ".join(problems)
-            raise FeedError("INVALID_ARGUMENT", details, f"invalid feed client options: {details}")
+        options = check_client_options(
+            address=address, addresses=addresses, token=token, tls=tls, prefetch=prefetch, reconnect=reconnect,
+            channel_options=channel_options,
+        )
         if forked_after_grpc():
             raise FeedError("FAILED_PRECONDITION", FORK_ADVICE, f"cannot open a feed client: {FORK_ADVICE}")
         note_grpc_used()
-        self._policy = policy
-        self._prefetch = prefetch
-        self._channels = FeedChannels(resolved_addresses, resolved_tls, token, policy, channel_options or {})
+        self._policy = options.reconnect
+        self._prefetch = options.prefetch
+        self._channels = FeedChannels(
+            options.addresses, options.tls, options.token, options.reconnect, options.channel_options
+        )
         self._closed = threading.Event()
         self._streams: weakref.WeakSet[BatchStream] = weakref.WeakSet()
 
@@ -153,45 +146,3 @@ class FeedClient:
                 raise give_up_error(method, self._channels.description, attempt, started, error)
             if self._closed.wait(backoff_delay_s(attempt, self._policy, random.random())):
                 self._check_open()
-
-
-def _addresses(address, addresses, problems: list[str]) -> list[str]:
-    if address is not None and addresses is not None:
-        problems.append("both address and addresses are set; give one server as address or replicas as addresses")
-        return []
-    if addresses is not None and (isinstance(addresses, str) or not isinstance(addresses, Sequence)):
-        problems.append(f"addresses is {addresses!r}; give a list of host:port, e.g. ['10.0.0.1:50051']")
-        return []
-    listed = list(addresses) if addresses is not None else ([] if address is None else [address])
-    if not listed:
-        problems.append("no server address; pass address='host:port' (e.g. 127.0.0.1:50051)")
-    for entry in listed:
-        problem = address_problem(entry)
-        if problem is not None:
-            problems.append(problem)
-    return listed
-
-
-def _tls(tls, problems: list[str]) -> Tls | None:
-    if tls is None or tls is False:
-        return None
-    if tls is True:
-        return Tls()
-    if isinstance(tls, Tls):
-        resolved = tls
-    elif isinstance(tls, Mapping):
-        unknown = sorted(set(tls) - {"ca", "cert", "key"})
-        if unknown:
-            problems.append(f"tls has unknown keys {unknown}; use ca, cert and key (PEM bytes)")
-            return None
-        resolved = Tls(ca=tls.get("ca"), cert=tls.get("cert"), key=tls.get("key"))
-    else:
-        problems.append(f"tls is {tls!r}; use True (system CAs) or {{'ca': ..., 'cert': ..., 'key': ...}} of PEM bytes")
-        return None
-    for name in ("ca", "cert", "key"):
-        value = getattr(resolved, name)
-        if value is not None and not isinstance(value, bytes):
-            problems.append(f"tls {name} is a {type(value).__name__}; pass the PEM file's bytes (open(path, 'rb').read())")
-    if (resolved.cert is None) != (resolved.key is None):
-        problems.append("tls has a cert without a key or a key without a cert; give both for mutual TLS, or neither")
-    return resolved

@@ -101,20 +101,24 @@ def trainer_stats(
         ("step_seconds", step_seconds),
         ("data_wait_seconds", data_wait_seconds),
     ):
-        if not isinstance(value, (int, float)) or value < 0 or value != value:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0 or value != value:
             problems.append(f"{name} is {value!r}; use seconds >= 0")
+    if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+        problems.append(f"loss is {loss!r}; use a number (the latest step's loss)")
+    if not isinstance(backend, str):
+        problems.append(f"backend is {backend!r}; use a name such as 'cuda' or 'cpu'")
     stats = pb.TrainerStats(
         job=job if isinstance(job, str) else "",
         rank=_uint(rank, "rank", UINT32_MAX, problems),
         world_size=_uint(world_size, "world_size", UINT32_MAX, problems),
         step=_uint(step, "step", UINT64_MAX, problems),
-        gpu_idle_seconds=float(gpu_idle_seconds) if isinstance(gpu_idle_seconds, (int, float)) else 0.0,
-        step_seconds=float(step_seconds) if isinstance(step_seconds, (int, float)) else 0.0,
-        data_wait_seconds=float(data_wait_seconds) if isinstance(data_wait_seconds, (int, float)) else 0.0,
+        gpu_idle_seconds=_seconds(gpu_idle_seconds),
+        step_seconds=_seconds(step_seconds),
+        data_wait_seconds=_seconds(data_wait_seconds),
         samples=_uint(samples, "samples", UINT64_MAX, problems),
         epoch=_uint(epoch, "epoch", UINT32_MAX, problems),
-        loss=float(loss),
-        backend=backend,
+        loss=float(loss) if isinstance(loss, numbers.Real) else 0.0,
+        backend=backend if isinstance(backend, str) else "",
     )
     _raise_if(problems, "trainer stats")
     return stats
@@ -132,30 +136,56 @@ def _common(dataset, seed, epoch, crop_size, dtype, include_mask, sampling, spli
         problems.append(f"dtype is {dtype!r}; use 'uint8' (the stored voxels) or 'float32' (voxel / 255)")
     fields["dtype"] = DTYPES.get(dtype, pb.DTYPE_UINT8)
     if sampling is not None:
-        unknown = sorted(set(sampling) - set(SAMPLING_FIELDS))
-        if unknown:
-            problems.append(f"sampling has unknown fields {unknown}; use {', '.join(SAMPLING_FIELDS)}")
-        else:
-            fields["sampling"] = pb.SamplingOptions(**sampling)
+        fields["sampling"] = _sampling(sampling, problems)
     if split is not None:
         fields["split"] = _split(split, problems)
     return fields
 
 
-def _crop_size(crop_size: Sequence[int], problems: list[str]) -> list[int]:
-    if isinstance(crop_size, (str, bytes)) or not isinstance(crop_size, Sequence) or len(crop_size) != 3:
+def _sampling(sampling: Any, problems: list[str]) -> pb.SamplingOptions | None:
+    if not isinstance(sampling, Mapping):
+        problems.append(f"sampling is {sampling!r}; give a dict of {', '.join(SAMPLING_FIELDS)}")
+        return None
+    unknown = sorted(set(sampling) - set(SAMPLING_FIELDS))
+    if unknown:
+        problems.append(f"sampling has unknown fields {unknown}; use {', '.join(SAMPLING_FIELDS)}")
+        return None
+    values: dict[str, Any] = {}
+    for name, value in sampling.items():
+        kind = pb.SamplingOptions.DESCRIPTOR.fields_by_name[name].cpp_type
+        if kind == pb.SamplingOptions.DESCRIPTOR.fields_by_name[name].CPPTYPE_FLOAT:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                problems.append(f"sampling.{name} is {value!r}; use a number")
+                continue
+            values[name] = float(value)
+        else:
+            values[name] = _uint(value, f"sampling.{name}", UINT32_MAX, problems)
+    return pb.SamplingOptions(**values)
+
+
+def _crop_size(crop_size: Any, problems: list[str]) -> list[int]:
+    # Any sequence of 3 (a tuple, a list, a numpy array), never a string.
+    sized = hasattr(crop_size, "__len__") and hasattr(crop_size, "__iter__") and not isinstance(crop_size, (str, bytes))
+    if not sized or len(crop_size) != 3:
         problems.append(f"crop_size is {crop_size!r}; give 3 sizes (s0, s1, s2), e.g. (16, 96, 96)")
         return []
     return [_uint(size, f"crop_size[{axis}]", UINT32_MAX, problems) for axis, size in enumerate(crop_size)]
 
 
-def _split(split: Mapping[str, Any], problems: list[str]) -> pb.DataSplit | None:
+def _split(split: Any, problems: list[str]) -> pb.DataSplit | None:
+    if not isinstance(split, Mapping):
+        problems.append(f"split is {split!r}; give {{'holdout_fraction': 0.2, 'part': 'train'}}")
+        return None
+    unknown = sorted(set(split) - {"holdout_fraction", "part"})
+    if unknown:
+        problems.append(f"split has unknown keys {unknown}; use holdout_fraction and part")
+        return None
     part = split.get("part", "all")
     fraction = split.get("holdout_fraction", 0.0)
     if part not in SPLIT_PARTS:
         problems.append(f"split part is {part!r}; use 'all', 'train' or 'holdout'")
         return None
-    if not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0 <= fraction <= 1:
         problems.append(f"split holdout_fraction is {fraction!r}; use a share from 0 to 1")
         return None
     return pb.DataSplit(holdout_fraction=float(fraction), part=SPLIT_PARTS[part])
@@ -167,6 +197,10 @@ def _uint(value: Any, field: str, limit: int, problems: list[str]) -> int:
         problems.append(f"{field} is {value!r}; use an integer from 0 to {limit}")
         return 0
     return int(value)
+
+
+def _seconds(value: Any) -> float:
+    return float(value) if isinstance(value, numbers.Real) and value == value else 0.0
 
 
 def _bad(problems: list[str], problem: str, fallback: Any) -> Any:

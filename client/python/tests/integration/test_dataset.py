@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import urllib.request
 
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from stateful_probe import StatefulProbe, load_worker_states
 from voxelfeed import FeedClient
 from voxelfeed.torch import VoxelFeedDataset, state_after
 
@@ -132,8 +135,19 @@ def test_a_server_killed_and_restarted_mid_epoch_loses_and_repeats_nothing(phant
         seen.append(digest(batch))
         if len(seen) == 5:
             server.kill()
-            start_server(["--data", str(phantom_dir)], port=server.port)
+            restarted = start_server(["--data", str(phantom_dir)], port=server.port)
     assert seen == whole
+    # The workers' streams were cut and resumed: the restarted server served StreamBatches calls.
+    assert streams_started(restarted.metrics_url) > 0
+
+
+def streams_started(metrics_url: str) -> float:
+    text = urllib.request.urlopen(metrics_url, timeout=10).read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("grpc_server_started_total{") and 'grpc_method="StreamBatches"' in line
+    )
 
 
 def reference_for(address):
@@ -159,3 +173,51 @@ def test_workers_forked_after_the_main_process_used_grpc_say_how_to_start_them(p
     loader = DataLoader(dataset, batch_size=None, num_workers=1, multiprocessing_context="fork")
     with pytest.raises(RuntimeError, match="FAILED_PRECONDITION|forked from one that had already opened gRPC"):
         next(iter(loader))
+
+
+@pytest.mark.parametrize("stop", ["mid-epoch", "one before the end"])
+def test_per_worker_states_resume_each_worker_as_statefuldataloader_does(phantom_server, stop):
+    address = phantom_server.address
+    dataset = VoxelFeedDataset(address, **REQUEST)
+    whole = run(dataset, 2)
+    dataset.set_epoch(1)
+    next_epoch = run(dataset, 2)
+    # Mid-epoch after an even count, so worker 0 is next as a fresh DataLoader starts; one before the end, the
+    # worker that took the last-but-one step has none left (and must not ask the server for a step past the end).
+    taken = 6 if stop == "mid-epoch" else len(whole) - 1
+    states = {}
+    seen = []
+    probe = StatefulProbe(VoxelFeedDataset(address, **REQUEST))
+    for batch, state in DataLoader(probe, batch_size=None, num_workers=2, multiprocessing_context="forkserver"):
+        seen.append(digest(batch))
+        states[state["worker"]] = state
+        if len(seen) == taken:
+            break
+    resumed = VoxelFeedDataset(address, **REQUEST)
+    loader = DataLoader(
+        StatefulProbe(resumed), batch_size=None, num_workers=2, multiprocessing_context="forkserver",
+        persistent_workers=True, worker_init_fn=functools.partial(load_worker_states, states),
+    )
+    after = [digest(batch) for batch, _ in loader]
+    assert seen + after == whole
+    # The restored positions were for epoch 0 only: the same persistent workers start epoch 1 at its first step.
+    resumed.set_epoch(1)
+    assert [digest(batch) for batch, _ in loader] == next_epoch
+
+
+def test_a_worker_state_is_refused_by_the_main_process_and_other_requests_are_named(phantom_server):
+    dataset = VoxelFeedDataset(phantom_server.address, **REQUEST)
+    with pytest.raises(ValueError, match="worker 1's of 2"):
+        dataset.load_state_dict({"epoch": 0, "step": 3, "stride": 2, "worker": 1})
+    other = VoxelFeedDataset(phantom_server.address, **{**REQUEST, "sampling": {"negatives_per_epoch": 61}})
+    with pytest.raises(ValueError, match=r"\(sampling\)"):
+        other.load_state_dict(dataset.state_dict())
+
+
+def test_bad_options_are_refused_when_the_dataset_is_made():
+    from voxelfeed import FeedError
+
+    with pytest.raises(FeedError) as caught:
+        VoxelFeedDataset("127.0.0.1:50051", **REQUEST, rank=5, world_size=2, prefetch=0, token="a\nb")
+    for text in ("rank 5 of world_size 2", "prefetch is 0", "token is empty or holds a line break"):
+        assert text in caught.value.details

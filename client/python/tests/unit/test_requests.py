@@ -48,3 +48,19 @@ def test_sample_and_stats_requests():
     assert (stats.rank, stats.step, stats.gpu_idle_seconds) == (1, 5, 1.5)
     with pytest.raises(FeedError, match=r"job is ''.*gpu_idle_seconds is -1"):
         trainer_stats(job="", rank=0, step=0, gpu_idle_seconds=-1)
+
+
+def test_wrong_types_are_named_not_raised_raw():
+    with pytest.raises(FeedError) as caught:
+        stream_request(crop_size=(8, 16, 16), batch_size=2, sampling={"negatives_per_epoch": "60", "pad_value": None},
+                       split="train")
+    for text in ("sampling.negatives_per_epoch is '60'", "sampling.pad_value is None", "split is 'train'"):
+        assert text in caught.value.details, text
+    with pytest.raises(FeedError, match=r"split has unknown keys \['parts'\]"):
+        stream_request(crop_size=(8, 16, 16), batch_size=2, split={"parts": "train"})
+    with pytest.raises(FeedError, match="loss is None.*backend is 3"):
+        trainer_stats(job="j", rank=0, step=1, loss=None, backend=3)
+
+
+def test_a_numpy_crop_size_is_three_sizes():
+    assert list(stream_request(crop_size=np.array([8, 16, 16]), batch_size=1).crop_size) == [8, 16, 16]

@@ -8,7 +8,9 @@ puts them back in order, so every step arrives exactly once and in order. Resumi
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,8 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..batch import Batch
-from ..channels import Tls, address_problem
+from ..channels import Tls
+from ..client_options import check_client_options
 from ..client import FeedClient
 from ..errors import FeedError
 from ..reconnect import ReconnectPolicy
@@ -24,6 +27,19 @@ from ..requests import stream_request
 from .rank_world import rank_and_world_size
 
 STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _WorkerResume:
+    epoch: int
+    step: int
+    stride: int
+    worker: int
+    steps_in_epoch: int
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 LABEL_DTYPES = (torch.int64, torch.uint8)
 IMAGE_DTYPES = (torch.float32, torch.uint8)
 
@@ -80,23 +96,21 @@ class VoxelFeedDataset(IterableDataset):
         problems: list[str] = []
         if (rank is None) != (world_size is None):
             problems.append("give both rank and world_size, or neither (then they come from torch.distributed)")
+        elif rank is not None and not (_is_int(rank) and _is_int(world_size) and 0 <= rank < world_size):
+            problems.append(f"rank {rank!r} of world_size {world_size!r}; use integers with 0 <= rank < world_size")
         if image_dtype not in IMAGE_DTYPES:
             problems.append(f"image_dtype is {image_dtype}; use torch.float32 (voxel / 255) or torch.uint8")
         if label_dtype not in LABEL_DTYPES:
             problems.append(f"label_dtype is {label_dtype}; use torch.int64 or torch.uint8")
-        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 0:
+        if not _is_int(steps_per_epoch) or steps_per_epoch < 0:
             problems.append(f"steps_per_epoch is {steps_per_epoch!r}; use 0 (the whole epoch) or a positive integer")
-        for entry in [address] if addresses is None else list(addresses):
-            problem = None if entry is None else address_problem(entry)
-            if problem is not None:
-                problems.append(problem)
-        if address is None and addresses is None:
-            problems.append("no server address; pass address='host:port' (e.g. 127.0.0.1:50051)")
-        if problems:
-            details = "; ".join(problems)
-            raise FeedError("INVALID_ARGUMENT", details, f"invalid VoxelFeedDataset options: {details}")
+        # Checked here, in the process that builds the dataset, rather than in a worker later.
+        check_client_options(
+            address=address, addresses=addresses, token=token, tls=tls, prefetch=prefetch, reconnect=reconnect,
+            channel_options=channel_options, what="VoxelFeedDataset options", problems=problems,
+        )
         self.request: dict[str, Any] = {
-            "crop_size": tuple(crop_size) if isinstance(crop_size, Sequence) else crop_size,
+            "crop_size": tuple(crop_size) if hasattr(crop_size, "__iter__") and not isinstance(crop_size, str) else crop_size,
             "batch_size": batch_size,
             "seed": seed,
             "rank_groups": rank_groups,
@@ -106,7 +120,6 @@ class VoxelFeedDataset(IterableDataset):
             "dtype": "uint8",  # the voxels travel as bytes; float conversion happens here, exactly as v / 255
             "include_mask": labels,
         }
-        # Checks every request field now, in the process that builds the dataset, not in a worker later.
         stream_request(**self.request, rank=0, world_size=1)
         self._client_options: dict[str, Any] = {
             "address": address,
@@ -123,27 +136,24 @@ class VoxelFeedDataset(IterableDataset):
         self.steps_per_epoch = steps_per_epoch
         self._explicit_rank = None if rank is None else (rank, world_size)
         self._rank_world = self._explicit_rank or rank_and_world_size()
-        # The epoch and the step it starts at, in shared memory: DataLoader workers, persistent ones included,
-        # read them when an epoch's iteration begins, so set_epoch reaches workers started epochs ago.
-        self._control = torch.zeros(2, dtype=torch.int64).share_memory_()
-        # Set by load_state_dict with one worker's state (StatefulDataLoader): (worker, workers, next step).
-        self._worker_resume: tuple[int, int, int] | None = None
-        # This copy's position: the next step it would yield, and its worker stride.
+        # The epoch, the step it starts at and that epoch's steps when known (0: not known), in shared memory:
+        # DataLoader workers, persistent ones included, read them when an epoch's iteration begins, so
+        # set_epoch and load_state_dict in the main process reach workers started epochs ago. Only the main
+        # process writes them.
+        self._control = torch.zeros(3, dtype=torch.int64).share_memory_()
+        # A worker's own position, restored in that worker (torchdata's StatefulDataLoader); used once.
+        self._resume: _WorkerResume | None = None
+        # This copy's position, for state_dict: the epoch it iterates, the next step it would yield, its worker
+        # stride and index, and the epoch's steps once a batch has said.
+        self._epoch_seen = 0
         self._next_step = 0
         self._stride = 1
         self._worker = 0
+        self._steps_in_epoch = 0
 
     @property
     def epoch(self) -> int:
         return int(self._control[0])
-
-    @property
-    def _start_step(self) -> int:
-        return int(self._control[1])
-
-    def _set_position(self, epoch: int, start_step: int) -> None:
-        self._control[0] = epoch
-        self._control[1] = start_step
 
     @property
     def rank(self) -> int:
@@ -155,12 +165,12 @@ class VoxelFeedDataset(IterableDataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Streams epoch `epoch` next. A step restored by load_state_dict is kept for its own epoch only."""
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch < 2**32:
+        if not _is_int(epoch) or not 0 <= epoch < 2**32:
             raise ValueError(f"epoch is {epoch!r}; use an integer from 0 to 4294967295")
+        self._require_main("set_epoch")
         if epoch != self.epoch:
-            self._set_position(epoch, 0)
-            self._worker_resume = None
-        self._next_step = self._start_step
+            self._control[:] = torch.tensor([epoch, 0, 0])
+        self._epoch_seen, self._next_step, self._stride, self._worker = epoch, int(self._control[1]), 1, 0
         self._rank_world = self._explicit_rank or rank_and_world_size()
 
     def loader(self, num_workers: int = 2, **options: Any) -> DataLoader:
@@ -176,40 +186,51 @@ class VoxelFeedDataset(IterableDataset):
         DataLoader worker, that worker's own position (what torchdata's StatefulDataLoader collects)."""
         return {
             "version": STATE_VERSION,
-            "epoch": self.epoch,
+            "epoch": self._epoch_seen,
             "step": self._next_step,
             "stride": self._stride,
             "worker": self._worker,
+            "steps_in_epoch": self._steps_in_epoch,
             "request": self._fingerprint(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue where `state` (from state_after, state_dict or StatefulDataLoader) left off."""
+        """Continue where `state` (from state_after, state_dict or StatefulDataLoader) left off: in the main
+        process for the whole loader, in a DataLoader worker (StatefulDataLoader) for that worker."""
         problems = []
+        if not isinstance(state, Mapping):
+            raise ValueError(f"cannot resume from {state!r}: expected the dict of state_after or state_dict")
         if state.get("version", STATE_VERSION) != STATE_VERSION:
             problems.append(f"state version is {state.get('version')!r}; this package reads version {STATE_VERSION}")
-        for key in ("epoch", "step"):
-            value = state.get(key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        for key, default in (("epoch", None), ("step", None), ("stride", 1), ("worker", 0), ("steps_in_epoch", 0)):
+            value = state.get(key, default)
+            if not _is_int(value) or value < 0:
                 problems.append(f"state {key} is {value!r}; expected an integer >= 0")
         saved = state.get("request")
-        if saved is not None and saved != self._fingerprint():
-            changed = sorted(k for k in set(saved) | set(self._fingerprint()) if saved.get(k) != self._fingerprint().get(k))
+        now = self._fingerprint()
+        if saved is not None and saved != now:
+            changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
             problems.append(
                 f"the state was saved with other request fields ({', '.join(changed)}): "
-                f"saved {[saved.get(k) for k in changed]}, now {[self._fingerprint().get(k) for k in changed]}; "
-                "resume with the same seed, crop, batch size and world size, or start the epoch over"
+                f"saved {[saved.get(k) for k in changed]}, now {[now.get(k) for k in changed]}; "
+                "resume with the same request, or start the epoch over"
             )
         if problems:
             raise ValueError("cannot resume from this state: " + "; ".join(problems))
-        stride = state.get("stride", 1)
-        if stride > 1:
-            self._worker_resume = (state.get("worker", 0), stride, state["step"])
-            self._set_position(state["epoch"], 0)
-        else:
-            self._worker_resume = None
-            self._set_position(state["epoch"], state["step"])
-        self._next_step = state["step"]
+        resume = _WorkerResume(
+            state["epoch"], state["step"], state.get("stride", 1), state.get("worker", 0), state.get("steps_in_epoch", 0)
+        )
+        if get_worker_info() is not None:
+            self._resume = resume
+            return
+        if resume.stride > 1:
+            raise ValueError(
+                f"this state is DataLoader worker {resume.worker}'s of {resume.stride}: a worker's own position, "
+                "which torchdata's StatefulDataLoader hands back to that worker; to resume a whole loader, save "
+                "state_after(batch) of the last batch trained on"
+            )
+        self._control[:] = torch.tensor([resume.epoch, resume.step, resume.steps_in_epoch])
+        self._epoch_seen, self._next_step = resume.epoch, resume.step
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = get_worker_info()
@@ -217,10 +238,11 @@ class VoxelFeedDataset(IterableDataset):
         if info is None:
             self._rank_world = self._explicit_rank or rank_and_world_size()
         epoch = self.epoch
-        first = self._first_step(worker, workers)
-        self._worker, self._stride, self._next_step = worker, workers, first
+        first, steps_in_epoch = self._first_step(epoch, worker, workers)
+        self._epoch_seen, self._worker, self._stride, self._next_step = epoch, worker, workers, first
+        self._steps_in_epoch = steps_in_epoch
         count = self._steps_to_take(first, workers)
-        if count == 0:
+        if count == 0 or (steps_in_epoch > 0 and first >= steps_in_epoch):
             return
         rank, world_size = self._rank_world
         with FeedClient(**self._client_options) as client:
@@ -236,6 +258,7 @@ class VoxelFeedDataset(IterableDataset):
             try:
                 for batch in stream:
                     self._next_step = batch.step + workers
+                    self._steps_in_epoch = batch.steps_in_epoch
                     yield self._to_tensors(batch)
             except FeedError as error:
                 # A worker other than the first whose first step is past the epoch's end has no step of its own.
@@ -244,16 +267,19 @@ class VoxelFeedDataset(IterableDataset):
             finally:
                 stream.close()
 
-    def _first_step(self, worker: int, workers: int) -> int:
-        if self._worker_resume is not None:
-            saved_worker, saved_workers, step = self._worker_resume
-            if (saved_worker, saved_workers) != (worker, workers) and workers > 1:
+    def _first_step(self, epoch: int, worker: int, workers: int) -> tuple[int, int]:
+        """This worker's first step of `epoch`, and the epoch's steps if known (0: not yet)."""
+        resume, self._resume = self._resume, None
+        if resume is not None and resume.epoch == epoch:
+            if resume.stride == 1:
+                return resume.step + worker, resume.steps_in_epoch
+            if (resume.worker, resume.stride) != (worker, workers):
                 raise ValueError(
-                    f"the state belongs to worker {saved_worker} of {saved_workers}, but this is worker {worker} of "
-                    f"{workers}; resume with the same num_workers, or from state_after(batch)"
+                    f"the state belongs to DataLoader worker {resume.worker} of {resume.stride}, but this is worker "
+                    f"{worker} of {workers}; resume with the same num_workers, or from state_after(batch)"
                 )
-            return step
-        return self._start_step + worker
+            return resume.step, resume.steps_in_epoch
+        return int(self._control[1]) + worker, int(self._control[2])
 
     def _steps_to_take(self, first: int, workers: int) -> int | None:
         """Steps this worker takes under steps_per_epoch, or None for "to the end of the epoch"."""
@@ -263,13 +289,23 @@ class VoxelFeedDataset(IterableDataset):
             return 0
         return (self.steps_per_epoch - first + workers - 1) // workers
 
+    def _require_main(self, method: str) -> None:
+        if get_worker_info() is not None:
+            raise RuntimeError(f"{method} belongs in the main process, before the epoch's iteration starts")
+
     def _fingerprint(self) -> dict[str, Any]:
+        """The request fields a position only makes sense with."""
         return {
             "seed": self.request["seed"],
             "crop_size": list(self.request["crop_size"]),
             "batch_size": self.request["batch_size"],
+            "rank": self.rank,
             "world_size": self.world_size,
+            "rank_groups": self.request["rank_groups"],
             "dataset": self.request["dataset"],
+            "sampling": self.request["sampling"],
+            "split": self.request["split"],
+            "steps_per_epoch": self.steps_per_epoch,
         }
 
     def _to_tensors(self, batch: Batch) -> dict[str, Any]:
