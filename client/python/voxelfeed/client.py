@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -53,6 +54,7 @@ class FeedClient:
         if forked_after_grpc():
             raise FeedError("FAILED_PRECONDITION", FORK_ADVICE, f"cannot open a feed client: {FORK_ADVICE}")
         note_grpc_used()
+        self._pid = os.getpid()
         self._policy = options.reconnect
         self._prefetch = options.prefetch
         self._channels = FeedChannels(
@@ -115,6 +117,8 @@ class FeedClient:
         self.close()
 
     def _check_open(self) -> None:
+        if os.getpid() != self._pid:
+            raise FeedError("FAILED_PRECONDITION", FORK_ADVICE, f"this feed client was opened in another process: {FORK_ADVICE}")
         if self._closed.is_set():
             raise FeedError("CANCELLED", "the client was closed", "the feed client was closed")
 

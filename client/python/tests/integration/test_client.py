@@ -111,3 +111,28 @@ def test_an_unreachable_server_gives_up_with_unavailable_naming_it():
             list(client.stream_batches(crop_size=CROP, batch_size=1))
     assert caught.value.code == "UNAVAILABLE"
     assert "StreamBatches gave up on 127.0.0.1:1 after 3 failed attempts in a row" in str(caught.value)
+
+
+def _call_in_child(client, pipe):
+    try:
+        client.dataset_info()
+        pipe.send("no error")
+    except FeedError as error:
+        pipe.send(f"{error.code}: {error}")
+
+
+def test_a_client_used_in_a_forked_child_says_why_it_cannot_work(teem):
+    import multiprocessing
+
+    server, _ = teem
+    context = multiprocessing.get_context("fork")
+    with FeedClient(server.address) as client:
+        client.dataset_info()
+        parent_end, child_end = context.Pipe()
+        child = context.Process(target=_call_in_child, args=(client, child_end))
+        child.start()
+        child.join(30)
+        assert parent_end.poll(1), "the child answered"
+        answer = parent_end.recv()
+    assert answer.startswith("FAILED_PRECONDITION: this feed client was opened in another process")
+    assert "multiprocessing_context='forkserver'" in answer
