@@ -1,20 +1,22 @@
 """Crops per second delivered as torch tensors into one Python process: voxelfeed against the original pipeline.
 
-Variants, on the same `voxelfeed synth` files, the same crop, batch size and crop policy (one item per nodule
-per epoch; near the nodule / anywhere / centred with probabilities 0.5 / 0.4 / 0.1), each delivering image
-float32 [B, 1, s0, s1, s2] (voxel / 255) and label int64 [B, s0, s1, s2]:
+Variants, on the same `voxelfeed synth` files, the same crop, batch size and crop policy (items per nodule;
+near the nodule / anywhere / centred with probabilities 0.5 / 0.4 / 0.1), each delivering image float32
+[B, 1, s0, s1, s2] (voxel / 255) and label int64 [B, s0, s1, s2]:
 
   voxelfeed-w0  a `voxelfeed serve` process on 127.0.0.1 feeding `VoxelFeedDataset` through
                 `DataLoader(batch_size=None, num_workers=0)`
   voxelfeed-w2  the same with `num_workers=2` (each worker streams its share of the steps)
   original      the original `myDataset_v3` (whole NRRD image and mask read per item) with
-                `DataLoader(batch_size=B, shuffle=True, num_workers=2)`
+                `DataLoader(batch_size=B, shuffle=True, num_workers=2)` (shuffled by the same RandomSampler)
   cached        the same Dataset with `functools.lru_cache` on its volume loading and `persistent_workers=True`
 
-Each variant first runs --warmup-epochs whole epochs (the server's cache and the cached variant's workers fill
-up; not measured), then the variants take turns for --rounds rounds of --seconds each (A B C A B C ...). A round
-starts a fresh epoch and counts crops until the first batch after its time is up, epoch restarts included, as a
-training loop would see them. Prints a table, then one JSON line.
+An epoch is --passes shuffled passes over the nodules (voxelfeed: samples_per_nodule), so that starting an
+epoch (workers, connections) weighs about as much as on a real data set. Each variant first delivers
+--warmup-batches batches (the server's cache and the cached variant's workers fill up; not measured), then the
+variants take turns for --rounds rounds of --seconds each (A B C A B C ...). A round starts a fresh epoch and
+counts crops until the first batch after its time is up, epoch restarts included, as a training loop would see
+them. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ class BenchError(Exception):
     """A problem with the command line or the environment: one line for the user, no stack trace."""
 
 
-def parse_triple(text: str, flag: str, minimum: int) -> tuple[int, int, int]:
+def parse_triple(text: str, flag: str, minimum: int, example: str) -> tuple[int, int, int]:
     parts = text.split(",")
     if len(parts) != 3 or not all(re.fullmatch(r"\d+", p.strip()) for p in parts):
-        raise BenchError(f"{flag} {text!r} is not three whole numbers Z,Y,X; e.g. {flag} 96,160,160")
+        raise BenchError(f"{flag} {text!r} is not three whole numbers Z,Y,X; e.g. {flag} {example}")
     values = tuple(int(p) for p in parts)
     if min(values) < minimum:
         raise BenchError(f"{flag} {text} has a size below {minimum}; every size must be >= {minimum}")
@@ -65,12 +67,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant (default 3)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per round and variant (default 10)")
     parser.add_argument(
-        "--warmup-epochs", type=int, default=6, help="unmeasured epochs per variant before the rounds (default 6)"
+        "--warmup-batches",
+        type=int,
+        default=50,
+        help="unmeasured batches per variant before the rounds (default 50: enough for each worker of the "
+        "cached variant to have read every series)",
     )
     parser.add_argument("--series", type=int, default=16, help="phantom series in the data set (default 16)")
     parser.add_argument("--shape", default="96,160,160", help="volume sizes Z,Y,X (default 96,160,160)")
     parser.add_argument("--crop", default="16,96,96", help="crop sizes Z,Y,X (default 16,96,96)")
     parser.add_argument("--batch-size", type=int, default=8, help="crops per batch (default 8)")
+    parser.add_argument(
+        "--passes",
+        type=int,
+        default=16,
+        help="passes over the nodules per epoch (default 16): a phantom of 16 series has about 21 nodules, "
+        "LUNA16 1,186, so one pass would weigh each epoch's start (workers, connections) 50 times too much",
+    )
     parser.add_argument("--seed", type=int, default=1, help="phantom seed (default 1)")
     parser.add_argument(
         "--data",
@@ -89,14 +102,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         raise BenchError(f"--rounds {args.rounds} is out of range; use 1..1000")
     if not 0 < args.seconds <= 3600:
         raise BenchError(f"--seconds {args.seconds} is out of range; use a number above 0 and at most 3600")
-    if args.warmup_epochs < 0 or args.warmup_epochs > 1000:
-        raise BenchError(f"--warmup-epochs {args.warmup_epochs} is out of range; use 0..1000")
+    if args.warmup_batches < 0 or args.warmup_batches > 100_000:
+        raise BenchError(f"--warmup-batches {args.warmup_batches} is out of range; use 0..100000")
     if args.series < 1 or args.series > 100_000:
         raise BenchError(f"--series {args.series} is out of range; use 1..100000")
+    if args.passes < 1 or args.passes > 10_000:
+        raise BenchError(f"--passes {args.passes} is out of range; use 1..10000")
     if args.batch_size < 1 or args.batch_size > 1024:
         raise BenchError(f"--batch-size {args.batch_size} is out of range; use 1..1024")
-    args.shape = parse_triple(args.shape, "--shape", 16)
-    args.crop = parse_triple(args.crop, "--crop", 1)
+    args.shape = parse_triple(args.shape, "--shape", 16, "96,160,160")
+    args.crop = parse_triple(args.crop, "--crop", 1, "16,96,96")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants or len(set(variants)) != len(variants):
@@ -136,6 +151,18 @@ def ensure_dataset(args: argparse.Namespace) -> Path:
     except (OSError, subprocess.CalledProcessError) as error:
         raise BenchError(f"could not write the data set with {' '.join(command)}: {error}") from None
     return data
+
+
+def describe_dataset(data: Path) -> dict:
+    """Series, volume shape and nodules of a data set, from the manifest `voxelfeed synth` writes (shape and
+    nodules None for another folder)."""
+    try:
+        with open(data / "voxelfeed-synth.json") as manifest:
+            synth = json.load(manifest)
+        return {"series": int(synth["series"]), "shape": list(synth["shape"]), "nodules": int(synth["nodules"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        series = sum(1 for name in os.listdir(data) if name.endswith("_bboxes.npy"))
+        return {"series": series, "shape": None, "nodules": None}
 
 
 @dataclass
@@ -217,23 +244,31 @@ class Variant:
 
 def original_variants(args: argparse.Namespace, data: Path) -> dict[str, Variant]:
     from original_dataset import CachedDataset, myDataset_v3
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, RandomSampler
 
     plain = myDataset_v3(str(data), crop_size=args.crop, isTrain=True)
     if len(plain) == 0:
         raise BenchError(f"--data {data}: no nodule in any _bboxes.npy, so the original Dataset has no item")
-    plain_loader = DataLoader(plain, batch_size=args.batch_size, shuffle=True, num_workers=2)
-    cached_loader = DataLoader(
-        CachedDataset(str(data), crop_size=args.crop, isTrain=True),
+    cached = CachedDataset(str(data), crop_size=args.crop, isTrain=True)
+    # shuffle=True is RandomSampler(dataset); with --passes K the epoch is K shuffled passes over the items
+    # (one permutation after another), as voxelfeed's samples_per_nodule K is for its plan.
+    plain_loader = DataLoader(
+        plain,
         batch_size=args.batch_size,
-        shuffle=True,
+        sampler=RandomSampler(plain, num_samples=args.passes * len(plain)),
+        num_workers=2,
+    )
+    cached_loader = DataLoader(
+        cached,
+        batch_size=args.batch_size,
+        sampler=RandomSampler(cached, num_samples=args.passes * len(cached)),
         num_workers=2,
         persistent_workers=True,
     )
     return {
         "original": Variant(
             "original",
-            "myDataset_v3 + DataLoader(shuffle=True, num_workers=2)",
+            "myDataset_v3 + DataLoader(shuffled, num_workers=2)",
             lambda: iter(plain_loader),
         ),
         "cached": Variant(
@@ -258,7 +293,13 @@ def voxelfeed_variants(args: argparse.Namespace, address: str, names: list[str])
     variants: dict[str, Variant] = {}
     for name in names:
         workers = int(name.removeprefix("voxelfeed-w"))
-        dataset = VoxelFeedDataset(address, crop_size=args.crop, batch_size=args.batch_size, seed=1)
+        dataset = VoxelFeedDataset(
+            address,
+            crop_size=args.crop,
+            batch_size=args.batch_size,
+            seed=1,
+            sampling={"samples_per_nodule": args.passes},
+        )
         loader = DataLoader(dataset, batch_size=None, num_workers=workers)
         epoch_counter = iter(range(1_000_000))
 
@@ -295,12 +336,16 @@ def check_batch(variant: Variant, batch, args: argparse.Namespace) -> int:
 
 def warm_up(variant: Variant, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    for _ in range(args.warmup_epochs):
+    batches = 0
+    while batches < args.warmup_batches:
         for batch in variant.epoch():
             check_batch(variant, batch, args)
+            batches += 1
+            if batches >= args.warmup_batches:
+                break
             if time.perf_counter() - started > WARMUP_TIMEOUT_S:
                 raise BenchError(
-                    f"{variant.name}: warm-up took over {WARMUP_TIMEOUT_S} s; lower --warmup-epochs or --series"
+                    f"{variant.name}: warm-up took over {WARMUP_TIMEOUT_S} s; lower --warmup-batches or --series"
                 )
     variant.warmup_seconds = time.perf_counter() - started
 
@@ -361,6 +406,13 @@ def main(argv: list[str]) -> int:
     except ImportError as error:
         raise BenchError(f"{sys.executable} cannot import torch ({error}); install python3-torch") from None
     data = ensure_dataset(args)
+    described = describe_dataset(data)
+    if described["shape"] is not None and any(c > v for c, v in zip(args.crop, described["shape"])):
+        raise BenchError(
+            f"--crop {','.join(map(str, args.crop))} exceeds the volumes of {data} "
+            f"({'x'.join(map(str, described['shape']))}); the original Dataset's negative crops need a crop that "
+            "fits: lower --crop or raise --shape"
+        )
     load_before = os.getloadavg()
     server = None
     try:
@@ -381,14 +433,14 @@ def main(argv: list[str]) -> int:
         if server is not None:
             server.stop()
     load_after = os.getloadavg()
-    return report(args, data, order, load_before, load_after)
+    return report(args, data, described, order, load_before, load_after)
 
 
 def mean_of(variant: Variant | None) -> float | None:
     return statistics.fmean(variant.crops_per_round) if variant is not None else None
 
 
-def report(args, data: Path, order: list[Variant], load_before, load_after) -> int:
+def report(args, data: Path, described: dict, order: list[Variant], load_before, load_after) -> int:
     by_name = {variant.name: variant for variant in order}
     voxelfeed = [v for v in order if v.name.startswith("voxelfeed-")]
     best = max(voxelfeed, key=mean_of) if voxelfeed else None
@@ -402,10 +454,12 @@ def report(args, data: Path, order: list[Variant], load_before, load_after) -> i
 
     machine = machine_line()
     print(f"torch loader benchmark on {machine}")
+    shape = "x".join(map(str, described["shape"])) if described["shape"] else "?"
     print(
-        f"data: {data} ({args.series} series of {'x'.join(map(str, args.shape))}), crop "
-        f"{'x'.join(map(str, args.crop))}, batch {args.batch_size}; {args.rounds} rounds of {args.seconds:g} s "
-        f"per variant after {args.warmup_epochs} warm-up epochs; load average before / after: "
+        f"data: {data} ({described['series']} series of {shape}, {described['nodules']} nodules); crop "
+        f"{'x'.join(map(str, args.crop))}, batch {args.batch_size}, {args.passes} passes over the nodules per "
+        f"epoch; {args.rounds} round{'s' if args.rounds > 1 else ''} of {args.seconds:g} s per variant after "
+        f"{args.warmup_batches} warm-up batches; load average before / after: "
         f"{load_before[0]:.2f} / {load_after[0]:.2f}\n"
     )
     rows = [
@@ -426,13 +480,15 @@ def report(args, data: Path, order: list[Variant], load_before, load_after) -> i
     print()
     result = {
         "machine": machine,
-        "series": args.series,
-        "shape": list(args.shape),
+        "series": described["series"],
+        "shape": described["shape"],
+        "nodules": described["nodules"],
         "crop": list(args.crop),
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "seconds": args.seconds,
-        "warmup_epochs": args.warmup_epochs,
+        "warmup_batches": args.warmup_batches,
+        "passes": args.passes,
         "load_average_before": round(load_before[0], 2),
         "load_average_after": round(load_after[0], 2),
         "variants": {
