@@ -6,7 +6,8 @@ near the nodule / anywhere / centred with probabilities 0.5 / 0.4 / 0.1), each d
 
   voxelfeed-w0  a `voxelfeed serve` process on 127.0.0.1 feeding `VoxelFeedDataset` through
                 `DataLoader(batch_size=None, num_workers=0)`
-  voxelfeed-w2  the same with `num_workers=2` (each worker streams its share of the steps)
+  voxelfeed-w2  the same with `num_workers=2` (each worker streams its share of the steps; workers start from a
+                forkserver, since gRPC does not survive fork once this process has used it)
   original      the original `myDataset_v3` (whole NRRD image and mask read per item) with
                 `DataLoader(batch_size=B, shuffle=True, num_workers=2)` (shuffled by the same RandomSampler)
   cached        the same Dataset with `functools.lru_cache` on its volume loading and `persistent_workers=True`
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,6 +43,8 @@ VARIANTS = ("voxelfeed-w0", "voxelfeed-w2", "original", "cached")
 MAX_BATCHES_PER_ROUND = 1_000_000
 WARMUP_TIMEOUT_S = 600
 SERVER_START_TIMEOUT_S = 60
+# A worker that delivers nothing for this long is an error, not a hang.
+LOADER_TIMEOUT_S = 120
 
 
 class BenchError(Exception):
@@ -236,6 +240,10 @@ class Variant:
     description: str
     epoch: Callable[[], Iterator]
     crops_per_round: list[float] = field(default_factory=list)
+    # Seconds from each round's start (a fresh epoch) to its first batch: worker start-up, connection, first read.
+    first_batch_s: list[float] = field(default_factory=list)
+    # The longest wait for one batch in each round.
+    longest_wait_s: list[float] = field(default_factory=list)
     crops: int = 0
     batches: int = 0
     epochs: int = 0
@@ -288,8 +296,16 @@ def voxelfeed_variants(args: argparse.Namespace, address: str, names: list[str])
             f"cannot import voxelfeed.torch from {REPO_ROOT / 'client' / 'python'} ({error}); "
             "leave the voxelfeed variants out with --variants original,cached"
         ) from None
+    import multiprocessing
+
     from torch.utils.data import DataLoader
 
+    # A worker forked from this process after it has streamed over gRPC (variant w0, earlier rounds) now and
+    # then hangs in its first call (about one epoch in 30 here): gRPC's state does not survive fork. Workers
+    # forked from a forkserver that has imported torch and voxelfeed but never opened a channel start as fast
+    # and do not hang.
+    forkserver = multiprocessing.get_context("forkserver")
+    forkserver.set_forkserver_preload(["torch", "voxelfeed.torch"])
     variants: dict[str, Variant] = {}
     for name in names:
         workers = int(name.removeprefix("voxelfeed-w"))
@@ -300,7 +316,12 @@ def voxelfeed_variants(args: argparse.Namespace, address: str, names: list[str])
             seed=1,
             sampling={"samples_per_nodule": args.passes},
         )
-        loader = DataLoader(dataset, batch_size=None, num_workers=workers)
+        loader = DataLoader(
+            dataset,
+            batch_size=None,
+            num_workers=workers,
+            **({"multiprocessing_context": forkserver, "timeout": LOADER_TIMEOUT_S} if workers > 0 else {}),
+        )
         epoch_counter = iter(range(1_000_000))
 
         def epoch(dataset=dataset, loader=loader, epoch_counter=epoch_counter) -> Iterator:
@@ -356,6 +377,7 @@ def run_round(variant: Variant, args: argparse.Namespace) -> None:
     batches = 0
     started = time.perf_counter()
     elapsed = 0.0
+    longest = 0.0
     batches_iter = variant.epoch()
     variant.epochs += 1
     while elapsed < args.seconds and batches < MAX_BATCHES_PER_ROUND:
@@ -366,7 +388,11 @@ def run_round(variant: Variant, args: argparse.Namespace) -> None:
             continue
         crops += check_batch(variant, batch, args)
         batches += 1
-        elapsed = time.perf_counter() - started
+        now = time.perf_counter()
+        if batches == 1:
+            variant.first_batch_s.append(now - started)
+        longest = max(longest, now - started - elapsed)
+        elapsed = now - started
     # Ends the epoch's iterator now (its workers or stream stop), outside the next variant's round.
     del batches_iter
     if crops == 0:
@@ -374,6 +400,7 @@ def run_round(variant: Variant, args: argparse.Namespace) -> None:
     variant.crops += crops
     variant.batches += batches
     variant.crops_per_round.append(crops / elapsed)
+    variant.longest_wait_s.append(longest)
 
 
 def machine_line() -> str:
@@ -498,6 +525,8 @@ def report(args, data: Path, described: dict, order: list[Variant], load_before,
                 "crops": v.crops,
                 "batches": v.batches,
                 "epochs": v.epochs,
+                "first_batch_s": [round(t, 3) for t in v.first_batch_s],
+                "longest_wait_s": [round(t, 3) for t in v.longest_wait_s],
                 "warmup_s": round(v.warmup_seconds, 2),
             }
             for v in order
@@ -510,7 +539,13 @@ def report(args, data: Path, described: dict, order: list[Variant], load_before,
     return 0
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # So that `finally` stops the server when the benchmark is terminated.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         sys.exit(main(sys.argv[1:]))
     except BenchError as error:
