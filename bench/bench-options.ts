@@ -8,13 +8,13 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
-  usage: 'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc]',
+  usage: 'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -25,6 +25,9 @@ export const BENCH_COMMAND = command({
   and the baseline it replaces: decoding a whole scan for every crop.
   (g) cache hit ratio and volume loads per epoch, full shuffle against shuffle_window, cache = 10% of the data
   (h) 2 replicas (10% cache each), 4 ranks pinned by rank affinity, windowed order: rank_groups 1 against 2
+  (i) crops/s delivered as torch tensors into one Python process (/usr/bin/python3 with torch and grpc;
+      skipped without): VoxelFeedDataset against the original PyTorch Dataset, with and without lru_cache
+      (16 series of 96x160x160, 3 alternating rounds; bench/python/torch_loader_bench.py --help)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -38,9 +41,9 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc'] as const, { placeholder: 'cache-window|grpc' }),
+      kind: choice(['cache-window', 'grpc', 'torch'] as const, { placeholder: 'cache-window|grpc|torch' }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone",
     }),
   },
 });

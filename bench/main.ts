@@ -12,10 +12,16 @@ import { benchMetricsCost } from './metrics-cost.js';
 import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchReplicaGroups } from './replica-groups.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
+import { benchTorchLoader, type TorchLoaderRun } from './torch-loader.js';
 import { benchTrainerIdle } from './trainer-idle.js';
 
 function pct(ratio: number): string {
   return `${(100 * ratio).toFixed(1)}%`;
+}
+
+/** (i)'s table, or the line saying why it was skipped. */
+function torchLoaderText(run: TorchLoaderRun): string {
+  return 'skipped' in run ? `(i) torch loader benchmark skipped: ${run.skipped}` : `(i) ${run.table}`;
 }
 
 function mean(values: readonly number[]): number {
@@ -32,6 +38,12 @@ async function main(): Promise<void> {
   const crop: Shape3 = [16, 96, 96];
   const batchSize = 8;
   const series = quick ? 8 : 64;
+  if (options.only === 'torch') {
+    const run = await benchTorchLoader({ quick, seconds });
+    process.stdout.write(`${torchLoaderText(run)}\n`);
+    if (!('skipped' in run)) process.stdout.write(`\n${JSON.stringify(run.json)}\n`);
+    return;
+  }
   if (options.only === 'grpc') {
     const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
     const alone = await benchGrpc(dir, {
@@ -156,6 +168,8 @@ async function main(): Promise<void> {
     crop,
     series,
   });
+  // (i) Python and PyTorch: its own data set and server, after the others so it does not share the cores.
+  const torchLoader = await benchTorchLoader({ quick, seconds });
 
   const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
   process.stdout.write(`voxelfeed benchmarks on ${machine}\n\n`);
@@ -219,6 +233,7 @@ async function main(): Promise<void> {
       ],
     )}\n\n`,
   );
+  process.stdout.write(`${torchLoaderText(torchLoader)}\n\n`);
   process.stdout.write(
     `${JSON.stringify({
       machine,
@@ -246,6 +261,7 @@ async function main(): Promise<void> {
       in_process_metrics_cost_ratio: Number(
         (1 - mean(inProcess.metricsOnCropsPerSecond) / mean(inProcess.metricsOffCropsPerSecond)).toFixed(4),
       ),
+      torch_loader: 'skipped' in torchLoader ? { skipped: torchLoader.skipped } : torchLoader.json,
     })}\n`,
   );
 }
