@@ -173,10 +173,12 @@ class VoxelFeedDataset(IterableDataset):
         self._epoch_seen, self._next_step, self._stride, self._worker = epoch, int(self._control[1]), 1, 0
         self._rank_world = self._explicit_rank or rank_and_world_size()
 
-    def loader(self, num_workers: int = 2, **options: Any) -> DataLoader:
-        """A DataLoader of these ready batches. Worker processes start with forkserver unless
-        `multiprocessing_context` says otherwise; other options (pin_memory, persistent_workers,
-        prefetch_factor, ...) go to the DataLoader as given."""
+    def loader(self, num_workers: int = 0, **options: Any) -> DataLoader:
+        """A DataLoader of these ready batches. None of its own workers by default: the server does the work
+        they would do, the stream's prefetch thread overlaps the transfer with training, and every batch a
+        worker makes would cross process memory to reach the training loop. Worker processes start with
+        forkserver unless `multiprocessing_context` says otherwise; other options (pin_memory,
+        persistent_workers, prefetch_factor, ...) go to the DataLoader as given."""
         if num_workers > 0:
             options.setdefault("multiprocessing_context", "forkserver")
         return DataLoader(self, batch_size=None, num_workers=num_workers, **options)
