@@ -225,6 +225,72 @@ export interface TrainerStats {
 export interface ReportTrainerStatsResponse {
 }
 
+/**
+ * The tile grid of one series, along each axis, for volume size V, tile size T and overlap o (0 <= o < 1):
+ * - V <= T: one tile at origin 0, padded past the edge with pad_value (masks with 0) where V < T;
+ * - V > T: n = ceil((V - T) / s) + 1 tiles, where s = max(1, T * (1 - o)) is the largest step allowed, at
+ *   origins floor(i * (V - T) / (n - 1) + 1/2) for i = 0..n-1: the first at 0, the last ending at the edge,
+ *   steps as even as integers allow and none larger than s. Tiles never run past an edge the volume covers.
+ * A series' tiles are numbered t = (i0 * n1 + i1) * n2 + i2 (axis 0 slowest) and sent in that order, so a
+ * client that has seen a tile with axis-0 origin z holds the last tile of every voxel below z.
+ */
+export interface StreamTilesRequest {
+  /** empty: the server's default data set */
+  dataset: string;
+  /** The series to tile, in this order, each at most once; empty: the series of `split` in catalog (uid) order. */
+  seriesUids: string[];
+  /** unset: every series; not allowed together with series_uids */
+  split:
+    | DataSplit
+    | undefined;
+  /** (s0, s1, s2) in NRRD axis order, e.g. 16, 96, 96 */
+  tileSize: number[];
+  /**
+   * The share of a tile that neighbouring tiles overlap along each axis: three values (s0, s1, s2), or one for
+   * every axis, each 0 <= o < 1. Empty: 0.5 on every axis (nnU-Net's default).
+   */
+  overlap: number[];
+  /** most tiles per message; 0 means 1. A message never holds tiles of two series. */
+  batchSize: number;
+  dtype: DType;
+  includeMask: boolean;
+  /** Image value past an edge the volume does not cover, in stored voxel units (an integer 0..255). */
+  padValue: number;
+  /**
+   * Resume: the position in the list of series (series_uids, or the split's series) and the tile number in
+   * that series to start at. 0, 0: from the start.
+   */
+  startSeries: number;
+  startTile: bigint;
+}
+
+export interface TileBatch {
+  seriesUid: string;
+  /** position of the series in the request's list */
+  seriesIndex: number;
+  /** series in the request's list */
+  seriesCount: number;
+  /** (s0, s1, s2) in NRRD axis order */
+  volumeShape: number[];
+  /** tiles per axis (n0, n1, n2) */
+  grid: number[];
+  /** the number of the message's first tile; its tiles are consecutive */
+  firstTile: bigint;
+  /** n0 * n1 * n2 */
+  tilesInSeries: bigint;
+  /** [B, t0, t1, t2]: B tiles, fewer than batch_size at a series' end */
+  shape: number[];
+  dtype: DType;
+  /** as Batch.image: tile b is image[b] */
+  image: Buffer;
+  /** uint8, empty unless include_mask */
+  mask: Buffer;
+  /** (o0, o1, o2) of tile b at 3b, 3b + 1, 3b + 2: image[b][i][j][k] is voxel (o0 + i, o1 + j, o2 + k). */
+  origins: number[];
+  /** voxel spacing per axis in mm from the image header; empty when unknown */
+  spacing: number[];
+}
+
 function createBaseSamplingOptions(): SamplingOptions {
   return {
     jitterProb: 0,
@@ -1789,6 +1855,517 @@ export const ReportTrainerStatsResponse: MessageFns<ReportTrainerStatsResponse> 
   },
 };
 
+function createBaseStreamTilesRequest(): StreamTilesRequest {
+  return {
+    dataset: "",
+    seriesUids: [],
+    split: undefined,
+    tileSize: [],
+    overlap: [],
+    batchSize: 0,
+    dtype: 0,
+    includeMask: false,
+    padValue: 0,
+    startSeries: 0,
+    startTile: 0n,
+  };
+}
+
+export const StreamTilesRequest: MessageFns<StreamTilesRequest> = {
+  encode(message: StreamTilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dataset !== "") {
+      writer.uint32(10).string(message.dataset);
+    }
+    for (const v of message.seriesUids) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.split !== undefined) {
+      DataSplit.encode(message.split, writer.uint32(26).fork()).join();
+    }
+    if (message.tileSize.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.tileSize) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.overlap.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.overlap) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    if (message.batchSize !== 0) {
+      writer.uint32(48).uint32(message.batchSize);
+    }
+    if (message.dtype !== 0) {
+      writer.uint32(56).int32(message.dtype);
+    }
+    if (message.includeMask !== false) {
+      writer.uint32(64).bool(message.includeMask);
+    }
+    if (message.padValue !== 0) {
+      writer.uint32(77).float(message.padValue);
+    }
+    if (message.startSeries !== 0) {
+      writer.uint32(80).uint32(message.startSeries);
+    }
+    if (message.startTile !== 0n) {
+      if (BigInt.asUintN(64, message.startTile) !== message.startTile) {
+        throw new globalThis.Error("value provided for field message.startTile of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.startTile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamTilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamTilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dataset = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.seriesUids.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.split = DataSplit.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.tileSize.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.tileSize.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 45) {
+              message.overlap.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.overlap.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.batchSize = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dtype = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.includeMask = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 77) {
+              break;
+            }
+
+            message.padValue = reader.float();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.startSeries = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.startTile = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<StreamTilesRequest>): StreamTilesRequest {
+    return StreamTilesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamTilesRequest>): StreamTilesRequest {
+    const message = createBaseStreamTilesRequest();
+    message.dataset = object.dataset ?? "";
+    message.seriesUids = object.seriesUids?.map((e) => e) || [];
+    message.split = (object.split !== undefined && object.split !== null)
+      ? DataSplit.fromPartial(object.split)
+      : undefined;
+    message.tileSize = object.tileSize?.map((e) => e) || [];
+    message.overlap = object.overlap?.map((e) => e) || [];
+    message.batchSize = object.batchSize ?? 0;
+    message.dtype = object.dtype ?? 0;
+    message.includeMask = object.includeMask ?? false;
+    message.padValue = object.padValue ?? 0;
+    message.startSeries = object.startSeries ?? 0;
+    message.startTile = (object.startTile !== undefined && object.startTile !== null) ? BigInt(object.startTile) : 0n;
+    return message;
+  },
+};
+
+function createBaseTileBatch(): TileBatch {
+  return {
+    seriesUid: "",
+    seriesIndex: 0,
+    seriesCount: 0,
+    volumeShape: [],
+    grid: [],
+    firstTile: 0n,
+    tilesInSeries: 0n,
+    shape: [],
+    dtype: 0,
+    image: Buffer.alloc(0),
+    mask: Buffer.alloc(0),
+    origins: [],
+    spacing: [],
+  };
+}
+
+export const TileBatch: MessageFns<TileBatch> = {
+  encode(message: TileBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seriesUid !== "") {
+      writer.uint32(10).string(message.seriesUid);
+    }
+    if (message.seriesIndex !== 0) {
+      writer.uint32(16).uint32(message.seriesIndex);
+    }
+    if (message.seriesCount !== 0) {
+      writer.uint32(24).uint32(message.seriesCount);
+    }
+    if (message.volumeShape.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.volumeShape) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.grid.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.grid) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.firstTile !== 0n) {
+      if (BigInt.asUintN(64, message.firstTile) !== message.firstTile) {
+        throw new globalThis.Error("value provided for field message.firstTile of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.firstTile);
+    }
+    if (message.tilesInSeries !== 0n) {
+      if (BigInt.asUintN(64, message.tilesInSeries) !== message.tilesInSeries) {
+        throw new globalThis.Error("value provided for field message.tilesInSeries of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.tilesInSeries);
+    }
+    if (message.shape.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.shape) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.dtype !== 0) {
+      writer.uint32(72).int32(message.dtype);
+    }
+    if (message.image.length !== 0) {
+      writer.uint32(82).bytes(message.image);
+    }
+    if (message.mask.length !== 0) {
+      writer.uint32(90).bytes(message.mask);
+    }
+    if (message.origins.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.origins) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.spacing.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.spacing) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TileBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTileBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.seriesUid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seriesIndex = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seriesCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.volumeShape.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.volumeShape.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.grid.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.grid.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.firstTile = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tilesInSeries = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.shape.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shape.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.dtype = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.image = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.mask = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 12: {
+            if (tag === 96) {
+              message.origins.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.origins.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 13: {
+            if (tag === 105) {
+              message.spacing.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.spacing.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<TileBatch>): TileBatch {
+    return TileBatch.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TileBatch>): TileBatch {
+    const message = createBaseTileBatch();
+    message.seriesUid = object.seriesUid ?? "";
+    message.seriesIndex = object.seriesIndex ?? 0;
+    message.seriesCount = object.seriesCount ?? 0;
+    message.volumeShape = object.volumeShape?.map((e) => e) || [];
+    message.grid = object.grid?.map((e) => e) || [];
+    message.firstTile = (object.firstTile !== undefined && object.firstTile !== null) ? BigInt(object.firstTile) : 0n;
+    message.tilesInSeries = (object.tilesInSeries !== undefined && object.tilesInSeries !== null)
+      ? BigInt(object.tilesInSeries)
+      : 0n;
+    message.shape = object.shape?.map((e) => e) || [];
+    message.dtype = object.dtype ?? 0;
+    message.image = object.image ?? Buffer.alloc(0);
+    message.mask = object.mask ?? Buffer.alloc(0);
+    message.origins = object.origins?.map((e) => e) || [];
+    message.spacing = object.spacing?.map((e) => e) || [];
+    return message;
+  },
+};
+
 export type VoxelFeedService = typeof VoxelFeedService;
 export const VoxelFeedService = {
   /** Describes a served data set: its series, nodules and a fingerprint of its catalog. */
@@ -1833,6 +2410,19 @@ export const VoxelFeedService = {
       Buffer.from(ReportTrainerStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportTrainerStatsResponse => ReportTrainerStatsResponse.decode(value),
   },
+  /**
+   * The tiles of whole series on a regular grid, for sliding-window inference: series after series, each
+   * series' tiles with axis 0 slowest, with their origins, so a client merges predictions without other calls.
+   */
+  streamTiles: {
+    path: "/voxelfeed.v1.VoxelFeed/StreamTiles" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamTilesRequest): Buffer => Buffer.from(StreamTilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamTilesRequest => StreamTilesRequest.decode(value),
+    responseSerialize: (value: TileBatch): Buffer => Buffer.from(TileBatch.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TileBatch => TileBatch.decode(value),
+  },
 } as const;
 
 export interface VoxelFeedServer extends UntypedServiceImplementation {
@@ -1844,6 +2434,11 @@ export interface VoxelFeedServer extends UntypedServiceImplementation {
   getSample: handleUnaryCall<GetSampleRequest, Batch>;
   /** A trainer rank's running totals, so one scrape of the server shows every rank's GPU idle time. */
   reportTrainerStats: handleUnaryCall<TrainerStats, ReportTrainerStatsResponse>;
+  /**
+   * The tiles of whole series on a regular grid, for sliding-window inference: series after series, each
+   * series' tiles with axis 0 slowest, with their origins, so a client merges predictions without other calls.
+   */
+  streamTiles: handleServerStreamingCall<StreamTilesRequest, TileBatch>;
 }
 
 export interface VoxelFeedClient extends Client {
@@ -1902,6 +2497,16 @@ export interface VoxelFeedClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportTrainerStatsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The tiles of whole series on a regular grid, for sliding-window inference: series after series, each
+   * series' tiles with axis 0 slowest, with their origins, so a client merges predictions without other calls.
+   */
+  streamTiles(request: StreamTilesRequest, options?: Partial<CallOptions>): ClientReadableStream<TileBatch>;
+  streamTiles(
+    request: StreamTilesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<TileBatch>;
 }
 
 export const VoxelFeedClient = makeGenericClientConstructor(VoxelFeedService, "voxelfeed.v1.VoxelFeed") as unknown as {

@@ -182,6 +182,62 @@ class StreamBatchesRequest(_message.Message):
     world_size: int
     def __init__(self, dataset: _Optional[str] = ..., seed: _Optional[int] = ..., epoch: _Optional[int] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., batch_size: _Optional[int] = ..., crop_size: _Optional[_Iterable[int]] = ..., sampling: _Optional[_Union[SamplingOptions, _Mapping]] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., start_step: _Optional[int] = ..., max_steps: _Optional[int] = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ..., rank_groups: _Optional[int] = ..., step_stride: _Optional[int] = ...) -> None: ...
 
+class StreamTilesRequest(_message.Message):
+    __slots__ = ["batch_size", "dataset", "dtype", "include_mask", "overlap", "pad_value", "series_uids", "split", "start_series", "start_tile", "tile_size"]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_MASK_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    PAD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SERIES_UIDS_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    START_SERIES_FIELD_NUMBER: _ClassVar[int]
+    START_TILE_FIELD_NUMBER: _ClassVar[int]
+    TILE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    batch_size: int
+    dataset: str
+    dtype: DType
+    include_mask: bool
+    overlap: _containers.RepeatedScalarFieldContainer[float]
+    pad_value: float
+    series_uids: _containers.RepeatedScalarFieldContainer[str]
+    split: DataSplit
+    start_series: int
+    start_tile: int
+    tile_size: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, dataset: _Optional[str] = ..., series_uids: _Optional[_Iterable[str]] = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ..., tile_size: _Optional[_Iterable[int]] = ..., overlap: _Optional[_Iterable[float]] = ..., batch_size: _Optional[int] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., pad_value: _Optional[float] = ..., start_series: _Optional[int] = ..., start_tile: _Optional[int] = ...) -> None: ...
+
+class TileBatch(_message.Message):
+    __slots__ = ["dtype", "first_tile", "grid", "image", "mask", "origins", "series_count", "series_index", "series_uid", "shape", "spacing", "tiles_in_series", "volume_shape"]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TILE_FIELD_NUMBER: _ClassVar[int]
+    GRID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    MASK_FIELD_NUMBER: _ClassVar[int]
+    ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    SERIES_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SERIES_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SERIES_UID_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    SPACING_FIELD_NUMBER: _ClassVar[int]
+    TILES_IN_SERIES_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_SHAPE_FIELD_NUMBER: _ClassVar[int]
+    dtype: DType
+    first_tile: int
+    grid: _containers.RepeatedScalarFieldContainer[int]
+    image: bytes
+    mask: bytes
+    origins: _containers.RepeatedScalarFieldContainer[int]
+    series_count: int
+    series_index: int
+    series_uid: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    spacing: _containers.RepeatedScalarFieldContainer[float]
+    tiles_in_series: int
+    volume_shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, series_uid: _Optional[str] = ..., series_index: _Optional[int] = ..., series_count: _Optional[int] = ..., volume_shape: _Optional[_Iterable[int]] = ..., grid: _Optional[_Iterable[int]] = ..., first_tile: _Optional[int] = ..., tiles_in_series: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., origins: _Optional[_Iterable[int]] = ..., spacing: _Optional[_Iterable[float]] = ...) -> None: ...
+
 class TrainerStats(_message.Message):
     __slots__ = ["backend", "data_wait_seconds", "epoch", "gpu_idle_seconds", "job", "loss", "rank", "samples", "step", "step_seconds", "world_size"]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
