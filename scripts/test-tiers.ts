@@ -50,6 +50,16 @@ export const TIER_EXCEPTIONS: readonly TierException[] = [
     tier: 'integration',
     why: 'teem-unu and numpy read it back',
   },
+  {
+    pattern: '**/nrrd-slab-writer.test.ts',
+    tier: 'integration',
+    why: 'teem-unu and numpy read the files back',
+  },
+  {
+    pattern: '**/importance-map-scipy.test.ts',
+    tier: 'integration',
+    why: 'scipy computes the reference map',
+  },
   { pattern: '**/create-feed-client.test.ts', tier: 'integration', why: 'streams from real servers' },
   { pattern: '**/rank-affinity.test.ts', tier: 'integration', why: 'streams from real servers' },
   { pattern: '**/reconnect.test.ts', tier: 'integration', why: 'stops and restarts real servers' },
