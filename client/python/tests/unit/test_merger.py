@@ -148,7 +148,7 @@ def test_voxels_without_a_tile_are_refused():
         ((0, -1, 0), np.zeros((4, 4, 4)), r"tile origin is \(0, -1, 0\)"),
         ((0, 0, 4), np.zeros((4, 4, 4)), r"tile origin is \(0, 0, 4\); .* for volume shape \[8, 4, 4\]"),
         ((0, 0.5, 0), np.zeros((4, 4, 4)), r"tile origin is \(0, 0.5, 0\)"),
-        ((0, 0, 0), np.zeros((1, 4, 4, 4)), r"tile at \[0, 0, 0\] has shape \[1, 4, 4, 4\]; the tile size is \[4, 4, 4\]"),
+        ((0, 0, 0), np.zeros((1, 4, 4, 4)), r"at \[0, 0, 0\] has shape \[1, 4, 4, 4\]; the tile size is \[4, 4, 4\]"),
         ((0, 0, 0), np.full((4, 4, 4), np.nan), r"holds NaN or infinite values"),
         ((0, 0, 0), np.full((4, 4, 4), "a"), r"is of dtype <U1; give real numbers"),
     ],

@@ -166,7 +166,9 @@ def check_volume_shape(volume_shape: Sequence[int]) -> tuple[int, int, int]:
     if not sized or len(volume_shape) != 3 or not all(
         isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in volume_shape
     ):
-        raise ValueError(f"volume_shape is {volume_shape!r}; give 3 integers >= 1 (v0, v1, v2), e.g. TileBatch.volume_shape")
+        raise ValueError(
+            f"volume_shape is {volume_shape!r}; give 3 integers >= 1 (v0, v1, v2), e.g. TileBatch.volume_shape"
+        )
     return tuple(int(v) for v in volume_shape)  # type: ignore[return-value]
 
 

@@ -81,7 +81,9 @@ class NrrdWriter:
         rows = np.asarray(rows)
         v0, v1, v2 = self.volume_shape
         if first_row != self._rows:
-            raise ValueError(f"rows start at {first_row} but row {self._rows} is next; give the rows in order, each once")
+            raise ValueError(
+                f"rows start at {first_row} but row {self._rows} is next; give the rows in order, each once"
+            )
         if rows.ndim != 3 or rows.shape[1:] != (v1, v2) or first_row + rows.shape[0] > v0:
             raise ValueError(
                 f"rows of shape {list(rows.shape)} at row {first_row} do not fit volume shape {[v0, v1, v2]}; "
