@@ -2,10 +2,12 @@
 
 The merger finishes rows along axis 0, but NRRD stores axis 0 fastest: a finished row is scattered over the
 whole file. So rows are appended, as uint8, to a temporary spool in C order (axis 0 slowest), and close()
-writes the NRRD by a blocked transpose: it reads blocks of the spool of at most `block_bytes` (16 MiB by
-default), transposes each into file order and writes it out (gzip-compressed by default), then renames the
-file into place. Memory stays bounded by one slab of rows plus one block, whatever the volume; disk needs
-the spool (one byte per voxel) next to the output until close() deletes it.
+writes the NRRD by a blocked transpose: it gathers blocks of at most `block_bytes` (16 MiB by default) from
+the spool, transposes each into file order and writes it out (gzip-compressed by default), then renames the
+file into place. Memory stays bounded by one row plus one block, whatever the volume; disk needs the spool
+(one byte per voxel) next to the output until close() deletes it. Each block reads all of axis 0 and 1 of the
+spool for its range of axis 2, so the spool is read about (volume bytes / block_bytes) times, from the page
+cache in practice.
 """
 
 from __future__ import annotations
@@ -159,35 +161,45 @@ class NrrdWriter:
 
     def _write_voxels(self, out) -> None:
         """The spool [v0, v1, v2] (C order) in file order (axis 0 fastest), one block of at most block_bytes at
-        a time: all of axis 0 for a range of axis 1 at one axis-2 index, or of axes 0 and 1 for a range of
-        axis 2."""
+        a time: all of axes 0 and 1 for a range of axis 2, or (when one axis 0-1 plane is over the budget) all
+        of axis 0 for a range of axis 1 at one axis-2 index. Rows are read with pread rather than through a
+        memory map, so the spool's pages are not counted in the process's resident memory."""
         v0, v1, v2 = self.volume_shape
-        spool = np.memmap(self._spool_path, dtype=np.uint8, mode="r", shape=(v0, v1, v2))
         compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if self._encoding == "gzip" else None
+        fd = os.open(self._spool_path, os.O_RDONLY)
         try:
-            for block in _blocks(self.volume_shape, self._block_bytes):
-                data = np.ascontiguousarray(spool[block].transpose(2, 1, 0)).tobytes()
+            for (j0, j1), (k0, k1) in _blocks(self.volume_shape, self._block_bytes):
+                block = np.empty((k1 - k0, j1 - j0, v0), dtype=np.uint8)
+                span = (j1 - j0) * v2
+                for i in range(v0):
+                    part = os.pread(fd, span, (i * v1 + j0) * v2)
+                    if len(part) != span:
+                        raise OSError(f"the spool {self._spool_path} is shorter than {v0} rows; was it changed?")
+                    rows = np.frombuffer(part, dtype=np.uint8).reshape(j1 - j0, v2)
+                    block[:, :, i] = rows[:, k0:k1].T
+                data = block.tobytes()
                 out.write(data if compressor is None else compressor.compress(data))
-                del data
+                del block, data
             if compressor is not None:
                 out.write(compressor.flush())
         finally:
-            del spool
+            os.close(fd)
 
 
 def _blocks(volume_shape: tuple[int, int, int], budget: int):
-    """Index tuples into the [v0, v1, v2] spool whose transposes, concatenated, are the file order."""
+    """((j0, j1), (k0, k1)) ranges of axes 1 and 2 whose blocks [all of axis 0, j0:j1, k0:k1], each transposed
+    to axis 0 fastest and concatenated, are the file order."""
     v0, v1, v2 = volume_shape
     plane = v0 * v1
     if plane <= budget:
         step = max(1, budget // plane)
         for k in range(0, v2, step):
-            yield (slice(None), slice(None), slice(k, min(v2, k + step)))
+            yield (0, v1), (k, min(v2, k + step))
         return
     step = max(1, budget // v0)
     for k in range(v2):
         for j in range(0, v1, step):
-            yield (slice(None), slice(j, min(v1, j + step)), slice(k, k + 1))
+            yield (j, min(v1, j + step)), (k, k + 1)
 
 
 def nrrd_header(
