@@ -8,7 +8,7 @@ import pytest
 from teem_dataset import crop_of, read_with_unu, write_teem_dataset
 from tile_grid import grid_origins
 
-from voxelfeed import FeedClient, FeedError
+from voxelfeed import FeedClient
 from voxelfeed.tiles import NrrdWriter, TileMerger
 
 SHAPE = (20, 40, 44)
@@ -21,14 +21,6 @@ def teem(tmp_path_factory):
     data = tmp_path_factory.mktemp("teem") / "teem"
     volumes = write_teem_dataset(data, shape=SHAPE)
     server = spawn_server(["--data", str(data)])
-    with FeedClient(server.address) as client:
-        try:
-            next(iter(client.stream_tiles(tile_size=(8, 8, 8))))
-        except FeedError as error:
-            if error.code == "UNIMPLEMENTED":
-                server.kill()
-                pytest.skip("this server does not serve StreamTiles yet")
-            raise
     yield server, volumes
     server.kill()
 
