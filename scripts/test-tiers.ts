@@ -46,6 +46,11 @@ export const TIER_EXCEPTIONS: readonly TierException[] = [
   { pattern: '**/build-catalog.test.ts', tier: 'integration', why: 'teem-unu and numpy write the files' },
   { pattern: '**/check-catalog-masks.test.ts', tier: 'integration', why: 'numpy writes the masks' },
   {
+    pattern: '**/connected-components-scipy.test.ts',
+    tier: 'integration',
+    why: 'scipy labels the reference components',
+  },
+  {
     pattern: '**/write-phantom-dataset.test.ts',
     tier: 'integration',
     why: 'teem-unu and numpy read it back',

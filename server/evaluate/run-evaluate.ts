@@ -49,7 +49,7 @@ export async function runEvaluate(argv: readonly string[], env: NodeJS.ProcessEn
   }
   if (missing.length > 0 && options.series === null) {
     warnings.push(
-      `${missing.length} of ${catalog.series.length} series have no ${PREDICTION_SUFFIX} in ${options.pred} and were not evaluated (${listed(missing.map((entry) => entry.uid))}); predict them with voxelfeed infer, or name the series to score with --series`,
+      `${missing.length} of ${catalog.series.length} series have no <uid>${PREDICTION_SUFFIX} in ${options.pred} and were not evaluated (${listed(missing.map((entry) => entry.uid))}); predict them with voxelfeed infer, or name the series to score with --series`,
     );
   }
   for (const entry of refused) failures.push(`${entry.uid}: ${entry.reason}`);
