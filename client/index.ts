@@ -14,7 +14,10 @@ export type {
   GetSampleInput,
   SplitPartName,
   StreamBatchesInput,
+  StreamTilesInput,
   TrainerStatsInput,
 } from './feed-requests.js';
+export { decodeTileBatch, type FeedTileBatch, type Shape3 } from './feed-tile-batch.js';
 export { type ParsedAddress, parseAddress } from './parse-address.js';
 export { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
+export type { StreamTilesOptions, TileRetryEvent } from './tile-stream.js';
