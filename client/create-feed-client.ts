@@ -7,11 +7,15 @@ import { FeedError } from './feed-error.js';
 import {
   type GetSampleInput,
   type StreamBatchesInput,
+  type StreamTilesInput,
   type TrainerStatsInput,
   toGetSampleRequest,
   toStreamBatchesRequest,
+  toStreamTilesRequest,
   toTrainerStats,
 } from './feed-requests.js';
+import type { FeedTileBatch } from './feed-tile-batch.js';
+import { type StreamTilesOptions, tileStream } from './tile-stream.js';
 import { callUnary } from './unary-call.js';
 
 /** `DatasetInfo` with numbers for its two 64-bit counts. */
@@ -30,6 +34,12 @@ export interface FeedClient {
    * throw its reason. Request fields that cannot be encoded throw INVALID_ARGUMENT here, before any call.
    */
   streamBatches(request: StreamBatchesInput, options?: StreamBatchesOptions): AsyncIterable<FeedBatch>;
+  /**
+   * The tiles of whole series on the server's grid (sliding-window inference), series after series, in tile
+   * order, prefetched and resumed at the next tile after a connection failure, with the same errors as
+   * streamBatches. Fields that cannot be encoded throw INVALID_ARGUMENT here, before any call.
+   */
+  streamTiles(request: StreamTilesInput, options?: StreamTilesOptions): AsyncIterable<FeedTileBatch>;
   /** One sample as a batch of one, byte-identical to that index in any stream. Retried like datasetInfo. */
   getSample(request: GetSampleInput): Promise<FeedBatch>;
   /** One attempt, no retry: a lost report is harmless, the next one carries the running totals. */
@@ -73,6 +83,18 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
         ? AbortSignal.any([streamOptions.signal, closing.signal])
         : closing.signal;
       return batchStream({ channels, prefetch: resolved.prefetch, reconnect: policy, random }, wire, {
+        ...streamOptions,
+        signal,
+      });
+    },
+
+    streamTiles(request, streamOptions = {}) {
+      closing.signal.throwIfAborted();
+      const wire = toStreamTilesRequest(request);
+      const signal = streamOptions.signal
+        ? AbortSignal.any([streamOptions.signal, closing.signal])
+        : closing.signal;
+      return tileStream({ channels, prefetch: resolved.prefetch, reconnect: policy, random }, wire, {
         ...streamOptions,
         signal,
       });

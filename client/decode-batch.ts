@@ -3,8 +3,8 @@ import { Batch } from '@voxelfeed/proto';
 import { type FeedBatch, tensorDType, toFeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 
-const IMAGE_FIELD = 6;
-const MASK_FIELD = 7;
+/** Batch.image and Batch.mask. */
+const BATCH_TENSOR_FIELDS = { image: 6, mask: 7 } as const;
 const EMPTY = new Uint8Array(0);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -25,18 +25,34 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * its size prefix: expect that copy for most float32 batches. uint8 images and masks are never copied.
  */
 export function decodeBatch(bytes: Uint8Array): FeedBatch {
+  const { image, mask, rest } = splitTensorFields(bytes, BATCH_TENSOR_FIELDS, 'batch');
+  const header = Batch.decode(rest);
+  const values = tensorDType(header.dtype) === 'float32' ? float32View(image) : image;
+  return toFeedBatch(header, values, mask, bytes.byteLength);
+}
+
+/**
+ * The tensor fields of an encoded message as views of `bytes` (never copied), and its other fields as bytes
+ * for the generated decoder (a view too when they lie in one run, as the server writes them). `what` names
+ * the message in the DATA_LOSS error of bytes that do not parse.
+ */
+export function splitTensorFields(
+  bytes: Uint8Array,
+  fields: { readonly image: number; readonly mask: number },
+  what: string,
+): { image: Uint8Array; mask: Uint8Array; rest: Uint8Array } {
   const reader = new BinaryReader(bytes);
   let image: Uint8Array = EMPTY;
   let mask: Uint8Array = EMPTY;
   // Byte ranges of the other fields; the server writes them in one run after the tensors, so there is
-  // usually a single range that `Batch.decode` can read in place.
+  // usually a single range that the generated decoder can read in place.
   const ranges: Array<[number, number]> = [];
   try {
     while (reader.pos < reader.len) {
       const start = reader.pos;
       const [field, wireType] = reader.tag();
-      if ((field === IMAGE_FIELD || field === MASK_FIELD) && wireType === WireType.LengthDelimited) {
-        if (field === IMAGE_FIELD) image = reader.bytes();
+      if ((field === fields.image || field === fields.mask) && wireType === WireType.LengthDelimited) {
+        if (field === fields.image) image = reader.bytes();
         else mask = reader.bytes();
         continue;
       }
@@ -46,12 +62,10 @@ export function decodeBatch(bytes: Uint8Array): FeedBatch {
       else ranges.push([start, reader.pos]);
     }
   } catch (error) {
-    const details = `cannot parse a batch of ${bytes.byteLength} bytes: ${(error as Error).message}`;
+    const details = `cannot parse a ${what} of ${bytes.byteLength} bytes: ${(error as Error).message}`;
     throw new FeedError('DATA_LOSS', details, details, { cause: error });
   }
-  const header = Batch.decode(joinRanges(bytes, ranges));
-  const values = tensorDType(header.dtype) === 'float32' ? float32View(image) : image;
-  return toFeedBatch(header, values, mask, bytes.byteLength);
+  return { image, mask, rest: joinRanges(bytes, ranges) };
 }
 
 function joinRanges(bytes: Uint8Array, ranges: ReadonlyArray<readonly [number, number]>): Uint8Array {

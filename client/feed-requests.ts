@@ -4,6 +4,7 @@ import {
   SamplingOptions,
   SplitPart,
   type StreamBatchesRequest,
+  type StreamTilesRequest,
   type TrainerStats,
 } from '@voxelfeed/proto';
 import type { TensorDType } from './feed-batch.js';
@@ -95,6 +96,70 @@ export function toGetSampleRequest(input: GetSampleInput): GetSampleRequest {
     index: uint53(input.index, 'index', problems),
   };
   throwIfProblems(problems, 'sample request');
+  return request;
+}
+
+/** A `StreamTilesRequest` with numbers for tiles; see the .proto for the grid rule and each field. */
+export interface StreamTilesInput {
+  /** Data set name; empty or unset: the server's default. */
+  dataset?: string;
+  /** The series to tile, in this order, each once; unset or empty: those of `split` (every series). */
+  seriesUids?: readonly string[];
+  /** Which series to tile, split as for training (not together with `seriesUids`). */
+  split?: { holdoutFraction: number; part: SplitPartName };
+  /** (s0, s1, s2) in NRRD axis order, e.g. [16, 96, 96]. */
+  tileSize: readonly [number, number, number];
+  /** Share of a tile that neighbours overlap: one for every axis or three; unset: 0.5 (nnU-Net's default). */
+  overlap?: number | readonly [number, number, number];
+  /** Most tiles per message; default 1. A message never holds tiles of two series. */
+  batchSize?: number;
+  /** Default 'uint8' (the stored voxels); 'float32' is voxel / 255. */
+  dtype?: TensorDType;
+  /** Default false. */
+  includeMask?: boolean;
+  /** Image value past an edge the volume does not cover, an integer 0..255; default 0. */
+  padValue?: number;
+  /** Resume: the position in the list of series and the tile number in that series; default 0, 0. */
+  startSeries?: number;
+  startTile?: number;
+}
+
+export function toStreamTilesRequest(input: StreamTilesInput): StreamTilesRequest {
+  const problems: string[] = [];
+  if (!Array.isArray(input.tileSize) || input.tileSize.length !== 3) {
+    problems.push(
+      `tileSize is ${JSON.stringify(input.tileSize)}; give 3 sizes (s0, s1, s2), e.g. [16, 96, 96]`,
+    );
+  }
+  const overlap =
+    input.overlap === undefined
+      ? []
+      : typeof input.overlap === 'number'
+        ? [input.overlap]
+        : [...input.overlap];
+  const splitPart = input.split === undefined ? undefined : SPLIT_PARTS[input.split.part];
+  if (input.split !== undefined && splitPart === undefined) {
+    problems.push(`split.part is ${input.split.part}; use 'all', 'train' or 'holdout'`);
+  }
+  const dtype = input.dtype ?? 'uint8';
+  if (dtype !== 'uint8' && dtype !== 'float32') problems.push(`dtype is ${dtype}; use 'uint8' or 'float32'`);
+  const request: StreamTilesRequest = {
+    dataset: input.dataset ?? '',
+    seriesUids: [...(input.seriesUids ?? [])],
+    split:
+      input.split === undefined
+        ? undefined
+        : { holdoutFraction: input.split.holdoutFraction, part: splitPart ?? SplitPart.SPLIT_PART_ALL },
+    tileSize: (input.tileSize ?? []).map((size, axis) => uint32(size, `tileSize[${axis}]`, problems)),
+    overlap,
+    batchSize: uint32(input.batchSize ?? 1, 'batchSize', problems),
+    dtype: dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,
+    includeMask: input.includeMask ?? false,
+    padValue: input.padValue ?? 0,
+    startSeries: uint32(input.startSeries ?? 0, 'startSeries', problems),
+    startTile: uint53(input.startTile ?? 0, 'startTile', problems),
+  };
+  throwIfProblems(problems, 'tile request');
   return request;
 }
 

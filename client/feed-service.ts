@@ -15,20 +15,23 @@ import {
   type GetSampleRequest,
   type ReportTrainerStatsResponse,
   type StreamBatchesRequest,
+  type StreamTilesRequest,
   type TrainerStats,
   VoxelFeedService,
 } from '@voxelfeed/proto';
 import { decodeBatch } from './decode-batch.js';
 import type { FeedBatch } from './feed-batch.js';
+import { decodeTileBatch, type FeedTileBatch } from './feed-tile-batch.js';
 
 /**
- * The generated `VoxelFeedService` with our zero-copy decoder for the two methods that return tensors: the
- * batches arrive as FeedBatch views of the received messages instead of ts-proto copies.
+ * The generated `VoxelFeedService` with our zero-copy decoders for the methods that return tensors: batches
+ * and tiles arrive as FeedBatch / FeedTileBatch views of the received messages instead of ts-proto copies.
  */
 export const feedServiceDefinition = {
   ...VoxelFeedService,
   streamBatches: { ...VoxelFeedService.streamBatches, responseDeserialize: decodeBatch },
   getSample: { ...VoxelFeedService.getSample, responseDeserialize: decodeBatch },
+  streamTiles: { ...VoxelFeedService.streamTiles, responseDeserialize: decodeTileBatch },
 } as const;
 
 type Callback<T> = (error: ServiceError | null, response?: T) => void;
@@ -52,6 +55,11 @@ export interface FeedGrpcClient extends Client {
     options: Partial<CallOptions>,
     callback: Callback<FeedBatch>,
   ): ClientUnaryCall;
+  streamTiles(
+    request: StreamTilesRequest,
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<FeedTileBatch>;
   reportTrainerStats(
     request: TrainerStats,
     metadata: Metadata,

@@ -14,8 +14,10 @@ export type {
   GetSampleInput,
   SplitPartName,
   StreamBatchesInput,
+  StreamTilesInput,
   TrainerStatsInput,
 } from './feed-requests.js';
+export { decodeTileBatch, type FeedTileBatch } from './feed-tile-batch.js';
 export {
   GAUSSIAN_SIGMA_SCALE,
   gaussianProfile,
@@ -34,3 +36,4 @@ export type { NrrdEncoding } from './prediction-nrrd-header.js';
 export { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
 export type { Shape3 } from './shape3.js';
 export { type MergedSlab, type SlabSink, TileMerger, type TileMergerOptions } from './tile-merger.js';
+export type { StreamTilesOptions, TileRetryEvent } from './tile-stream.js';

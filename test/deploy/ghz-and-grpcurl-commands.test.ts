@@ -121,8 +121,8 @@ describe('the ghz and grpcurl commands of the READMEs, against a real server', (
           assert.ok(stdout.split('\n').includes(service), `${service} not listed:\n${stdout}`);
         }
       } else {
-        // Replies as protobuf JSON: a batch with its samples, or the health status.
-        assert.match(stdout, /"samples"|"status": "SERVING"/, stdout.slice(0, 2000));
+        // Replies as protobuf JSON: a batch with its samples, tiles with their origins, or the health status.
+        assert.match(stdout, /"samples"|"origins"|"status": "SERVING"/, stdout.slice(0, 2000));
       }
     });
   }
