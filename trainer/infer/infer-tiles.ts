@@ -32,7 +32,7 @@ export interface SeriesStart {
 export interface SeriesOutput {
   add(origin: Shape3, prediction: Float32Array): Promise<void>;
   /** Writes what is left and closes the file. */
-  finish(): Promise<{ readonly path: string; readonly peakBytes: number }>;
+  finish(): Promise<{ readonly path: string; readonly peakBytes: number; readonly writerPeakBytes: number }>;
   /** Removes anything half written. */
   abort(): Promise<void>;
 }
@@ -43,8 +43,10 @@ export interface SeriesResult {
   readonly tiles: number;
   readonly seconds: number;
   readonly path: string;
-  /** Most bytes the merge held at once for this series. */
+  /** Most bytes the merge held at once for this series: its running sums, not the file writer's buffers. */
   readonly peakBytes: number;
+  /** Most bytes the file writer held at once (a slab as uint8, then its transpose budget). */
+  readonly writerPeakBytes: number;
 }
 
 /** Progress as it happens: the CLI draws bars or prints lines; tests record. */
@@ -115,7 +117,7 @@ export async function inferTiles(
       open.tiles += count;
       listener.tilesDone(count);
       if (open.tiles === open.start.tilesInSeries) {
-        const { path, peakBytes } = await open.output.finish();
+        const { path, peakBytes, writerPeakBytes } = await open.output.finish();
         const result: SeriesResult = {
           uid: open.start.uid,
           volumeShape: open.start.volumeShape,
@@ -123,6 +125,7 @@ export async function inferTiles(
           seconds: now() - open.startedAt,
           path,
           peakBytes,
+          writerPeakBytes,
         };
         open = null;
         results.push(result);

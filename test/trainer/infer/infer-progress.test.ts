@@ -31,6 +31,7 @@ describe('lineProgress', () => {
       seconds: 10,
       path: 'out/u1_pred.nrrd',
       peakBytes: 1,
+      writerPeakBytes: 1,
     });
     progress.stop();
     assert.deepEqual(lines, [

@@ -58,7 +58,7 @@ function recorder() {
       },
       finish: async () => {
         events.push(`finish ${start.uid}`);
-        return { path: `${start.uid}.nrrd`, peakBytes: 100 * starts.length };
+        return { path: `${start.uid}.nrrd`, peakBytes: 100 * starts.length, writerPeakBytes: 7 };
       },
       abort: async () => {
         events.push(`abort ${start.uid}`);
