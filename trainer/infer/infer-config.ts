@@ -128,7 +128,7 @@ slab by slab, and writes OUT/<uid>_pred.nrrd per series (probabilities as uint8 
       help: 'these series, in this order (default: the held-out series)',
     }),
     holdout: option({
-      kind: decimal({ min: 0, max: 1, aboveMin: true, placeholder: 'F', example: '0.2' }),
+      kind: decimal({ min: 0, max: 0.9, aboveMin: true, placeholder: 'F', example: '0.2' }),
       default: null,
       help: "predict the series held out at this share (the trainer's --holdout); default: the share the checkpoint was trained with",
     }),

@@ -129,5 +129,9 @@ describe('parseInferConfig', () => {
       /series a is named twice/,
     );
     assert.match(problems(['--model', 'identity', '--out', 'o', '--series', 'a,,b']), /none empty/);
+    assert.match(
+      problems(['--model', 'identity', '--out', 'o', '--holdout', '1']),
+      /--holdout 1: must be a number above 0 and at most 0.9/,
+    );
   });
 });
