@@ -1,8 +1,12 @@
+import path from 'node:path';
 import { formatTable } from '@voxelfeed/common/format-table.js';
 import type { InferConfig } from './infer-config.js';
 import type { InferSummary } from './run-infer.js';
 
-/** One row per series written, then the totals: what `voxelfeed infer` prints on stdout before its JSON line. */
+/**
+ * One row per series written (the file's name; the JSON line has its path), then the totals: what
+ * `voxelfeed infer` prints on stdout before its JSON line.
+ */
 export function inferTable(summary: InferSummary): string {
   const rows = summary.series.map((s) => [
     s.uid,
@@ -11,7 +15,7 @@ export function inferTable(summary: InferSummary): string {
     s.seconds.toFixed(1),
     rate(s.tiles, s.seconds),
     mib(s.peakBytes),
-    s.path,
+    path.basename(s.path),
   ]);
   rows.push([
     `all ${summary.series.length} series`,

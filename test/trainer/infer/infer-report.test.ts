@@ -37,7 +37,7 @@ describe('inferTable and inferJson', () => {
   it('give a row per series with the totals, and the JSON summary line', () => {
     const table = inferTable(summary).split('\n');
     assert.match(table[0]!, /^series +shape +tiles +seconds +tiles\/s +merge MiB +file$/);
-    assert.match(table[2]!, /^a +300x512x512 +3700 +37\.0 +100\.0 +3\.00 +out\/a_pred\.nrrd$/);
+    assert.match(table[2]!, /^a +300x512x512 +3700 +37\.0 +100\.0 +3\.00 +a_pred\.nrrd$/);
     assert.match(table[4]!, /^all 2 series +3707 +40\.0 +92\.7 +3\.00 *$/);
     const config = parseInferConfig(['--model', 'identity', '--out', 'out', '--threshold', '0.4'], {});
     assert.ok(config !== 'help');
