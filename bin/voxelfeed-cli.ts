@@ -7,6 +7,7 @@ Commands:
   serve    serve 3D crops of a data set over gRPC (default: an embedded phantom data set)
   synth    write a LUNA16-like phantom data set (gzip NRRD volumes and masks, .npy boxes)
   index    index a data set folder or manifest and print its summary and any bad series
+  evaluate score predicted masks against a data set: Dice, nodules found, false positives, FROC
   train    train a V-Net (TensorFlow.js) as one rank, on batches streamed by a server
   demo     the whole system in one command: a phantom data set, a server, two trainer ranks, a summary
 
@@ -20,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     (await import('@voxelfeed/server/synth/run-synth.js').catch(notInstalled('server'))).runSynth,
   index: async () =>
     (await import('@voxelfeed/server/index-command/run-index.js').catch(notInstalled('server'))).runIndex,
+  evaluate: async () =>
+    (await import('@voxelfeed/server/evaluate/run-evaluate.js').catch(notInstalled('server'))).runEvaluate,
   train: async () => (await import('@voxelfeed/trainer/main.js').catch(notInstalled('trainer'))).runTrain,
   demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server', 'trainer'))).runDemo,
 };

@@ -16,5 +16,21 @@ export type {
   StreamBatchesInput,
   TrainerStatsInput,
 } from './feed-requests.js';
+export {
+  GAUSSIAN_SIGMA_SCALE,
+  gaussianProfile,
+  importanceMap,
+  TILE_WEIGHTINGS,
+  type TileWeighting,
+} from './importance-map.js';
+export { type MergeTilesOptions, mergeTilesInMemory, type TilePrediction } from './merge-tiles-in-memory.js';
+export {
+  DEFAULT_TRANSPOSE_BUDGET_BYTES,
+  NrrdSlabWriter,
+  type NrrdSlabWriterOptions,
+} from './nrrd-slab-writer.js';
 export { type ParsedAddress, parseAddress } from './parse-address.js';
+export type { NrrdEncoding } from './prediction-nrrd-header.js';
 export { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
+export type { Shape3 } from './shape3.js';
+export { type MergedSlab, type SlabSink, TileMerger, type TileMergerOptions } from './tile-merger.js';

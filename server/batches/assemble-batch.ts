@@ -8,6 +8,7 @@ import type { CropMode, CropParams, Volume } from '../sampling/types.js';
 import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
 import { type EncodedBatch, layOutEncodedBatch, writeEncodedBatch } from './encoded-batch.js';
+import type { ServedDataset } from './served-dataset.js';
 
 export interface BatchHeader {
   readonly step: number;
@@ -99,7 +100,7 @@ export async function assembleBatch(
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
   // loaded (at most the cache's maxConcurrentLoads), whatever the number of streams and batches in progress.
   const cutFrom = async (seriesIndex: number) => {
-    const volume = await loadVolume(request, seriesIndex);
+    const volume = await loadVolume(request.dataset, seriesIndex);
     if (signal?.aborted) return;
     const cropStarted = performance.now();
     params.forEach((sample, slot) => {
@@ -149,10 +150,11 @@ function sampleInfo(request: CropRequest, sample: CropParams): SampleInfo {
   };
 }
 
-async function loadVolume(request: CropRequest, seriesIndex: number): Promise<Volume> {
-  const series = request.dataset.catalog.series[seriesIndex]!;
+/** A series' volume from the data set's cache; a series that cannot be read is DATA_LOSS naming it. */
+export async function loadVolume(dataset: ServedDataset, seriesIndex: number): Promise<Volume> {
+  const series = dataset.catalog.series[seriesIndex]!;
   try {
-    return await request.dataset.cache.get(seriesIndex);
+    return await dataset.cache.get(seriesIndex);
   } catch (error) {
     if (isVoxelfeedError(error) && error.code !== 'DATA_LOSS') throw error;
     const detail = error instanceof Error ? error.message : String(error);

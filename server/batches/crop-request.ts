@@ -179,7 +179,8 @@ function resolveCommon(
   };
 }
 
-function splitPartOf(part: SplitPart): 'all' | 'train' | 'holdout' | 'invalid' {
+/** The wire's split part as resolveSeriesSplit takes it. */
+export function splitPartOf(part: SplitPart): 'all' | 'train' | 'holdout' | 'invalid' {
   if (part === SplitPart.SPLIT_PART_ALL) return 'all';
   if (part === SplitPart.SPLIT_PART_TRAIN) return 'train';
   if (part === SplitPart.SPLIT_PART_HOLDOUT) return 'holdout';
@@ -198,6 +199,6 @@ function throwIfProblems(problems: readonly string[]): void {
   if (problems.length > 0) throw new VoxelfeedError('INVALID_ARGUMENT', problems.join('; '));
 }
 
-function formatMiB(bytes: number): string {
+export function formatMiB(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

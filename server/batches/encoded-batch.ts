@@ -29,13 +29,16 @@ export interface EncodedBatchLayout {
   readonly imageBytes: number;
   readonly maskBytes: number;
   readonly head: Uint8Array;
+  /** The protobuf tags (field number and length-delimited wire type) of the image and mask fields. */
+  readonly imageTag: number;
+  readonly maskTag: number;
 }
 
 /** The 5 bytes gRPC puts before every message on the wire: a compression flag (0: none) and the length. */
 export const GRPC_FRAME_HEADER_BYTES = 5;
 
-const IMAGE_TAG = (6 << 3) | 2;
-const MASK_TAG = (7 << 3) | 2;
+/** Batch.image and Batch.mask. */
+const BATCH_TENSOR_FIELDS = { image: 6, mask: 7 } as const;
 
 export function layOutEncodedBatch(
   header: Omit<Batch, 'image' | 'mask'>,
@@ -43,13 +46,33 @@ export function layOutEncodedBatch(
   maskBytes: number,
 ): EncodedBatchLayout {
   const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY }).finish();
+  return layOutTensorMessage(head, BATCH_TENSOR_FIELDS, imageBytes, maskBytes);
+}
+
+/**
+ * The layout of any message with an image and a mask `bytes` field (Batch, TileBatch): `head` is every other
+ * field, encoded; `fields` the field numbers of the two tensors (below 16, so each tag is one byte).
+ */
+export function layOutTensorMessage(
+  head: Uint8Array,
+  fields: { readonly image: number; readonly mask: number },
+  imageBytes: number,
+  maskBytes: number,
+): EncodedBatchLayout {
   const { pad, total } = measure(head, imageBytes, maskBytes);
-  return { backingBytes: pad + GRPC_FRAME_HEADER_BYTES + total, imageBytes, maskBytes, head };
+  return {
+    backingBytes: pad + GRPC_FRAME_HEADER_BYTES + total,
+    imageBytes,
+    maskBytes,
+    head,
+    imageTag: (fields.image << 3) | 2,
+    maskTag: (fields.mask << 3) | 2,
+  };
 }
 
 /** Writes the layout's fields into `backing` (at least `layout.backingBytes` long); the tensors are left to fill. */
 export function writeEncodedBatch(layout: EncodedBatchLayout, backing: Buffer): EncodedBatch {
-  const { imageBytes, maskBytes, head } = layout;
+  const { imageBytes, maskBytes, head, imageTag, maskTag } = layout;
   const { pad, total } = measure(head, imageBytes, maskBytes);
   if (backing.length < pad + GRPC_FRAME_HEADER_BYTES + total) {
     throw new RangeError(`a batch needs ${layout.backingBytes} bytes; the buffer has ${backing.length}`);
@@ -61,14 +84,14 @@ export function writeEncodedBatch(layout: EncodedBatchLayout, backing: Buffer): 
   let at = 0;
   let image: Uint8Array = EMPTY;
   if (imageBytes > 0) {
-    bytes[at++] = IMAGE_TAG;
+    bytes[at++] = imageTag;
     at = writeVarint(bytes, at, imageBytes);
     image = bytes.subarray(at, at + imageBytes);
     at += imageBytes;
   }
   let mask: Uint8Array = EMPTY;
   if (maskBytes > 0) {
-    bytes[at++] = MASK_TAG;
+    bytes[at++] = maskTag;
     at = writeVarint(bytes, at, maskBytes);
     mask = bytes.subarray(at, at + maskBytes);
     at += maskBytes;

@@ -8,9 +8,9 @@ export interface StreamAdmissionLimits {
 }
 
 /**
- * Counts the open StreamBatches calls, in total and per client host, and refuses one over either limit. Each
- * open stream holds up to `prefetchBatches + maxUnflushedBatches` batches in memory and keeps a share of the
- * CPU busy, so the count bounds both; the per-host limit keeps one runaway job from taking every slot.
+ * Counts the open streams (StreamBatches and StreamTiles calls alike), in total and per client host, and
+ * refuses one over either limit. Each open stream holds up to `prefetchBatches + maxUnflushedBatches` messages
+ * in memory and keeps a share of the CPU busy, so the count bounds both; the per-host limit keeps one runaway job from taking every slot.
  * `admit` and the release it returns are the only ways the counts change, so a caller that releases in a
  * `finally` cannot leak a slot, however the stream ends.
  */

@@ -175,7 +175,7 @@ export const SERVE_COMMAND = command({
       kind: integer({ min: 1, max: 1_000_000, example: '256' }),
       default: DEFAULT_SERVICE_LIMITS.maxStreams,
       variable: 'VOXELFEED_MAX_STREAMS',
-      help: 'StreamBatches calls served at once, all clients',
+      help: 'streams (StreamBatches, StreamTiles) served at once, all clients',
     }),
     'max-streams-per-peer': option({
       kind: integer({ min: 1, max: 1_000_000, example: '32' }),

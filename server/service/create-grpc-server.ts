@@ -5,12 +5,13 @@ import {
   type ServerInterceptor,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
-import type { StreamBatchesRequest } from '@voxelfeed/proto';
+import type { StreamBatchesRequest, StreamTilesRequest } from '@voxelfeed/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import { BatchMemory } from '../batches/batch-memory.js';
 import { DrainNotice } from '../batches/drain-notice.js';
 import type { EncodedBatch } from '../batches/encoded-batch.js';
 import type { DatasetRegistry } from '../batches/served-dataset.js';
+import { StreamAdmission } from '../batches/stream-admission.js';
 import type { Logger } from '../log/logger.js';
 import { createCallTelemetryInterceptor } from '../telemetry/call-telemetry-interceptor.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -19,6 +20,7 @@ import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
 import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
 import { createStreamBatchesHandler } from './handle-stream-batches.js';
+import { createStreamTilesHandler } from './handle-stream-tiles.js';
 import { createPreFramedInterceptor } from './pre-framed-messages.js';
 import { serverVoxelFeedService } from './server-service-definition.js';
 import type { ServiceLimits } from './service-limits.js';
@@ -43,7 +45,7 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
  */
 export const STATUS_FLUSH_MS = 5000;
 
-type StreamCall = ServerWritableStream<StreamBatchesRequest, EncodedBatch['framed']>;
+type StreamCall = ServerWritableStream<StreamBatchesRequest | StreamTilesRequest, EncodedBatch['framed']>;
 
 export interface VoxelfeedServer {
   readonly server: Server;
@@ -116,7 +118,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       createCallTelemetryInterceptor(options.telemetry.calls),
       // The first to wrap the call: it must see the call that frames messages (pre-framed-messages.ts).
       createPreFramedInterceptor({
-        paths: [serverVoxelFeedService.streamBatches.path],
+        paths: [serverVoxelFeedService.streamBatches.path, serverVoxelFeedService.streamTiles.path],
         onCopied: (path) => {
           if (warnedCopied) return;
           warnedCopied = true;
@@ -134,25 +136,33 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
   const draining = new DrainNotice();
   const batchMemory =
     options.batchMemory ?? new BatchMemory({ budgetBytes: options.limits.batchMemoryBytes });
-  const handleStream = createStreamBatchesHandler({
+  const streamDeps = {
     ...deps,
     batchMemory,
     observer: options.telemetry.streams,
     draining,
-  });
+    // One count for both streaming methods: each open stream holds messages in memory and a share of the CPU.
+    admission: new StreamAdmission(options.limits),
+  };
+  const handleBatches = createStreamBatchesHandler(streamDeps);
+  const handleTiles = createStreamTilesHandler(streamDeps);
   const openStreams = new Set<StreamCall>();
   let streamsClosed: (() => void) | null = null;
-  server.addService(serverVoxelFeedService, {
-    getDatasetInfo: createGetDatasetInfoHandler(deps),
-    streamBatches: (call: StreamCall) => {
-      // Open until grpc-js says the call is over: its status handed to the connection, or the client gone.
+  /** Open until grpc-js says the call is over: its status handed to the connection, or the client gone. */
+  const tracked =
+    <Call extends StreamCall>(handle: (call: Call) => Promise<void>) =>
+    (call: Call) => {
       openStreams.add(call);
       call.once('cancelled', () => {
         openStreams.delete(call);
         if (openStreams.size === 0) streamsClosed?.();
       });
-      void handleStream(call);
-    },
+      void handle(call);
+    };
+  server.addService(serverVoxelFeedService, {
+    getDatasetInfo: createGetDatasetInfoHandler(deps),
+    streamBatches: tracked(handleBatches),
+    streamTiles: tracked(handleTiles),
     getSample: createGetSampleHandler(deps),
     reportTrainerStats: createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
   });

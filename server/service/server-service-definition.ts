@@ -4,6 +4,7 @@ import {
   GetSampleRequest,
   protobufPackage,
   StreamBatchesRequest,
+  StreamTilesRequest,
   TrainerStats,
   VoxelFeedService,
 } from '@voxelfeed/proto';
@@ -13,7 +14,7 @@ import { decodeOrMark } from './undecodable-request.js';
 /**
  * The generated `VoxelFeed` service definition, except that:
  * - the server hands batches to gRPC already encoded (see encoded-batch.ts), so their serialiser passes the
- *   bytes through. StreamBatches writes them with their gRPC frame header too, which pre-framed-messages.ts
+ *   bytes through. StreamBatches and StreamTiles write them with their gRPC frame header too, which pre-framed-messages.ts
  *   sends as it is; its serialiser (used only where that interceptor cannot act) strips the header. Clients
  *   keep using the generated definition and decode with `Batch.decode`;
  * - a request that does not decode becomes an `UndecodableRequest`, which the interceptor of
@@ -40,6 +41,13 @@ export const serverVoxelFeedService = {
       GetSampleRequest.decode(bytes),
     ),
     responseSerialize: (bytes: Buffer): Buffer => bytes,
+  },
+  streamTiles: {
+    ...VoxelFeedService.streamTiles,
+    requestDeserialize: decodeOrMark(`${protobufPackage}.StreamTilesRequest`, (bytes) =>
+      StreamTilesRequest.decode(bytes),
+    ),
+    responseSerialize: (framed: Buffer): Buffer => framed.subarray(GRPC_FRAME_HEADER_BYTES),
   },
   reportTrainerStats: {
     ...VoxelFeedService.reportTrainerStats,

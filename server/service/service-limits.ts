@@ -15,9 +15,9 @@ export interface ServiceLimits {
    * reuse (batch-memory.ts). At least `maxBatchBytes`, so any batch allowed fits.
    */
   readonly batchMemoryBytes: number;
-  /** StreamBatches calls open at once, over all clients. */
+  /** Streams (StreamBatches and StreamTiles calls together) open at once, over all clients. */
   readonly maxStreams: number;
-  /** StreamBatches calls open at once from one client host (its IP address, whatever the port). */
+  /** Streams open at once from one client host (its IP address, whatever the port). */
   readonly maxStreamsPerPeer: number;
   /** Interval of the server's keepalive pings on every connection; 0: none. */
   readonly keepaliveMs: number;

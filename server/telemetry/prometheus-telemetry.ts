@@ -85,7 +85,7 @@ export class PrometheusTelemetry implements Telemetry {
     });
     const openStreams = new Gauge({
       name: 'voxelfeed_open_streams',
-      help: 'StreamBatches calls in progress.',
+      help: 'StreamBatches and StreamTiles calls in progress.',
       registers,
     });
     const backpressure = new Histogram({

@@ -54,7 +54,9 @@ describe('standard gRPC services', () => {
         'GetSample',
         'ReportTrainerStats',
         'StreamBatches',
+        'StreamTiles',
       ]);
+      assert.equal(methods.find((method) => method.name === 'StreamTiles')?.serverStreaming, true);
     } finally {
       reflection.close();
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -54,3 +55,20 @@ def crop_of(volume: np.ndarray, origin, size, pad: int = 0) -> np.ndarray:
     dst = tuple(slice(max(0, o) - o, min(n, o + s) - o) for o, s, n in zip(origin, size, volume.shape))
     out[dst] = volume[src]
     return out
+
+
+def read_with_unu(path: Path) -> tuple[np.ndarray, str]:
+    """A uint8 NRRD file as teem's `unu` reads it: (the voxels in NRRD axis order, `unu head`'s text). `unu
+    save` rewrites it with a detached raw data file, read here in Fortran order (axis 0 fastest)."""
+    header = subprocess.run(["teem-unu", "head", str(path)], check=True, capture_output=True, text=True).stdout
+    detached = Path(str(path) + ".unu.nhdr")
+    subprocess.run(
+        ["teem-unu", "save", "-i", str(path), "-f", "nrrd", "-e", "raw", "-o", str(detached)],
+        check=True, capture_output=True,
+    )
+    sizes = [int(word) for word in re.search(r"^sizes: (.*)$", header, re.M).group(1).split()]
+    raw = detached.with_suffix(".raw")
+    voxels = np.fromfile(raw, dtype=np.uint8).reshape(sizes, order="F")
+    detached.unlink()
+    raw.unlink()
+    return voxels, header

@@ -78,11 +78,15 @@ def decode_batch(raw: bytes) -> Batch:
     )
 
 
-def split_tensors(raw: bytes) -> tuple[bytes, tuple[int, int] | None, tuple[int, int] | None]:
-    """The message without its image and mask fields, and (offset, length) of each in `raw` (None if absent).
+def split_tensors(
+    raw: bytes, fields: tuple[int, int] = (IMAGE_FIELD, MASK_FIELD)
+) -> tuple[bytes, tuple[int, int] | None, tuple[int, int] | None]:
+    """The message without its image and mask fields (numbers `fields`: Batch's by default), and (offset,
+    length) of each in `raw` (None if absent).
 
     Walks the top-level fields by their wire types; a field that occurs twice keeps the last occurrence, as
     protobuf does for singular fields."""
+    image_field, mask_field = fields
     view = memoryview(raw)
     kept: list[memoryview] = []
     spans: dict[int, tuple[int, int]] = {}
@@ -100,7 +104,7 @@ def split_tensors(raw: bytes) -> tuple[bytes, tuple[int, int] | None, tuple[int,
             at += 4
         elif wire_type == 2:
             length, at = _varint(raw, at)
-            if field in (IMAGE_FIELD, MASK_FIELD):
+            if field in fields:
                 if at + length > end:
                     raise MalformedBatch(f"field {field} runs past the end of the message")
                 spans[field] = (at, length)
@@ -108,11 +112,11 @@ def split_tensors(raw: bytes) -> tuple[bytes, tuple[int, int] | None, tuple[int,
                 continue
             at += length
         else:
-            raise MalformedBatch(f"wire type {wire_type} of field {field} is not one a Batch uses")
+            raise MalformedBatch(f"wire type {wire_type} of field {field} is not one a voxelfeed message uses")
         if at > end:
             raise MalformedBatch(f"field {field} runs past the end of the message")
         kept.append(view[start:at])
-    return b"".join(kept), spans.get(IMAGE_FIELD), spans.get(MASK_FIELD)
+    return b"".join(kept), spans.get(image_field), spans.get(mask_field)
 
 
 def _varint(raw: bytes, at: int) -> tuple[int, int]:

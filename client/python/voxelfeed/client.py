@@ -19,8 +19,9 @@ from .client_options import DEFAULT_PREFETCH, check_client_options
 from .errors import FeedError, is_retryable, to_feed_error
 from .fork_guard import FORK_ADVICE, forked_after_grpc, note_grpc_used
 from .reconnect import ReconnectPolicy, backoff_delay_s, give_up_error
-from .requests import sample_request, stream_request, trainer_stats
-from .stream import BatchStream, RetryEvent
+from .requests import sample_request, stream_request, tiles_request, trainer_stats
+from .stream import BatchStream, PrefetchStream, RetryEvent
+from .tiles.tile_stream import TileRetryEvent, TileStream
 
 SERVICE = "/voxelfeed.v1.VoxelFeed/"
 
@@ -61,7 +62,7 @@ class FeedClient:
             options.addresses, options.tls, options.token, options.reconnect, options.channel_options
         )
         self._closed = threading.Event()
-        self._streams: weakref.WeakSet[BatchStream] = weakref.WeakSet()
+        self._streams: weakref.WeakSet[PrefetchStream] = weakref.WeakSet()
 
     def dataset_info(self, dataset: str = "") -> pb.DatasetInfo:
         """The served data set (empty: the server's default): series, nodules, fingerprint. Retried on connection
@@ -90,6 +91,20 @@ class FeedClient:
         self._check_open()
         wire = stream_request(**request)
         stream = BatchStream(self._channels, wire, self._prefetch, self._policy, on_retry)
+        self._streams.add(stream)
+        return stream
+
+    def stream_tiles(
+        self, *, on_retry: Callable[[TileRetryEvent], None] | None = None, **request: Any
+    ) -> TileStream:
+        """The tiles of whole series (an iterator of voxelfeed.tiles.TileBatch: image and mask as numpy views,
+        origins, volume shape, grid, spacing), series after series, axis 0 slowest, prefetched and resumed at
+        the next tile after a connection failure. Keyword arguments as `tiles_request`: tile_size, and
+        series_uids or split, overlap, batch_size, dtype, include_mask, pad_value, start_series, start_tile,
+        dataset. Errors as stream_batches."""
+        self._check_open()
+        wire = tiles_request(**request)
+        stream = TileStream(self._channels, wire, self._prefetch, self._policy, on_retry)
         self._streams.add(stream)
         return stream
 

@@ -78,6 +78,88 @@ def sample_request(
     return request
 
 
+def tiles_request(
+    *,
+    tile_size: Sequence[int],
+    dataset: str = "",
+    series_uids: Sequence[str] | None = None,
+    split: Mapping[str, Any] | None = None,
+    overlap: float | Sequence[float] | None = None,
+    batch_size: int = 1,
+    dtype: str = "uint8",
+    include_mask: bool = False,
+    pad_value: int = 0,
+    start_series: int = 0,
+    start_tile: int = 0,
+) -> pb.StreamTilesRequest:
+    """A StreamTilesRequest: the tiles of the series named (or of the split, or of every series) on the grid
+    of tile_size and overlap (None: the server's 0.5 on every axis, as nnU-Net)."""
+    problems: list[str] = []
+    uids: list[str] = []
+    if series_uids is not None:
+        if isinstance(series_uids, (str, bytes)) or not hasattr(series_uids, "__iter__"):
+            problems.append(f"series_uids is {series_uids!r}; give a list of series uids")
+        else:
+            uids = list(series_uids)
+            for uid in uids:
+                if not isinstance(uid, str) or uid == "":
+                    problems.append(f"series_uids holds {uid!r}; give each series uid as a non-empty string")
+            repeated = sorted({uid for uid in uids if isinstance(uid, str) and uids.count(uid) > 1})
+            if repeated:
+                problems.append(f"series_uids names {repeated} more than once; name each series once")
+            if split is not None:
+                problems.append("series_uids and split are both given; name the series, or give a split, not both")
+    batch_ok = not isinstance(batch_size, bool) and isinstance(batch_size, numbers.Integral)
+    if not batch_ok or not 1 <= batch_size <= UINT32_MAX:
+        batch_ok = False
+        problems.append(f"batch_size is {batch_size!r}; use an integer from 1 to {UINT32_MAX} (tiles per message)")
+    sizes = _sizes(tile_size, "tile_size", problems)
+    if 0 in sizes:
+        problems.append(f"tile_size is {tile_size!r}; every size must be at least 1")
+    if not _is_voxel_value(pad_value):
+        problems.append(f"pad_value is {pad_value!r}; use an integer from 0 to 255 (stored voxel units)")
+    if dtype not in DTYPES:
+        problems.append(f"dtype is {dtype!r}; use 'uint8' (the stored voxels) or 'float32' (voxel / 255)")
+    fields: dict[str, Any] = {
+        "dataset": dataset if isinstance(dataset, str) else _bad(problems, f"dataset is {dataset!r}; use a name", ""),
+        "series_uids": [uid for uid in uids if isinstance(uid, str)],
+        "tile_size": sizes,
+        "overlap": _overlap(overlap, problems),
+        "batch_size": int(batch_size) if batch_ok else 0,
+        "dtype": DTYPES.get(dtype, pb.DTYPE_UINT8),
+        "include_mask": bool(include_mask),
+        "pad_value": float(pad_value) if _is_voxel_value(pad_value) else 0.0,
+        "start_series": _uint(start_series, "start_series", UINT32_MAX, problems),
+        "start_tile": _uint(start_tile, "start_tile", UINT64_MAX, problems),
+    }
+    if split is not None:
+        fields["split"] = _split(split, problems)
+    _raise_if(problems, "tiles request")
+    return pb.StreamTilesRequest(**fields)
+
+
+def _overlap(overlap: Any, problems: list[str]) -> list[float]:
+    if overlap is None:
+        return []
+    values = [overlap] if isinstance(overlap, numbers.Real) else overlap
+    sized = hasattr(values, "__len__") and not isinstance(values, (str, bytes))
+    if not sized or len(values) not in (1, 3) or not all(
+        isinstance(o, numbers.Real) and not isinstance(o, bool) and 0 <= o < 1 for o in values
+    ):
+        problems.append(
+            f"overlap is {overlap!r}; give a share of the tile from 0 to below 1, one for every axis or three "
+            "(s0, s1, s2), e.g. 0.5 (nnU-Net)"
+        )
+        return []
+    return [float(o) for o in values]
+
+
+def _is_voxel_value(value: Any) -> bool:
+    return (
+        not isinstance(value, bool) and isinstance(value, numbers.Real) and 0 <= value <= 255 and value == int(value)
+    )
+
+
 def trainer_stats(
     *,
     job: str,
@@ -164,12 +246,16 @@ def _sampling(sampling: Any, problems: list[str]) -> pb.SamplingOptions | None:
 
 
 def _crop_size(crop_size: Any, problems: list[str]) -> list[int]:
+    return _sizes(crop_size, "crop_size", problems)
+
+
+def _sizes(sizes: Any, name: str, problems: list[str]) -> list[int]:
     # Any sequence of 3 (a tuple, a list, a numpy array), never a string.
-    sized = hasattr(crop_size, "__len__") and hasattr(crop_size, "__iter__") and not isinstance(crop_size, (str, bytes))
-    if not sized or len(crop_size) != 3:
-        problems.append(f"crop_size is {crop_size!r}; give 3 sizes (s0, s1, s2), e.g. (16, 96, 96)")
+    sized = hasattr(sizes, "__len__") and hasattr(sizes, "__iter__") and not isinstance(sizes, (str, bytes))
+    if not sized or len(sizes) != 3:
+        problems.append(f"{name} is {sizes!r}; give 3 sizes (s0, s1, s2), e.g. (16, 96, 96)")
         return []
-    return [_uint(size, f"crop_size[{axis}]", UINT32_MAX, problems) for axis, size in enumerate(crop_size)]
+    return [_uint(size, f"{name}[{axis}]", UINT32_MAX, problems) for axis, size in enumerate(sizes)]
 
 
 def _split(split: Any, problems: list[str]) -> pb.DataSplit | None:

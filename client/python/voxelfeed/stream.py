@@ -19,7 +19,7 @@ from .channels import FeedChannels
 from .errors import FeedError, is_retryable, to_feed_error
 from .reconnect import ReconnectPolicy, backoff_delay_s, give_up_error
 
-STREAM_METHOD = "/voxelfeed.v1.VoxelFeed/StreamBatches"
+SERVICE = "/voxelfeed.v1.VoxelFeed/"
 # How often a producer blocked on a full queue looks whether the stream was closed.
 _POLL_S = 0.1
 
@@ -34,39 +34,23 @@ class RetryEvent:
     error: FeedError  # why the last call failed
 
 
-class BatchStream:
-    """The batches of one StreamBatches request, in step order.
+class PrefetchStream:
+    """The messages of one server-streaming call, decoded, in order, read ahead by a thread and resumed after
+    connection failures where a `cursor` says (see BatchStream; FeedClient.stream_tiles for tiles)."""
 
-    A thread moves batches from the gRPC stream into a queue of `prefetch` batches and stops reading while it
-    is full, so gRPC's flow control holds the server back. When the connection fails (UNAVAILABLE, INTERNAL
-    for a reset stream, or a CANCELLED this client did not ask for) it calls again after a jittered backoff
-    with start_step = the last received step + step_stride and max_steps reduced by what was received, so the
-    consumer sees every step once and in order, whichever replica answers; it gives up with UNAVAILABLE after
-    `policy.max_attempts` failed calls in a row. Any other status ends the iteration with a FeedError after the
-    batches already received. `close()`, leaving a `with` block, or dropping the stream (a `for` loop left with
-    `break`) cancels the call and stops the thread.
-    """
-
-    def __init__(
-        self,
-        channels: FeedChannels,
-        request: pb.StreamBatchesRequest,
-        prefetch: int,
-        policy: ReconnectPolicy,
-        on_retry: Callable[[RetryEvent], None] | None = None,
-    ):
+    def __init__(self, channels: FeedChannels, cursor, prefetch: int, policy: ReconnectPolicy, on_retry=None):
         # The thread runs a producer that holds no reference to this object, so a stream the consumer drops
         # is collected, and its finalizer stops the producer and cancels the call.
-        self._producer = _Producer(channels, request, prefetch, policy, on_retry)
+        self._producer = _Producer(channels, cursor, prefetch, policy, on_retry)
         self._finalizer = weakref.finalize(self, self._producer.stop)
         self._thread: threading.Thread | None = None
         self._abort_error: FeedError | None = None
         self._done = False
 
-    def __iter__(self) -> BatchStream:
+    def __iter__(self):
         return self
 
-    def __next__(self) -> Batch:
+    def __next__(self):
         if self._done:
             raise StopIteration
         if self._thread is None:
@@ -99,25 +83,100 @@ class BatchStream:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> BatchStream:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
 
 
-class _Producer:
-    """The thread's side of a BatchStream: calls, resumes, queues batches, and records how it ended."""
+class BatchStream(PrefetchStream):
+    """The batches of one StreamBatches request, in step order.
 
-    def __init__(self, channels, request, prefetch, policy, on_retry):
-        self.channels = channels
+    A thread moves batches from the gRPC stream into a queue of `prefetch` batches and stops reading while it
+    is full, so gRPC's flow control holds the server back. When the connection fails (UNAVAILABLE, INTERNAL
+    for a reset stream, or a CANCELLED this client did not ask for) it calls again after a jittered backoff
+    with start_step = the last received step + step_stride and max_steps reduced by what was received, so the
+    consumer sees every step once and in order, whichever replica answers; it gives up with UNAVAILABLE after
+    `policy.max_attempts` failed calls in a row. Any other status ends the iteration with a FeedError after the
+    batches already received. `close()`, leaving a `with` block, or dropping the stream (a `for` loop left with
+    `break`) cancels the call and stops the thread.
+    """
+
+    def __init__(
+        self,
+        channels: FeedChannels,
+        request: pb.StreamBatchesRequest,
+        prefetch: int,
+        policy: ReconnectPolicy,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ):
+        super().__init__(channels, _StepCursor(request), prefetch, policy, on_retry)
+
+    def __next__(self) -> Batch:
+        return super().__next__()
+
+
+class OutOfOrder(Exception):
+    """A cursor got a message other than the one due (DATA_LOSS for the consumer)."""
+
+
+class _StepCursor:
+    """Where a StreamBatches stream stands: the next step due, and the request that resumes there."""
+
+    method = "StreamBatches"
+    noun = "batch"
+
+    def __init__(self, request: pb.StreamBatchesRequest):
         self.request = request
+        self.stride = max(1, request.step_stride)
+        self.next_step = request.start_step
+        self.received = 0
+        self.steps_in_epoch = math.inf
+
+    def next_request(self) -> pb.StreamBatchesRequest:
+        wire = pb.StreamBatchesRequest()
+        wire.CopyFrom(self.request)
+        wire.start_step = self.next_step
+        wire.max_steps = 0 if self.request.max_steps == 0 else self.request.max_steps - self.received
+        return wire
+
+    def take(self, raw: bytes) -> Batch:
+        batch = decode_batch(raw)
+        if batch.step != self.next_step:
+            raise OutOfOrder(f"the server sent step {batch.step} where step {self.next_step} was due")
+        self.next_step = batch.step + self.stride
+        self.received += 1
+        self.steps_in_epoch = batch.steps_in_epoch
+        return batch
+
+    def position(self) -> int:
+        return self.next_step
+
+    def complete(self) -> bool:
+        max_steps = self.request.max_steps
+        return self.next_step >= self.steps_in_epoch or (max_steps > 0 and self.received >= max_steps)
+
+    def retry_event(self, failures: int, delay: float, error: FeedError) -> RetryEvent:
+        return RetryEvent(failures, delay, self.next_step, error)
+
+    def resume_context(self) -> str:
+        return f"resuming at step {self.next_step}"
+
+
+class _Producer:
+    """The thread's side of a stream: calls, resumes where the cursor says, queues messages, and records how it
+    ended."""
+
+    def __init__(self, channels, cursor, prefetch, policy, on_retry):
+        self.channels = channels
+        self.cursor = cursor
         self.policy = policy
         self.on_retry = on_retry
         self.queue: queue.Queue = queue.Queue(maxsize=prefetch)
         self.stopping = threading.Event()
         self.finished = threading.Event()
-        # None: ended normally (or stopped); a FeedError: the error the consumer gets after the queued batches.
+        # None: ended normally (or stopped); a FeedError: the error the consumer gets after the queued messages.
         self.outcome: FeedError | None = None
         self._call = None
         self._call_lock = threading.Lock()
@@ -135,15 +194,15 @@ class _Producer:
             self.outcome = FeedError(
                 "UNKNOWN",
                 f"{type(error).__name__}: {error}",
-                f"StreamBatches on {self.channels.description} stopped: {type(error).__name__}: {error}",
+                f"{self.cursor.method} on {self.channels.description} stopped: {type(error).__name__}: {error}",
             )
         finally:
             self.finished.set()
 
-    def _put(self, batch: Batch) -> bool:
+    def _put(self, item) -> bool:
         while not self.stopping.is_set():
             try:
-                self.queue.put(batch, timeout=_POLL_S)
+                self.queue.put(item, timeout=_POLL_S)
                 return True
             except queue.Full:
                 continue
@@ -151,24 +210,18 @@ class _Producer:
 
     def _stream(self) -> FeedError | None:
         """Streams to the end, a final error or a stop; returns the error the consumer gets, if any."""
-        request = self.request
-        stride = max(1, request.step_stride)
-        next_step = request.start_step
-        received = 0
-        steps_in_epoch = math.inf
+        cursor = self.cursor
+        method_name = cursor.method
         failures = 0
         started = time.monotonic()
         while not self.stopping.is_set():
-            step_before = next_step
+            position_before = cursor.position()
             channel, address = self.channels.next()
-            wire = pb.StreamBatchesRequest()
-            wire.CopyFrom(request)
-            wire.start_step = next_step
-            wire.max_steps = 0 if request.max_steps == 0 else request.max_steps - received
+            wire = cursor.next_request()
             method = channel.unary_stream(
-                STREAM_METHOD,
-                request_serializer=pb.StreamBatchesRequest.SerializeToString,
-                response_deserializer=None,  # the raw bytes: decode_batch makes views into them
+                SERVICE + method_name,
+                request_serializer=type(wire).SerializeToString,
+                response_deserializer=None,  # the raw bytes: the cursor decodes views into them
             )
             try:
                 with self._call_lock:
@@ -177,41 +230,33 @@ class _Producer:
                     call = method(wire, metadata=self.channels.metadata)
                     self._call = call
                 for raw in call:
-                    batch = decode_batch(raw)
-                    if batch.step != next_step:
-                        call.cancel()
-                        details = f"the server sent step {batch.step} where step {next_step} was due"
-                        return FeedError("DATA_LOSS", details, f"StreamBatches on {address}: {details}")
-                    next_step = batch.step + stride
-                    received += 1
-                    steps_in_epoch = batch.steps_in_epoch
-                    if not self._put(batch):
+                    if not self._put(cursor.take(raw)):
                         return None
                 return None
-            except MalformedBatch as malformed:
+            except (MalformedBatch, OutOfOrder) as bad:
                 call.cancel()
-                details = f"a batch could not be read: {malformed}"
-                return FeedError("DATA_LOSS", details, f"StreamBatches on {address}: {details}")
+                details = f"a {cursor.noun} could not be read: {bad}" if isinstance(bad, MalformedBatch) else str(bad)
+                return FeedError("DATA_LOSS", details, f"{method_name} on {address}: {details}")
             except grpc.RpcError as rpc_error:
                 if self.stopping.is_set():
                     return None
-                error = to_feed_error(rpc_error, "StreamBatches", address)
+                error = to_feed_error(rpc_error, method_name, address)
             finally:
                 with self._call_lock:
                     self._call = None
-            if next_step >= steps_in_epoch or (request.max_steps > 0 and received >= request.max_steps):
+            if cursor.complete():
                 return None
             # A CANCELLED this client did not ask for comes from the other side (a server ending its streams at
-            # the end of its shutdown grace, or a proxy): the epoch goes on elsewhere.
+            # the end of its shutdown grace, or a proxy): the stream goes on elsewhere.
             if not is_retryable(error) and error.code != "CANCELLED":
                 return error
-            failures = (0 if next_step > step_before else failures) + 1
+            failures = (0 if cursor.position() != position_before else failures) + 1
             if failures >= self.policy.max_attempts:
-                context = f" since the stream started, resuming at step {next_step}"
-                return give_up_error("StreamBatches", self.channels.description, failures, started, error, context)
+                context = f" since the stream started, {cursor.resume_context()}"
+                return give_up_error(method_name, self.channels.description, failures, started, error, context)
             delay = backoff_delay_s(failures, self.policy, random.random())
             if self.on_retry is not None:
-                self.on_retry(RetryEvent(failures, delay, next_step, error))
+                self.on_retry(cursor.retry_event(failures, delay, error))
             if self.stopping.wait(delay):
                 return None
         return None

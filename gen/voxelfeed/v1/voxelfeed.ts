@@ -228,9 +228,10 @@ export interface ReportTrainerStatsResponse {
 /**
  * The tile grid of one series, along each axis, for volume size V, tile size T and overlap o (0 <= o < 1):
  * - V <= T: one tile at origin 0, padded past the edge with pad_value (masks with 0) where V < T;
- * - V > T: n = ceil((V - T) / s) + 1 tiles, where s = max(1, T * (1 - o)) is the largest step allowed, at
+ * - V > T: n = ceil((V - T) / s) + 1 tiles, where s = max(1, T * (1 - o)) is the target step, at
  *   origins floor(i * (V - T) / (n - 1) + 1/2) for i = 0..n-1: the first at 0, the last ending at the edge,
- *   steps as even as integers allow and none larger than s. Tiles never run past an edge the volume covers.
+ *   steps as even as integers allow: each at most ceil(s), their mean at most s. Tiles never run past an edge
+ *   the volume covers.
  * A series' tiles are numbered t = (i0 * n1 + i1) * n2 + i2 (axis 0 slowest) and sent in that order, so a
  * client that has seen a tile with axis-0 origin z holds the last tile of every voxel below z.
  */

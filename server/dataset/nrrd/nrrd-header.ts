@@ -30,6 +30,8 @@ export interface NrrdHeader {
   kinds: string[] | null;
   spacings: number[] | null;
   spaceDirections: (number[] | null)[] | null;
+  /** The `key:=value` lines, which carry no geometry (e.g. `voxelfeed_kind:=probability`); later keys win. */
+  keyValues: ReadonlyMap<string, string>;
 }
 
 /** More dimensions than a single-channel volume with one extra axis cannot be served. */
@@ -55,13 +57,17 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
   const text = new TextDecoder('utf-8').decode(bytes.subarray(0, end ?? bytes.length));
   const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
   const fields = new Map<string, string>();
+  const keyValues = new Map<string, string>();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') break;
     if (line.startsWith('#')) continue;
     const colon = line.indexOf(':');
     if (colon < 0) fail(`header line ${i + 1} "${clip(line)}" is neither "field: value" nor "key:=value"`);
-    if (line[colon + 1] === '=') continue; // key/value pairs carry no geometry
+    if (line[colon + 1] === '=') {
+      keyValues.set(line.slice(0, colon), line.slice(colon + 2));
+      continue;
+    }
     const name = line.slice(0, colon).trim().toLowerCase().replace(/\s+/g, ' ');
     const value = line.slice(colon + 1).trim();
     if (fields.has(name)) fail(`field "${name}" appears twice in the header`);
@@ -164,6 +170,7 @@ export function parseNrrdHeader(bytes: Uint8Array, sourcePath: string): NrrdHead
     kinds,
     spacings,
     spaceDirections,
+    keyValues,
   };
 }
 

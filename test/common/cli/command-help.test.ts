@@ -7,6 +7,7 @@ import { DEMO_COMMAND, DEMO_HELP } from '../../../bin/demo/run-demo.js';
 import type { CommandSpec, OptionTable } from '../../../common/cli/command-spec.js';
 import { isFlagKind } from '../../../common/cli/option-kinds.js';
 import { SERVE_COMMAND, SERVE_HELP } from '../../../server/config/serve-config.js';
+import { EVALUATE_COMMAND, EVALUATE_HELP } from '../../../server/evaluate/evaluate-options.js';
 import { INDEX_COMMAND, INDEX_HELP } from '../../../server/index-command/index-options.js';
 import { SYNTH_COMMAND, SYNTH_HELP } from '../../../server/synth/synth-options.js';
 import { TRAIN_COMMAND, TRAIN_HELP } from '../../../trainer/config/train-config.js';
@@ -16,6 +17,7 @@ const COMMANDS: Array<[CommandSpec<OptionTable>, string]> = [
   [TRAIN_COMMAND, TRAIN_HELP],
   [SYNTH_COMMAND, SYNTH_HELP],
   [INDEX_COMMAND, INDEX_HELP],
+  [EVALUATE_COMMAND, EVALUATE_HELP],
   [DEMO_COMMAND, DEMO_HELP],
   [BENCH_COMMAND, BENCH_HELP],
   [LOAD_COMMAND, LOAD_HELP],

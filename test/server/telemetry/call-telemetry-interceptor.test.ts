@@ -98,6 +98,7 @@ describe('the call telemetry interceptor', () => {
       ['StreamBatches', 'server_stream'],
       ['GetSample', 'unary'],
       ['ReportTrainerStats', 'unary'],
+      ['StreamTiles', 'server_stream'],
     ] as const) {
       for (const code of ['OK', 'Canceled', 'InvalidArgument', 'ResourceExhausted', 'DataLoss', 'Internal']) {
         const labels = { ...voxelfeed(method, type), grpc_code: code };

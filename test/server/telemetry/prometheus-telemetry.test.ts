@@ -6,8 +6,8 @@ import { TrainerStatsStore } from '../../../server/service/trainer-stats-store.j
 import { PrometheusTelemetry } from '../../../server/telemetry/prometheus-telemetry.js';
 import type { WatchedState } from '../../../server/telemetry/telemetry.js';
 
-/** The four rpcs of proto/voxelfeed/v1/voxelfeed.proto, written out here rather than read from the code. */
-const METHODS = ['GetDatasetInfo', 'StreamBatches', 'GetSample', 'ReportTrainerStats'];
+/** The rpcs of proto/voxelfeed/v1/voxelfeed.proto, written out here rather than read from the code. */
+const METHODS = ['GetDatasetInfo', 'StreamBatches', 'GetSample', 'ReportTrainerStats', 'StreamTiles'];
 
 function idleState(cache: WatchedState['cache']): WatchedState {
   return {
@@ -33,7 +33,7 @@ describe('PrometheusTelemetry', () => {
   it('exposes the codes that alerts watch for every method at 0 before any call', async () => {
     const lines = (await new PrometheusTelemetry().registry.metrics()).split('\n');
     for (const method of METHODS) {
-      const type = method === 'StreamBatches' ? 'server_stream' : 'unary';
+      const type = method.startsWith('Stream') ? 'server_stream' : 'unary';
       for (const code of ['OK', 'Canceled', 'DataLoss', 'Internal', 'ResourceExhausted', 'Unauthenticated']) {
         const series = `grpc_server_handled_total{grpc_type="${type}",grpc_service="voxelfeed.v1.VoxelFeed",grpc_method="${method}",grpc_code="${code}"} 0`;
         assert.ok(lines.includes(series), `missing ${series}`);

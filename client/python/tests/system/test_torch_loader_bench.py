@@ -47,7 +47,8 @@ def test_every_variant_delivers_crops_and_the_json_line_reports_them(phantom_dir
     assert result["voxelfeed_best"] in ("voxelfeed-w0", "voxelfeed-w2")
     best = result["variants"][result["voxelfeed_best"]]["mean_crops_per_s"]
     for over, key in (("original", "ratio_vs_original"), ("cached", "ratio_vs_cached")):
-        assert result[key] == pytest.approx(best / result["variants"][over]["mean_crops_per_s"], rel=0.02)
+        # The JSON line rounds ratios to two decimals.
+        assert result[key] == pytest.approx(best / result["variants"][over]["mean_crops_per_s"], rel=0.02, abs=0.006)
     # The table names every variant before the JSON line.
     for name in VARIANTS:
         assert any(line.startswith(f"{name}: ") for line in lines[:-1]), name

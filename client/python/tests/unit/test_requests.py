@@ -64,3 +64,40 @@ def test_wrong_types_are_named_not_raised_raw():
 
 def test_a_numpy_crop_size_is_three_sizes():
     assert list(stream_request(crop_size=np.array([8, 16, 16]), batch_size=1).crop_size) == [8, 16, 16]
+
+
+def test_a_tiles_request_fills_the_documented_defaults():
+    from voxelfeed.requests import tiles_request
+
+    request = tiles_request(tile_size=(16, 96, 96))
+    assert list(request.tile_size) == [16, 96, 96] and list(request.series_uids) == []
+    assert list(request.overlap) == []  # the server's default: 0.5 on every axis
+    assert request.batch_size == 1 and request.dtype == pb.DTYPE_UINT8 and request.include_mask is False
+    assert (request.pad_value, request.start_series, request.start_tile) == (0, 0, 0)
+    assert not request.HasField("split")
+    named = tiles_request(tile_size=np.array([8, 8, 8]), series_uids=("b.2", "a.1"), overlap=(0.25, 0.5, 0),
+                          batch_size=np.int32(6), dtype="float32", include_mask=True, pad_value=170.0,
+                          start_series=1, start_tile=2**40, dataset="luna")
+    assert list(named.series_uids) == ["b.2", "a.1"] and list(named.overlap) == [0.25, 0.5, 0]
+    assert (named.batch_size, named.dtype, named.pad_value) == (6, pb.DTYPE_FLOAT32, 170)
+    assert (named.start_series, named.start_tile, named.dataset) == (1, 2**40, "luna")
+    split = tiles_request(tile_size=(8, 8, 8), overlap=0.5, split={"holdout_fraction": 0.2, "part": "holdout"})
+    assert list(split.overlap) == [0.5] and split.split.part == pb.SPLIT_PART_HOLDOUT
+
+
+def test_every_problem_of_a_tiles_request_is_named_in_one_error():
+    from voxelfeed.requests import tiles_request
+
+    with pytest.raises(FeedError) as caught:
+        tiles_request(tile_size=(16, 0, 96), series_uids=["a", "a", ""], split={"part": "train"}, overlap=(0.5, 1),
+                      batch_size=0, pad_value=12.5, dtype="float16", start_tile=-1)
+    error = caught.value
+    assert error.code == "INVALID_ARGUMENT" and str(error).startswith("invalid tiles request: ")
+    for text in ("series_uids holds ''", "series_uids names ['a'] more than once",
+                 "series_uids and split are both given", "batch_size is 0; use an integer from 1",
+                 "tile_size is (16, 0, 96); every size must be at least 1", "pad_value is 12.5",
+                 "dtype is 'float16'", "overlap is (0.5, 1); give a share of the tile from 0 to below 1",
+                 "start_tile is -1"):
+        assert text in error.details, text
+    with pytest.raises(FeedError, match=r"series_uids is 'a.1'; give a list"):
+        tiles_request(tile_size=(8, 8, 8), series_uids="a.1")

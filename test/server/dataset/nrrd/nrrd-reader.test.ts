@@ -636,6 +636,22 @@ describe('parseNrrdHeader', () => {
     assert.equal(header.headerBytes, text.length - 2, 'attached data starts after the CRLF blank line');
   });
 
+  it('keeps key/value pairs apart from the fields, the value being everything after the first :=', () => {
+    const header = parse(
+      'NRRD0004\ntype: uchar\nsizes: 2 2 2\nvoxelfeed_kind:=probability\nencoding: raw\n' +
+        'note:=a: b:=c\nsizes of things:=3\n\n',
+    );
+    assert.deepEqual(
+      [...header.keyValues],
+      [
+        ['voxelfeed_kind', 'probability'],
+        ['note', 'a: b:=c'],
+        ['sizes of things', '3'],
+      ],
+    );
+    assert.deepEqual(header.sizes, [2, 2, 2]);
+  });
+
   for (const [problem, text, pattern] of [
     ['no sizes', 'NRRD0004\ntype: uchar\nencoding: raw\n\n', /no "sizes:" field/],
     ['no type', 'NRRD0004\nsizes: 2 2 2\nencoding: raw\n\n', /no "type:" field/],
