@@ -1,10 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { createFeedClient } from '@voxelfeed/client';
 import { VoxelfeedError } from '@voxelfeed/common/voxelfeed-error.js';
 import { selectBackend } from '../backend/select-backend.js';
+import { readFeedSecurity } from '../config/read-feed-security.js';
+import { feedFailure } from '../feed-failure.js';
 import { checkTileSize } from './check-tile-size.js';
-import { IDENTITY_DEFAULT_TILE, type InferConfig } from './infer-config.js';
-import type { InferProgress } from './infer-progress.js';
+import { IDENTITY_DEFAULT_TILE, INFER_HELP, type InferConfig, parseInferConfig } from './infer-config.js';
+import { barProgress, type InferProgress, lineProgress, NO_PROGRESS } from './infer-progress.js';
+import { inferJson, inferTable } from './infer-report.js';
 import { type InferTarget, inferTarget } from './infer-target.js';
 import {
   type InferTileBatch,
@@ -14,8 +18,78 @@ import {
   type SeriesStart,
   type Shape3,
 } from './infer-tiles.js';
+import { openNrrdSeriesOutput } from './nrrd-series-output.js';
 import { readInferenceCheckpoint } from './read-inference-checkpoint.js';
 import { identityPredictor, type TilePredictor } from './tile-predictor.js';
+
+/**
+ * The composition root of `voxelfeed infer`: reads the config, predicts through a feed client
+ * (`inferWithClient`) with progress on stderr, and prints a table per series and one JSON summary line on
+ * stdout.
+ */
+export async function runInfer(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const config = parseInferConfig(argv, env);
+  if (config === 'help') {
+    process.stdout.write(`${INFER_HELP}\n`);
+    return 0;
+  }
+  const log = (message: string) => process.stderr.write(`voxelfeed infer: ${message}\n`);
+  const progress = !config.progress
+    ? NO_PROGRESS
+    : process.stderr.isTTY
+      ? barProgress(process.stderr)
+      : lineProgress(log, () => performance.now());
+  const summary = await inferWithClient(config, { progress, log, now: () => performance.now() / 1000 });
+  process.stdout.write(`${inferTable(summary)}\n${JSON.stringify(inferJson(config, summary))}\n`);
+  return 0;
+}
+
+/**
+ * `infer` against the configured server: reads the TLS and token files first (a bad one stops before
+ * anything loads), streams the tiles with the feed client (reconnecting and resuming at the next tile) and
+ * writes each series through a TileMerger into its NRRD file. A feed failure becomes one line naming the
+ * server and the fix.
+ */
+export async function inferWithClient(
+  config: InferConfig,
+  deps: Pick<InferDeps, 'progress' | 'log' | 'now'>,
+): Promise<InferSummary> {
+  const security = await readFeedSecurity(config);
+  const feed = createFeedClient({
+    addresses: [config.server],
+    reconnect: { maxAttempts: config.reconnectAttempts },
+    ...security.options,
+  });
+  try {
+    return await infer(config, {
+      ...deps,
+      streamTiles: (request) =>
+        feed.streamTiles({
+          dataset: request.dataset,
+          ...(request.target.kind === 'series'
+            ? { seriesUids: [...request.target.uids] }
+            : { split: { holdoutFraction: request.target.fraction, part: 'holdout' } }),
+          tileSize: request.tileSize,
+          overlap: request.overlap,
+          batchSize: request.batchSize,
+          dtype: 'uint8',
+          includeMask: false,
+        }),
+      openSeries: (start, file) => openNrrdSeriesOutput(start, file, config),
+    });
+  } catch (error) {
+    const line = feedFailure(
+      error,
+      [config.server],
+      config.reconnectAttempts,
+      '--address (VOXELFEED_SERVER)',
+    );
+    if (line === null) throw error;
+    throw line;
+  } finally {
+    feed.close();
+  }
+}
 
 /** The StreamTiles request inference makes. */
 export interface InferTilesRequest {
