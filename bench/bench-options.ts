@@ -8,13 +8,13 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
-  usage: 'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch]',
+  usage: 'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -28,6 +28,9 @@ export const BENCH_COMMAND = command({
   (i) crops/s delivered as torch tensors into one Python process (/usr/bin/python3 with torch and grpc;
       skipped without): VoxelFeedDataset against the original PyTorch Dataset, with and without lru_cache
       (16 series of 96x160x160, 3 alternating rounds; bench/python/torch_loader_bench.py --help)
+  (j) voxelfeed infer on one whole 300x512x512 scan with the identity model: tiles 16x96x96, overlap 0.5,
+      Gaussian weighting, batch 8; seconds per scan cold and warm, tiles/s, peak merge bytes against a
+      whole-volume float32 buffer (only with --only tiles; a 60x128x128 scan with --quick)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -41,9 +44,11 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc', 'torch'] as const, { placeholder: 'cache-window|grpc|torch' }),
+      kind: choice(['cache-window', 'grpc', 'torch', 'tiles'] as const, {
+        placeholder: 'cache-window|grpc|torch|tiles',
+      }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone",
     }),
   },
 });

@@ -8,6 +8,7 @@ import { BENCH_COMMAND, BENCH_HELP, parseBenchOptions } from './bench-options.js
 import { benchCacheWindow } from './cache-window.js';
 import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
+import { benchInferTiles } from './infer-tiles.js';
 import { benchMetricsCost } from './metrics-cost.js';
 import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchReplicaGroups } from './replica-groups.js';
@@ -42,6 +43,19 @@ async function main(): Promise<void> {
     const run = await benchTorchLoader({ quick, seconds });
     process.stdout.write(`${torchLoaderText(run)}\n`);
     if (!('skipped' in run)) process.stdout.write(`\n${JSON.stringify(run.json)}\n`);
+    return;
+  }
+  if (options.only === 'tiles') {
+    const shape: Shape3 = quick ? [60, 128, 128] : [300, 512, 512];
+    const dir = await benchDataset('scan', { series: 1, shape, seed: 1n });
+    const run = await benchInferTiles(dir, {
+      shape,
+      tile: crop,
+      overlap: 0.5,
+      batchSize,
+      rounds: quick ? 2 : 3,
+    });
+    process.stdout.write(`${run.table}\n\n${JSON.stringify(run.json)}\n`);
     return;
   }
   if (options.only === 'grpc') {

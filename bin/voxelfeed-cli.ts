@@ -9,6 +9,7 @@ Commands:
   index    index a data set folder or manifest and print its summary and any bad series
   evaluate score predicted masks against a data set: Dice, nodules found, false positives, FROC
   train    train a V-Net (TensorFlow.js) as one rank, on batches streamed by a server
+  infer    predict whole scans tile by tile from a checkpoint, writing <uid>_pred.nrrd per series
   demo     the whole system in one command: a phantom data set, a server, two trainer ranks, a summary
 
 Run voxelfeed <command> --help for the options of one command.`;
@@ -24,6 +25,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   evaluate: async () =>
     (await import('@voxelfeed/server/evaluate/run-evaluate.js').catch(notInstalled('server'))).runEvaluate,
   train: async () => (await import('@voxelfeed/trainer/main.js').catch(notInstalled('trainer'))).runTrain,
+  infer: async () =>
+    (await import('@voxelfeed/trainer/infer/run-infer.js').catch(notInstalled('trainer'))).runInfer,
   demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server', 'trainer'))).runDemo,
 };
 

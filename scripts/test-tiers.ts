@@ -84,6 +84,11 @@ export const TIER_EXCEPTIONS: readonly TierException[] = [
     why: 'runs voxelfeed train against a closed port',
   },
   { pattern: '**/train-resume.test.ts', tier: 'integration', why: 'trains against a real server' },
+  {
+    pattern: '**/run-infer.test.ts',
+    tier: 'integration',
+    why: 'infers from a real server; teem-unu and numpy read the files back',
+  },
   { pattern: '**/vnet-training.test.ts', tier: 'integration', why: 'trains a V-Net for tens of seconds' },
   {
     pattern: '**/prometheus-scrape.test.ts',

@@ -23,6 +23,8 @@ export function feedFailure(
   error: unknown,
   servers: readonly string[],
   attempts: number,
+  /** The option that names the server(s), as the message shows it. */
+  serverOption = '--server (VOXELFEED_SERVER)',
 ): VoxelfeedError | null {
   if (!isFeedError(error)) return null;
   if (error.code !== 'UNAVAILABLE') {
@@ -32,7 +34,7 @@ export function feedFailure(
   const which = servers.length === 1 ? 'the server' : 'any of the servers';
   return new VoxelfeedError(
     'UNAVAILABLE',
-    `cannot reach ${which} at ${servers.join(', ')} (${lastConnectionError(error)}) after ${attempts} attempts in a row; start voxelfeed serve there or point --server (VOXELFEED_SERVER) at a running one, check that the TLS options match the server's, or wait longer with --reconnect-attempts (VOXELFEED_RECONNECT_ATTEMPTS)`,
+    `cannot reach ${which} at ${servers.join(', ')} (${lastConnectionError(error)}) after ${attempts} attempts in a row; start voxelfeed serve there or point ${serverOption} at a running one, check that the TLS options match the server's, or wait longer with --reconnect-attempts (VOXELFEED_RECONNECT_ATTEMPTS)`,
     { cause: error },
   );
 }

@@ -119,6 +119,8 @@ async function trainServingMetrics(
     rank: config.rank,
     worldSize: config.worldSize,
     dataset: config.dataset,
+    // What voxelfeed infer predicts by default: the series this run never trained on (0: it trained on all).
+    holdoutFraction: config.validateEvery > 0 ? config.holdoutFraction : 0,
   };
   let start = { cursor: { epoch: 0, step: 0 }, globalStep: 0 };
   try {
@@ -150,7 +152,7 @@ async function trainServingMetrics(
         maxSteps: config.steps,
         batchSize: config.batchSize,
         cropSize: config.cropSize,
-        holdoutFraction: config.validateEvery > 0 ? config.holdoutFraction : 0,
+        holdoutFraction: meta.holdoutFraction,
         ...(config.negativesPerEpoch > 0 || config.shuffleWindow > 0
           ? { sampling: { negativesPerEpoch: config.negativesPerEpoch, shuffleWindow: config.shuffleWindow } }
           : {}),
@@ -208,10 +210,18 @@ async function trainServingMetrics(
   }
 }
 
-/** A checkpoint from another model, batch, crop, seed or rank layout would not continue the same run. */
+/** Meta keys recorded since a later version: a checkpoint written before one was added still resumes. */
+const LATER_META_KEYS: ReadonlySet<string> = new Set(['holdoutFraction']);
+
+/**
+ * A checkpoint from another model, batch, crop, seed, rank layout or held-out share would not continue the
+ * same run.
+ */
 function checkIdentity(current: Record<string, unknown>, saved: Readonly<Record<string, unknown>>): void {
   const differences = Object.keys(current).filter(
-    (key) => JSON.stringify(current[key]) !== JSON.stringify(saved[key]),
+    (key) =>
+      !(LATER_META_KEYS.has(key) && !Object.hasOwn(saved, key)) &&
+      JSON.stringify(current[key]) !== JSON.stringify(saved[key]),
   );
   if (differences.length > 0) {
     throw new Error(

@@ -91,7 +91,13 @@ describe('voxelfeed (the CLI)', () => {
   });
 
   describe('usage', { concurrency: true }, () => {
-    for (const args of [['--help'], ['serve', '--help'], ['synth', '--help'], ['index', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['synth', '--help'],
+      ['index', '--help'],
+      ['infer', '--help'],
+    ]) {
       it(`prints usage for voxelfeed ${args.join(' ')} and exits 0`, async () => {
         const { code, stdout, stderr } = await voxelfeed(args);
         assert.equal(code, 0, stderr);
@@ -107,6 +113,20 @@ describe('voxelfeed (the CLI)', () => {
       const none = await voxelfeed([]);
       assert.equal(none.code, 2);
       assertMentions(none.stderr, ['Usage: voxelfeed <command>']);
+    });
+
+    it('exits 2 naming every bad infer option, one line each, without a stack', async () => {
+      const bad = await voxelfeed(['infer', '--model', 'identity', '--overlap', '1', '--tile', '8,8']);
+      assert.equal(bad.code, 2);
+      assertMentions(bad.stderr, [
+        'voxelfeed infer: bad options:',
+        '--overlap 1: give one share for every axis or three',
+        '--tile 8,8: give three sizes',
+        'missing --out DIR',
+        'voxelfeed infer --help',
+      ]);
+      assert.doesNotMatch(bad.stderr, /\n\s+at /);
+      assert.equal(bad.stdout, '');
     });
 
     it('exits 2 naming a bad serve value and an unknown serve flag, without starting', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -115,6 +115,38 @@ describe('voxelfeed train with checkpoints', () => {
       run({ steps: 2, checkpointDir: dir, resume: true, cropSize: [8, 16, 32] }),
       /other cropSize .*another --checkpoint-dir/,
     );
+  });
+
+  it('records the share of series held out of training in the checkpoint, 0 when none were', async () => {
+    const validated = path.join(root, 'holdout-validated');
+    const all = path.join(root, 'holdout-none');
+    await run({ steps: 1, checkpointDir: validated, validateEvery: 100, holdoutFraction: 0.25 });
+    await run({ steps: 1, checkpointDir: all, holdoutFraction: 0.25 });
+    assert.equal((await loadLatestCheckpoint(validated))?.meta['holdoutFraction'], 0.25);
+    assert.equal((await loadLatestCheckpoint(all))?.meta['holdoutFraction'], 0);
+    await assert.rejects(
+      run({ steps: 2, checkpointDir: validated, resume: true, validateEvery: 100, holdoutFraction: 0.5 }),
+      /other holdoutFraction \(0\.25 vs 0\.5\)/,
+    );
+  });
+
+  it('resumes a checkpoint written before the held-out share was recorded', async () => {
+    const dir = path.join(root, 'older');
+    await run({ steps: 1, checkpointDir: dir, checkpointEvery: 1 });
+    const latest = JSON.parse(await readFile(path.join(dir, 'latest.json'), 'utf8')) as {
+      checkpoint: string;
+    };
+    const statePath = path.join(dir, latest.checkpoint, 'state.json');
+    const state = JSON.parse(await readFile(statePath, 'utf8'));
+    delete state.meta.holdoutFraction;
+    await writeFile(statePath, JSON.stringify(state));
+    const resumed = await run({ steps: 2, checkpointDir: dir, checkpointEvery: 1, resume: true });
+    assert.deepEqual(
+      resumed.map((event) => event.globalStep),
+      [2],
+      'one more step, the second',
+    );
+    assert.equal((await loadLatestCheckpoint(dir))?.meta['holdoutFraction'], 0);
   });
 
   it('validates on held-out series and reports the mean Dice', async () => {

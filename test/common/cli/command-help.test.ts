@@ -11,10 +11,12 @@ import { EVALUATE_COMMAND, EVALUATE_HELP } from '../../../server/evaluate/evalua
 import { INDEX_COMMAND, INDEX_HELP } from '../../../server/index-command/index-options.js';
 import { SYNTH_COMMAND, SYNTH_HELP } from '../../../server/synth/synth-options.js';
 import { TRAIN_COMMAND, TRAIN_HELP } from '../../../trainer/config/train-config.js';
+import { INFER_COMMAND, INFER_HELP } from '../../../trainer/infer/infer-config.js';
 
 const COMMANDS: Array<[CommandSpec<OptionTable>, string]> = [
   [SERVE_COMMAND, SERVE_HELP],
   [TRAIN_COMMAND, TRAIN_HELP],
+  [INFER_COMMAND, INFER_HELP],
   [SYNTH_COMMAND, SYNTH_HELP],
   [INDEX_COMMAND, INDEX_HELP],
   [EVALUATE_COMMAND, EVALUATE_HELP],
