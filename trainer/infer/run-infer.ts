@@ -78,12 +78,7 @@ export async function inferWithClient(
       openSeries: (start, file) => openNrrdSeriesOutput(start, file, config),
     });
   } catch (error) {
-    const line = feedFailure(
-      error,
-      [config.server],
-      config.reconnectAttempts,
-      '--server (VOXELFEED_SERVER)',
-    );
+    const line = feedFailure(error, [config.server], config.reconnectAttempts, '--server (VOXELFEED_SERVER)');
     if (line === null) throw error;
     throw line;
   } finally {
