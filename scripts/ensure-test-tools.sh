@@ -4,7 +4,8 @@
 # checks the wire contract and Debian's python3 protobuf (python3-protobuf) reads the descriptors that server
 # reflection serves, prometheus/promtool (Debian prometheus) check deploy/prometheus/ and scrape a real server
 # and trainer, ip (Debian iproute2) makes the network namespaces of the multi-host test and curl scrapes
-# across them, and openssl makes the certificate authorities and certificates of the TLS tests. The Python
+# across them, openssl makes the certificate authorities and certificates of the TLS tests, and Debian's
+# headless chromium (driven by puppeteer-core) loads the crop browser's page. The Python
 # client's tests run on Debian's python3 with python3-grpcio, python3-torch (CPU) and python3-pytest, and
 # install the package into a venv (python3-venv).
 # As root (CI's .ci/run, or `sudo bash scripts/ensure-test-tools.sh`) it installs what is missing with
@@ -24,6 +25,7 @@ command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
