@@ -11,12 +11,9 @@ import {
   text,
   triple,
 } from '@voxelfeed/common/cli/option-kinds.js';
-import {
-  type CommandLine,
-  parseCommandLine,
-  throwIfProblems,
-} from '@voxelfeed/common/cli/parse-command-line.js';
+import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-command-line.js';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../backend/backend-preference.js';
+import { FEED_SECURITY_OPTIONS, type FeedTlsFiles, feedTlsFiles } from './feed-connection-options.js';
 
 export type ModelName = 'tiny' | 'vnet';
 export type { BackendPreference } from '../backend/backend-preference.js';
@@ -61,7 +58,7 @@ export interface TrainConfig {
   /** Print a progress line every this many steps (0: never). */
   readonly logEvery: number;
   /** TLS to the server(s); null: plaintext. The files are read and checked at start (read-feed-security.ts). */
-  readonly tls: TrainTlsFiles | null;
+  readonly tls: FeedTlsFiles | null;
   /** Its first token is sent as `authorization: Bearer <token>`; null: no token. */
   readonly authTokenFile: string | null;
   /** Calls that fail for want of a server, in a row, before the trainer gives up (reconnect.maxAttempts). */
@@ -69,16 +66,8 @@ export interface TrainConfig {
   readonly logLevel: TrainLogLevel;
 }
 
-/** TLS to the server: `caFile` null trusts the system's CAs; a client certificate (both or neither) for mTLS. */
-export interface TrainTlsFiles {
-  readonly caFile: string | null;
-  readonly certFile: string | null;
-  readonly keyFile: string | null;
-}
-
 const count = (min: number, max: number, example: string, placeholder = 'N') =>
   integer({ min, max, example, placeholder });
-const file = (example: string) => text({ placeholder: 'FILE', example });
 
 /** `voxelfeed train`: its options, variables, defaults and help lines. */
 export const TRAIN_COMMAND = command({
@@ -233,36 +222,7 @@ export const TRAIN_COMMAND = command({
       default: 10,
       help: 'progress line every N steps ({default}; 0: none)',
     }),
-    tls: option({
-      kind: flag(),
-      default: false,
-      variable: 'VOXELFEED_TLS',
-      help: "TLS, trusting the system's CAs",
-    }),
-    'tls-ca': option({
-      kind: file('/etc/voxelfeed/tls/ca.crt'),
-      default: null,
-      variable: 'VOXELFEED_TLS_CA',
-      help: "TLS, trusting this PEM CA (the server's issuer)",
-    }),
-    'tls-cert': option({
-      kind: file('/etc/voxelfeed/tls/client.crt'),
-      default: null,
-      variable: 'VOXELFEED_TLS_CERT',
-      help: "mutual TLS: this client's PEM certificate",
-    }),
-    'tls-key': option({
-      kind: file('/etc/voxelfeed/tls/client.key'),
-      default: null,
-      variable: 'VOXELFEED_TLS_KEY',
-      help: 'mutual TLS: its unencrypted PEM private key',
-    }),
-    'auth-token-file': option({
-      kind: file('/etc/voxelfeed/token'),
-      default: null,
-      variable: 'VOXELFEED_AUTH_TOKEN_FILE',
-      help: 'send the file\'s first token (# lines skipped) as "authorization: Bearer <token>"',
-    }),
+    ...FEED_SECURITY_OPTIONS,
     'log-level': option({
       kind: choice(LOG_LEVELS, { placeholder: 'LEVEL' }),
       default: 'info',
@@ -346,7 +306,7 @@ export function parseTrainConfig(
     prefetch: values.prefetch,
     reportEveryMs: values['report-every-ms'],
     logEvery: values['log-every'],
-    tls: trainTls(line, problems),
+    tls: feedTlsFiles(line, problems),
     authTokenFile: values['auth-token-file'],
     reconnectAttempts: values['reconnect-attempts'],
     logLevel: values['log-level'],
@@ -354,23 +314,6 @@ export function parseTrainConfig(
   throwIfProblems(TRAIN_COMMAND, problems);
   for (const warning of line.warnings) warn(warning);
   return config;
-}
-
-/** TLS is on with --tls or any TLS file; a client certificate needs its key and the reverse. */
-function trainTls(line: CommandLine<typeof TRAIN_COMMAND.options>, problems: string[]): TrainTlsFiles | null {
-  const caFile = line.values['tls-ca'];
-  const certFile = line.values['tls-cert'];
-  const keyFile = line.values['tls-key'];
-  if (certFile !== null && keyFile === null) {
-    problems.push(`${line.shown('tls-cert')} needs --tls-key FILE (VOXELFEED_TLS_KEY), its private key`);
-  }
-  if (keyFile !== null && certFile === null) {
-    problems.push(
-      `${line.shown('tls-key')} needs --tls-cert FILE (VOXELFEED_TLS_CERT), the certificate of that key`,
-    );
-  }
-  if (!line.values.tls && caFile === null && certFile === null && keyFile === null) return null;
-  return { caFile, certFile, keyFile };
 }
 
 /** A rank that Kubernetes gives a pod, and the variable it came from (for messages). */

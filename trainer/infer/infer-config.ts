@@ -2,14 +2,14 @@ import { DEFAULT_RECONNECT, parseAddress } from '@voxelfeed/client';
 import { command, option } from '@voxelfeed/common/cli/command-spec.js';
 import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
 import type { OptionKind } from '@voxelfeed/common/cli/option-kind.js';
-import { address, choice, decimal, flag, integer, text, triple } from '@voxelfeed/common/cli/option-kinds.js';
+import { address, choice, decimal, integer, text, triple } from '@voxelfeed/common/cli/option-kinds.js';
 import {
   type CommandLine,
   parseCommandLine,
   throwIfProblems,
 } from '@voxelfeed/common/cli/parse-command-line.js';
 import { BACKEND_PREFERENCES, type BackendPreference } from '../backend/backend-preference.js';
-import type { TrainTlsFiles } from '../config/train-config.js';
+import { FEED_SECURITY_OPTIONS, type FeedTlsFiles, feedTlsFiles } from '../config/feed-connection-options.js';
 
 export type InferWeighting = 'gaussian' | 'constant';
 export type InferEncoding = 'gzip' | 'raw';
@@ -40,7 +40,7 @@ export interface InferConfig {
   /** null: the checkpoint's data set (else the server's default). */
   readonly dataset: string | null;
   readonly backend: BackendPreference;
-  readonly tls: TrainTlsFiles | null;
+  readonly tls: FeedTlsFiles | null;
   readonly authTokenFile: string | null;
   readonly reconnectAttempts: number;
   /** Progress on stderr (bars on a terminal, periodic lines otherwise); false: none. */
@@ -88,8 +88,6 @@ function overlapKind(): OptionKind<readonly [number, number, number]> {
     format: (overlap) => (new Set(overlap).size === 1 ? String(overlap[0]) : overlap.join(',')),
   };
 }
-
-const file = (example: string) => text({ placeholder: 'FILE', example });
 
 /** `voxelfeed infer`: its options, variables, defaults and help lines. */
 export const INFER_COMMAND = command({
@@ -185,36 +183,7 @@ slab by slab, and writes OUT/<uid>_pred.nrrd per series (probabilities as uint8 
       variable: 'VOXELFEED_RECONNECT_ATTEMPTS',
       help: 'give up after N failed connection attempts in a row ({default}); a stream resumes at its next tile',
     }),
-    tls: option({
-      kind: flag(),
-      default: false,
-      variable: 'VOXELFEED_TLS',
-      help: "TLS, trusting the system's CAs",
-    }),
-    'tls-ca': option({
-      kind: file('/etc/voxelfeed/tls/ca.crt'),
-      default: null,
-      variable: 'VOXELFEED_TLS_CA',
-      help: "TLS, trusting this PEM CA (the server's issuer)",
-    }),
-    'tls-cert': option({
-      kind: file('/etc/voxelfeed/tls/client.crt'),
-      default: null,
-      variable: 'VOXELFEED_TLS_CERT',
-      help: "mutual TLS: this client's PEM certificate",
-    }),
-    'tls-key': option({
-      kind: file('/etc/voxelfeed/tls/client.key'),
-      default: null,
-      variable: 'VOXELFEED_TLS_KEY',
-      help: 'mutual TLS: its unencrypted PEM private key',
-    }),
-    'auth-token-file': option({
-      kind: file('/etc/voxelfeed/token'),
-      default: null,
-      variable: 'VOXELFEED_AUTH_TOKEN_FILE',
-      help: 'send the file\'s first token (# lines skipped) as "authorization: Bearer <token>"',
-    }),
+    ...FEED_SECURITY_OPTIONS,
   },
   notes: `Which series: --series, else the series held out at --holdout, else at the share recorded in the
 checkpoint (voxelfeed train --validate-every N --holdout F records F; a checkpoint trained on every series
@@ -256,7 +225,7 @@ export function parseInferConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     encoding: values.encoding,
     dataset: values.dataset,
     backend: values.backend,
-    tls: inferTls(line, problems),
+    tls: feedTlsFiles(line, problems),
     authTokenFile: values['auth-token-file'],
     reconnectAttempts: values['reconnect-attempts'],
     progress: values.progress === 'on',
@@ -279,21 +248,4 @@ function inferModel(line: CommandLine<typeof INFER_COMMAND.options>, problems: s
     'missing --checkpoint DIR (a voxelfeed train --checkpoint-dir) or --model identity; e.g. --checkpoint ./ckpt',
   );
   return null;
-}
-
-/** As voxelfeed train: TLS is on with --tls or any TLS file; a client certificate needs its key and the reverse. */
-function inferTls(line: CommandLine<typeof INFER_COMMAND.options>, problems: string[]): TrainTlsFiles | null {
-  const caFile = line.values['tls-ca'];
-  const certFile = line.values['tls-cert'];
-  const keyFile = line.values['tls-key'];
-  if (certFile !== null && keyFile === null) {
-    problems.push(`${line.shown('tls-cert')} needs --tls-key FILE (VOXELFEED_TLS_KEY), its private key`);
-  }
-  if (keyFile !== null && certFile === null) {
-    problems.push(
-      `${line.shown('tls-key')} needs --tls-cert FILE (VOXELFEED_TLS_CERT), the certificate of that key`,
-    );
-  }
-  if (!line.values.tls && caFile === null && certFile === null && keyFile === null) return null;
-  return { caFile, certFile, keyFile };
 }
