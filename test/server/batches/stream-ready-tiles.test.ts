@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DType, type StreamTilesRequest, TileBatch } from '../../../gen/voxelfeed/v1/voxelfeed.js';
 import { BatchMemory } from '../../../server/batches/batch-memory.js';
-import type { DatasetRegistry, ServedDataset } from '../../../server/batches/served-dataset.js';
+import type { DatasetRegistry } from '../../../server/batches/served-dataset.js';
 import { type ReadyTilesDeps, streamReadyTiles } from '../../../server/batches/stream-ready-tiles.js';
 import { resolveTileRequest, type TileRequest } from '../../../server/batches/tile-request.js';
 import { VolumeCache } from '../../../server/cache/volume-cache.js';
-import type { Catalog } from '../../../server/dataset/catalog/catalog.js';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { silentLogger } from '../../../server/log/logger.js';
 import { axisTileOrigins } from '../../../server/sampling/tile-grid.js';
 import type { Shape3, Volume } from '../../../server/sampling/types.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
 import { pollUntil } from '../../support/poll-until.js';
+import { streamTilesRequest } from '../../support/stream-tiles-request.js';
+import { stubCatalog, stubRegistry } from '../../support/stub-catalog.js';
 
 const SHAPES: Shape3[] = [
   [21, 37, 30],
@@ -40,23 +41,7 @@ function patternVolume(shape: Shape3, seed: number): Volume {
 function served(bad?: number) {
   const loads = SHAPES.map(() => 0);
   const gets = SHAPES.map(() => 0);
-  const catalog = {
-    name: 'd',
-    source: '/nowhere',
-    series: SHAPES.map((shape, i) => ({
-      uid: `1.2.${i}`,
-      shape,
-      nodules: [],
-      imagePath: '',
-      maskPath: '',
-      boxesPath: '',
-      spacing: [2.5, 0.7, 0.7],
-    })),
-    skipped: [],
-    nodules: 0,
-    fingerprint: '',
-    decodedBytes: 0,
-  } as unknown as Catalog;
+  const catalog = stubCatalog(SHAPES, [2.5, 0.7, 0.7]);
   const cache = new VolumeCache<number>({
     maxBytes: 1 << 30,
     load: async (index) => {
@@ -70,27 +55,19 @@ function served(bad?: number) {
     gets[index]! += 1;
     return get(index);
   };
-  const dataset = { catalog, cache } as unknown as ServedDataset;
-  const registry: DatasetRegistry = { defaultName: 'd', datasets: new Map([['d', dataset]]) };
-  return { registry, loads, gets };
+  return { registry: stubRegistry({ catalog, cache }), loads, gets };
 }
 
 function request(registry: DatasetRegistry, wire: Partial<StreamTilesRequest> = {}): TileRequest {
   return resolveTileRequest(
-    {
-      dataset: '',
-      seriesUids: [],
-      split: undefined,
-      tileSize: [8, 16, 16],
+    streamTilesRequest({
       overlap: [0.5, 0.25, 0],
       batchSize: 5,
       dtype: DType.DTYPE_UINT8,
       includeMask: true,
       padValue: 7,
-      startSeries: 0,
-      startTile: 0n,
       ...wire,
-    },
+    }),
     registry,
     DEFAULT_SERVICE_LIMITS,
   );
