@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import { BatchMemory } from '../../../server/batches/batch-memory.js';
 import { layOutTensorMessage, writeEncodedBatch } from '../../../server/batches/encoded-batch.js';
 import { type AssembledBatch, HeldBatches } from '../../../server/batches/held-batches.js';
-import type { BatchSent } from '../../../server/batches/stream-observer.js';
-import { pollUntil } from '../../support/poll-until.js';
+import { allBuffersBack } from '../../support/all-buffers-back.js';
+import { cancelMidStream } from '../../support/cancel-mid-stream.js';
+import { heldBatchesRecorder } from '../../support/held-batches-recorder.js';
 
 const IMAGE_BYTES = 3000;
 const LAYOUT = layOutTensorMessage(Uint8Array.of(8, 1), { image: 6, mask: 7 }, IMAGE_BYTES, 0);
@@ -12,20 +13,8 @@ const LAYOUT = layOutTensorMessage(Uint8Array.of(8, 1), { image: 6, mask: 7 }, I
 /** A stream's held batches over real batch memory, with what its observer was told. */
 function stream(prefetchBatches: number) {
   const memory = new BatchMemory({ budgetBytes: 1 << 24, idleReleaseMs: 0 });
-  const heldCounts: number[] = [];
-  const sent: BatchSent[] = [];
-  const held = new HeldBatches({
-    prefetchBatches,
-    batchMemory: memory,
-    streamId: 's',
-    observer: {
-      onBatchesHeld: (id, count) => {
-        assert.equal(id, 's');
-        heldCounts.push(count);
-      },
-      onBatch: (batch) => sent.push(batch),
-    },
-  });
+  const { observer, held: heldCounts, sent } = heldBatchesRecorder('s');
+  const held = new HeldBatches({ prefetchBatches, batchMemory: memory, streamId: 's', observer });
   return { memory, held, heldCounts, sent };
 }
 
@@ -71,14 +60,6 @@ function work(
     samples: (job: number) => job + 1,
     describe: (job: number, { batch }: AssembledBatch) => ({ job, first: batch.image[0] }),
   };
-}
-
-async function inUseBackToZero(memory: BatchMemory): Promise<void> {
-  await pollUntil(async () => (memory.stats().inUseBytes === 0 ? true : undefined), {
-    timeoutMs: 10_000,
-    intervalMs: 5,
-    describe: () => `in use: ${memory.stats().inUseBytes} bytes`,
-  });
 }
 
 describe('HeldBatches', { timeout: 30_000 }, () => {
@@ -141,28 +122,18 @@ describe('HeldBatches', { timeout: 30_000 }, () => {
       /job 2 failed/,
     );
     assert.deepEqual(seen, [0, 1]);
-    await inUseBackToZero(memory);
+    await allBuffersBack(memory);
   });
 
   it("throws the signal's reason on abort and gives every buffer back", async () => {
     const { memory, held } = stream(3);
     const abort = new AbortController();
-    let read = 0;
-    await assert.rejects(
-      (async () => {
-        for await (const ready of held.prefetch(
-          abort.signal,
-          work(held, abort.signal, countedJobs(10).jobs),
-        )) {
-          read += 1;
-          ready.release();
-          if (read === 2) abort.abort(new Error('cancelled by the test'));
-        }
-      })(),
-      /cancelled by the test/,
+    await cancelMidStream(
+      held.prefetch(abort.signal, work(held, abort.signal, countedJobs(10).jobs)),
+      2,
+      abort,
     );
-    assert.equal(read, 2);
-    await inUseBackToZero(memory);
+    await allBuffersBack(memory);
   });
 
   it('gives back the buffers prepared ahead when the consumer stops early', async () => {
@@ -172,6 +143,6 @@ describe('HeldBatches', { timeout: 30_000 }, () => {
       ready.release();
       if (ready.job === 1) break;
     }
-    await inUseBackToZero(memory);
+    await allBuffersBack(memory);
   });
 });
