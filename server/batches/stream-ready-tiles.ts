@@ -6,36 +6,25 @@ import { writeFloat32LE } from '../sampling/float-tensor.js';
 import { type TileGrid, tileGrid, tileOrigin } from '../sampling/tile-grid.js';
 import type { Volume } from '../sampling/types.js';
 import { type BatchTimings, loadVolume } from './assemble-batch.js';
-import type { BatchBuffers, BatchMemory } from './batch-memory.js';
+import type { BatchBuffers } from './batch-memory.js';
 import { type EncodedBatch, writeEncodedBatch } from './encoded-batch.js';
 import { layOutEncodedTileBatch } from './encoded-tile-batch.js';
-import type { StreamObserver } from './stream-observer.js';
+import { type HeldBatch, HeldBatches, type HeldBatchesDeps } from './held-batches.js';
 import type { TileRequest } from './tile-request.js';
 import { untilAborted } from './until-aborted.js';
 
 /** A TileBatch ready to send; its buffer belongs to the consumer until it calls `release` or `abandon`. */
-export interface ReadyTileBatch {
+export interface ReadyTileBatch extends HeldBatch {
   /** Position of the series in the request's list. */
   readonly seriesPosition: number;
   readonly firstTile: number;
   readonly tiles: number;
   readonly batch: EncodedBatch;
-  /** Gives the buffer back to batch memory: the message has been sent (gRPC: flushed) or will not be. Once. */
-  release(): void;
-  /** The buffer may still be referenced (a write never reported flushed): counted until collected. */
-  abandon(): void;
 }
 
-export interface ReadyTilesDeps {
-  /** Messages prepared ahead of the one the consumer holds (serve --prefetch-batches). */
-  readonly prefetchBatches: number;
-  /** Where every message buffer comes from: the server's budget for them (--batch-memory). */
-  readonly batchMemory: BatchMemory;
+export interface ReadyTilesDeps extends HeldBatchesDeps {
   /** The stream's logger (its fields name the stream). */
   readonly log: Logger;
-  /** The stream's id, as its log lines name it: the key of `observer.onBatchesHeld`. */
-  readonly streamId: string;
-  readonly observer?: StreamObserver | undefined;
 }
 
 /** One message to prepare: `count` consecutive tiles of the series at `position`. */
@@ -49,7 +38,7 @@ interface TileMessage {
 /**
  * The tiles of every series of `request`, series after series from (`startSeries`, `startTile`), as encoded
  * TileBatch messages of up to `batchSize` tiles (never two series in one), in tile order (axis 0 slowest).
- * Like streamReadyBatches: up to `prefetchBatches` messages are prepared ahead of the one the consumer holds,
+ * Like streamReadyBatches (HeldBatches): up to `prefetchBatches` messages are prepared ahead of the one the consumer holds,
  * each in a buffer of batch memory that is the consumer's until it releases it; a cancel (`signal`) stops
  * all work, gives the buffers of messages prepared ahead back and throws the signal's reason.
  *
@@ -62,15 +51,7 @@ export async function* streamReadyTiles(
   signal: AbortSignal,
   deps: ReadyTilesDeps,
 ): AsyncGenerator<ReadyTileBatch, void, undefined> {
-  let held = 0;
-  const holding = (change: 1 | -1) => {
-    held += change;
-    deps.observer?.onBatchesHeld?.(deps.streamId, held);
-  };
-  const buffers: BatchBuffers = {
-    acquire: (bytes, acquireSignal) => deps.batchMemory.acquire(bytes, acquireSignal, held === 1),
-    release: (buffer) => deps.batchMemory.release(buffer),
-  };
+  const held = new HeldBatches(deps);
   const volumes = new Map<number, Promise<Volume>>();
   const volumeOf = (message: TileMessage): Promise<Volume> => {
     let volume = volumes.get(message.position);
@@ -84,73 +65,17 @@ export async function* streamReadyTiles(
     if (message.firstTile + message.count >= message.grid.tiles) volumes.delete(message.position);
     return volume;
   };
-  const prepare = (message: TileMessage): Promise<PreparedTiles> => {
-    const begun = performance.now();
-    holding(1);
-    const pending = assembleTiles(request, message, volumeOf(message), signal, buffers).then((result) => ({
-      ...result,
-      message,
-      seconds: (performance.now() - begun) / 1000,
-      readyAt: performance.now(),
-    }));
-    pending.catch(() => {});
-    return pending;
-  };
-  const ahead: Promise<PreparedTiles>[] = [];
-  try {
-    const messages = tileMessages(request);
-    let planned = false;
-    for (;;) {
-      while (!planned && ahead.length <= deps.prefetchBatches) {
-        const next = messages.next();
-        if (next.done) planned = true;
-        else ahead.push(prepare(next.value));
-      }
-      const pending = ahead.shift();
-      if (pending === undefined) return;
-      const ready = await pending;
-      if (signal.aborted) {
-        buffers.release(ready.batch.backing);
-        throw signal.reason;
-      }
-      deps.observer?.onBatch?.({
-        bytes: ready.batch.bytes.byteLength,
-        samples: ready.message.count,
-        timings: ready.timings,
-        batchSeconds: ready.seconds,
-        backpressureSeconds: (performance.now() - ready.readyAt) / 1000,
-      });
-      let released = false;
-      yield {
-        seriesPosition: ready.message.position,
-        firstTile: ready.message.firstTile,
-        tiles: ready.message.count,
-        batch: ready.batch,
-        release: () => {
-          if (released) return;
-          released = true;
-          buffers.release(ready.batch.backing);
-          holding(-1);
-        },
-        abandon: () => deps.batchMemory.abandon(ready.batch.backing),
-      };
-    }
-  } finally {
-    for (const pending of ahead.splice(0)) {
-      pending.then(
-        (unsent) => buffers.release(unsent.batch.backing),
-        () => {},
-      );
-    }
-  }
-}
-
-interface PreparedTiles {
-  readonly message: TileMessage;
-  readonly batch: EncodedBatch;
-  readonly timings: BatchTimings;
-  readonly seconds: number;
-  readonly readyAt: number;
+  yield* held.prefetch(signal, {
+    jobs: tileMessages(request),
+    assemble: (message) => assembleTiles(request, message, volumeOf(message), signal, held.buffers),
+    samples: (message) => message.count,
+    describe: (message, { batch }) => ({
+      seriesPosition: message.position,
+      firstTile: message.firstTile,
+      tiles: message.count,
+      batch,
+    }),
+  });
 }
 
 /** The messages of the request in order: each series' grid cut into runs of `batchSize` tiles. */

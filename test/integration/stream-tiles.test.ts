@@ -16,6 +16,7 @@ import { DType, type StreamTilesRequest, type TileBatch } from '../../gen/voxelf
 import { axisTileOrigins } from '../../server/sampling/tile-grid.js';
 import { freePort } from '../support/free-port.js';
 import { pollUntil } from '../support/poll-until.js';
+import { streamTilesRequest } from '../support/stream-tiles-request.js';
 import { scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
 
 const run = promisify(execFile);
@@ -122,20 +123,14 @@ function tilesOf(message: FeedTileBatch): SeenTile[] {
 }
 
 function wireRequest(request: Partial<StreamTilesRequest>): StreamTilesRequest {
-  return {
-    dataset: '',
-    seriesUids: [],
-    split: undefined,
+  return streamTilesRequest({
     tileSize: [...TILE],
-    overlap: [],
     batchSize: 4,
     dtype: DType.DTYPE_UINT8,
     includeMask: true,
     padValue: PAD,
-    startSeries: 0,
-    startTile: 0n,
     ...request,
-  };
+  });
 }
 
 /** The status a raw StreamTiles call ends with, and its messages. */

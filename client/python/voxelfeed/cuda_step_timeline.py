@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Optional
 
-from .step_timeline import StepRecord, StepTotals
+from ._step_accounting import StepAccounting, StepRecord, StepTotals, first_step
 
 
 @dataclass
@@ -32,7 +32,7 @@ class _Step:
     pause: Any = None
 
 
-class CudaStepTimeline:
+class CudaStepTimeline(StepAccounting):
     def __init__(self, now: Callable[[], float], event_factory: Optional[Callable[[], Any]] = None) -> None:
         if event_factory is None:
             import torch
@@ -40,33 +40,20 @@ class CudaStepTimeline:
             def event_factory() -> Any:
                 return torch.cuda.Event(enable_timing=True)
 
-        self._now = now
+        super().__init__(now)
         self._event = event_factory
-        self._wait_started_at: Optional[float] = None
-        self._ready_at: Optional[float] = None
         self._steps: Deque[_Step] = deque()
         self._previous_end: Any = None
-        self._totals = StepTotals()
-
-    def wait_for_batch(self) -> None:
-        self._wait_started_at = self._now()
-        self._ready_at = None
-
-    def batch_ready(self) -> None:
-        self._ready_at = self._now()
 
     def launched(self) -> None:
         """Call right before the step's first kernel is queued."""
         at = self._now()
-        wait = 0.0
-        if self._wait_started_at is not None:
-            ready = self._ready_at if self._ready_at is not None else at
-            wait = max(0.0, min(ready, at) - self._wait_started_at)
+        wait_started_at, ready_at = self._take_batch_wait(at)
+        # 0 without a wait: the wait then "began" at the launch.
+        wait = max(0.0, min(ready_at, at) - wait_started_at)
         start = self._event()
         start.record()
         self._steps.append(_Step(start, wait))
-        self._wait_started_at = None
-        self._ready_at = None
 
     def finished(self, samples: int) -> None:
         """Call right after the step's last kernel (the optimiser's) is queued: the oldest unfinished step."""
@@ -106,9 +93,9 @@ class CudaStepTimeline:
             self._steps.popleft()
             busy = step.start.elapsed_time(step.end) / 1000
             if self._previous_end is None:
-                record = StepRecord(0.0, max(0.0, busy), 0.0, step.samples)
+                record = first_step(busy, step.samples)
             else:
                 idle = max(0.0, self._previous_end.elapsed_time(step.start) / 1000)
                 record = StepRecord(idle, max(0.0, busy), min(idle, step.host_wait_seconds), step.samples)
-            self._totals = self._totals.add(record)
+            self._count(record)
             self._previous_end = step.pause if step.pause is not None else step.end

@@ -13,41 +13,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Deque, Optional
 
+from ._step_accounting import StepAccounting, StepRecord, StepTotals, first_step
 
-@dataclass(frozen=True)
-class StepTotals:
-    """Running totals since the trainer started, as ReportTrainerStats carries them."""
-
-    steps: int = 0
-    samples: int = 0
-    gpu_idle_seconds: float = 0.0
-    step_seconds: float = 0.0
-    data_wait_seconds: float = 0.0
-
-    def add(self, record: "StepRecord") -> "StepTotals":
-        return StepTotals(
-            self.steps + 1,
-            self.samples + record.samples,
-            self.gpu_idle_seconds + record.idle_seconds,
-            self.step_seconds + record.compute_seconds,
-            self.data_wait_seconds + record.data_wait_seconds,
-        )
-
-    @property
-    def idle_ratio(self) -> float:
-        """Idle share of device time: idle / (idle + busy); 0 before any busy time."""
-        total = self.gpu_idle_seconds + self.step_seconds
-        return 0.0 if total == 0 else self.gpu_idle_seconds / total
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """What one step cost."""
-
-    idle_seconds: float
-    compute_seconds: float
-    data_wait_seconds: float
-    samples: int
+__all__ = ["StepRecord", "StepTimeline", "StepTotals"]
 
 
 @dataclass(frozen=True)
@@ -57,36 +25,21 @@ class _Launch:
     ready_at: float
 
 
-class StepTimeline:
+class StepTimeline(StepAccounting):
     """Calls may interleave as a pipelined loop does (wait for batch k+1 while step k runs, finish step k,
     launch k+1) or come one after another, as a synchronous CPU loop does."""
 
     def __init__(self, now: Callable[[], float]) -> None:
-        self._now = now
-        self._wait_started_at: Optional[float] = None
-        self._ready_at: Optional[float] = None
+        super().__init__(now)
         # Steps launched and not finished yet, oldest first: a device queue may hold the next step already.
         self._launches: Deque[_Launch] = deque()
         self._last_finished_at: Optional[float] = None
-        self._totals = StepTotals()
-
-    def wait_for_batch(self) -> None:
-        """The loop starts waiting for the next batch."""
-        self._wait_started_at = self._now()
-        self._ready_at = None
-
-    def batch_ready(self) -> None:
-        """The batch is there."""
-        self._ready_at = self._now()
 
     def launched(self) -> None:
         """The device's work for the next step is launched (it may queue behind a step still running)."""
         at = self._now()
-        wait = self._wait_started_at if self._wait_started_at is not None else at
-        ready = self._ready_at if self._ready_at is not None else at
+        wait, ready = self._take_batch_wait(at)
         self._launches.append(_Launch(at, wait, ready))
-        self._wait_started_at = None
-        self._ready_at = None
 
     def finished(self, samples: int, at: Optional[float] = None) -> StepRecord:
         """The oldest launched step has finished, at `at` if the device knows when (else now). It ran from its
@@ -97,7 +50,7 @@ class StepTimeline:
         at = self._now() if at is None else at
         previous = self._last_finished_at
         if previous is None:
-            record = StepRecord(0.0, max(0.0, at - launch.launched_at), 0.0, samples)
+            record = first_step(at - launch.launched_at, samples)
         else:
             started_at = max(launch.launched_at, previous)
             waited = min(launch.ready_at, launch.launched_at) - max(launch.wait_started_at, previous)
@@ -107,7 +60,7 @@ class StepTimeline:
                 data_wait_seconds=max(0.0, waited),
                 samples=samples,
             )
-        self._totals = self._totals.add(record)
+        self._count(record)
         self._last_finished_at = at
         return record
 
@@ -115,7 +68,3 @@ class StepTimeline:
         """Marks a pause that is not starvation (validation, checkpointing): the next idle period starts now."""
         if self._last_finished_at is not None:
             self._last_finished_at = self._now()
-
-    @property
-    def total(self) -> StepTotals:
-        return self._totals

@@ -27,7 +27,9 @@ import { isVoxelfeedError, VoxelfeedError } from '../../../server/errors.js';
 import { silentLogger } from '../../../server/log/logger.js';
 import { planPosition, stepsInEpoch } from '../../../server/sampling/epoch-steps.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
+import { allBuffersBack } from '../../support/all-buffers-back.js';
 import { baseStreamRequest } from '../../support/grpc-calls.js';
+import { heldBatchesRecorder } from '../../support/held-batches-recorder.js';
 import { createPhantomDataset, type TempDataset } from '../../support/phantom-dataset.js';
 import { pollUntil } from '../../support/poll-until.js';
 
@@ -82,25 +84,12 @@ interface Recorded {
 
 function recordedDeps(prefetchBatches: number): Recorded {
   const memory = new CountingMemory({ budgetBytes: 64 * 1024 * 1024, idleReleaseMs: 0 });
-  const held: number[] = [];
-  const sent: BatchSent[] = [];
+  const { observer, held, sent } = heldBatchesRecorder('test');
   return {
     memory,
     held,
     sent,
-    deps: {
-      prefetchBatches,
-      batchMemory: memory,
-      log: silentLogger,
-      streamId: 'test',
-      observer: {
-        onBatchesHeld: (stream, count) => {
-          assert.equal(stream, 'test');
-          held.push(count);
-        },
-        onBatch: (batch) => sent.push(batch),
-      },
-    },
+    deps: { prefetchBatches, batchMemory: memory, log: silentLogger, streamId: 'test', observer },
   };
 }
 
@@ -117,15 +106,6 @@ async function readAll(
     ready.release();
   }
   return batches;
-}
-
-/** Resolves once batch memory has every buffer back (batches prepared ahead go back as they settle). */
-function allBuffersBack(memory: BatchMemory): Promise<true> {
-  return pollUntil(async () => (memory.stats().inUseBytes === 0 ? true : undefined), {
-    timeoutMs: 10_000,
-    intervalMs: 10,
-    describe: () => `every buffer back in batch memory; in use: ${memory.stats().inUseBytes} bytes`,
-  });
 }
 
 describe('streamReadyBatches', { timeout: 60_000 }, () => {

@@ -2,17 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DType, type StreamTilesRequest, TileBatch } from '../../../gen/voxelfeed/v1/voxelfeed.js';
 import { BatchMemory } from '../../../server/batches/batch-memory.js';
-import type { DatasetRegistry, ServedDataset } from '../../../server/batches/served-dataset.js';
+import type { DatasetRegistry } from '../../../server/batches/served-dataset.js';
 import { type ReadyTilesDeps, streamReadyTiles } from '../../../server/batches/stream-ready-tiles.js';
 import { resolveTileRequest, type TileRequest } from '../../../server/batches/tile-request.js';
 import { VolumeCache } from '../../../server/cache/volume-cache.js';
-import type { Catalog } from '../../../server/dataset/catalog/catalog.js';
 import { VoxelfeedError } from '../../../server/errors.js';
 import { silentLogger } from '../../../server/log/logger.js';
 import { axisTileOrigins } from '../../../server/sampling/tile-grid.js';
 import type { Shape3, Volume } from '../../../server/sampling/types.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
-import { pollUntil } from '../../support/poll-until.js';
+import { allBuffersBack } from '../../support/all-buffers-back.js';
+import { cancelMidStream } from '../../support/cancel-mid-stream.js';
+import { streamTilesRequest } from '../../support/stream-tiles-request.js';
+import { stubCatalog, stubRegistry } from '../../support/stub-catalog.js';
 
 const SHAPES: Shape3[] = [
   [21, 37, 30],
@@ -40,23 +42,7 @@ function patternVolume(shape: Shape3, seed: number): Volume {
 function served(bad?: number) {
   const loads = SHAPES.map(() => 0);
   const gets = SHAPES.map(() => 0);
-  const catalog = {
-    name: 'd',
-    source: '/nowhere',
-    series: SHAPES.map((shape, i) => ({
-      uid: `1.2.${i}`,
-      shape,
-      nodules: [],
-      imagePath: '',
-      maskPath: '',
-      boxesPath: '',
-      spacing: [2.5, 0.7, 0.7],
-    })),
-    skipped: [],
-    nodules: 0,
-    fingerprint: '',
-    decodedBytes: 0,
-  } as unknown as Catalog;
+  const catalog = stubCatalog(SHAPES, [2.5, 0.7, 0.7]);
   const cache = new VolumeCache<number>({
     maxBytes: 1 << 30,
     load: async (index) => {
@@ -70,27 +56,19 @@ function served(bad?: number) {
     gets[index]! += 1;
     return get(index);
   };
-  const dataset = { catalog, cache } as unknown as ServedDataset;
-  const registry: DatasetRegistry = { defaultName: 'd', datasets: new Map([['d', dataset]]) };
-  return { registry, loads, gets };
+  return { registry: stubRegistry({ catalog, cache }), loads, gets };
 }
 
 function request(registry: DatasetRegistry, wire: Partial<StreamTilesRequest> = {}): TileRequest {
   return resolveTileRequest(
-    {
-      dataset: '',
-      seriesUids: [],
-      split: undefined,
-      tileSize: [8, 16, 16],
+    streamTilesRequest({
       overlap: [0.5, 0.25, 0],
       batchSize: 5,
       dtype: DType.DTYPE_UINT8,
       includeMask: true,
       padValue: 7,
-      startSeries: 0,
-      startTile: 0n,
       ...wire,
-    },
+    }),
     registry,
     DEFAULT_SERVICE_LIMITS,
   );
@@ -205,23 +183,8 @@ describe('streamReadyTiles', { timeout: 60_000 }, () => {
     const { registry } = served();
     const memory = new BatchMemory({ budgetBytes: 1 << 26, idleReleaseMs: 0 });
     const abort = new AbortController();
-    let read = 0;
-    await assert.rejects(
-      (async () => {
-        for await (const ready of streamReadyTiles(request(registry), abort.signal, deps(memory))) {
-          read += 1;
-          ready.release();
-          if (read === 3) abort.abort(new Error('cancelled by the test'));
-        }
-      })(),
-      /cancelled by the test/,
-    );
-    assert.equal(read, 3);
-    await pollUntil(async () => (memory.stats().inUseBytes === 0 ? true : undefined), {
-      timeoutMs: 10_000,
-      intervalMs: 10,
-      describe: () => `in use: ${memory.stats().inUseBytes} bytes`,
-    });
+    await cancelMidStream(streamReadyTiles(request(registry), abort.signal, deps(memory)), 3, abort);
+    await allBuffersBack(memory);
   });
 
   it('ends with DATA_LOSS naming a series that cannot be read, after the series before it', async () => {

@@ -1,60 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DType, SplitPart, type StreamTilesRequest } from '../../../gen/voxelfeed/v1/voxelfeed.js';
-import type { DatasetRegistry, ServedDataset } from '../../../server/batches/served-dataset.js';
 import { resolveTileRequest } from '../../../server/batches/tile-request.js';
-import type { Catalog } from '../../../server/dataset/catalog/catalog.js';
 import { isVoxelfeedError } from '../../../server/errors.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../../server/service/service-limits.js';
+import { streamTilesRequest } from '../../support/stream-tiles-request.js';
+import { stubCatalog, stubRegistry } from '../../support/stub-catalog.js';
 
-const SHAPES = [
-  [20, 40, 40],
-  [9, 30, 50],
-  [33, 64, 64],
-] as const;
-
-const catalog = {
-  name: 'd',
-  source: '/nowhere',
-  series: SHAPES.map((shape, i) => ({
-    uid: `1.2.${i}`,
-    shape,
-    nodules: [],
-    imagePath: '',
-    maskPath: '',
-    boxesPath: '',
-  })),
-  skipped: [],
-  nodules: 0,
-  fingerprint: '',
-  decodedBytes: 0,
-} as unknown as Catalog;
-
-const registry: DatasetRegistry = {
-  defaultName: 'd',
-  datasets: new Map([['d', { catalog } as unknown as ServedDataset]]),
-};
-
-function wire(request: Partial<StreamTilesRequest>): StreamTilesRequest {
-  return {
-    dataset: '',
-    seriesUids: [],
-    split: undefined,
-    tileSize: [8, 16, 16],
-    overlap: [],
-    batchSize: 0,
-    dtype: DType.DTYPE_UNSPECIFIED,
-    includeMask: false,
-    padValue: 0,
-    startSeries: 0,
-    startTile: 0n,
-    ...request,
-  };
-}
+const registry = stubRegistry({
+  catalog: stubCatalog([
+    [20, 40, 40],
+    [9, 30, 50],
+    [33, 64, 64],
+  ]),
+});
 
 function refusal(request: Partial<StreamTilesRequest>): { code: string; message: string } {
   try {
-    resolveTileRequest(wire(request), registry, DEFAULT_SERVICE_LIMITS);
+    resolveTileRequest(streamTilesRequest(request), registry, DEFAULT_SERVICE_LIMITS);
   } catch (error) {
     assert.ok(isVoxelfeedError(error), String(error));
     return { code: error.code, message: error.message };
@@ -64,7 +27,7 @@ function refusal(request: Partial<StreamTilesRequest>): { code: string; message:
 
 describe('resolveTileRequest', () => {
   it('fills the defaults: every series in catalog order, overlap 0.5, one tile per message, uint8', () => {
-    const resolved = resolveTileRequest(wire({}), registry, DEFAULT_SERVICE_LIMITS);
+    const resolved = resolveTileRequest(streamTilesRequest({}), registry, DEFAULT_SERVICE_LIMITS);
     assert.deepEqual(resolved.series, [0, 1, 2]);
     assert.deepEqual(resolved.overlap, [0.5, 0.5, 0.5]);
     assert.equal(resolved.batchSize, 1);
@@ -73,10 +36,10 @@ describe('resolveTileRequest', () => {
   });
 
   it('takes one overlap for every axis or three, and the series named in their order', () => {
-    const one = resolveTileRequest(wire({ overlap: [0.25] }), registry, DEFAULT_SERVICE_LIMITS);
+    const one = resolveTileRequest(streamTilesRequest({ overlap: [0.25] }), registry, DEFAULT_SERVICE_LIMITS);
     assert.deepEqual(one.overlap, [0.25, 0.25, 0.25]);
     const three = resolveTileRequest(
-      wire({ overlap: [0, 0.5, 0.75], seriesUids: ['1.2.2', '1.2.0'] }),
+      streamTilesRequest({ overlap: [0, 0.5, 0.75], seriesUids: ['1.2.2', '1.2.0'] }),
       registry,
       DEFAULT_SERVICE_LIMITS,
     );
@@ -87,7 +50,7 @@ describe('resolveTileRequest', () => {
   it('resumes at a series and tile inside the list', () => {
     // Series 1 is 9x30x50: tiles of 8x16x16 at half overlap make a 2x3x6 grid, 36 tiles.
     const resolved = resolveTileRequest(
-      wire({ startSeries: 1, startTile: 35n }),
+      streamTilesRequest({ startSeries: 1, startTile: 35n }),
       registry,
       DEFAULT_SERVICE_LIMITS,
     );

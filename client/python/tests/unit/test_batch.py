@@ -2,15 +2,14 @@
 
 import numpy as np
 import pytest
+from tensor_messages import memory_owner, random_tensors
 
 from voxelfeed.batch import MalformedBatch, decode_batch, split_tensors
 from voxelfeed._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 
 
 def make_batch(rng, dtype=pb.DTYPE_UINT8, mask=True, shape=(2, 3, 4, 5)):
-    image = rng.integers(0, 256, size=shape, dtype=np.uint8)
-    pixels = image.astype("<f4") / np.float32(255) if dtype == pb.DTYPE_FLOAT32 else image
-    labels = (rng.random(shape) < 0.3).astype(np.uint8)
+    pixels, labels = random_tensors(rng, shape, dtype)
     samples = [
         pb.SampleInfo(index=7 + b, series_uid=f"uid.{b}", mode=1 + b % 3, origin=[b, -1, 2], nodule=b - 1,
                       nodule_center=[1.5, 2.5, 3.5], nodule_diameter=4.0, item=100 + b)
@@ -20,12 +19,6 @@ def make_batch(rng, dtype=pb.DTYPE_UINT8, mask=True, shape=(2, 3, 4, 5)):
                        image=pixels.tobytes(), mask=labels.tobytes() if mask else b"", samples=samples,
                        rank=1, world_size=2)
     return message, pixels, labels
-
-
-def memory_owner(array):
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array.base
 
 
 @pytest.mark.parametrize("dtype", [pb.DTYPE_UINT8, pb.DTYPE_FLOAT32])

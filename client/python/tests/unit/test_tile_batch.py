@@ -2,22 +2,15 @@
 
 import numpy as np
 import pytest
+from tensor_messages import memory_owner, random_tensors
 
 from voxelfeed._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 from voxelfeed.batch import MalformedBatch
 from voxelfeed.tiles import decode_tile_batch
 
 
-def memory_owner(array):
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array.base
-
-
 def tile_message(rng, dtype=pb.DTYPE_UINT8, mask=True, tiles=3, tile=(2, 3, 4), first_tile=4, **overrides):
-    image = rng.integers(0, 256, size=(tiles, *tile), dtype=np.uint8)
-    pixels = image.astype("<f4") / np.float32(255) if dtype == pb.DTYPE_FLOAT32 else image
-    labels = (rng.random((tiles, *tile)) < 0.3).astype(np.uint8)
+    pixels, labels = random_tensors(rng, (tiles, *tile), dtype)
     origins = [int(v) for b in range(tiles) for v in (b, 2 * b, 3 * b)]
     fields = dict(
         series_uid="1.2.840.1", series_index=1, series_count=3, volume_shape=[9, 10, 11], grid=[2, 2, 3],

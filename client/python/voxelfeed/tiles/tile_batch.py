@@ -6,13 +6,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from google.protobuf.message import DecodeError
 
 from .._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
-from ..batch import NUMPY_DTYPES, MalformedBatch, _view, split_tensors
+from .._tensor_message import MalformedBatch, parse_head, tensor_views
 
-IMAGE_FIELD = 10
-MASK_FIELD = 11
+# TileBatch.image and TileBatch.mask.
+TILE_BATCH_FIELDS = (10, 11)
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,7 @@ class TileBatch:
 
 def decode_tile_batch(raw: bytes) -> TileBatch:
     """A TileBatch from the bytes of one message; the tensors are views into `raw`."""
-    rest, image_span, mask_span = split_tensors(raw, (IMAGE_FIELD, MASK_FIELD))
-    try:
-        meta = pb.TileBatch.FromString(rest)
-    except DecodeError as error:
-        raise MalformedBatch(f"the tile batch does not parse as voxelfeed.v1.TileBatch: {error}") from None
-    shape = tuple(meta.shape)
-    if len(shape) != 4:
-        raise MalformedBatch(f"tile batch shape is {list(shape)}; expected [B, t0, t1, t2]")
+    meta, shape, image_span, mask_span = parse_head(raw, pb.TileBatch, TILE_BATCH_FIELDS, "tile batch", "t")
     if len(meta.volume_shape) != 3 or len(meta.grid) != 3:
         raise MalformedBatch(f"volume_shape {list(meta.volume_shape)} and grid {list(meta.grid)} need 3 values each")
     if len(meta.origins) != 3 * shape[0]:
@@ -65,8 +57,7 @@ def decode_tile_batch(raw: bytes) -> TileBatch:
         )
     if len(meta.spacing) not in (0, 3):
         raise MalformedBatch(f"spacing {list(meta.spacing)} needs 3 values, or none")
-    image = _view(raw, image_span, NUMPY_DTYPES.get(meta.dtype), shape, "image", meta.dtype)
-    mask = None if mask_span is None or mask_span[1] == 0 else _view(raw, mask_span, np.dtype(np.uint8), shape, "mask")
+    image, mask = tensor_views(raw, image_span, mask_span, meta.dtype, shape)
     origins = tuple(tuple(meta.origins[3 * b : 3 * b + 3]) for b in range(shape[0]))
     return TileBatch(
         series_uid=meta.series_uid,
