@@ -63,6 +63,26 @@ describe('countCropForeground', () => {
     assert.ok(touched > 100, `only ${touched} crops held foreground: the loop tests too little`);
   });
 
+  it('counts long rows in a mask that starts off an 8-byte boundary, word by word and byte by byte', () => {
+    for (let key = 0; key < 12; key++) {
+      const shape: Shape3 = [6, 7, 40 + key];
+      const source = blobVolume(100 + key, shape);
+      const shifted = new Uint8Array(source.mask.length + 8).subarray(key % 8);
+      shifted.set(source.mask);
+      const volume = { ...source, mask: shifted.subarray(0, source.mask.length) };
+      const rng = createRng([key, 13]);
+      for (let trial = 0; trial < 30; trial++) {
+        const size: Shape3 = [rng.nextInt(1, 8), rng.nextInt(1, 9), rng.nextInt(1, 60)];
+        const origin: Vec3 = [rng.nextInt(-3, 6), rng.nextInt(-3, 7), rng.nextInt(-20, 40)];
+        assert.equal(
+          countCropForeground(volume, origin, size),
+          countOfCutMask(source, origin, size),
+          `key ${key} ${origin} ${size}`,
+        );
+      }
+    }
+  });
+
   it('is 0 for an all-zero mask (box null) and for a crop wholly outside the volume', () => {
     const shape: Shape3 = [4, 4, 4];
     const volume: Volume = { shape, image: new Uint8Array(64), mask: new Uint8Array(64).fill(1) };
