@@ -19,6 +19,8 @@ export interface SampleInfoView {
   readonly noduleDiameter: number;
   /** Index of the epoch item (before shuffling) this sample comes from. */
   readonly item: number;
+  /** The crop's voxels with a non-zero mask value, counted by the server whether or not the mask was sent. */
+  readonly foregroundVoxels: number;
 }
 
 /**
@@ -114,6 +116,7 @@ function toSampleInfoView(info: SampleInfo): SampleInfoView {
     noduleCenter: info.noduleCenter,
     noduleDiameter: info.noduleDiameter,
     item: safeNumber(info.item, 'sample item'),
+    foregroundVoxels: safeNumber(info.foregroundVoxels, 'sample foreground_voxels'),
   };
 }
 

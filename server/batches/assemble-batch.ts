@@ -1,5 +1,6 @@
 import { DType, type SampleInfo, CropMode as WireCropMode } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
+import { countCropForeground } from '../sampling/count-crop-foreground.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';
 import { writeFloat32LE } from '../sampling/float-tensor.js';
@@ -7,7 +8,12 @@ import { planSample } from '../sampling/plan-sample.js';
 import type { CropMode, CropParams, Volume } from '../sampling/types.js';
 import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
-import { type EncodedBatch, layOutEncodedBatch, writeEncodedBatch } from './encoded-batch.js';
+import {
+  type EncodedBatch,
+  finishEncodedBatch,
+  layOutEncodedBatch,
+  writeEncodedBatch,
+} from './encoded-batch.js';
 import type { ServedDataset } from './served-dataset.js';
 
 export interface BatchHeader {
@@ -66,20 +72,20 @@ export async function assembleBatch(
   const imageBytes = batchSize * voxels * (request.dtype === 'float32' ? 4 : 1);
   const maskBytes = request.includeMask ? batchSize * voxels : 0;
   const layoutStarted = performance.now();
-  const layout = layOutEncodedBatch(
-    {
-      epoch: request.epoch,
-      step: BigInt(header.step),
-      stepsInEpoch: BigInt(header.stepsInEpoch),
-      shape: [batchSize, ...request.cropSize],
-      dtype: request.dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,
-      samples: params.map((sample) => sampleInfo(request, sample)),
-      rank: header.rank,
-      worldSize: header.worldSize,
-    },
-    imageBytes,
-    maskBytes,
-  );
+  const fields = (foreground: readonly number[]) => ({
+    epoch: request.epoch,
+    step: BigInt(header.step),
+    stepsInEpoch: BigInt(header.stepsInEpoch),
+    shape: [batchSize, ...request.cropSize],
+    dtype: request.dtype === 'float32' ? DType.DTYPE_FLOAT32 : DType.DTYPE_UINT8,
+    samples: params.map((sample, slot) => sampleInfo(request, sample, foreground[slot] ?? 0)),
+    rank: header.rank,
+    worldSize: header.worldSize,
+  });
+  // Foreground counts are known only once the volumes arrive, after the buffer is taken: the layout is sized
+  // for the longest they can be (every voxel), and the fields after the tensors are written once they are cut.
+  const layout = layOutEncodedBatch(fields(params.map(() => voxels)), imageBytes, maskBytes);
+  const foreground = params.map(() => 0);
   const layoutSeconds = (performance.now() - layoutStarted) / 1000;
   // Waiting for batch memory is the server's backpressure, not a stage of the batch: it is left out.
   const backing = buffers
@@ -110,6 +116,7 @@ export async function assembleBatch(
         { origin: sample.origin, size: sample.size, padValue },
         { image: voxelTarget, mask: maskTarget, offset: slot * voxels },
       );
+      foreground[slot] = countCropForeground(volume, sample.origin, sample.size);
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
   };
@@ -124,18 +131,22 @@ export async function assembleBatch(
   const widenStarted = performance.now();
   if (voxelTarget !== batch.image) writeFloat32LE(voxelTarget, batch.image);
   cropSeconds += (performance.now() - widenStarted) / 1000;
+  const finishStarted = performance.now();
+  const finished = finishEncodedBatch(layout, batch.backing, fields(foreground));
+  const finishSeconds = (performance.now() - finishStarted) / 1000;
+  const encodedSeconds = encodeSeconds + finishSeconds;
   const totalSeconds = (performance.now() - started) / 1000;
   return {
-    batch,
+    batch: finished,
     timings: {
-      waitVolumes: Math.max(0, totalSeconds - cropSeconds - encodeSeconds),
+      waitVolumes: Math.max(0, totalSeconds - cropSeconds - encodedSeconds),
       crop: cropSeconds,
-      encode: encodeSeconds,
+      encode: encodedSeconds,
     },
   };
 }
 
-function sampleInfo(request: CropRequest, sample: CropParams): SampleInfo {
+function sampleInfo(request: CropRequest, sample: CropParams, foregroundVoxels: number): SampleInfo {
   const series = request.dataset.catalog.series[sample.series]!;
   const nodule = sample.nodule >= 0 ? series.nodules[sample.nodule] : undefined;
   return {
@@ -147,6 +158,7 @@ function sampleInfo(request: CropRequest, sample: CropParams): SampleInfo {
     noduleCenter: nodule ? [...nodule.center] : [],
     noduleDiameter: nodule ? nodule.diameter : 0,
     item: BigInt(sample.item),
+    foregroundVoxels: BigInt(foregroundVoxels),
   };
 }
 

@@ -100,6 +100,26 @@ export function writeEncodedBatch(layout: EncodedBatchLayout, backing: Buffer): 
   return { bytes, framed, image, mask, backing };
 }
 
+/**
+ * Writes `header` as the fields after the tensors of a batch already written into `backing` by
+ * `writeEncodedBatch(layout, backing)`, and frames the message again: the tensors stay where they are (their
+ * place depends on their sizes only), so fields known only once the crops are cut (foreground counts) go in
+ * last. `layout` must have been sized for a header at least as long as this one.
+ */
+export function finishEncodedBatch(
+  layout: EncodedBatchLayout,
+  backing: Buffer,
+  header: Omit<Batch, 'image' | 'mask'>,
+): EncodedBatch {
+  const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY }).finish();
+  if (head.byteLength > layout.head.byteLength) {
+    throw new RangeError(
+      `the batch's fields take ${head.byteLength} bytes; its layout has room for ${layout.head.byteLength}`,
+    );
+  }
+  return writeEncodedBatch({ ...layout, head }, backing);
+}
+
 /** A batch in a buffer of its own (GetSample, tests); streams take theirs from the server's batch memory. */
 export function allocateEncodedBatch(
   header: Omit<Batch, 'image' | 'mask'>,

@@ -16,6 +16,7 @@ const SAMPLES = [
     noduleCenter: [1.5, 2.25, 3],
     noduleDiameter: 7.5,
     item: 9n,
+    foregroundVoxels: 17n,
   },
   {
     index: 25n,
@@ -26,6 +27,7 @@ const SAMPLES = [
     noduleCenter: [],
     noduleDiameter: 0,
     item: 40n,
+    foregroundVoxels: 0n,
   },
 ];
 

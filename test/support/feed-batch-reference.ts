@@ -76,6 +76,7 @@ export function assertSameBatch(actual: FeedBatch, expected: Batch, label = ''):
       noduleCenter: info.noduleCenter,
       noduleDiameter: info.noduleDiameter,
       item: Number(info.item),
+      foregroundVoxels: Number(info.foregroundVoxels),
     })),
     label,
   );

@@ -11,7 +11,7 @@ const probability = (example: string) => decimal({ min: 0, max: 1, placeholder: 
  * The rows of a StreamBatches request that the commands looking at what a server serves share (preview,
  * stats): the same names and defaults as `voxelfeed train` where train has them, so a user can look at
  * exactly the batches a training run gets by passing it the same flags. Sampling probabilities left unset
- * take the server's defaults (jitter 0.5, centre 0.4, negative 0.1); set ones must sum to 1, which the
+ * take the server's defaults (jitter 0.5, negative 0.4, centre 0.1); set ones must sum to 1, which the
  * server checks and reports.
  */
 export const BATCH_REQUEST_OPTIONS = {
@@ -47,14 +47,14 @@ export const BATCH_REQUEST_OPTIONS = {
     help: 'share of nodule items cropped with the nodule jittered inside the crop (server default 0.5)',
   }),
   'center-prob': option({
-    kind: probability('0.4'),
-    default: null,
-    help: 'share cropped with the nodule at the centre (server default 0.4)',
-  }),
-  'negative-prob': option({
     kind: probability('0.1'),
     default: null,
-    help: 'share cropped anywhere in the volume (server default 0.1)',
+    help: 'share cropped with the nodule at the centre (server default 0.1)',
+  }),
+  'negative-prob': option({
+    kind: probability('0.4'),
+    default: null,
+    help: 'share cropped anywhere in the volume (server default 0.4)',
   }),
   'samples-per-nodule': option({
     kind: count(0, 1_000_000, '1'),

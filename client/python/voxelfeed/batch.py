@@ -32,6 +32,7 @@ class Sample:
     nodule_center: tuple[float, ...]
     nodule_diameter: float
     item: int  # the epoch item before shuffling
+    foreground_voxels: int  # the crop's voxels with a non-zero mask value, counted by the server, mask sent or not
 
 
 @dataclass(frozen=True)
@@ -75,4 +76,5 @@ def _sample(info: pb.SampleInfo) -> Sample:
         nodule_center=tuple(info.nodule_center),
         nodule_diameter=info.nodule_diameter,
         item=info.item,
+        foreground_voxels=info.foreground_voxels,
     )

@@ -180,6 +180,12 @@ export interface SampleInfo {
   noduleDiameter: number;
   /** index of the epoch item (before shuffling) this sample comes from */
   item: bigint;
+  /**
+   * The number of the crop's voxels whose mask value is non-zero, counted by the server as it cuts the crop,
+   * whether or not the request includes the mask; voxels past the volume's edge (padding) are background.
+   * 0 for a crop that holds no nodule voxel, whatever its mode: a negative crop may touch a nodule.
+   */
+  foregroundVoxels: bigint;
 }
 
 export interface Batch {
@@ -1252,7 +1258,17 @@ export const GetSampleRequest: MessageFns<GetSampleRequest> = {
 };
 
 function createBaseSampleInfo(): SampleInfo {
-  return { index: 0n, seriesUid: "", mode: 0, origin: [], nodule: 0, noduleCenter: [], noduleDiameter: 0, item: 0n };
+  return {
+    index: 0n,
+    seriesUid: "",
+    mode: 0,
+    origin: [],
+    nodule: 0,
+    noduleCenter: [],
+    noduleDiameter: 0,
+    item: 0n,
+    foregroundVoxels: 0n,
+  };
 }
 
 export const SampleInfo: MessageFns<SampleInfo> = {
@@ -1294,6 +1310,12 @@ export const SampleInfo: MessageFns<SampleInfo> = {
         throw new globalThis.Error("value provided for field message.item of type uint64 too large");
       }
       writer.uint32(64).uint64(message.item);
+    }
+    if (message.foregroundVoxels !== 0n) {
+      if (BigInt.asUintN(64, message.foregroundVoxels) !== message.foregroundVoxels) {
+        throw new globalThis.Error("value provided for field message.foregroundVoxels of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.foregroundVoxels);
     }
     return writer;
   },
@@ -1395,6 +1417,14 @@ export const SampleInfo: MessageFns<SampleInfo> = {
             message.item = reader.uint64() as bigint;
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.foregroundVoxels = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1420,6 +1450,9 @@ export const SampleInfo: MessageFns<SampleInfo> = {
     message.noduleCenter = object.noduleCenter?.map((e) => e) || [];
     message.noduleDiameter = object.noduleDiameter ?? 0;
     message.item = (object.item !== undefined && object.item !== null) ? BigInt(object.item) : 0n;
+    message.foregroundVoxels = (object.foregroundVoxels !== undefined && object.foregroundVoxels !== null)
+      ? BigInt(object.foregroundVoxels)
+      : 0n;
     return message;
   },
 };

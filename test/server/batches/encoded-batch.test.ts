@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Batch, CropMode, DType } from '../../../gen/voxelfeed/v1/voxelfeed.js';
 import {
   allocateEncodedBatch,
+  finishEncodedBatch,
   GRPC_FRAME_HEADER_BYTES,
   layOutEncodedBatch,
   writeEncodedBatch,
@@ -24,6 +25,7 @@ const header = {
       noduleCenter: [1.5, 2.25, 3],
       noduleDiameter: 7.5,
       item: 9n,
+      foregroundVoxels: 312n,
     },
   ],
   rank: 1,
@@ -84,6 +86,27 @@ describe('allocateEncodedBatch', () => {
     assert.equal(Batch.decode(second.bytes).samples[0]!.seriesUid, '1.2.3.4.5.6.7.8.9');
     assert.equal(Batch.decode(second.bytes).image.length, 1000);
     assert.equal(second.framed.readUInt32BE(1), second.bytes.length);
+  });
+
+  it('writes fields known after the cut (foreground counts) behind tensors already written, leaving them', () => {
+    const widest = { ...header, samples: [{ ...header.samples[0]!, foregroundVoxels: 1_000_000n }] };
+    const layout = layOutEncodedBatch(widest, 1000, 100);
+    const backing = Buffer.allocUnsafeSlow(layout.backingBytes).fill(0xee);
+    const first = writeEncodedBatch(layout, backing);
+    first.image.fill(5);
+    first.mask.fill(1);
+    for (const count of [0n, 7n, 1_000_000n]) {
+      const actual = { ...header, samples: [{ ...header.samples[0]!, foregroundVoxels: count }] };
+      const finished = finishEncodedBatch(layout, backing, actual);
+      const decoded = Batch.decode(finished.bytes);
+      assert.equal(decoded.samples[0]!.foregroundVoxels, count);
+      assert.ok(Buffer.from(decoded.image).equals(Buffer.alloc(1000, 5)), 'image kept');
+      assert.ok(Buffer.from(decoded.mask).equals(Buffer.alloc(100, 1)), 'mask kept');
+      assert.equal(finished.framed.readUInt32BE(1), finished.bytes.length);
+      assert.equal(finished.image.byteOffset, first.image.byteOffset);
+    }
+    const wider = { ...header, samples: [{ ...header.samples[0]!, foregroundVoxels: 10n ** 12n }] };
+    assert.throws(() => finishEncodedBatch(layout, backing, wider), /its layout has room for/);
   });
 
   it('refuses a buffer too small for the layout, naming both sizes', () => {

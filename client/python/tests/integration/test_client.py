@@ -43,6 +43,20 @@ def test_crops_are_the_voxels_of_the_files_teem_wrote(teem):
     assert seen_modes >= {"jitter", "negative"}
 
 
+def test_foreground_voxels_count_the_crop_of_the_mask_teem_wrote_without_sending_it(teem):
+    server, volumes = teem
+    with FeedClient(server.address) as client:
+        batches = list(client.stream_batches(crop_size=CROP, batch_size=3, seed=6, include_mask=False))
+    counts = []
+    for batch in batches:
+        assert batch.mask is None
+        for sample in batch.samples:
+            labels = crop_of(volumes[sample.series_uid + "/mask"], sample.origin, CROP)
+            assert sample.foreground_voxels == np.count_nonzero(labels), sample
+            counts.append(sample.foreground_voxels)
+    assert min(counts) == 0 and max(counts) > 0
+
+
 def test_get_sample_is_the_same_sample_as_in_the_stream(teem):
     server, _ = teem
     with FeedClient(server.address) as client:

@@ -12,7 +12,8 @@ def make_batch(rng, dtype=pb.DTYPE_UINT8, mask=True, shape=(2, 3, 4, 5)):
     pixels, labels = random_tensors(rng, shape, dtype)
     samples = [
         pb.SampleInfo(index=7 + b, series_uid=f"uid.{b}", mode=1 + b % 3, origin=[b, -1, 2], nodule=b - 1,
-                      nodule_center=[1.5, 2.5, 3.5], nodule_diameter=4.0, item=100 + b)
+                      nodule_center=[1.5, 2.5, 3.5], nodule_diameter=4.0, item=100 + b,
+                      foreground_voxels=30 * b)
         for b in range(shape[0])
     ]
     message = pb.Batch(epoch=3, step=11, steps_in_epoch=40, shape=list(shape), dtype=dtype,
@@ -38,6 +39,7 @@ def test_tensors_are_views_of_the_received_bytes(dtype):
     assert [s.index for s in batch.samples] == [7, 8]
     assert batch.samples[1].mode == "negative" and batch.samples[0].mode == "jitter"
     assert batch.samples[0].origin == (0, -1, 2) and batch.samples[0].nodule == -1
+    assert [s.foreground_voxels for s in batch.samples] == [0, 30]
 
 
 def test_the_rest_parses_as_protobuf_parses_the_whole_message():

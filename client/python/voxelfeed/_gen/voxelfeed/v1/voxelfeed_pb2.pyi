@@ -101,7 +101,8 @@ class ReportTrainerStatsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SampleInfo(_message.Message):
-    __slots__ = ["index", "item", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
+    __slots__ = ["foreground_voxels", "index", "item", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
+    FOREGROUND_VOXELS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +111,7 @@ class SampleInfo(_message.Message):
     NODULE_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SERIES_UID_FIELD_NUMBER: _ClassVar[int]
+    foreground_voxels: int
     index: int
     item: int
     mode: CropMode
@@ -118,7 +120,7 @@ class SampleInfo(_message.Message):
     nodule_diameter: float
     origin: _containers.RepeatedScalarFieldContainer[int]
     series_uid: str
-    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ..., foreground_voxels: _Optional[int] = ...) -> None: ...
 
 class SamplingOptions(_message.Message):
     __slots__ = ["center_prob", "jitter_prob", "negative_prob", "negatives_per_epoch", "pad_value", "samples_per_nodule", "shuffle_window"]
