@@ -9,7 +9,7 @@ import { renderSlice } from './render-slice.js';
 import { sampleCaption } from './sample-caption.js';
 
 /** Pixels between tiles. */
-const GAP = 4;
+export const MONTAGE_GAP = 4;
 
 export interface MontageOptions {
   /** Show every K-th slice along axis 0 (1: all). */
@@ -48,7 +48,7 @@ export function composeMontage(
     slices: slices.length,
     tileWidth: s2 * options.scale,
     tileHeight: s1 * options.scale,
-    gap: GAP,
+    gap: MONTAGE_GAP,
     labelHeight: font.lineHeight,
     captionHeight: font.lineHeight,
     captionWidth: Math.max(0, ...captions.map((caption) => font.measure(caption))),
