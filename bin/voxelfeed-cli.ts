@@ -10,6 +10,7 @@ Commands:
   evaluate score predicted masks against a data set: Dice, nodules found, false positives, FROC
   train    train a V-Net (TensorFlow.js) as one rank, on batches streamed by a server
   infer    predict whole scans tile by tile from a checkpoint, writing <uid>_pred.nrrd per series
+  preview  draw a request's crops with mask contours: PNG montages, or a crop browser on 127.0.0.1
   stats    count what an epoch's crops hold per crop mode: nodule voxels, whole nodules, centre positions
   demo     the whole system in one command: a phantom data set, a server, two trainer ranks, a summary
 
@@ -28,6 +29,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   train: async () => (await import('@voxelfeed/trainer/main.js').catch(notInstalled('trainer'))).runTrain,
   infer: async () =>
     (await import('@voxelfeed/trainer/infer/run-infer.js').catch(notInstalled('trainer'))).runInfer,
+  preview: async () =>
+    (await import('@voxelfeed/trainer/inspect/preview/run-preview.js').catch(notInstalled('trainer')))
+      .runPreview,
   stats: async () =>
     (await import('@voxelfeed/trainer/inspect/stats/run-stats.js').catch(notInstalled('trainer'))).runStats,
   demo: async () => (await import('./demo/run-demo.js').catch(notInstalled('server', 'trainer'))).runDemo,
