@@ -22,6 +22,7 @@ describe('sampleCaption', () => {
     noduleCenter: [10, 20, 30],
     noduleDiameter: 6.25,
     item: 4,
+    foregroundVoxels: 0,
   };
 
   it('names position, series, mode, origin, nodule, diameter and foreground voxels', () => {

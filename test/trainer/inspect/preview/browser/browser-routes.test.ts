@@ -23,6 +23,7 @@ function batch(): PreviewBatch {
     noduleCenter: mode === 'negative' ? [] : [1, 1, 1],
     noduleDiameter: mode === 'negative' ? 0 : 2,
     item: index,
+    foregroundVoxels: index === 0 ? 4 : 0,
   });
   return {
     step: 5,
