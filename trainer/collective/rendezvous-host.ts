@@ -3,6 +3,9 @@ import type { ControlEvent, ControlMessage, JoinRequest, Peer } from '@voxelfeed
 import { CollectiveError, RESTART_HINT } from './collective-error.js';
 import { peerHost } from './peer-host.js';
 
+/** How long rank 0 gathers the timeouts of one stall before naming the silent rank. */
+const TIMEOUT_WINDOW_MS = 1500;
+
 type JoinCall = ServerDuplexStream<ControlMessage, ControlEvent>;
 
 interface Member {
@@ -37,6 +40,9 @@ export class RendezvousHost {
   private started = false;
   private aborted = false;
   private closing = false;
+  /** Timeouts reported for the current stall: reporter -> the neighbour it waited on. */
+  private readonly timeouts = new Map<number, { rank: number; reason: string }>();
+  private timeoutWindow: NodeJS.Timeout | undefined = undefined;
 
   constructor(private readonly options: RendezvousHostOptions) {}
 
@@ -127,28 +133,37 @@ export class RendezvousHost {
   }
 
   /**
-   * A fault seen by `from` (0: this rank). A timeout only says that a neighbour fell silent: if some rank has
-   * not even entered that step, it is the one that stopped, and it is named instead.
+   * A fault seen by `from` (0: this rank). A timeout only says that a neighbour fell silent, and while one rank
+   * hangs every other rank soon times out waiting on its own neighbour. So: a rank that has not even entered
+   * that step is named at once; otherwise the timeouts reported within a short window are gathered, and the
+   * rank named by some but reporting none itself (the end of the chain of waits) is the one that stopped.
    */
-  fault(
-    from: number,
-    fault: { rank: number; reason: string; timeout: boolean; step: bigint | number },
-  ): void {
+  fault(from: number, fault: { rank: number; reason: string; timeout: boolean; step: bigint | number }): void {
     const step = Number(fault.step);
-    if (fault.timeout) {
-      const laggard = Array.from({ length: this.options.worldSize }, (_, r) => r).find(
-        (r) => (this.entered.get(r) ?? -1) < step,
-      );
-      if (laggard !== undefined) {
-        this.abort(
-          laggard,
-          `${this.describe(laggard)} did not reach the exchange of step ${step} within the peer timeout (${this.options.peerTimeoutMs / 1000} s): it hangs or is far slower than the others (raise --peer-timeout if it is only slow); ${RESTART_HINT}`,
-        );
-        return;
-      }
+    if (!fault.timeout) {
+      this.abort(fault.rank, fault.reason);
+      return;
     }
-    void from;
-    this.abort(fault.rank, fault.reason);
+    const laggard = Array.from({ length: this.options.worldSize }, (_, r) => r).find(
+      (r) => (this.entered.get(r) ?? -1) < step,
+    );
+    if (laggard !== undefined) {
+      this.abort(
+        laggard,
+        `${this.describe(laggard)} did not reach the exchange of step ${step} within the peer timeout (${this.options.peerTimeoutMs / 1000} s): it hangs or is far slower than the others (raise --peer-timeout if it is only slow); ${RESTART_HINT}`,
+      );
+      return;
+    }
+    this.timeouts.set(from, { rank: fault.rank, reason: fault.reason });
+    if (this.timeouts.size >= this.options.worldSize - 1) this.decideTimeouts();
+    else this.timeoutWindow ??= setTimeout(() => this.decideTimeouts(), TIMEOUT_WINDOW_MS);
+  }
+
+  private decideTimeouts(): void {
+    clearTimeout(this.timeoutWindow);
+    const reports = [...this.timeouts.values()];
+    const silent = reports.find((report) => !this.timeouts.has(report.rank)) ?? reports[0];
+    if (silent !== undefined) this.abort(silent.rank, silent.reason);
   }
 
   /** Abort to every rank still connected, then to this one. Only the first counts. */
@@ -165,6 +180,7 @@ export class RendezvousHost {
   /** Tells every rank that rank 0 closes, and ends the calls. */
   close(): void {
     this.closing = true;
+    clearTimeout(this.timeoutWindow);
     for (const member of this.members.values()) {
       if (member.call.writable) {
         member.call.write({ shutdown: {} });

@@ -157,8 +157,18 @@ export class RingProcessGroup implements ProcessGroup {
           : `${this.link.describe(neighbour)} left the job at step ${step}: ${error.message}; ${RESTART_HINT}`;
     this.control.fault(neighbour, reason, error.kind === 'timeout', step);
     if (error.kind === 'timeout') {
-      // Rank 0 may know better (a rank that never reached this step): wait a little for its Abort.
+      // Rank 0 knows better (which rank never reached this step, or did not time out itself): wait for its
+      // Abort. No answer at all means that rank 0 is the one that stopped.
       await Promise.race([this.failure.catch(() => {}), delay(Math.min(5000, this.link.peerTimeoutMs))]);
+      if (this.failedWith === null && this.rank !== 0 && neighbour !== 0) {
+        this.fail(
+          new CollectiveError(
+            'UNAVAILABLE',
+            0,
+            `${this.link.describe(0)} stopped answering: rank ${this.rank} waited on ${this.link.describe(neighbour)} for the peer timeout in the exchange of step ${step} and rank 0 did not say which rank stopped; ${RESTART_HINT}`,
+          ),
+        );
+      }
     }
     this.fail(new CollectiveError('UNAVAILABLE', neighbour, reason));
     return this.failedWith ?? new CollectiveError('UNAVAILABLE', neighbour, reason);
