@@ -35,6 +35,9 @@ export function channelOptions(
   return {
     'grpc.max_receive_message_length': maxMessageBytes + 64 * 1024,
     'grpc.max_send_message_length': maxMessageBytes + 64 * 1024,
+    // HTTP/2's default 64 KiB window makes a 4 MiB message wait for dozens of window updates: let a few
+    // whole messages be in flight instead (the receiver still pauses its stream when it falls behind).
+    'grpc-node.flow_control_window': 4 * maxMessageBytes,
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2000,
     ...(name === undefined ? {} : { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name }),

@@ -138,7 +138,10 @@ export class RendezvousHost {
    * that step is named at once; otherwise the timeouts reported within a short window are gathered, and the
    * rank named by some but reporting none itself (the end of the chain of waits) is the one that stopped.
    */
-  fault(from: number, fault: { rank: number; reason: string; timeout: boolean; step: bigint | number }): void {
+  fault(
+    from: number,
+    fault: { rank: number; reason: string; timeout: boolean; step: bigint | number },
+  ): void {
     const step = Number(fault.step);
     if (!fault.timeout) {
       this.abort(fault.rank, fault.reason);

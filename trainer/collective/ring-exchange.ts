@@ -39,16 +39,14 @@ export async function ringAllReduceMean(link: RingLink, data: Float32Array, step
     sending = sending.then(() =>
       link.sender.send(
         {
-          piece: {
-            op: RingOp.RING_OP_ALL_REDUCE,
-            step: BigInt(step),
-            label: '',
-            total: BigInt(data.length),
-            round,
-            chunk,
-            offset: BigInt(piece.start),
-            data: Buffer.from(data.buffer, data.byteOffset + piece.start * 4, (piece.end - piece.start) * 4),
-          },
+          op: RingOp.RING_OP_ALL_REDUCE,
+          step: BigInt(step),
+          label: '',
+          total: BigInt(data.length),
+          round,
+          chunk,
+          offset: BigInt(piece.start),
+          data: Buffer.from(data.buffer, data.byteOffset + piece.start * 4, (piece.end - piece.start) * 4),
         },
         link.peerTimeoutMs,
       ),
@@ -100,16 +98,14 @@ export async function ringBroadcast(
     sending = sending.then(() =>
       link.sender.send(
         {
-          piece: {
-            op: RingOp.RING_OP_BROADCAST,
-            step: 0n,
-            label,
-            total: BigInt(total),
-            round: 0,
-            chunk: 0,
-            offset: BigInt(offset),
-            data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          },
+          op: RingOp.RING_OP_BROADCAST,
+          step: 0n,
+          label,
+          total: BigInt(total),
+          round: 0,
+          chunk: 0,
+          offset: BigInt(offset),
+          data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         },
         link.peerTimeoutMs,
       ),

@@ -1,5 +1,5 @@
-import type { ServerReadableStream } from '@grpc/grpc-js';
-import type { RingDone, RingMessage, RingPiece } from '@voxelfeed/proto/collective';
+import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { RingPiece } from '@voxelfeed/proto/collective';
 
 /** Why the inbox gave no piece: silent past the timeout, the predecessor ended its stream, or it broke. */
 export class InboxFailure extends Error {
@@ -14,7 +14,7 @@ export class InboxFailure extends Error {
   }
 }
 
-type ExchangeCall = ServerReadableStream<RingMessage, RingDone>;
+type ExchangeCall = ClientReadableStream<RingPiece>;
 
 /**
  * The pieces the ring predecessor sent, in order. The stream is paused while more than `highWaterBytes` wait
@@ -27,15 +27,11 @@ export class RingInbox {
   private closedWith: Error | null = null;
   private call: ExchangeCall | null = null;
 
-  /** Resolves once the predecessor's stream is attached. */
+  /** Resolves once the predecessor has answered the stream (its headers or a first piece). */
   readonly attached: Promise<void>;
   private markAttached: () => void = () => {};
 
-  /** `onBroken`: the predecessor's stream broke (not ended by its close()). */
-  constructor(
-    private readonly highWaterBytes: number,
-    private readonly onBroken: (failure: InboxFailure) => void,
-  ) {
+  constructor(private readonly highWaterBytes: number) {
     this.attached = new Promise((resolve) => {
       this.markAttached = resolve;
     });
@@ -45,32 +41,32 @@ export class RingInbox {
     return this.call !== null;
   }
 
-  /** Takes the predecessor's stream (after its hello); `done` answers its end with RingDone. */
-  attach(call: ExchangeCall, done: () => void): void {
+  /** Takes the stream this rank opened to its predecessor. */
+  attach(call: ExchangeCall): void {
     this.call = call;
-    this.markAttached();
-    call.on('data', (message: RingMessage) => {
-      if (message.piece === undefined) {
-        this.close(new InboxFailure('broken', 'it sent a second hello in the middle of the ring stream'));
-        return;
-      }
-      this.queue.push(message.piece);
-      this.queuedBytes += message.piece.data.length;
+    call.on('metadata', () => this.markAttached());
+    call.on('data', (piece: RingPiece) => {
+      this.markAttached();
+      this.queue.push(piece);
+      this.queuedBytes += piece.data.length;
       if (this.queuedBytes > this.highWaterBytes) call.pause();
       this.deliver();
     });
-    call.on('end', () => {
-      this.close(new InboxFailure('ended', 'it closed its process group'));
-      done();
-    });
-    const broke = (failure: InboxFailure) => {
+    // A stream that ends with OK: the predecessor closed its group. Any other status: it broke.
+    call.on('error', (error: ServiceError) => {
+      const failure = new InboxFailure('broken', `its connection closed (${error.details})`);
+      this.refusal = error.details;
       this.close(failure);
-      this.onBroken(failure);
-    };
-    call.on('error', (error: Error) =>
-      broke(new InboxFailure('broken', `its connection closed (${error.message})`)),
-    );
-    call.on('cancelled', () => broke(new InboxFailure('broken', 'its connection closed')));
+    });
+    call.on('end', () => this.close(new InboxFailure('ended', 'it closed its process group')));
+  }
+
+  /** The details of the status the predecessor's stream ended with, if it ended with an error. */
+  refusal: string | null = null;
+
+  /** Stops reading (this rank closes). */
+  cancel(): void {
+    this.call?.cancel();
   }
 
   /** The next piece; rejects with an InboxFailure, or with the error the inbox was closed with. */

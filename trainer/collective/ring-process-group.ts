@@ -83,23 +83,17 @@ export class RingProcessGroup implements ProcessGroup {
     }
   }
 
-  /** A neighbour's stream broke outside an exchange, or rank 0 said a rank was lost. */
-  lost(rank: number, reason: string): void {
-    if (this.failedWith !== null || this.closed) return;
-    this.control.fault(rank, reason, false, this.step);
-    this.fail(new CollectiveError('UNAVAILABLE', rank, reason));
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue.catch(() => {});
     this.closed = true;
+    // Leave first, so that rank 0 takes the streams that close next for a rank that left, not one lost.
+    this.control.close();
     if (this.failedWith === null) {
       await this.link.sender.end(Math.min(this.link.peerTimeoutMs, 5000));
     } else {
       this.link.sender.cancel();
     }
-    this.control.close();
     await this.release();
   }
 

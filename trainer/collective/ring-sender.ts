@@ -1,70 +1,91 @@
-import type { ClientWritableStream } from '@grpc/grpc-js';
-import { RingMessage } from '@voxelfeed/proto/collective';
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
+import { type RingHello, RingPiece } from '@voxelfeed/proto/collective';
 import { InboxFailure } from './ring-inbox.js';
 
+/** The Exchange call of the ring successor, written with buffers encoded here (see `send`). */
+export type SuccessorCall = ServerWritableStream<RingHello, Buffer>;
+
 /**
- * The stream to the ring successor. Each message is encoded when it is written, so it carries the buffer's
- * bytes of that moment; a write the stream cannot take waits for 'drain' (at most `timeoutMs`).
+ * The stream to the ring successor (the Exchange call it opened on this rank). Each piece is encoded when it
+ * is written, so it carries the buffer's bytes of that moment; a write the stream cannot take waits for
+ * 'drain' (at most `timeoutMs`).
  */
 export class RingSender {
+  private call: SuccessorCall | null = null;
   private brokenWith: Error | null = null;
-  private readonly waiters = new Set<(error: Error) => void>();
+  private readonly waiters = new Set<(error: Error | null) => void>();
+  /** Resolves once the successor has called. */
+  readonly attached: Promise<void>;
+  private markAttached: () => void = () => {};
 
-  constructor(private readonly call: ClientWritableStream<Buffer>) {}
+  constructor() {
+    this.attached = new Promise((resolve) => {
+      this.markAttached = resolve;
+    });
+  }
 
-  /** Called once the call ends with an error: every waiting and later send rejects with `error`. */
+  get isAttached(): boolean {
+    return this.call !== null;
+  }
+
+  attach(call: SuccessorCall): void {
+    this.call = call;
+    call.on('drain', () => this.wake(null));
+    const broke = () => this.break(new InboxFailure('broken', 'its connection closed', 'next'));
+    call.on('cancelled', broke);
+    call.on('error', broke);
+    // The headers at once: the successor's start-up waits for them.
+    call.sendMetadata(new Metadata());
+    this.markAttached();
+  }
+
+  /** Every waiting and later send rejects with `error`. */
   break(error: Error): void {
     if (this.brokenWith !== null) return;
     this.brokenWith = error;
-    for (const waiter of this.waiters) waiter(error);
-    this.waiters.clear();
+    this.wake(error);
   }
 
-  async send(message: RingMessage, timeoutMs: number): Promise<void> {
+  async send(piece: RingPiece, timeoutMs: number): Promise<void> {
     if (this.brokenWith !== null) throw this.brokenWith;
-    const bytes = Buffer.from(RingMessage.encode(message).finish());
-    if (this.call.write(bytes)) return;
+    const call = this.call;
+    if (call === null) throw new InboxFailure('broken', 'it never connected', 'next');
+    if (call.write(Buffer.from(RingPiece.encode(piece).finish()))) return;
     await new Promise<void>((resolve, reject) => {
       const done = (error: Error | null) => {
         clearTimeout(timer);
-        this.call.off('drain', onDrain);
         this.waiters.delete(done);
         if (error === null) resolve();
         else reject(error);
       };
-      const onDrain = () => done(null);
       const timer = setTimeout(
         () => done(new InboxFailure('timeout', `it read nothing for ${timeoutMs / 1000} s`, 'next')),
         timeoutMs,
       );
-      this.call.on('drain', onDrain);
       this.waiters.add(done);
     });
   }
 
-  /** Ends the stream; resolves once the successor has read everything (or the stream broke). */
+  /** Ends the stream with OK once everything written is flushed (at most `timeoutMs`). */
   end(timeoutMs: number): Promise<void> {
+    const call = this.call;
+    if (call === null || this.brokenWith !== null) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
-      const done = () => {
+      call.once('finish', () => {
         clearTimeout(timer);
         resolve();
-      };
-      this.waiters.add(done);
-      this.endedCallbacks.push(done);
-      if (this.brokenWith !== null) done();
-      else this.call.end();
+      });
+      call.end();
     });
   }
 
-  /** Called when the successor answered RingDone. */
-  ended(): void {
-    for (const callback of this.endedCallbacks) callback();
+  /** Ends the stream at once with an error status (this rank failed). */
+  cancel(): void {
+    if (this.call?.writable) this.call.emit('error', { code: 14, details: 'the rank stopped' });
   }
 
-  private readonly endedCallbacks: (() => void)[] = [];
-
-  cancel(): void {
-    this.call.cancel();
+  private wake(error: Error | null): void {
+    for (const waiter of [...this.waiters]) waiter(error);
   }
 }

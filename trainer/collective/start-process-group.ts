@@ -1,19 +1,9 @@
-import {
-  Client,
-  type ClientWritableStream,
-  status as GrpcStatus,
-  Server,
-  type ServerDuplexStream,
-  type ServerReadableStream,
-  type sendUnaryData,
-} from '@grpc/grpc-js';
+import { Client, status as GrpcStatus, Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import {
   CollectiveService,
   type ControlEvent,
   type ControlMessage,
   type Peer,
-  RingDone,
-  type RingMessage,
 } from '@voxelfeed/proto/collective';
 import {
   callMetadata,
@@ -22,14 +12,14 @@ import {
   serverCredentials,
   tokenRefusal,
 } from './collective-credentials.js';
-import { CollectiveError, RESTART_HINT } from './collective-error.js';
+import { CollectiveError } from './collective-error.js';
 import { joinRendezvous } from './join-rendezvous.js';
 import type { ProcessGroup, ProcessGroupOptions } from './process-group.js';
 import { RendezvousHost } from './rendezvous-host.js';
-import { InboxFailure, RingInbox } from './ring-inbox.js';
+import { RingInbox } from './ring-inbox.js';
 import { type GroupControl, RingProcessGroup } from './ring-process-group.js';
 import { ringNeighbours } from './ring-schedule.js';
-import { RingSender } from './ring-sender.js';
+import { RingSender, type SuccessorCall } from './ring-sender.js';
 import { singleProcessGroup } from './single-process-group.js';
 import { validateProcessGroupOptions } from './validate-process-group-options.js';
 
@@ -55,9 +45,10 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<P
     return peer === undefined ? `rank ${r}` : `rank ${r} (${peer.host}:${peer.port})`;
   };
 
-  const inbox = new RingInbox(2 * maxMessageBytes, (failure) => {
-    group?.lost(previous, `${describe(previous)} left the job: ${failure.message}; ${RESTART_HINT}`);
-  });
+  // A neighbour's stream that breaks fails the exchange under way or the next one; between exchanges a rank
+  // that closed and one that died look alike here, so rank 0 (which gets each rank's Leave) tells them apart.
+  const inbox = new RingInbox(2 * maxMessageBytes);
+  const sender = new RingSender();
   const host =
     rank === 0
       ? new RendezvousHost({
@@ -72,41 +63,46 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<P
       : null;
 
   const server = new Server(channelOptions(options, maxMessageBytes));
-  server.addService(CollectiveService, {
-    join: (call: ServerDuplexStream<ControlMessage, ControlEvent>) => {
-      const refusal = tokenRefusal(call.metadata, token);
-      if (refusal !== null) {
-        call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: refusal });
-        return;
-      }
-      if (host === null) {
-        call.emit('error', {
-          code: GrpcStatus.FAILED_PRECONDITION,
-          details: `this is rank ${rank}, not rank 0: --master-addr and --master-port must name rank 0`,
-        });
-        return;
-      }
-      host.handleJoin(call);
+  // Pieces are encoded by the sender as they are written (ring-sender.ts): the stream passes the bytes on.
+  server.addService(
+    {
+      ...CollectiveService,
+      exchange: { ...CollectiveService.exchange, responseSerialize: (bytes: Buffer) => bytes },
     },
-    exchange: (call: ServerReadableStream<RingMessage, RingDone>, callback: sendUnaryData<RingDone>) => {
-      const refusal = tokenRefusal(call.metadata, token);
-      if (refusal !== null) {
-        callback({ code: GrpcStatus.UNAUTHENTICATED, details: refusal });
-        return;
-      }
-      call.once('data', (first: RingMessage) => {
-        const hello = first.hello;
-        if (hello === undefined || hello.job !== options.job || hello.rank !== previous || inbox.isAttached) {
-          callback({
-            code: GrpcStatus.PERMISSION_DENIED,
-            details: `rank ${rank} of job "${options.job}" takes the ring stream of rank ${previous} only, once`,
+    {
+      join: (call: ServerDuplexStream<ControlMessage, ControlEvent>) => {
+        const refusal = tokenRefusal(call.metadata, token);
+        if (refusal !== null) {
+          call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: refusal });
+          return;
+        }
+        if (host === null) {
+          call.emit('error', {
+            code: GrpcStatus.FAILED_PRECONDITION,
+            details: `this is rank ${rank}, not rank 0: --master-addr and --master-port must name rank 0`,
           });
           return;
         }
-        inbox.attach(call, () => callback(null, RingDone.fromPartial({})));
-      });
+        host.handleJoin(call);
+      },
+      exchange: (call: SuccessorCall) => {
+        const refusal = tokenRefusal(call.metadata, token);
+        if (refusal !== null) {
+          call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: refusal });
+          return;
+        }
+        const hello = call.request;
+        if (hello.job !== options.job || hello.rank !== next || sender.isAttached) {
+          call.emit('error', {
+            code: GrpcStatus.PERMISSION_DENIED,
+            details: `rank ${rank} of job "${options.job}" streams to rank ${next} only, once (rank ${hello.rank} of job "${hello.job}" asked)`,
+          });
+          return;
+        }
+        sender.attach(call);
+      },
     },
-  });
+  );
   const bindHost = options.bindHost ?? '0.0.0.0';
   const bindPort = rank === 0 ? options.masterPort : 0;
   const port = await new Promise<number>((resolve, reject) => {
@@ -180,11 +176,11 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<P
       control = { ...joined.channel, close: () => joined.channel.leave() };
     }
 
-    const successor = roster.find((peer) => peer.rank === next);
-    if (successor === undefined) {
-      throw new CollectiveError('INTERNAL', next, `the roster from rank 0 lacks rank ${next}`);
+    const predecessor = roster.find((peer) => peer.rank === previous);
+    if (predecessor === undefined) {
+      throw new CollectiveError('INTERNAL', previous, `the roster from rank 0 lacks rank ${previous}`);
     }
-    const ringClient = new Client(`${successor.host}:${successor.port}`, credentials, channelOpts);
+    const ringClient = new Client(`${predecessor.host}:${predecessor.port}`, credentials, channelOpts);
     clients.push(ringClient);
     await new Promise<void>((resolve, reject) => {
       ringClient.waitForReady(Date.now() + remaining(), (error) => {
@@ -193,33 +189,23 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<P
           reject(
             new CollectiveError(
               'UNAVAILABLE',
-              next,
-              `rank ${rank} cannot reach ${describe(next)} (${error.message}); check that the ranks can reach each other on any TCP port`,
+              previous,
+              `rank ${rank} cannot reach ${describe(previous)} (${error.message}); check that the ranks can reach each other on any TCP port`,
             ),
           );
       });
     });
-    let sender: RingSender | null = null;
-    const call: ClientWritableStream<Buffer> = ringClient.makeClientStreamRequest(
-      CollectiveService.exchange.path,
-      (bytes: Buffer) => bytes,
-      CollectiveService.exchange.responseDeserialize,
-      callMetadata(token),
-      {},
-      (error) => {
-        if (error === null) {
-          sender?.ended();
-          return;
-        }
-        const failure = new InboxFailure('broken', `its connection closed (${error.details})`, 'next');
-        sender?.break(failure);
-        group?.lost(next, `${describe(next)} left the job: ${failure.message}; ${RESTART_HINT}`);
-        refusedByNext = error.details;
-      },
+    const serializeHello = CollectiveService.exchange.requestSerialize;
+    inbox.attach(
+      ringClient.makeServerStreamRequest(
+        CollectiveService.exchange.path,
+        serializeHello,
+        CollectiveService.exchange.responseDeserialize,
+        { job: options.job, rank },
+        callMetadata(token),
+        {},
+      ),
     );
-    let refusedByNext: string | null = null;
-    sender = new RingSender(call);
-    await sender.send({ hello: { job: options.job, rank } }, remaining());
 
     const link = {
       rank,
@@ -231,16 +217,14 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<P
       describe,
     };
     group = new RingProcessGroup(link, control, release);
-    await waitFor(
-      inbox.attached,
-      remaining(),
-      () =>
-        new CollectiveError(
-          'UNAVAILABLE',
-          previous,
-          `${describe(previous)} did not connect to rank ${rank} on port ${port} within ${options.startTimeoutMs / 1000} s${refusedByNext === null ? '' : ` (rank ${next} refused this rank: ${refusedByNext})`}; check that the ranks can reach each other on any TCP port, or raise --rendezvous-timeout`,
-        ),
-    );
+    const ringTimeout = (who: number) => () =>
+      new CollectiveError(
+        'UNAVAILABLE',
+        who,
+        `the ring between ${describe(previous)}, rank ${rank} and ${describe(next)} was not connected within ${options.startTimeoutMs / 1000} s${inbox.refusal === null ? '' : ` (rank ${previous} refused this rank: ${inbox.refusal})`}; check that the ranks can reach each other on any TCP port, or raise --rendezvous-timeout`,
+      );
+    await waitFor(sender.attached, remaining(), ringTimeout(next));
+    await waitFor(inbox.attached, remaining(), ringTimeout(previous));
     options.signal?.addEventListener('abort', () => void group?.close(), { once: true });
     return group;
   } catch (error) {

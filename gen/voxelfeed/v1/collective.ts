@@ -12,12 +12,11 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
-  type ClientWritableStream,
+  type ClientReadableStream,
   type handleBidiStreamingCall,
-  type handleClientStreamingCall,
+  type handleServerStreamingCall,
   makeGenericClientConstructor,
   type Metadata,
-  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
@@ -112,14 +111,6 @@ export interface RingPiece {
   offset: bigint;
   /** Little-endian float32 values (all-reduce) or raw bytes (broadcast). */
   data: Buffer;
-}
-
-export interface RingMessage {
-  hello?: RingHello | undefined;
-  piece?: RingPiece | undefined;
-}
-
-export interface RingDone {
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -1057,120 +1048,6 @@ export const RingPiece: MessageFns<RingPiece> = {
   },
 };
 
-function createBaseRingMessage(): RingMessage {
-  return { hello: undefined, piece: undefined };
-}
-
-export const RingMessage: MessageFns<RingMessage> = {
-  encode(message: RingMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.hello !== undefined) {
-      RingHello.encode(message.hello, writer.uint32(10).fork()).join();
-    }
-    if (message.piece !== undefined) {
-      RingPiece.encode(message.piece, writer.uint32(18).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): RingMessage {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRingMessage();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.hello = RingHello.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.piece = RingPiece.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create(base?: DeepPartial<RingMessage>): RingMessage {
-    return RingMessage.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<RingMessage>): RingMessage {
-    const message = createBaseRingMessage();
-    message.hello = (object.hello !== undefined && object.hello !== null)
-      ? RingHello.fromPartial(object.hello)
-      : undefined;
-    message.piece = (object.piece !== undefined && object.piece !== null)
-      ? RingPiece.fromPartial(object.piece)
-      : undefined;
-    return message;
-  },
-};
-
-function createBaseRingDone(): RingDone {
-  return {};
-}
-
-export const RingDone: MessageFns<RingDone> = {
-  encode(_: RingDone, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): RingDone {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRingDone();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create(base?: DeepPartial<RingDone>): RingDone {
-    return RingDone.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<RingDone>): RingDone {
-    const message = createBaseRingDone();
-    return message;
-  },
-};
-
 export type CollectiveService = typeof CollectiveService;
 export const CollectiveService = {
   /**
@@ -1189,17 +1066,18 @@ export const CollectiveService = {
     responseDeserialize: (value: Buffer): ControlEvent => ControlEvent.decode(value),
   },
   /**
-   * Every rank: its ring predecessor's one stream of the job. The first message is a RingHello; then the
-   * pieces of every exchange, in order.
+   * Every rank: its ring successor calls it once and receives the pieces of every exchange, in order, until
+   * the rank closes (OK) or fails. The successor is the receiving client, so HTTP/2 flow control on its side
+   * (a window of several messages) paces the stream.
    */
   exchange: {
     path: "/voxelfeed.v1.Collective/Exchange" as const,
-    requestStream: true as const,
-    responseStream: false as const,
-    requestSerialize: (value: RingMessage): Buffer => Buffer.from(RingMessage.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RingMessage => RingMessage.decode(value),
-    responseSerialize: (value: RingDone): Buffer => Buffer.from(RingDone.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RingDone => RingDone.decode(value),
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: RingHello): Buffer => Buffer.from(RingHello.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RingHello => RingHello.decode(value),
+    responseSerialize: (value: RingPiece): Buffer => Buffer.from(RingPiece.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RingPiece => RingPiece.decode(value),
   },
 } as const;
 
@@ -1212,10 +1090,11 @@ export interface CollectiveServer extends UntypedServiceImplementation {
    */
   join: handleBidiStreamingCall<ControlMessage, ControlEvent>;
   /**
-   * Every rank: its ring predecessor's one stream of the job. The first message is a RingHello; then the
-   * pieces of every exchange, in order.
+   * Every rank: its ring successor calls it once and receives the pieces of every exchange, in order, until
+   * the rank closes (OK) or fails. The successor is the receiving client, so HTTP/2 flow control on its side
+   * (a window of several messages) paces the stream.
    */
-  exchange: handleClientStreamingCall<RingMessage, RingDone>;
+  exchange: handleServerStreamingCall<RingHello, RingPiece>;
 }
 
 export interface CollectiveClient extends Client {
@@ -1229,23 +1108,12 @@ export interface CollectiveClient extends Client {
   join(options: Partial<CallOptions>): ClientDuplexStream<ControlMessage, ControlEvent>;
   join(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ControlMessage, ControlEvent>;
   /**
-   * Every rank: its ring predecessor's one stream of the job. The first message is a RingHello; then the
-   * pieces of every exchange, in order.
+   * Every rank: its ring successor calls it once and receives the pieces of every exchange, in order, until
+   * the rank closes (OK) or fails. The successor is the receiving client, so HTTP/2 flow control on its side
+   * (a window of several messages) paces the stream.
    */
-  exchange(callback: (error: ServiceError | null, response: RingDone) => void): ClientWritableStream<RingMessage>;
-  exchange(
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: RingDone) => void,
-  ): ClientWritableStream<RingMessage>;
-  exchange(
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RingDone) => void,
-  ): ClientWritableStream<RingMessage>;
-  exchange(
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RingDone) => void,
-  ): ClientWritableStream<RingMessage>;
+  exchange(request: RingHello, options?: Partial<CallOptions>): ClientReadableStream<RingPiece>;
+  exchange(request: RingHello, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<RingPiece>;
 }
 
 export const CollectiveClient = makeGenericClientConstructor(
