@@ -3,6 +3,7 @@ import { usageMessage } from '../common/cli/usage-message.js';
 import { formatTable } from '../common/format-table.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
+import { benchAllReduce } from './allreduce.js';
 import { benchDataset } from './bench-data.js';
 import { BENCH_COMMAND, BENCH_HELP, parseBenchOptions } from './bench-options.js';
 import { benchCacheWindow } from './cache-window.js';
@@ -43,6 +44,11 @@ async function main(): Promise<void> {
     const run = await benchTorchLoader({ quick, seconds });
     process.stdout.write(`${torchLoaderText(run)}\n`);
     if (!('skipped' in run)) process.stdout.write(`\n${JSON.stringify(run.json)}\n`);
+    return;
+  }
+  if (options.only === 'allreduce') {
+    const run = await benchAllReduce({ quick });
+    process.stdout.write(`(k) ${run.table}\n\n${JSON.stringify(run.json)}\n`);
     return;
   }
   if (options.only === 'tiles') {

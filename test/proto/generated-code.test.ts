@@ -39,13 +39,14 @@ describe('the wire contract', () => {
       cwd: root,
       env,
     });
-    const file = 'gen/voxelfeed/v1/voxelfeed.ts';
-    const fresh = await readFile(path.join(out, file), 'utf8');
-    const committed = await readFile(path.join(root, file), 'utf8');
-    assert.ok(
-      fresh === committed,
-      `${file} differs from what ${'`npm run gen`'} writes; run it and commit the result`,
-    );
+    for (const file of ['gen/voxelfeed/v1/voxelfeed.ts', 'gen/voxelfeed/v1/collective.ts']) {
+      const fresh = await readFile(path.join(out, file), 'utf8');
+      const committed = await readFile(path.join(root, file), 'utf8');
+      assert.ok(
+        fresh === committed,
+        `${file} differs from what ${'`npm run gen`'} writes; run it and commit the result`,
+      );
+    }
   });
 
   it('matches the committed descriptor sets that server reflection serves (gen/descriptors)', async () => {
