@@ -59,6 +59,8 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
 
   execute(prepared: PreparedBatch): Promise<StepResult> {
     const step = this.nextStep++;
+    // One rank: the update is queued on the device at once, so the next step may be queued behind it.
+    if ((this.options.group?.worldSize ?? 1) === 1) return this.trainAlone(prepared);
     const result = this.previous.then(
       () => this.train(prepared, step),
       () => this.train(prepared, step),
@@ -67,6 +69,30 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
     return result;
   }
 
+  private async trainAlone(prepared: PreparedBatch): Promise<StepResult> {
+    let dice: tf.Scalar | null = null;
+    const loss = this.optimizer.minimize(
+      () => {
+        const logits = this.model.apply(prepared.x, true);
+        dice = tf.keep(batchDice(foregroundProbability(logits), prepared.y));
+        return diceBceLoss(logits, prepared.y, this.weights);
+      },
+      true,
+      [...this.model.trainableVariables],
+    );
+    try {
+      const [value] = await loss!.data();
+      const diceValue = dice === null ? undefined : (await (dice as tf.Scalar).data())[0];
+      return { loss: value!, ...(diceValue === undefined ? {} : { dice: diceValue }) };
+    } finally {
+      (dice as tf.Scalar | null)?.dispose();
+      loss?.dispose();
+      prepared.x.dispose();
+      prepared.y.dispose();
+    }
+  }
+
+  /** Several ranks: gradients, their mean over the ranks, then the update. */
   private async train(prepared: PreparedBatch, step: number): Promise<StepResult> {
     const group = this.options.group;
     // The batch Dice comes from the same forward pass as the loss; it is kept out of the gradient (the loss
@@ -83,7 +109,7 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
       const [loss] = await computed.value.data();
       let meanLoss = loss!;
       let allReduceSeconds = 0;
-      if (group !== undefined && group.worldSize > 1) {
+      if (group !== undefined) {
         const before = group.allReduceSeconds;
         const averaged = await averageGradients(group, variables, computed.grads, loss!, step);
         tf.dispose(computed.grads);
@@ -95,7 +121,7 @@ export class TfjsStepRunner implements StepRunner<PreparedBatch>, BatchEvaluator
       const diceValue = dice === null ? undefined : (await (dice as tf.Scalar).data())[0];
       return {
         loss: loss!,
-        ...(group !== undefined && group.worldSize > 1 ? { meanLoss, allReduceSeconds } : {}),
+        ...(group !== undefined ? { meanLoss, allReduceSeconds } : {}),
         ...(diceValue === undefined ? {} : { dice: diceValue }),
       };
     } finally {
