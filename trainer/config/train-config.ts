@@ -265,7 +265,8 @@ pod), else, in a pod ($KUBERNETES_SERVICE_HOST set), the ordinal suffix of $HOST
 Several ranks train one model: every step's gradients are averaged over the ranks (ring all-reduce over gRPC),
 so all ranks hold the same weights. Rank 0 hosts the rendezvous on --master-addr:--master-port, sends its
 starting weights (on --resume: its checkpoint) to every rank and alone writes checkpoints; the other ranks
-never read or write --checkpoint-dir. The TLS files and token of the data server also secure the ranks.
+never read or write --checkpoint-dir. The ranks use the token, and mutual TLS when --tls-ca, --tls-cert and
+--tls-key are all given (else plaintext).
 
 Prints progress on stderr and one JSON summary line on stdout.`,
 });
