@@ -85,6 +85,16 @@ export const TIER_EXCEPTIONS: readonly TierException[] = [
   },
   { pattern: '**/train-resume.test.ts', tier: 'integration', why: 'trains against a real server' },
   {
+    pattern: '**/train-ranks.test.ts',
+    tier: 'integration',
+    why: 'ranks join on 127.0.0.1 and train against a real server',
+  },
+  {
+    pattern: '**/train-lost-rank.test.ts',
+    tier: 'integration',
+    why: 'kills a voxelfeed train process of two joined on 127.0.0.1',
+  },
+  {
     pattern: '**/run-infer.test.ts',
     tier: 'integration',
     why: 'infers from a real server; teem-unu and numpy read the files back',

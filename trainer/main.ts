@@ -4,6 +4,7 @@ import { errorChain } from '@voxelfeed/common/error-chain.js';
 import { formatHostPort } from '@voxelfeed/common/listen-failure.js';
 import { serveMetrics } from '@voxelfeed/common/serve-metrics.js';
 import { selectBackend } from './backend/select-backend.js';
+import { agreeStartState } from './checkpoint/agree-start-state.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint/checkpoint-store.js';
 import {
   readModelState,
@@ -11,10 +12,13 @@ import {
   writeModelState,
   writeOptimizerState,
 } from './checkpoint/model-state.js';
+import { weightsSha256 } from './checkpoint/weights-sha256.js';
+import type { ProcessGroup } from './collective/process-group.js';
 import { metricsEndpoint } from './config/metrics-endpoint.js';
 import { type FeedSecurity, readFeedSecurity } from './config/read-feed-security.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig, type TrainLogLevel } from './config/train-config.js';
 import { feedFailure } from './feed-failure.js';
+import { joinRanks } from './loop/join-ranks.js';
 import { TfjsStepRunner } from './loop/tfjs-step-runner.js';
 import { runTrainLoop, type StepEvent, type TrainSummary } from './loop/train-loop.js';
 import { TrainerMetrics } from './metrics/trainer-metrics.js';
@@ -44,7 +48,9 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
     log.debug({ error: errorChain(error) }, `training stopped: ${line.message}`);
     throw line;
   }
-  process.stdout.write(`${JSON.stringify(summaryJson(parsed, summary.summary, summary.backend))}\n`);
+  process.stdout.write(
+    `${JSON.stringify(summaryJson(parsed, summary.summary, summary.backend, summary.weightsSha256))}\n`,
+  );
   return 0;
 }
 
@@ -57,7 +63,7 @@ export interface TrainLog {
 export async function train(
   config: TrainConfig,
   options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
-): Promise<{ summary: TrainSummary; backend: string; metricsPort: number | null }> {
+): Promise<{ summary: TrainSummary; backend: string; weightsSha256: string; metricsPort: number | null }> {
   const { log } = options;
   // First: a bad certificate or token file should stop the trainer before a backend or model is built.
   const security = await readFeedSecurity(config);
@@ -79,8 +85,8 @@ export async function train(
       `metrics on http://${formatHostPort(config.metricsHost, metricsHttp.port)}/metrics`,
     );
   try {
-    const { summary, backend } = await trainServingMetrics(config, options, security, metrics);
-    return { summary, backend, metricsPort: metricsHttp?.port ?? null };
+    const trained = await trainServingMetrics(config, options, security, metrics);
+    return { ...trained, metricsPort: metricsHttp?.port ?? null };
   } finally {
     await metricsHttp?.close();
   }
@@ -92,7 +98,7 @@ async function trainServingMetrics(
   options: { log: TrainLog; onStep?: (event: StepEvent) => void; signal?: AbortSignal },
   security: FeedSecurity,
   metrics: TrainerMetrics,
-): Promise<{ summary: TrainSummary; backend: string }> {
+): Promise<{ summary: TrainSummary; backend: string; weightsSha256: string }> {
   const { log } = options;
   const backend = await selectBackend(config.backend, (message) => log.info({}, message));
   if (!backend.gpu && config.model === 'vnet') {
@@ -122,9 +128,35 @@ async function trainServingMetrics(
     // What voxelfeed infer predicts by default: the series this run never trained on (0: it trained on all).
     holdoutFraction: config.validateEvery > 0 ? config.holdoutFraction : 0,
   };
-  let start = { cursor: { epoch: 0, step: 0 }, globalStep: 0 };
+  let group: ProcessGroup | null = null;
   try {
-    if (config.resume && config.checkpointDir) {
+    // What must agree on every rank for their steps to line up and their updates to be one model's.
+    const { rank: _rank, ...agreed } = meta;
+    group = await joinRanks(
+      config,
+      security,
+      {
+        ...agreed,
+        learningRate: config.learningRate,
+        epochs: config.epochs,
+        steps: config.steps,
+        rankGroups: config.rankGroups,
+        negativesPerEpoch: config.negativesPerEpoch,
+        shuffleWindow: config.shuffleWindow,
+        validateEvery: config.validateEvery,
+        maxValidationBatches: config.maxValidationBatches,
+      },
+      options.signal,
+    );
+    if (group.worldSize > 1) {
+      log.info(
+        { worldSize: group.worldSize, master: `${config.masterAddr}:${config.masterPort}` },
+        'every rank joined; gradients are averaged over the ranks every step',
+      );
+    }
+    let own = { cursor: { epoch: 0, step: 0 }, globalStep: 0, resumed: false };
+    // Only rank 0 reads the checkpoint; the others receive its state below.
+    if (config.resume && config.checkpointDir && config.rank === 0) {
       const checkpoint = await loadLatestCheckpoint(config.checkpointDir);
       if (checkpoint === null) {
         log.warn({ dir: config.checkpointDir }, 'no checkpoint to resume from; starting at epoch 0, step 0');
@@ -132,15 +164,20 @@ async function trainServingMetrics(
         checkIdentity(meta, checkpoint.meta);
         writeModelState(model, checkpoint.variables);
         await writeOptimizerState(model, optimizer, checkpoint.optimizer);
-        start = { cursor: checkpoint.cursor, globalStep: checkpoint.globalStep };
-        log.info(
-          { ...checkpoint.cursor, globalStep: checkpoint.globalStep },
-          'resumed from the latest checkpoint',
-        );
+        own = { cursor: checkpoint.cursor, globalStep: checkpoint.globalStep, resumed: true };
       }
     }
-    const runner = new TfjsStepRunner(model, optimizer, backend.gpu);
-    const summary = await runTrainLoop(
+    const start = await agreeStartState(group, model, optimizer, own);
+    if (own.resumed || start.globalStep > 0) {
+      log.info({ ...start.cursor, globalStep: start.globalStep }, 'resumed from the latest checkpoint');
+    }
+    const runner = new TfjsStepRunner(model, optimizer, backend.gpu, undefined, {
+      group,
+      firstStep: start.globalStep,
+    });
+    const stopLoop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stopLoop.signal]) : stopLoop.signal;
+    const loop = runTrainLoop(
       {
         job: config.job,
         rank: config.rank,
@@ -171,7 +208,7 @@ async function trainServingMetrics(
         log,
         start,
         now: () => performance.now() / 1000,
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal,
         onStep: (event) => {
           options.onStep?.(event);
           if (config.logEvery > 0 && event.globalStep % config.logEvery === 0) {
@@ -187,7 +224,8 @@ async function trainServingMetrics(
             );
           }
         },
-        ...(config.checkpointDir
+        // Rank 0 alone writes checkpoints: every rank holds the same weights, and ranks need no shared storage.
+        ...(config.checkpointDir && config.rank === 0
           ? {
               saveCheckpoint: async (cursor, globalStep) => {
                 await saveCheckpoint(config.checkpointDir!, {
@@ -202,8 +240,22 @@ async function trainServingMetrics(
           : {}),
       },
     );
-    return { summary, backend: backend.name };
+    // A lost rank stops this one at once, whatever it is waiting on (a batch, the exchange).
+    let summary: TrainSummary;
+    try {
+      summary = await Promise.race([loop, group.failure]);
+    } catch (error) {
+      stopLoop.abort();
+      loop.catch(() => {});
+      throw error;
+    }
+    return {
+      summary,
+      backend: backend.name,
+      weightsSha256: await weightsSha256(model.trainableVariables),
+    };
   } finally {
+    await group?.close();
     feed.close();
     model.dispose();
     optimizer.dispose();
@@ -230,7 +282,7 @@ function checkIdentity(current: Record<string, unknown>, saved: Readonly<Record<
   }
 }
 
-function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string) {
+function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string, weights: string) {
   return {
     job: config.job,
     rank: config.rank,
@@ -241,6 +293,8 @@ function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string
     samples_per_s: summary.seconds > 0 ? summary.samples / summary.seconds : 0,
     loss_first: summary.firstLoss,
     loss_last: summary.lastLoss,
+    // The last step's loss averaged over the ranks (null with one rank).
+    loss_last_mean: summary.lastMeanLoss,
     gpu_idle_ratio: summary.idleRatio,
     gpu_idle_seconds: summary.gpuIdleSeconds,
     step_seconds: summary.stepSeconds,
@@ -249,6 +303,10 @@ function summaryJson(config: TrainConfig, summary: TrainSummary, backend: string
     epoch: summary.cursor.epoch,
     next_step: summary.cursor.step,
     global_step: summary.globalStep,
+    allreduce_seconds: summary.allReduceSeconds,
+    // Of the step time (launch to finish, which includes the exchange).
+    allreduce_share: summary.stepSeconds > 0 ? summary.allReduceSeconds / summary.stepSeconds : 0,
+    weights_sha256: weights,
     seconds: summary.seconds,
   };
 }

@@ -5,6 +5,7 @@ import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-c
 import { formatTable } from '@voxelfeed/common/format-table.js';
 import { ensureDefaultDataset } from '@voxelfeed/server/synth/default-dataset.js';
 import { TRAIN_COMMAND } from '@voxelfeed/trainer/config/train-config.js';
+import { freeLoopbackPort } from './free-loopback-port.js';
 import { histogramQuantile, parsePrometheusText, sumOf } from './prometheus-text.js';
 import { type RunningCommand, spawnVoxelfeed } from './spawn-command.js';
 
@@ -97,6 +98,8 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv): 
     const metricsUrl = (await server.waitForStdout(/metrics on (http:\/\/\S+)/, 10_000))[1]!;
     progress.note(`server on 127.0.0.1:${port}; starting ${ranks} trainer ranks`);
     const losses: number[][] = Array.from({ length: ranks }, () => []);
+    // The ranks train one model: rank 0 hosts their rendezvous on this machine.
+    const masterPort = String(await freeLoopbackPort());
     for (let rank = 0; rank < ranks; rank++) {
       trainers.push(
         spawnVoxelfeed(
@@ -108,6 +111,10 @@ export async function runDemo(argv: readonly string[], env: NodeJS.ProcessEnv): 
             String(rank),
             '--world-size',
             String(ranks),
+            '--master-addr',
+            '127.0.0.1',
+            '--master-port',
+            masterPort,
             '--job',
             'demo',
             '--model',

@@ -71,12 +71,16 @@ export function flagsIn(args: readonly string[]): string[] {
   return args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0] ?? arg);
 }
 
-/** Every `VOXELFEED_*` name written in the given source files: the variables the programs read. */
+/**
+ * Every `VOXELFEED_*` name written in the given source files, and every variable an option table names
+ * (`variable: 'MASTER_ADDR'`, torchrun's names): the variables the programs read.
+ */
 export async function variablesReadBy(files: readonly string[]): Promise<Set<string>> {
   const names = new Set<string>();
   for (const file of files) {
     const text = await readFile(path.join(REPO_ROOT, file), 'utf8');
     for (const match of text.matchAll(/VOXELFEED_[A-Z0-9_]+/g)) names.add(match[0]);
+    for (const match of text.matchAll(/variable: '([A-Z][A-Z0-9_]*)'/g)) names.add(match[1]!);
   }
   return names;
 }

@@ -274,6 +274,38 @@ describe('the Kubernetes manifests in deploy/k8s', () => {
     assert.deepEqual(config.servers, [`dns:///voxelfeed-server:${serverConfig.port}`]);
   });
 
+  it("let every rank find rank 0 through a headless Service of the Job's pods, on its rendezvous port", () => {
+    const service = kindNamed(manifests, 'Service', 'voxelfeed-trainer') as {
+      spec: {
+        clusterIP: string;
+        publishNotReadyAddresses?: boolean;
+        selector: Record<string, string>;
+        ports: Array<{ name: string; port: number; targetPort: string }>;
+      };
+    };
+    assert.equal(service.spec.clusterIP, 'None');
+    assert.equal(service.spec.publishNotReadyAddresses, true, 'ranks meet before they are ready');
+    for (const [key, value] of Object.entries(service.spec.selector)) {
+      assert.equal(job.spec.template.metadata.labels[key], value);
+    }
+    const podSpec = job.spec.template.spec as { subdomain?: string };
+    assert.equal(podSpec.subdomain, 'voxelfeed-trainer', 'pods get names under the Service');
+    const jobName = (kindNamed(manifests, 'Job', 'voxelfeed-trainer') as { metadata: { name: string } })
+      .metadata.name;
+    for (let index = 0; index < job.spec.completions; index += 1) {
+      const config = trainConfigOf(trainer.args ?? [], {
+        ...envOf(trainer.env),
+        JOB_COMPLETION_INDEX: String(index),
+      });
+      // An Indexed Job's pod i has host name <job>-i; with the subdomain, <job>-i.<service> resolves to it.
+      assert.equal(config.masterAddr, `${jobName}-0.voxelfeed-trainer`);
+      assert.equal(portNamed(trainer, 'rendezvous'), config.masterPort);
+      const servicePort = service.spec.ports.find((port) => port.targetPort === 'rendezvous');
+      assert.equal(servicePort?.port, config.masterPort);
+      assert.equal(config.resume, true, 'a retried job continues from the last checkpoint');
+    }
+  });
+
   it('pin rank r to server replica r mod K and cut each epoch into one part per replica', () => {
     const config = trainConfigOf(trainer.args ?? [], { ...envOf(trainer.env), JOB_COMPLETION_INDEX: '0' });
     assert.equal(config.rankAffinity, true);
@@ -335,10 +367,16 @@ describe('deploy/compose.yaml', () => {
       configs.map(({ config }) => config.rank).sort(),
       Array.from({ length: worldSize }, (_, rank) => rank),
     );
+    const rank0 = configs.find(({ config }) => config.rank === 0);
+    assert.ok(rank0);
     for (const { config } of configs) {
       assert.equal(config.worldSize, worldSize);
       assert.equal(config.metricsHost, '0.0.0.0');
       assert.deepEqual(config.servers, [`voxelfeed-server:${serverConfig.port}`]);
+      // Every rank finds rank 0 by its service name, on the port rank 0 listens on.
+      assert.equal(config.masterAddr, rank0.name);
+      assert.equal(config.masterPort, rank0.config.masterPort);
+      assert.equal(config.checkpointDir, rank0.config.checkpointDir, 'the same command but --rank');
     }
     assert.deepEqual(
       targets('voxelfeed-trainer')?.sort(),

@@ -33,6 +33,10 @@ describe('the /metrics pages', () => {
       pages.trainer,
       /^voxelfeed_trainer_step_seconds_bucket\{le="\+Inf",job="exercise",rank="0"\} 1$/m,
     );
+    assert.match(
+      pages.trainer,
+      /^voxelfeed_trainer_allreduce_seconds_sum\{job="exercise",rank="0"\} 0\.03$/m,
+    );
     assert.equal(await lint(pages.trainer), '');
   });
 

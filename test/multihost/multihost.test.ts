@@ -23,6 +23,8 @@ interface TrainerSummary {
   readonly gpu_idle_ratio: number;
   readonly gpu_idle_seconds: number;
   readonly seconds: number;
+  readonly weights_sha256: string;
+  readonly allreduce_seconds: number;
 }
 
 interface RankStream {
@@ -63,7 +65,7 @@ describe('voxelfeed across three network-namespace hosts', () => {
     return process;
   }
 
-  it('trains four ranks on two hosts over one epoch, each sample once, every rank reporting its GPU idle time', {
+  it('trains one model with four ranks on two hosts over one epoch, each sample once, bit-identical weights, every rank reporting its GPU idle time', {
     timeout: 60_000,
   }, async (t) => {
     if (unavailable !== null || hosts === undefined || dataset === undefined) {
@@ -97,6 +99,9 @@ describe('voxelfeed across three network-namespace hosts', () => {
         ...['--model', 'tiny', '--crop', CROP, '--batch', String(BATCH), '--epochs', '1'],
         ...['--backend', 'cpu', '--metrics-port', '0', '--log-every', '1'],
         ...['--job', JOB, '--report-every-ms', '200'],
+        // One model: rank 0 on host A hosts the rendezvous; the ranks of host B reach it across the bridge.
+        ...['--master-addr', hostA.address, '--master-port', '29500', '--rendezvous-timeout', '30'],
+        ...['--peer-timeout', '20'],
         // Spelled out, as stream-rank.ts sends the same request to check coverage.
         ...['--seed', '0', '--negatives', '0', '--validate-every', '0'],
       ]),
@@ -164,7 +169,13 @@ describe('voxelfeed across three network-namespace hosts', () => {
       );
     }
 
-    // (2) Every rank's reports reached the server across the network.
+    // (2) The ranks averaged their gradients every step across the hosts: they end with the same weights.
+    for (const summary of summaries) {
+      assert.equal(summary.weights_sha256, summaries[0]!.weights_sha256, `rank ${summary.rank}'s weights`);
+      assert.ok(summary.allreduce_seconds > 0, `rank ${summary.rank} exchanged gradients`);
+    }
+
+    // (3) Every rank's reports reached the server across the network.
     const page = await curlInNetns(hub.ns, metricsUrl);
     const idle = parsePrometheusText(page).filter(
       (sample) => sample.name === 'voxelfeed_trainer_gpu_idle_seconds_total' && sample.labels.job === JOB,
@@ -178,7 +189,7 @@ describe('voxelfeed across three network-namespace hosts', () => {
       );
     }
 
-    // (3) Per-rank figures, for the log.
+    // (4) Per-rank figures, for the log.
     t.diagnostic(`${items} items, ${steps} steps per rank, 4 ranks trained in ${trainSeconds.toFixed(1)} s`);
     for (const summary of summaries) {
       const reported = idle.find((sample) => sample.labels.rank === String(summary.rank))!;

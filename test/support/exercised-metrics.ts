@@ -7,7 +7,7 @@ import { scrapeMetrics, startTestServer } from './test-server.js';
 export interface ExercisedMetrics {
   /** A real server's /metrics page after a stream ran to its end and a trainer rank reported its stats. */
   readonly server: string;
-  /** A real trainer registry's page after one step and one validation. */
+  /** A real trainer registry's page after one step, its gradient exchange and one validation. */
   readonly trainer: string;
 }
 
@@ -45,6 +45,7 @@ export async function scrapeExercisedMetrics(): Promise<ExercisedMetrics> {
         0.7,
         0.05,
       );
+      trainer.recordAllReduce(0.03);
       trainer.recordValidation(0.4);
       return { server: serverText, trainer: await trainer.registry.metrics() };
     } finally {

@@ -64,6 +64,13 @@ export interface TrainConfig {
   /** Calls that fail for want of a server, in a row, before the trainer gives up (reconnect.maxAttempts). */
   readonly reconnectAttempts: number;
   readonly logLevel: TrainLogLevel;
+  /** Where rank 0 hosts the rendezvous and the other ranks find it (world size 1: unused, no port opened). */
+  readonly masterAddr: string;
+  readonly masterPort: number;
+  /** Every rank must have joined within this, else each stops naming the ranks that did not. */
+  readonly rendezvousTimeoutMs: number;
+  /** A step's gradient exchange waits at most this for a neighbouring rank. */
+  readonly peerTimeoutMs: number;
 }
 
 const count = (min: number, max: number, example: string, placeholder = 'N') =>
@@ -222,6 +229,28 @@ export const TRAIN_COMMAND = command({
       default: 10,
       help: 'progress line every N steps ({default}; 0: none)',
     }),
+    'master-addr': option({
+      kind: text({ placeholder: 'HOST', example: '10.0.0.5' }),
+      default: '127.0.0.1',
+      variable: 'MASTER_ADDR',
+      help: "rank 0's host: it serves the rendezvous there, the other ranks dial it ({default}; torchrun's variable; world size 1: unused)",
+    }),
+    'master-port': option({
+      kind: integer({ min: 1, max: 65_535, placeholder: 'PORT', example: '29500' }),
+      default: 29_500,
+      variable: 'MASTER_PORT',
+      help: "rank 0's rendezvous port ({default}, as torchrun)",
+    }),
+    'rendezvous-timeout': option({
+      kind: integer({ min: 1, max: 86_400, placeholder: 'SECONDS', example: '300' }),
+      default: 300,
+      help: 'every rank must join within this ({default}), else each stops naming the ranks missing',
+    }),
+    'peer-timeout': option({
+      kind: integer({ min: 1, max: 86_400, placeholder: 'SECONDS', example: '60' }),
+      default: 60,
+      help: 'a step waits at most this for another rank ({default}); longer than a checkpoint or validation takes',
+    }),
     ...FEED_SECURITY_OPTIONS,
     'log-level': option({
       kind: choice(LOG_LEVELS, { placeholder: 'LEVEL' }),
@@ -232,6 +261,12 @@ export const TRAIN_COMMAND = command({
   },
   notes: `Rank on Kubernetes: without --rank and VOXELFEED_RANK, the rank is $JOB_COMPLETION_INDEX (an Indexed Job's
 pod), else, in a pod ($KUBERNETES_SERVICE_HOST set), the ordinal suffix of $HOSTNAME (a StatefulSet's name-3: 3).
+
+Several ranks train one model: every step's gradients are averaged over the ranks (ring all-reduce over gRPC),
+so all ranks hold the same weights. Rank 0 hosts the rendezvous on --master-addr:--master-port, sends its
+starting weights (on --resume: its checkpoint) to every rank and alone writes checkpoints; the other ranks
+never read or write --checkpoint-dir. The ranks use the token, and mutual TLS when --tls-ca, --tls-cert and
+--tls-key are all given (else plaintext).
 
 Prints progress on stderr and one JSON summary line on stdout.`,
 });
@@ -310,6 +345,10 @@ export function parseTrainConfig(
     authTokenFile: values['auth-token-file'],
     reconnectAttempts: values['reconnect-attempts'],
     logLevel: values['log-level'],
+    masterAddr: values['master-addr'],
+    masterPort: values['master-port'],
+    rendezvousTimeoutMs: values['rendezvous-timeout'] * 1000,
+    peerTimeoutMs: values['peer-timeout'] * 1000,
   };
   throwIfProblems(TRAIN_COMMAND, problems);
   for (const warning of line.warnings) warn(warning);

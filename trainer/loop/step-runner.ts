@@ -5,6 +5,10 @@ export interface StepResult {
   readonly loss: number;
   /** Dice of the thresholded prediction of this step's batch, when the runner computes it. */
   readonly dice?: number;
+  /** The mean of every rank's loss of this step, when the runner averages over several ranks. */
+  readonly meanLoss?: number;
+  /** Seconds this step spent exchanging gradients with the other ranks (waiting plus transfer). */
+  readonly allReduceSeconds?: number;
   readonly finishedAt?: number;
 }
 

@@ -48,6 +48,10 @@ export interface TrainSummary {
   readonly samples: number;
   readonly firstLoss: number | null;
   readonly lastLoss: number | null;
+  /** The last step's loss averaged over every rank (null: one rank, or no step). */
+  readonly lastMeanLoss: number | null;
+  /** Seconds spent exchanging gradients with the other ranks (0 with one rank). */
+  readonly allReduceSeconds: number;
   readonly idleRatio: number;
   readonly gpuIdleSeconds: number;
   readonly stepSeconds: number;
@@ -88,6 +92,8 @@ export async function runTrainLoop<Prepared>(
   let globalStep = deps.start.globalStep;
   let firstLoss: number | null = null;
   let lastLoss: number | null = null;
+  let lastMeanLoss: number | null = null;
+  let allReduceSeconds = 0;
   let validationDice: number | null = null;
   const reporter = createReporter(options, deps);
   const stepLimitReached = () => options.maxSteps > 0 && globalStep >= options.maxSteps;
@@ -141,7 +147,10 @@ export async function runTrainLoop<Prepared>(
       cursor = nextCursor(batch);
       firstLoss ??= outcome.loss;
       lastLoss = outcome.loss;
+      lastMeanLoss = outcome.meanLoss ?? null;
+      allReduceSeconds += outcome.allReduceSeconds ?? 0;
       deps.metrics?.recordStep(record, outcome.loss, deps.timeline.idleRatio);
+      if (outcome.allReduceSeconds !== undefined) deps.metrics?.recordAllReduce(outcome.allReduceSeconds);
       deps.onStep?.({
         epoch: batch.epoch,
         step: batch.step,
@@ -214,6 +223,8 @@ export async function runTrainLoop<Prepared>(
     samples: totals.samples,
     firstLoss,
     lastLoss,
+    lastMeanLoss,
+    allReduceSeconds,
     idleRatio: deps.timeline.idleRatio,
     gpuIdleSeconds: totals.gpuIdleSeconds,
     stepSeconds: totals.stepSeconds,

@@ -23,6 +23,7 @@ export class TrainerMetrics {
   private readonly loss: Gauge<'job' | 'rank'>;
   private readonly idleRatio: Gauge<'job' | 'rank'>;
   private readonly validationDice: Gauge<'job' | 'rank'>;
+  private readonly allReduce: Histogram<'job' | 'rank'>;
   private readonly labels: { job: string; rank: string };
 
   constructor(job: string, rank: number) {
@@ -85,6 +86,13 @@ export class TrainerMetrics {
       labelNames,
       registers,
     });
+    this.allReduce = new Histogram({
+      name: 'voxelfeed_trainer_allreduce_seconds',
+      help: 'Time one step spent averaging its gradients with the other ranks, waiting plus transfer (_sum: seconds in all; only with several ranks).',
+      labelNames,
+      buckets: STEP_BUCKETS,
+      registers,
+    });
   }
 
   recordStep(step: StepRecord, loss: number, idleRatio: number): void {
@@ -96,6 +104,11 @@ export class TrainerMetrics {
     this.steps.inc(this.labels);
     if (Number.isFinite(loss)) this.loss.set(this.labels, loss);
     this.idleRatio.set(this.labels, idleRatio);
+  }
+
+  /** One step's gradient exchange with the other ranks. */
+  recordAllReduce(seconds: number): void {
+    this.allReduce.observe(this.labels, seconds);
   }
 
   recordValidation(dice: number): void {

@@ -27,6 +27,54 @@ describe('parseTrainConfig', () => {
     }
   });
 
+  it('finds rank 0 at 127.0.0.1:29500 by default, or MASTER_ADDR and MASTER_PORT as torchrun sets them, flags winning', () => {
+    const defaults = parseTrainConfig([], {});
+    assert.ok(defaults !== 'help');
+    assert.equal(defaults.masterAddr, '127.0.0.1');
+    assert.equal(defaults.masterPort, 29_500);
+    assert.equal(defaults.rendezvousTimeoutMs, 300_000);
+    assert.equal(defaults.peerTimeoutMs, 60_000);
+    const fromEnv = parseTrainConfig([], { MASTER_ADDR: 'luna-0.luna', MASTER_PORT: '29400' });
+    assert.ok(fromEnv !== 'help');
+    assert.equal(fromEnv.masterAddr, 'luna-0.luna');
+    assert.equal(fromEnv.masterPort, 29_400);
+    const fromFlags = parseTrainConfig(
+      [
+        '--master-addr',
+        '10.0.0.5',
+        '--master-port',
+        '29501',
+        '--rendezvous-timeout',
+        '30',
+        '--peer-timeout',
+        '5',
+      ],
+      { MASTER_ADDR: 'luna-0.luna', MASTER_PORT: '29400' },
+    );
+    assert.ok(fromFlags !== 'help');
+    assert.equal(fromFlags.masterAddr, '10.0.0.5');
+    assert.equal(fromFlags.masterPort, 29_501);
+    assert.equal(fromFlags.rendezvousTimeoutMs, 30_000);
+    assert.equal(fromFlags.peerTimeoutMs, 5_000);
+    for (const text of [
+      '--master-addr HOST',
+      'MASTER_ADDR',
+      'MASTER_PORT',
+      'default 29500',
+      'default 300',
+      'default 60',
+    ]) {
+      assert.ok(TRAIN_HELP.includes(text), text);
+    }
+  });
+
+  it('refuses a master port outside 1..65535 naming the variable it came from', () => {
+    assert.throws(
+      () => parseTrainConfig([], { MASTER_PORT: '70000' }),
+      (error: unknown) => error instanceof UsageError && error.message.includes('MASTER_PORT=70000'),
+    );
+  });
+
   it('reads the rank layout and server from VOXELFEED_* variables, flags winning', () => {
     const env = {
       VOXELFEED_SERVER: 'a:1,b:2',
