@@ -42,6 +42,8 @@ export function inProcessGroups(worldSize: number): { groups: ProcessGroup[]; lo
   };
   const groups = Array.from({ length: worldSize }, (_, rank): ProcessGroup => {
     let seconds = 0;
+    // A step may take several exchanges (gradient buckets): the n-th call of a step meets every rank's n-th.
+    const callsOfStep = new Map<number, number>();
     return {
       rank,
       worldSize,
@@ -52,7 +54,9 @@ export function inProcessGroups(worldSize: number): { groups: ProcessGroup[]; lo
       async allReduceMean(data, step) {
         if (lost !== null) throw lost;
         const started = performance.now();
-        const entry = round(`step ${step}`);
+        const call = callsOfStep.get(step) ?? 0;
+        callsOfStep.set(step, call + 1);
+        const entry = round(`step ${step} call ${call}`);
         entry.arrived.set(rank, data);
         if (entry.arrived.size === worldSize) {
           const all = [...entry.arrived.entries()]

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { silenceCpuBanner } from '../../../trainer/backend/silence-cpu-banner.js';
 import { averageGradients } from '../../../trainer/loop/average-gradients.js';
+import { DEFAULT_BUCKET_ELEMENTS } from '../../../trainer/loop/gradient-buckets.js';
 import { diceBceLoss } from '../../../trainer/model/losses.js';
 import { createVNet, type VNet } from '../../../trainer/model/vnet.js';
 import { VNET_TINY } from '../../../trainer/model/vnet-config.js';
@@ -66,8 +67,16 @@ describe('averageGradients', () => {
     silenceCpuBanner();
   });
 
-  for (const worldSize of [1, 2, 4]) {
-    it(`over ${worldSize} rank(s), each on its share of the batch, gives the gradient of one rank on the global batch`, async () => {
+  // The tiny V-Net's 20,477 gradients fit one default bucket; 500 elements cut them into many, some variables
+  // larger than a bucket.
+  for (const [worldSize, bucketElements] of [
+    [1, DEFAULT_BUCKET_ELEMENTS],
+    [2, DEFAULT_BUCKET_ELEMENTS],
+    [4, DEFAULT_BUCKET_ELEMENTS],
+    [2, 500],
+    [4, 500],
+  ] as const) {
+    it(`over ${worldSize} rank(s), each on its share of the batch, gives the gradient of one rank on the global batch (buckets of ${bucketElements})`, async () => {
       const model = createVNet({ ...VNET_TINY, seed: 3 });
       const { x, y } = globalBatch();
       try {
@@ -82,7 +91,14 @@ describe('averageGradients', () => {
           groups.map(async (group) => {
             const own = gradientOn(model, x, y, group.rank * share, (group.rank + 1) * share);
             const loss = (await own.value.data())[0]!;
-            const averaged = await averageGradients(group, model.trainableVariables, own.grads, loss, 0);
+            const averaged = await averageGradients(
+              group,
+              model.trainableVariables,
+              own.grads,
+              loss,
+              0,
+              bucketElements,
+            );
             const flat = await flatten(model, averaged.grads);
             tf.dispose([own.value, own.grads, averaged.grads]);
             return { flat, meanLoss: averaged.meanLoss };
