@@ -10,7 +10,7 @@ export interface OptionSpec<R, V = unknown> {
   readonly default: R;
   /** How --help shows the default where the kind's format would not say it (e.g. `256MiB, or ...`). */
   readonly defaultText?: string;
-  /** The `VOXELFEED_*` variable read when the flag is absent. */
+  /** The variable read when the flag is absent: `VOXELFEED_*`, or a name users already set (`MASTER_ADDR`). */
   readonly variable?: string;
   /** An older variable still read (after `variable`), with a line on stderr asking to move to the new one. */
   readonly deprecatedVariable?: string;
