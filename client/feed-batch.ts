@@ -1,8 +1,23 @@
-import { type Batch, CropMode, DType, type SampleInfo } from '@voxelfeed/proto';
+import { type AugmentationInfo, type Batch, CropMode, DType, type SampleInfo } from '@voxelfeed/proto';
 import { FeedError } from './feed-error.js';
 
 export type TensorDType = 'uint8' | 'float32';
-export type SampleMode = 'jitter' | 'negative' | 'center';
+/** `negative`: anywhere in the volume; `background`: a negative found free of foreground (avoidForeground). */
+export type SampleMode = 'jitter' | 'negative' | 'center' | 'background';
+
+/** The transforms one sample got (SampleInfo.augmentation); absent values: not applied. */
+export interface AugmentationView {
+  /** Mirrored axes, ascending (np.flip on each). */
+  readonly flippedAxes: readonly number[];
+  /** Quarter turns in the plane of axes 1 and 2, as np.rot90(crop, k, axes=(1, 2)); 0: none. */
+  readonly rotate90: number;
+  readonly gamma?: number;
+  readonly scale?: number;
+  readonly shift?: number;
+  readonly noiseStd?: number;
+  /** The seed of the per-voxel noise when noiseStd is set. */
+  readonly noiseSeed: number;
+}
 
 /** What the server echoes for each sample, so any crop can be cut again (`getSample` with `index`). */
 export interface SampleInfoView {
@@ -19,6 +34,10 @@ export interface SampleInfoView {
   readonly noduleDiameter: number;
   /** Index of the epoch item (before shuffling) this sample comes from. */
   readonly item: number;
+  /** Present when the request asked for augmentation. */
+  readonly augmentation?: AugmentationView;
+  /** Present for a negative when the request avoided foreground: origins drawn, and whether all held some. */
+  readonly background?: { readonly draws: number; readonly missed: boolean };
 }
 
 /**
@@ -96,6 +115,7 @@ const MODES: Partial<Record<CropMode, SampleMode>> = {
   [CropMode.CROP_MODE_JITTER]: 'jitter',
   [CropMode.CROP_MODE_NEGATIVE]: 'negative',
   [CropMode.CROP_MODE_CENTER]: 'center',
+  [CropMode.CROP_MODE_BACKGROUND]: 'background',
 };
 
 function toSampleInfoView(info: SampleInfo): SampleInfoView {
@@ -114,6 +134,22 @@ function toSampleInfoView(info: SampleInfo): SampleInfoView {
     noduleCenter: info.noduleCenter,
     noduleDiameter: info.noduleDiameter,
     item: safeNumber(info.item, 'sample item'),
+    ...(info.augmentation === undefined ? {} : { augmentation: toAugmentationView(info.augmentation) }),
+    ...(info.backgroundDraws === 0
+      ? {}
+      : { background: { draws: info.backgroundDraws, missed: info.backgroundMissed } }),
+  };
+}
+
+function toAugmentationView(info: AugmentationInfo): AugmentationView {
+  return {
+    flippedAxes: info.flippedAxes,
+    rotate90: info.rotate90,
+    ...(info.gamma === undefined ? {} : { gamma: info.gamma }),
+    ...(info.scale === undefined ? {} : { scale: info.scale }),
+    ...(info.shift === undefined ? {} : { shift: info.shift }),
+    ...(info.noiseStd === undefined ? {} : { noiseStd: info.noiseStd }),
+    noiseSeed: info.noiseSeed,
   };
 }
 

@@ -91,6 +91,7 @@ export async function* streamReadyBatches(
     const endStep =
       request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps * stride);
     const assemble = assemblerAroundBadSeries({ request, plan, signal, buffers });
+    let backgroundMisses = 0;
     const prepare = (step: number): Promise<PreparedBatch> => {
       const begun = performance.now();
       holding(1);
@@ -119,6 +120,14 @@ export async function* streamReadyBatches(
         buffers.release(ready.batch.backing);
         throw signal.reason;
       }
+      if (ready.backgroundMisses > 0 && backgroundMisses === 0) {
+        // Once per stream: every such sample says so in its SampleInfo (background_missed).
+        deps.log.warn(
+          { step: ready.step, samples: ready.backgroundMisses },
+          `${ready.backgroundMisses} negative crop(s) of step ${ready.step} still hold foreground after ${request.policy.backgroundMaxDraws} draws (SampleInfo.background_missed); raise sampling.background_max_draws or use a smaller crop`,
+        );
+      }
+      backgroundMisses += ready.backgroundMisses;
       deps.observer?.onBatch?.({
         bytes: ready.batch.bytes.byteLength,
         samples: request.batchSize,
@@ -155,6 +164,7 @@ interface PreparedBatch {
   readonly step: number;
   readonly batch: EncodedBatch;
   readonly timings: BatchTimings;
+  readonly backgroundMisses: number;
   readonly seconds: number;
   readonly readyAt: number;
 }

@@ -1,9 +1,21 @@
 import { VoxelfeedError } from '../errors.js';
+import { cropHasForeground } from './crop-has-foreground.js';
 import { centerOrigin, jitterRange, negativeRange } from './crop-origin.js';
+import { drawAugmentation } from './draw-augmentation.js';
 import type { EpochPlan } from './epoch-plan.js';
-import { checkPosition, sampleKey } from './plan-keys.js';
+import { isForegroundSlot } from './foreground-slots.js';
+import { checkPosition, foregroundItemKey, sampleKey } from './plan-keys.js';
 import { createRng, type Rng } from './rng.js';
-import type { CropMode, CropParams, Nodule, SamplingPolicy, SeriesSummary, Shape3, Vec3 } from './types.js';
+import type {
+  CropMode,
+  CropParams,
+  Nodule,
+  SamplingPolicy,
+  SeriesSummary,
+  Shape3,
+  Vec3,
+  Volume,
+} from './types.js';
 
 /** What the samples of one epoch plan share: the same for every position of a batch. */
 export interface SampleContext {
@@ -14,6 +26,17 @@ export interface SampleContext {
   readonly seed: bigint;
   readonly epoch: number;
   readonly cropSize: Shape3;
+  /** The per-rank batch size: needed (and only read) when the policy sets a foreground share. */
+  readonly batchSize?: number;
+}
+
+/** The decoded volume of a series, for draws that look at the mask (negatives that avoid foreground). */
+export type MaskSource = (series: number) => Volume | undefined;
+
+/** Whether the sample at `position` draws against its series' mask: then `planSample` needs `masks`. */
+export function sampleNeedsMask(context: SampleContext, position: number): boolean {
+  if (context.policy.backgroundMaxDraws === undefined) return false;
+  return planSample(context, position, () => undefined, true).mode === 'negative';
 }
 
 /**
@@ -24,7 +47,12 @@ export interface SampleContext {
  *
  * The order of draws is part of the wire contract: changing it changes every served batch.
  */
-export function planSample(context: SampleContext, position: number): CropParams {
+export function planSample(
+  context: SampleContext,
+  position: number,
+  masks?: MaskSource,
+  modeOnly = false,
+): CropParams {
   const { plan, series, policy, seed, epoch, cropSize } = context;
   if (plan.seed !== seed || plan.epoch !== epoch) {
     throw new VoxelfeedError(
@@ -33,8 +61,21 @@ export function planSample(context: SampleContext, position: number): CropParams
     );
   }
   checkPosition(position);
-  const item = plan.itemAt(position);
-  const planItem = plan.items.item(item);
+  let item = plan.itemAt(position);
+  let planItem = plan.items.item(item);
+  const forced = isForegroundSlot(policy, context.batchSize, position);
+  if (forced && planItem.nodule < 0) {
+    // A negative item in a slot the foreground share forces is centred on a nodule item drawn uniformly from
+    // the epoch's nodule items (its own stream, so the sample's stream keeps its layout).
+    if (plan.items.noduleItems === 0) {
+      throw new VoxelfeedError(
+        'FAILED_PRECONDITION',
+        `sampling.foreground_share is ${policy.foregroundShare} but the epoch has no nodule to centre on; set foreground_share to 0 or serve series with nodules`,
+      );
+    }
+    item = createRng(foregroundItemKey(seed, epoch, position)).nextInt(0, plan.items.noduleItems - 1);
+    planItem = plan.items.item(item);
+  }
   const summary = series[planItem.series];
   const nodule = planItem.nodule < 0 ? undefined : summary?.nodules[planItem.nodule];
   if (summary === undefined || (planItem.nodule >= 0 && nodule === undefined)) {
@@ -46,12 +87,34 @@ export function planSample(context: SampleContext, position: number): CropParams
 
   const rng = createRng(sampleKey(seed, epoch, position));
   const u = rng.nextFloat();
-  const mode: CropMode = nodule === undefined ? 'negative' : chooseMode(u, policy);
-  const origin =
-    mode === 'negative'
-      ? negativeOrigin(rng, summary.shape, cropSize)
-      : noduleOrigin(rng, nodule!, cropSize, mode);
-  return {
+  const drawn: 'jitter' | 'negative' | 'center' =
+    nodule === undefined ? 'negative' : forced ? chooseForegroundMode(u, policy) : chooseMode(u, policy);
+  let mode: CropMode = drawn;
+  let origin: Vec3;
+  let background: CropParams['background'];
+  if (drawn !== 'negative') {
+    origin = noduleOrigin(rng, nodule!, cropSize, drawn);
+  } else if (policy.backgroundMaxDraws === undefined || modeOnly) {
+    origin = negativeOrigin(rng, summary.shape, cropSize);
+  } else {
+    const volume = masks?.(planItem.series);
+    if (volume === undefined) {
+      throw new VoxelfeedError(
+        'INTERNAL',
+        `planSample needs the mask of series ${planItem.series} to avoid foreground`,
+      );
+    }
+    // The first draw is the origin a plain negative gets; later draws continue the same stream.
+    let draws = 0;
+    do {
+      origin = negativeOrigin(rng, summary.shape, cropSize);
+      draws += 1;
+    } while (cropHasForeground(volume, origin, cropSize) && draws < policy.backgroundMaxDraws);
+    const missed = cropHasForeground(volume, origin, cropSize);
+    if (!missed) mode = 'background';
+    background = { draws, missed };
+  }
+  const params: CropParams = {
     index: position,
     item,
     series: planItem.series,
@@ -60,6 +123,25 @@ export function planSample(context: SampleContext, position: number): CropParams
     origin,
     size: cropSize,
   };
+  const augment =
+    policy.augmentation === undefined || modeOnly
+      ? undefined
+      : drawAugmentation(policy.augmentation, { seed, epoch, position });
+  return {
+    ...params,
+    ...(augment === undefined ? {} : { augment }),
+    ...(background === undefined ? {} : { background }),
+  };
+}
+
+/**
+ * The mode of a slot the foreground share forces: jitter if u < pj/(pj+pc), else center; jitter when both
+ * are zero (a policy of negatives only still gets its share of nodule-centred crops).
+ */
+export function chooseForegroundMode(u: number, policy: SamplingPolicy): 'jitter' | 'center' {
+  const sum = policy.jitterProb + policy.centerProb;
+  if (sum === 0) return 'jitter';
+  return u < policy.jitterProb / sum ? 'jitter' : 'center';
 }
 
 /**
@@ -67,7 +149,7 @@ export function planSample(context: SampleContext, position: number): CropParams
  * Policies sum to 1 within 1e-6 (`resolveSamplingPolicy`); dividing by the sum only absorbs float32 rounding,
  * and keeps every mode drawn so far unchanged.
  */
-export function chooseMode(u: number, policy: SamplingPolicy): CropMode {
+export function chooseMode(u: number, policy: SamplingPolicy): 'jitter' | 'negative' | 'center' {
   const sum = policy.jitterProb + policy.negativeProb + policy.centerProb;
   if (u < policy.jitterProb / sum) return 'jitter';
   if (u < (policy.jitterProb + policy.negativeProb) / sum) return 'negative';

@@ -10,8 +10,11 @@
 export type Shape3 = readonly [number, number, number];
 export type Vec3 = readonly [number, number, number];
 
-/** Crop policy of one sample. Numeric values match the wire enum `voxelfeed.v1.CropMode`. */
-export type CropMode = 'jitter' | 'negative' | 'center';
+/**
+ * Crop policy of one sample. Numeric values match the wire enum `voxelfeed.v1.CropMode`. `negative` is
+ * anywhere in the volume (it may hold nodule voxels); `background` a negative found free of foreground.
+ */
+export type CropMode = 'jitter' | 'negative' | 'center' | 'background';
 
 /** One nodule of a series: centre in voxel coordinates along NRRD axes 0, 1, 2 and its diameter in voxels. */
 export interface Nodule {
@@ -37,6 +40,46 @@ export interface SamplingPolicy {
   readonly padValue: number;
   /** 0: shuffle the whole epoch; n: shuffle within windows of n series (cache-aware order). */
   readonly shuffleWindow: number;
+  /** Transforms applied after cutting; absent: none (batches as before augmentation existed). */
+  readonly augmentation?: AugmentationPolicy;
+  /** Draws per negative to find a crop free of foreground; absent: negatives anywhere. */
+  readonly backgroundMaxDraws?: number;
+  /** At least ceil(share * batch size) nodule-centred samples per batch; absent: no such guarantee. */
+  readonly foregroundShare?: number;
+}
+
+/**
+ * Augmentation with defaults filled in and values checked: a probability per transform (0: never) and its
+ * range. Ranges are the wire's float32 values.
+ */
+export interface AugmentationPolicy {
+  readonly flipProb: number;
+  /** Which of the axes 0, 1, 2 may be mirrored. */
+  readonly flipAxes: readonly [boolean, boolean, boolean];
+  readonly rotate90Prob: number;
+  readonly gammaProb: number;
+  readonly gammaMin: number;
+  readonly gammaMax: number;
+  readonly scaleProb: number;
+  readonly scaleFactor: number;
+  readonly shiftProb: number;
+  readonly shiftOffset: number;
+  readonly noiseProb: number;
+  readonly noiseStd: number;
+}
+
+/** The transforms one sample gets, as drawn: plain data, echoed with the sample so any crop can be redone. */
+export interface AugmentParams {
+  readonly flip: readonly [boolean, boolean, boolean];
+  /** Quarter turns 0..3 in the plane of axes 1 and 2, as np.rot90(crop, k, axes=(1, 2)). */
+  readonly rotate90: number;
+  /** Each a float32, or undefined when the transform is not applied. */
+  readonly gamma: number | undefined;
+  readonly scale: number | undefined;
+  readonly shift: number | undefined;
+  readonly noiseStd: number | undefined;
+  /** The seed of the per-voxel noise (used when noiseStd is set). */
+  readonly noiseSeed: number;
 }
 
 export const DEFAULT_SAMPLING_POLICY: SamplingPolicy = {
@@ -64,6 +107,10 @@ export interface CropParams {
   readonly mode: CropMode;
   readonly origin: Vec3; // crop corner in volume voxels; may be negative or run past the edge
   readonly size: Shape3;
+  /** Present when the request asked for augmentation. */
+  readonly augment?: AugmentParams;
+  /** For a negative when foreground is avoided: the origins drawn, and whether all of them held foreground. */
+  readonly background?: { readonly draws: number; readonly missed: boolean };
 }
 
 /** The smallest box holding every non-zero mask voxel: `lo` inclusive, `hi` exclusive, per axis. */

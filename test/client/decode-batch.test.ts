@@ -16,6 +16,9 @@ const SAMPLES = [
     noduleCenter: [1.5, 2.25, 3],
     noduleDiameter: 7.5,
     item: 9n,
+    augmentation: undefined,
+    backgroundDraws: 0,
+    backgroundMissed: false,
   },
   {
     index: 25n,
@@ -26,6 +29,9 @@ const SAMPLES = [
     noduleCenter: [],
     noduleDiameter: 0,
     item: 40n,
+    augmentation: undefined,
+    backgroundDraws: 0,
+    backgroundMissed: false,
   },
 ];
 

@@ -141,6 +141,10 @@ describe('StreamBatches on a real server', () => {
             negativesPerEpoch: 0,
             padValue: 0,
             shuffleWindow: 0,
+            augmentation: undefined,
+            avoidForeground: false,
+            backgroundMaxDraws: 0,
+            foregroundShare: 0,
           },
         }),
       ),
@@ -182,6 +186,10 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 3,
       padValue: 17,
       shuffleWindow: 0,
+      augmentation: undefined,
+      avoidForeground: false,
+      backgroundMaxDraws: 0,
+      foregroundShare: 0,
     };
     const batches = await streamAll(server.client, {
       seed: 8n,
@@ -232,6 +240,10 @@ describe('StreamBatches on a real server', () => {
           negativesPerEpoch: 0,
           padValue: 0,
           shuffleWindow: 0,
+          augmentation: undefined,
+          avoidForeground: false,
+          backgroundMaxDraws: 0,
+          foregroundShare: 0,
         },
       });
       for (const batch of batches) {
@@ -261,6 +273,10 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 0,
       padValue: 0,
       shuffleWindow: 0,
+      augmentation: undefined,
+      avoidForeground: false,
+      backgroundMaxDraws: 0,
+      foregroundShare: 0,
     };
     const seriesOf = async (part: SplitPart) => {
       const batches = await streamAll(server.client, {
@@ -292,6 +308,10 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 16,
       padValue: 0,
       shuffleWindow: 2,
+      augmentation: undefined,
+      avoidForeground: false,
+      backgroundMaxDraws: 0,
+      foregroundShare: 0,
     };
     const batches = await streamAll(server.client, { seed: 31n, batchSize: 4, cropSize: CROP, sampling });
     const planSize = BigInt(nodules * 2 + 16);

@@ -17,8 +17,26 @@ from ._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 
 IMAGE_FIELD = 6
 MASK_FIELD = 7
-CROP_MODES = {pb.CROP_MODE_JITTER: "jitter", pb.CROP_MODE_NEGATIVE: "negative", pb.CROP_MODE_CENTER: "center"}
+CROP_MODES = {
+    pb.CROP_MODE_JITTER: "jitter",
+    pb.CROP_MODE_NEGATIVE: "negative",
+    pb.CROP_MODE_CENTER: "center",
+    pb.CROP_MODE_BACKGROUND: "background",
+}
 NUMPY_DTYPES = {pb.DTYPE_UNSPECIFIED: np.dtype(np.uint8), pb.DTYPE_UINT8: np.dtype(np.uint8), pb.DTYPE_FLOAT32: np.dtype("<f4")}
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """The transforms one sample got (AugmentationInfo in the .proto); None: not applied."""
+
+    flipped_axes: tuple[int, ...]  # mirrored axes, ascending (np.flip on each)
+    rotate90: int  # quarter turns k, as np.rot90(crop, k, axes=(1, 2)); 0: none
+    gamma: float | None
+    scale: float | None
+    shift: float | None
+    noise_std: float | None
+    noise_seed: int  # seed of the per-voxel noise when noise_std is set
 
 
 @dataclass(frozen=True)
@@ -27,12 +45,15 @@ class Sample:
 
     index: int  # plan position in the epoch
     series_uid: str
-    mode: str  # "jitter", "negative" or "center"
+    mode: str  # "jitter", "negative" (anywhere), "center" or "background" (a negative free of foreground)
     origin: tuple[int, int, int]  # crop corner in volume voxels, NRRD axes 0, 1, 2; may be negative (padded)
     nodule: int  # the nodule drawn for, -1 for a negative sample
     nodule_center: tuple[float, ...]
     nodule_diameter: float
     item: int  # the epoch item before shuffling
+    augmentation: Augmentation | None = None  # set when the request asked for augmentation
+    background_draws: int = 0  # with avoid_foreground, for a negative: origins drawn
+    background_missed: bool = False  # every draw held foreground: the crop is the last draw, mode "negative"
 
 
 @dataclass(frozen=True)
@@ -159,4 +180,19 @@ def _sample(info: pb.SampleInfo) -> Sample:
         nodule_center=tuple(info.nodule_center),
         nodule_diameter=info.nodule_diameter,
         item=info.item,
+        augmentation=_augmentation(info.augmentation) if info.HasField("augmentation") else None,
+        background_draws=info.background_draws,
+        background_missed=info.background_missed,
+    )
+
+
+def _augmentation(info: pb.AugmentationInfo) -> Augmentation:
+    return Augmentation(
+        flipped_axes=tuple(info.flipped_axes),
+        rotate90=info.rotate90,
+        gamma=info.gamma if info.HasField("gamma") else None,
+        scale=info.scale if info.HasField("scale") else None,
+        shift=info.shift if info.HasField("shift") else None,
+        noise_std=info.noise_std if info.HasField("noise_std") else None,
+        noise_seed=info.noise_seed,
     )

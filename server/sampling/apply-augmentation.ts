@@ -1,0 +1,140 @@
+import { gaussianNoisePair } from './gaussian-noise.js';
+import type { AugmentParams, Shape3 } from './types.js';
+
+/**
+ * Applies drawn transforms to cut crops (`drawAugmentation` draws them). The order is part of the contract:
+ * mirror axes 0, 1, 2 (np.flip), then np.rot90(crop, k, axes=(1, 2)), on image and mask alike; then, on the
+ * image only, with x = float32(voxel / 255): x = float32(x ** gamma) (computed in float64), x = x * scale,
+ * x = x + shift, x = x + float32(noiseStd * z_i), each a float32 operation. uint8 output is x * 255 in float32,
+ * rounded half to even and clamped to 0..255.
+ */
+
+/** Whether the crop's voxels move (mirror or rotation). */
+export function isSpatial(params: AugmentParams): boolean {
+  return params.rotate90 !== 0 || params.flip.some(Boolean);
+}
+
+/** Whether the image's values change (gamma, scale, shift or noise). */
+export function isIntensity(params: AugmentParams): boolean {
+  return (
+    params.gamma !== undefined ||
+    params.scale !== undefined ||
+    params.shift !== undefined ||
+    params.noiseStd !== undefined
+  );
+}
+
+/**
+ * Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place, through `scratch` (at
+ * least one crop long). Every output row along axis 2 reads the source along a line with a constant stride.
+ */
+export function applySpatialAugmentation(
+  params: AugmentParams,
+  size: Shape3,
+  tensor: Uint8Array,
+  offset: number,
+  scratch: Uint8Array,
+): void {
+  const [s0, s1, s2] = size;
+  const total = s0 * s1 * s2;
+  if (params.rotate90 !== 0 && s1 !== s2) {
+    throw new RangeError(
+      `applySpatialAugmentation: rotating needs crop sizes 1 and 2 equal, got ${size.join('x')}`,
+    );
+  }
+  scratch.set(tensor.subarray(offset, offset + total));
+  const [f0, f1, f2] = params.flip;
+  // The source voxel of output (i, a, b): first the rotation's (j, k) in the mirrored crop, then the mirror.
+  const source = (i: number, a: number, b: number): number => {
+    let j = a;
+    let k = b;
+    if (params.rotate90 === 1) {
+      j = b;
+      k = s2 - 1 - a;
+    } else if (params.rotate90 === 2) {
+      j = s1 - 1 - a;
+      k = s2 - 1 - b;
+    } else if (params.rotate90 === 3) {
+      j = s1 - 1 - b;
+      k = a;
+    }
+    const x0 = f0 ? s0 - 1 - i : i;
+    const x1 = f1 ? s1 - 1 - j : j;
+    const x2 = f2 ? s2 - 1 - k : k;
+    return (x0 * s1 + x1) * s2 + x2;
+  };
+  let out = offset;
+  for (let i = 0; i < s0; i++) {
+    for (let a = 0; a < s1; a++) {
+      const start = source(i, a, 0);
+      const step = s2 > 1 ? source(i, a, 1) - start : 0;
+      for (let b = 0, at = start; b < s2; b++, at += step) tensor[out++] = scratch[at]!;
+    }
+  }
+}
+
+/** float32(x) for every stored voxel after gamma, scale and shift: one lookup per voxel. */
+function intensityTable(params: AugmentParams): Float32Array {
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v++) {
+    let x = Math.fround(v / 255);
+    if (params.gamma !== undefined) x = Math.fround(x ** params.gamma);
+    if (params.scale !== undefined) x = Math.fround(x * params.scale);
+    if (params.shift !== undefined) x = Math.fround(x + params.shift);
+    table[v] = x;
+  }
+  return table;
+}
+
+/**
+ * Writes the augmented float32 image of one crop: `voxels` (stored values, C order) to `target` as floats.
+ * `target` may overlap `voxels` from the front (float i is written after byte i is read, and never reaches a
+ * byte still to be read when the bytes sit in the last quarter of the same buffer).
+ */
+export function writeAugmentedFloat32(params: AugmentParams, voxels: Uint8Array, target: Float32Array): void {
+  const table = intensityTable(params);
+  const n = voxels.length;
+  const std = params.noiseStd;
+  if (std === undefined) {
+    for (let i = 0; i < n; i++) target[i] = table[voxels[i]!]!;
+    return;
+  }
+  const pair: [number, number] = [0, 0];
+  for (let i = 0; i < n; i += 2) {
+    gaussianNoisePair(params.noiseSeed, i >>> 1, pair);
+    const a = table[voxels[i]!]!;
+    const b = i + 1 < n ? table[voxels[i + 1]!]! : 0;
+    target[i] = a + Math.fround(std * pair[0]);
+    if (i + 1 < n) target[i + 1] = b + Math.fround(std * pair[1]);
+  }
+}
+
+/** The stored value of a float32 intensity: x * 255 in float32, rounded half to even, clamped to 0..255. */
+export function toStoredVoxel(x: number): number {
+  const y = Math.fround(x * 255);
+  if (!(y > 0)) return 0;
+  if (y >= 255) return 255;
+  let r = Math.round(y);
+  if (r - y === 0.5 && r % 2 === 1) r -= 1;
+  return r;
+}
+
+/** Augments the intensities of one uint8 crop in place. */
+export function augmentUint8InPlace(params: AugmentParams, voxels: Uint8Array): void {
+  const table = intensityTable(params);
+  const std = params.noiseStd;
+  const n = voxels.length;
+  if (std === undefined) {
+    const bytes = new Uint8Array(256);
+    for (let v = 0; v < 256; v++) bytes[v] = toStoredVoxel(table[v]!);
+    for (let i = 0; i < n; i++) voxels[i] = bytes[voxels[i]!]!;
+    return;
+  }
+  const pair: [number, number] = [0, 0];
+  for (let i = 0; i < n; i += 2) {
+    gaussianNoisePair(params.noiseSeed, i >>> 1, pair);
+    voxels[i] = toStoredVoxel(Math.fround(table[voxels[i]!]! + Math.fround(std * pair[0])));
+    if (i + 1 < n)
+      voxels[i + 1] = toStoredVoxel(Math.fround(table[voxels[i + 1]!]! + Math.fround(std * pair[1])));
+  }
+}

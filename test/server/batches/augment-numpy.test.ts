@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Batch, CropMode } from '@voxelfeed/proto';
+import { resolveSamplingPolicy } from '../../../server/sampling/sampling-policy.js';
+import { type InProcessDataset, serveInProcess } from '../../support/in-process-dataset.js';
+import { writeRandomVoxelDataset } from '../../support/random-voxel-dataset.js';
+
+const run = promisify(execFile);
+const REFERENCE = new URL('./augment-reference.py', import.meta.url).pathname;
+
+/** Every transform at 0.5, ranges wide enough that clamping and rounding in uint8 both happen. */
+const EVERYTHING = {
+  flipProb: 0.5,
+  rotate90Prob: 0.5,
+  scaleIntensityProb: 0.5,
+  scaleIntensityFactor: 0.4,
+  shiftIntensityProb: 0.5,
+  shiftIntensityOffset: 0.2,
+  adjustContrastProb: 0.5,
+  gammaMin: 0.5,
+  gammaMax: 2,
+  gaussianNoiseProb: 0.5,
+  gaussianNoiseStd: 0.3,
+};
+
+describe('augmented crops against numpy', () => {
+  let root: string;
+  let files: Awaited<ReturnType<typeof writeRandomVoxelDataset>>;
+  let served: InProcessDataset;
+
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'voxelfeed-augment-'));
+    files = await writeRandomVoxelDataset(path.join(root, 'data'), 3);
+    served = await serveInProcess(path.join(root, 'data'));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  for (const dtype of ['float32', 'uint8'] as const) {
+    it(`equals numpy operations on the teem-unu files with the echoed parameters (${dtype})`, async () => {
+      const policy = resolveSamplingPolicy({
+        jitterProb: 0.4,
+        negativeProb: 0.4,
+        centerProb: 0.2,
+        negativesPerEpoch: 30,
+        padValue: 9,
+        samplesPerNodule: 4,
+        // As the wire carries them: float32 values.
+        augmentation: Object.fromEntries(Object.entries(EVERYTHING).map(([k, v]) => [k, Math.fround(v)])),
+      });
+      const cropSize = [8, 12, 12] as const;
+      const batches = await served.batches(
+        served.request({ seed: 77n, epoch: 1, policy, cropSize, dtype, batchSize: 6 }),
+      );
+      const caseBatches = [];
+      const seen = {
+        flips: 0,
+        rotations: 0,
+        gamma: 0,
+        scale: 0,
+        shift: 0,
+        noise: 0,
+        noIntensity: 0,
+        padded: 0,
+      };
+      for (const [i, bytes] of batches.entries()) {
+        const batch = Batch.decode(bytes);
+        const image = path.join(root, `${dtype}-${i}.image`);
+        const mask = path.join(root, `${dtype}-${i}.mask`);
+        await writeFile(image, batch.image);
+        await writeFile(mask, batch.mask);
+        for (const sample of batch.samples) {
+          const info = sample.augmentation;
+          assert.ok(info !== undefined, `sample ${sample.index} echoes no augmentation`);
+          if (info.flippedAxes.length > 0) seen.flips++;
+          if (info.rotate90 > 0) seen.rotations++;
+          if (info.gamma !== undefined) seen.gamma++;
+          if (info.scale !== undefined) seen.scale++;
+          if (info.shift !== undefined) seen.shift++;
+          if (info.noiseStd !== undefined) seen.noise++;
+          if (
+            info.gamma === undefined &&
+            info.scale === undefined &&
+            info.shift === undefined &&
+            info.noiseStd === undefined
+          )
+            seen.noIntensity++;
+          if (
+            sample.origin.some((o, a) => o < 0 || o + cropSize[a]! > 22 || (a === 0 && o + cropSize[0] > 14))
+          )
+            seen.padded++;
+          assert.notEqual(sample.mode, CropMode.CROP_MODE_BACKGROUND);
+        }
+        caseBatches.push({
+          image,
+          mask,
+          samples: batch.samples.map((sample) => ({
+            index: Number(sample.index),
+            seriesUid: sample.seriesUid,
+            origin: sample.origin,
+            augmentation: sample.augmentation,
+          })),
+        });
+      }
+      for (const [what, count] of Object.entries(seen)) {
+        assert.ok(count > 0, `no sample had ${what}: the check would not cover it (${JSON.stringify(seen)})`);
+      }
+      const casePath = path.join(root, `${dtype}.json`);
+      await writeFile(
+        casePath,
+        JSON.stringify({ series: files, cropSize, dtype, padValue: 9, batches: caseBatches }),
+      );
+      const { stdout } = await run('/usr/bin/python3', [REFERENCE, casePath], { maxBuffer: 1 << 24 });
+      const crops = batches.length * 6;
+      assert.equal(stdout.trim(), `ok ${crops}`);
+    });
+  }
+});
