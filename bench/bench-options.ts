@@ -8,13 +8,14 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'augment' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
-  usage: 'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles]',
+  usage:
+    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|augment]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -31,6 +32,8 @@ export const BENCH_COMMAND = command({
   (j) voxelfeed infer on one whole 300x512x512 scan with the identity model: tiles 16x96x96, overlap 0.5,
       Gaussian weighting, batch 8; seconds per scan cold and warm, tiles/s, peak merge bytes against a
       whole-volume float32 buffer (only with --only tiles; a 60x128x128 scan with --quick)
+  (k) in-process crops/s, uint8 and float32, without and with the usual augmentation (mirror, quarter turns,
+      scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -44,11 +47,11 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc', 'torch', 'tiles'] as const, {
-        placeholder: 'cache-window|grpc|torch|tiles',
+      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'augment'] as const, {
+        placeholder: 'cache-window|grpc|torch|tiles|augment',
       }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; augment runs (k) alone",
     }),
   },
 });

@@ -3,6 +3,7 @@ import { usageMessage } from '../common/cli/usage-message.js';
 import { formatTable } from '../common/format-table.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
+import { benchAugment } from './augment-crops.js';
 import { benchDataset } from './bench-data.js';
 import { BENCH_COMMAND, BENCH_HELP, parseBenchOptions } from './bench-options.js';
 import { benchCacheWindow } from './cache-window.js';
@@ -43,6 +44,36 @@ async function main(): Promise<void> {
     const run = await benchTorchLoader({ quick, seconds });
     process.stdout.write(`${torchLoaderText(run)}\n`);
     if (!('skipped' in run)) process.stdout.write(`\n${JSON.stringify(run.json)}\n`);
+    return;
+  }
+  if (options.only === 'augment') {
+    const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+    const run = await benchAugment(dir, { seconds: Math.max(1, seconds / 4), batchSize, crop, rounds: 3 });
+    const rows = (['uint8', 'float32'] as const).map((dtype) => {
+      const { off, on } = run.rounds[dtype];
+      return [
+        `(k) in-process crops/s, ${dtype}`,
+        off.map((v) => v.toFixed(0)).join(' / '),
+        on.map((v) => v.toFixed(0)).join(' / '),
+        pct(mean(on) / mean(off)),
+      ];
+    });
+    process.stdout.write(
+      `${formatTable(['', 'augmentation off (rounds)', 'usual augmentation (rounds)', 'on / off'], rows)}\n`,
+    );
+    const json = Object.fromEntries(
+      (['uint8', 'float32'] as const).map((dtype) => [
+        `augment_${dtype}`,
+        {
+          off_crops_per_s: run.rounds[dtype].off.map(Math.round),
+          on_crops_per_s: run.rounds[dtype].on.map(Math.round),
+          on_over_off: Number((mean(run.rounds[dtype].on) / mean(run.rounds[dtype].off)).toFixed(3)),
+        },
+      ]),
+    );
+    process.stdout.write(
+      `\n${JSON.stringify({ series: run.series, crop, batch_size: batchSize, ...json })}\n`,
+    );
     return;
   }
   if (options.only === 'tiles') {

@@ -7,6 +7,7 @@ import {
   isSpatial,
   writeAugmentedFloat32,
 } from '../sampling/apply-augmentation.js';
+import { cropHasForeground } from '../sampling/crop-has-foreground.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';
 import { writeFloat32LE } from '../sampling/float-tensor.js';
@@ -128,7 +129,10 @@ export async function assembleBatch(
       if (isSpatial(augment)) {
         scratch ??= new Uint8Array(voxels);
         applySpatialAugmentation(augment, sample.size, voxelTarget, offset, scratch);
-        if (maskTarget !== null) applySpatialAugmentation(augment, sample.size, maskTarget, offset, scratch);
+        // Most crops' masks are all zeros, which no mirror or turn changes.
+        if (maskTarget !== null && cropHasForeground(volume, sample.origin, sample.size)) {
+          applySpatialAugmentation(augment, sample.size, maskTarget, offset, scratch);
+        }
       }
       if (request.dtype === 'uint8' && isIntensity(augment)) {
         augmentUint8InPlace(augment, voxelTarget.subarray(offset, offset + voxels));

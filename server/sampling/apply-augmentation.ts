@@ -1,11 +1,11 @@
-import { gaussianNoisePair } from './gaussian-noise.js';
+import { NORMAL_QUANTILES, noiseQuantileIndex } from './gaussian-noise.js';
 import type { AugmentParams, Shape3 } from './types.js';
 
 /**
  * Applies drawn transforms to cut crops (`drawAugmentation` draws them). The order is part of the contract:
  * mirror axes 0, 1, 2 (np.flip), then np.rot90(crop, k, axes=(1, 2)), on image and mask alike; then, on the
  * image only, with x = float32(voxel / 255): x = float32(x ** gamma) (computed in float64), x = x * scale,
- * x = x + shift, x = x + float32(noiseStd * z_i), each a float32 operation. uint8 output is x * 255 in float32,
+ * x = x + shift, x = x + float32(noiseStd * z_i) (z_i: `gaussian-noise.ts`), each a float32 operation. uint8 output is x * 255 in float32,
  * rounded half to even and clamped to 0..255.
  */
 
@@ -63,12 +63,23 @@ export function applySpatialAugmentation(
     const x2 = f2 ? s2 - 1 - k : k;
     return (x0 * s1 + x1) * s2 + x2;
   };
+  // Rows that stay rows (no rotation) are one native copy each, reversed natively when axis 2 is mirrored;
+  // a rotation reads each output row down a column of the source plane.
+  const buffer = scratch.buffer;
+  const base = scratch.byteOffset;
   let out = offset;
   for (let i = 0; i < s0; i++) {
-    for (let a = 0; a < s1; a++) {
+    for (let a = 0; a < s1; a++, out += s2) {
       const start = source(i, a, 0);
-      const step = s2 > 1 ? source(i, a, 1) - start : 0;
-      for (let b = 0, at = start; b < s2; b++, at += step) tensor[out++] = scratch[at]!;
+      const step = s2 > 1 ? source(i, a, 1) - start : 1;
+      if (step === 1) {
+        tensor.set(new Uint8Array(buffer, base + start, s2), out);
+      } else if (step === -1) {
+        tensor.set(new Uint8Array(buffer, base + start - s2 + 1, s2), out);
+        tensor.subarray(out, out + s2).reverse();
+      } else {
+        for (let b = 0, at = start; b < s2; b++, at += step) tensor[out + b] = scratch[at]!;
+      }
     }
   }
 }
@@ -99,24 +110,23 @@ export function writeAugmentedFloat32(params: AugmentParams, voxels: Uint8Array,
     for (let i = 0; i < n; i++) target[i] = table[voxels[i]!]!;
     return;
   }
-  const pair: [number, number] = [0, 0];
-  for (let i = 0; i < n; i += 2) {
-    gaussianNoisePair(params.noiseSeed, i >>> 1, pair);
-    const a = table[voxels[i]!]!;
-    const b = i + 1 < n ? table[voxels[i + 1]!]! : 0;
-    target[i] = a + Math.fround(std * pair[0]);
-    if (i + 1 < n) target[i + 1] = b + Math.fround(std * pair[1]);
+  const seed = params.noiseSeed;
+  // Imported bindings read in a hot loop cost a lookup each under some loaders: held in locals.
+  const quantiles = NORMAL_QUANTILES;
+  const quantileIndex = noiseQuantileIndex;
+  for (let i = 0; i < n; i++) {
+    target[i] = table[voxels[i]!]! + Math.fround(std * quantiles[quantileIndex(seed, i)]!);
   }
 }
 
-/** The stored value of a float32 intensity: x * 255 in float32, rounded half to even, clamped to 0..255. */
+/**
+ * The stored value of a float32 intensity: x * 255 in float32, then rounded half to even and clamped to
+ * 0..255 (NaN -> 0), which is exactly how a Uint8ClampedArray stores a number.
+ */
 export function toStoredVoxel(x: number): number {
-  const y = Math.fround(x * 255);
-  if (!(y > 0)) return 0;
-  if (y >= 255) return 255;
-  let r = Math.round(y);
-  if (r - y === 0.5 && r % 2 === 1) r -= 1;
-  return r;
+  const clamped = new Uint8ClampedArray(1);
+  clamped[0] = Math.fround(x * 255);
+  return clamped[0]!;
 }
 
 /** Augments the intensities of one uint8 crop in place. */
@@ -124,17 +134,19 @@ export function augmentUint8InPlace(params: AugmentParams, voxels: Uint8Array): 
   const table = intensityTable(params);
   const std = params.noiseStd;
   const n = voxels.length;
+  // Storing into a Uint8ClampedArray rounds half to even and clamps: the uint8 rule, natively.
+  const clamped = new Uint8ClampedArray(voxels.buffer, voxels.byteOffset, n);
   if (std === undefined) {
-    const bytes = new Uint8Array(256);
-    for (let v = 0; v < 256; v++) bytes[v] = toStoredVoxel(table[v]!);
-    for (let i = 0; i < n; i++) voxels[i] = bytes[voxels[i]!]!;
+    const bytes = new Uint8ClampedArray(256);
+    for (let v = 0; v < 256; v++) bytes[v] = Math.fround(table[v]! * 255);
+    for (let i = 0; i < n; i++) clamped[i] = bytes[voxels[i]!]!;
     return;
   }
-  const pair: [number, number] = [0, 0];
-  for (let i = 0; i < n; i += 2) {
-    gaussianNoisePair(params.noiseSeed, i >>> 1, pair);
-    voxels[i] = toStoredVoxel(Math.fround(table[voxels[i]!]! + Math.fround(std * pair[0])));
-    if (i + 1 < n)
-      voxels[i + 1] = toStoredVoxel(Math.fround(table[voxels[i + 1]!]! + Math.fround(std * pair[1])));
+  const seed = params.noiseSeed;
+  const quantiles = NORMAL_QUANTILES;
+  const quantileIndex = noiseQuantileIndex;
+  for (let i = 0; i < n; i++) {
+    const x = Math.fround(table[voxels[i]!]! + Math.fround(std * quantiles[quantileIndex(seed, i)]!));
+    clamped[i] = Math.fround(x * 255);
   }
 }

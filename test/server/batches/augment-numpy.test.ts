@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Batch, CropMode } from '@voxelfeed/proto';
+import { NORMAL_QUANTILES } from '../../../server/sampling/gaussian-noise.js';
 import { resolveSamplingPolicy } from '../../../server/sampling/sampling-policy.js';
 import { type InProcessDataset, serveInProcess } from '../../support/in-process-dataset.js';
 import { writeRandomVoxelDataset } from '../../support/random-voxel-dataset.js';
@@ -39,6 +40,17 @@ describe('augmented crops against numpy', () => {
     served = await serveInProcess(path.join(root, 'data'));
   });
   after(() => rm(root, { recursive: true, force: true }));
+
+  it("holds the noise quantiles Python's statistics.NormalDist.inv_cdf gives, as float32, every one", async () => {
+    const script = `import base64, statistics, numpy as np
+n = statistics.NormalDist()
+q = np.array([n.inv_cdf((t + 0.5) / 65536) for t in range(65536)], dtype=np.float64).astype("<f4")
+print(base64.b64encode(q.tobytes()).decode())`;
+    const { stdout } = await run('/usr/bin/python3', ['-c', script], { maxBuffer: 1 << 24 });
+    const expected = Buffer.from(stdout.trim(), 'base64');
+    assert.equal(expected.length, 65_536 * 4);
+    assert.ok(Buffer.from(NORMAL_QUANTILES.buffer).equals(expected));
+  });
 
   for (const dtype of ['float32', 'uint8'] as const) {
     it(`equals numpy operations on the teem-unu files with the echoed parameters (${dtype})`, async () => {
