@@ -2,8 +2,11 @@ import { type AugmentationInfo, type Batch, CropMode, DType, type SampleInfo } f
 import { FeedError } from './feed-error.js';
 
 export type TensorDType = 'uint8' | 'float32';
-/** `negative`: anywhere in the volume; `background`: a negative found free of foreground (avoidForeground). */
-export type SampleMode = 'jitter' | 'negative' | 'center' | 'background';
+/**
+ * `negative`: anywhere in the volume; `background`: a negative found free of foreground (avoidForeground);
+ * `label`: centred on a voxel of `label` (labelRatios).
+ */
+export type SampleMode = 'jitter' | 'negative' | 'center' | 'background' | 'label';
 
 /** The transforms one sample got (SampleInfo.augmentation); absent values: not applied. */
 export interface AugmentationView {
@@ -38,6 +41,8 @@ export interface SampleInfoView {
   readonly augmentation?: AugmentationView;
   /** Present for a negative when the request avoided foreground: origins drawn, and whether all held some. */
   readonly background?: { readonly draws: number; readonly missed: boolean };
+  /** For a `label` sample: the label of its centre voxel. */
+  readonly label?: number;
 }
 
 /**
@@ -116,6 +121,7 @@ const MODES: Partial<Record<CropMode, SampleMode>> = {
   [CropMode.CROP_MODE_NEGATIVE]: 'negative',
   [CropMode.CROP_MODE_CENTER]: 'center',
   [CropMode.CROP_MODE_BACKGROUND]: 'background',
+  [CropMode.CROP_MODE_LABEL]: 'label',
 };
 
 function toSampleInfoView(info: SampleInfo): SampleInfoView {
@@ -138,6 +144,7 @@ function toSampleInfoView(info: SampleInfo): SampleInfoView {
     ...(info.backgroundDraws === 0
       ? {}
       : { background: { draws: info.backgroundDraws, missed: info.backgroundMissed } }),
+    ...(mode === 'label' ? { label: info.label } : {}),
   };
 }
 

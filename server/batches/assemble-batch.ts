@@ -38,6 +38,7 @@ const WIRE_MODE: Record<CropMode, WireCropMode> = {
   negative: WireCropMode.CROP_MODE_NEGATIVE,
   center: WireCropMode.CROP_MODE_CENTER,
   background: WireCropMode.CROP_MODE_BACKGROUND,
+  label: WireCropMode.CROP_MODE_LABEL,
 };
 
 /** What the batches of one stream (or one GetSample call) share. */
@@ -121,7 +122,12 @@ export async function assembleBatch(
       const offset = slot * voxels;
       extractCrop(
         volume,
-        { origin: sample.origin, size: sample.size, padValue },
+        {
+          origin: sample.origin,
+          size: sample.size,
+          padValue,
+          keepLabels: request.policy.keepLabels === true,
+        },
         { image: voxelTarget, mask: maskTarget, offset },
       );
       const augment = sample.augment;
@@ -174,7 +180,7 @@ async function planSamples(
   positions: readonly number[],
   signal: AbortSignal | undefined,
 ): Promise<CropParams[]> {
-  if (request.policy.backgroundMaxDraws === undefined) {
+  if (request.policy.backgroundMaxDraws === undefined && request.policy.labelRatios === undefined) {
     return positions.map((position) => planSample(sampling, position));
   }
   const needs = positions.map((position) => sampleNeedsMask(sampling, position));
@@ -259,6 +265,7 @@ function sampleInfo(request: CropRequest, sample: CropParams): SampleInfo {
     augmentation: sample.augment === undefined ? undefined : augmentationInfo(sample.augment),
     backgroundDraws: sample.background?.draws ?? 0,
     backgroundMissed: sample.background?.missed ?? false,
+    label: sample.label ?? 0,
   };
 }
 

@@ -4,6 +4,7 @@ import { centerOrigin, jitterRange, negativeRange } from './crop-origin.js';
 import { drawAugmentation } from './draw-augmentation.js';
 import type { EpochPlan } from './epoch-plan.js';
 import { isForegroundSlot } from './foreground-slots.js';
+import { labelIndexOf, labelVoxelCount, nthLabelVoxel } from './label-index.js';
 import { checkPosition, foregroundItemKey, sampleKey } from './plan-keys.js';
 import { createRng, type Rng } from './rng.js';
 import type {
@@ -35,6 +36,7 @@ export type MaskSource = (series: number) => Volume | undefined;
 
 /** Whether the sample at `position` draws against its series' mask: then `planSample` needs `masks`. */
 export function sampleNeedsMask(context: SampleContext, position: number): boolean {
+  if (context.policy.labelRatios !== undefined) return true;
   if (context.policy.backgroundMaxDraws === undefined) return false;
   return planSample(context, position, () => undefined, true).mode === 'negative';
 }
@@ -92,7 +94,24 @@ export function planSample(
   let mode: CropMode = drawn;
   let origin: Vec3;
   let background: CropParams['background'];
-  if (drawn !== 'negative') {
+  let label: number | undefined;
+  if (policy.labelRatios !== undefined && !modeOnly) {
+    const volume = masks?.(planItem.series);
+    if (volume === undefined) {
+      throw new VoxelfeedError(
+        'INTERNAL',
+        `planSample needs the mask of series ${planItem.series} to draw a label`,
+      );
+    }
+    const drawnLabel = drawLabelCentre(rng, volume, policy.labelRatios, forced, cropSize);
+    if (drawnLabel === null) {
+      mode = 'negative';
+      origin = negativeOrigin(rng, summary.shape, cropSize);
+    } else {
+      mode = 'label';
+      ({ origin, label } = drawnLabel);
+    }
+  } else if (drawn !== 'negative') {
     origin = noduleOrigin(rng, nodule!, cropSize, drawn);
   } else if (policy.backgroundMaxDraws === undefined || modeOnly) {
     origin = negativeOrigin(rng, summary.shape, cropSize);
@@ -131,6 +150,51 @@ export function planSample(
     ...params,
     ...(augment === undefined ? {} : { augment }),
     ...(background === undefined ? {} : { background }),
+    ...(label === undefined ? {} : { label }),
+  };
+}
+
+/**
+ * MONAI's RandCropByLabelClasses: a label drawn among those present in the volume by `ratios` (absent ones
+ * weigh 0; in a forced foreground slot label 0 too), by one nextFloat against the running sums in ascending
+ * label order, then its voxel of rank nextInt(0, count - 1) in C order, at crop index size // 2.
+ * Null when no present label weighs anything (the caller cuts a negative).
+ */
+function drawLabelCentre(
+  rng: Rng,
+  volume: Volume,
+  ratios: readonly number[],
+  forced: boolean,
+  size: Shape3,
+): { origin: Vec3; label: number } | null {
+  const index = labelIndexOf(volume);
+  const weighted: [label: number, weight: number, count: number][] = [];
+  for (const label of [0, ...index.labels]) {
+    const weight = label === 0 && forced ? 0 : (ratios[label] ?? 0);
+    const count = labelVoxelCount(volume, index, label);
+    if (weight > 0 && count > 0) weighted.push([label, weight, count]);
+  }
+  if (weighted.length === 0) return null;
+  const total = weighted.reduce((sum, [, weight]) => sum + weight, 0);
+  const v = rng.nextFloat() * total;
+  let running = 0;
+  let chosen = weighted[weighted.length - 1]!;
+  for (const entry of weighted) {
+    running += entry[1];
+    if (v < running) {
+      chosen = entry;
+      break;
+    }
+  }
+  const [label, , count] = chosen;
+  const voxel = nthLabelVoxel(volume, index, label, rng.nextInt(0, count - 1));
+  return {
+    label,
+    origin: [
+      voxel[0] - Math.floor(size[0] / 2),
+      voxel[1] - Math.floor(size[1] / 2),
+      voxel[2] - Math.floor(size[2] / 2),
+    ],
   };
 }
 

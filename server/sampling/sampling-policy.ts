@@ -27,7 +27,12 @@ export interface SamplingOptionsInput {
   readonly avoidForeground?: boolean;
   readonly backgroundMaxDraws?: number;
   readonly foregroundShare?: number;
+  readonly keepLabels?: boolean;
+  readonly labelRatios?: readonly number[];
 }
+
+/** Labels are uint8: ratios for labels 0..255. */
+export const MAX_LABEL_RATIOS = 256;
 
 /**
  * Fills the defaults (probabilities 0.5 / 0.4 / 0.1 when all three are zero, samples_per_nodule 1) and checks
@@ -117,6 +122,24 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     );
   }
 
+  const labelRatios = options?.labelRatios ?? [];
+  if (labelRatios.length > MAX_LABEL_RATIOS) {
+    problems.push(
+      `sampling.label_ratios has ${labelRatios.length} entries; labels are 0..255, so at most ${MAX_LABEL_RATIOS}`,
+    );
+  } else {
+    const bad = labelRatios.findIndex((ratio) => !Number.isFinite(ratio) || ratio < 0);
+    if (bad >= 0) {
+      problems.push(
+        `sampling.label_ratios[${bad}] is ${formatWireFloat(labelRatios[bad]!)}; ratios must be finite and >= 0`,
+      );
+    } else if (labelRatios.length > 0 && !labelRatios.some((ratio) => ratio > 0)) {
+      problems.push(
+        `sampling.label_ratios are all 0; give label c the weight at index c (index 0: background), e.g. [1, 1, 1]`,
+      );
+    }
+  }
+
   if (problems.length > 0) throw new VoxelfeedError('INVALID_ARGUMENT', problems.join('; '));
   // The newer options appear only when set, so a policy without them equals (and keys plans like) one from
   // before they existed.
@@ -131,6 +154,8 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     ...(augmentation === undefined ? {} : { augmentation }),
     ...(avoidForeground ? { backgroundMaxDraws } : {}),
     ...(foregroundShare > 0 ? { foregroundShare } : {}),
+    ...(options?.keepLabels === true ? { keepLabels: true as const } : {}),
+    ...(labelRatios.length > 0 ? { labelRatios: [...labelRatios] } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ export type Vec3 = readonly [number, number, number];
  * Crop policy of one sample. Numeric values match the wire enum `voxelfeed.v1.CropMode`. `negative` is
  * anywhere in the volume (it may hold nodule voxels); `background` a negative found free of foreground.
  */
-export type CropMode = 'jitter' | 'negative' | 'center' | 'background';
+export type CropMode = 'jitter' | 'negative' | 'center' | 'background' | 'label';
 
 /** One nodule of a series: centre in voxel coordinates along NRRD axes 0, 1, 2 and its diameter in voxels. */
 export interface Nodule {
@@ -46,6 +46,10 @@ export interface SamplingPolicy {
   readonly backgroundMaxDraws?: number;
   /** At least ceil(share * batch size) nodule-centred samples per batch; absent: no such guarantee. */
   readonly foregroundShare?: number;
+  /** Masks keep their label values instead of 0 and 1. */
+  readonly keepLabels?: true;
+  /** Weight of label c at index c (0: background): every sample is centred on a voxel of a drawn label. */
+  readonly labelRatios?: readonly number[];
 }
 
 /**
@@ -111,6 +115,8 @@ export interface CropParams {
   readonly augment?: AugmentParams;
   /** For a negative when foreground is avoided: the origins drawn, and whether all of them held foreground. */
   readonly background?: { readonly draws: number; readonly missed: boolean };
+  /** For a `label` sample: the label its centre voxel holds. */
+  readonly label?: number;
 }
 
 /** The smallest box holding every non-zero mask voxel: `lo` inclusive, `hi` exclusive, per axis. */
@@ -123,11 +129,25 @@ export interface MaskBox {
 export interface Volume {
   readonly shape: Shape3;
   readonly image: Uint8Array;
-  /** uint8 labels 0 or 1 in the same layout. */
+  /** uint8 labels in the same layout: 0 background, 1..255 as in the mask file (integer masks). */
   readonly mask: Uint8Array;
   /**
    * Where the mask's non-zero voxels are: null for an all-zero mask, undefined when not computed. Most crops
    * miss every nodule, and with the box known their mask is one `fill(0)` instead of thousands of row copies.
    */
   readonly maskBox?: MaskBox | null;
+  /** Where each label lies (computed at load); absent: computed when needed. */
+  readonly labelIndex?: LabelIndex;
+}
+
+/**
+ * Where each label of a mask lies, coarsely: per label above 0, the running count of its voxels over the
+ * planes of axis 0 (`cumulative[x0]` voxels in planes 0..x0-1). Enough to find the r-th voxel of a label by
+ * a binary search over planes and a scan of one plane, and small: 4 bytes per plane per label present.
+ */
+export interface LabelIndex {
+  /** Labels above 0 present in the mask, ascending. */
+  readonly labels: readonly number[];
+  /** Per label in `labels`: n0 + 1 running counts. */
+  readonly cumulative: ReadonlyMap<number, Uint32Array>;
 }

@@ -19,6 +19,7 @@ const SAMPLES = [
     augmentation: undefined,
     backgroundDraws: 0,
     backgroundMissed: false,
+    label: 0,
   },
   {
     index: 25n,
@@ -32,6 +33,7 @@ const SAMPLES = [
     augmentation: undefined,
     backgroundDraws: 0,
     backgroundMissed: false,
+    label: 0,
   },
 ];
 

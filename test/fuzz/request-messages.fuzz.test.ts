@@ -206,6 +206,8 @@ const BASE_SAMPLING: SamplingOptions = {
   avoidForeground: false,
   backgroundMaxDraws: 0,
   foregroundShare: 0,
+  keepLabels: false,
+  labelRatios: [],
 };
 const BASE_STREAM: StreamBatchesRequest = baseStreamRequest({
   batchSize: 2,

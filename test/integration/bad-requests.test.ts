@@ -87,6 +87,11 @@ describe('requests the server refuses', () => {
       { sampling: { ...DEFAULT_SAMPLING, foregroundShare: 1.5 } },
       ['foreground_share is 1.5', '0..1'],
     ],
+    [
+      'a negative label ratio',
+      { sampling: { ...DEFAULT_SAMPLING, labelRatios: [1, -1] } },
+      ['sampling.label_ratios[1] is -1', '>= 0'],
+    ],
   ];
 
   for (const [name, request, fragments] of invalid) {

@@ -145,6 +145,8 @@ describe('StreamBatches on a real server', () => {
             avoidForeground: false,
             backgroundMaxDraws: 0,
             foregroundShare: 0,
+            keepLabels: false,
+            labelRatios: [],
           },
         }),
       ),
@@ -190,6 +192,8 @@ describe('StreamBatches on a real server', () => {
       avoidForeground: false,
       backgroundMaxDraws: 0,
       foregroundShare: 0,
+      keepLabels: false,
+      labelRatios: [],
     };
     const batches = await streamAll(server.client, {
       seed: 8n,
@@ -244,6 +248,8 @@ describe('StreamBatches on a real server', () => {
           avoidForeground: false,
           backgroundMaxDraws: 0,
           foregroundShare: 0,
+          keepLabels: false,
+          labelRatios: [],
         },
       });
       for (const batch of batches) {
@@ -277,6 +283,8 @@ describe('StreamBatches on a real server', () => {
       avoidForeground: false,
       backgroundMaxDraws: 0,
       foregroundShare: 0,
+      keepLabels: false,
+      labelRatios: [],
     };
     const seriesOf = async (part: SplitPart) => {
       const batches = await streamAll(server.client, {
@@ -312,6 +320,8 @@ describe('StreamBatches on a real server', () => {
       avoidForeground: false,
       backgroundMaxDraws: 0,
       foregroundShare: 0,
+      keepLabels: false,
+      labelRatios: [],
     };
     const batches = await streamAll(server.client, { seed: 31n, batchSize: 4, cropSize: CROP, sampling });
     const planSize = BigInt(nodules * 2 + 16);

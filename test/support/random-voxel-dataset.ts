@@ -16,13 +16,15 @@ export const RANDOM_VOXEL_NODULES: readonly Nodule[] = [
 
 /**
  * Writes `count` series of uniformly random uint8 voxels (every value 0..255 occurs, so intensity transforms
- * are checked on all of them) with a mask of label 1 on the balls of RANDOM_VOXEL_NODULES, in the LUNA16
+ * are checked on all of them) with a mask of `labels` on the balls of RANDOM_VOXEL_NODULES, in the LUNA16
  * preprocessed layout: numpy writes the voxels and the .npy boxes, teem's `unu make` | `unu save` the gzip
  * NRRD files, never voxelfeed's writers. Returns per uid the image and mask paths.
  */
 export async function writeRandomVoxelDataset(
   dir: string,
   count: number,
+  /** The mask label of each nodule of RANDOM_VOXEL_NODULES; default 1 for all. */
+  labels: readonly number[] = RANDOM_VOXEL_NODULES.map(() => 1),
 ): Promise<Record<string, { image: string; mask: string; shape: Shape3 }>> {
   await mkdir(dir, { recursive: true });
   const uids = Array.from({ length: count }, (_, i) => `1.3.6.1.4.1.14519.5.2.1.6279.6001.${700100 + i}`);
@@ -32,8 +34,8 @@ spec = json.loads(sys.argv[1])
 n0, n1, n2 = spec["shape"]
 i0, i1, i2 = np.meshgrid(np.arange(n0), np.arange(n1), np.arange(n2), indexing="ij")
 mask = np.zeros((n0, n1, n2), dtype=np.uint8)
-for c0, c1, c2, d in spec["nodules"]:
-    mask[(i0 - c0) ** 2 + (i1 - c1) ** 2 + (i2 - c2) ** 2 <= (d / 2) ** 2] = 1
+for (c0, c1, c2, d), label in zip(spec["nodules"], spec["labels"]):
+    mask[(i0 - c0) ** 2 + (i1 - c1) ** 2 + (i2 - c2) ** 2 <= (d / 2) ** 2] = label
 rng = np.random.default_rng(20240)
 np_boxes = np.asarray(spec["nodules"], dtype=np.float32)
 for uid in spec["uids"]:
@@ -53,6 +55,7 @@ for uid in spec["uids"]:
     dir,
     uids,
     shape: RANDOM_VOXEL_SHAPE,
+    labels,
     nodules: RANDOM_VOXEL_NODULES.map((nodule) => [...nodule.center, nodule.diameter]),
   };
   await run('/usr/bin/python3', ['-c', script, JSON.stringify(spec)], { maxBuffer: 1 << 24 });

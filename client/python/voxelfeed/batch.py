@@ -22,6 +22,7 @@ CROP_MODES = {
     pb.CROP_MODE_NEGATIVE: "negative",
     pb.CROP_MODE_CENTER: "center",
     pb.CROP_MODE_BACKGROUND: "background",
+    pb.CROP_MODE_LABEL: "label",
 }
 NUMPY_DTYPES = {pb.DTYPE_UNSPECIFIED: np.dtype(np.uint8), pb.DTYPE_UINT8: np.dtype(np.uint8), pb.DTYPE_FLOAT32: np.dtype("<f4")}
 
@@ -45,7 +46,8 @@ class Sample:
 
     index: int  # plan position in the epoch
     series_uid: str
-    mode: str  # "jitter", "negative" (anywhere), "center" or "background" (a negative free of foreground)
+    # "jitter", "negative" (anywhere), "center", "background" (a negative free of foreground) or "label"
+    mode: str
     origin: tuple[int, int, int]  # crop corner in volume voxels, NRRD axes 0, 1, 2; may be negative (padded)
     nodule: int  # the nodule drawn for, -1 for a negative sample
     nodule_center: tuple[float, ...]
@@ -54,6 +56,7 @@ class Sample:
     augmentation: Augmentation | None = None  # set when the request asked for augmentation
     background_draws: int = 0  # with avoid_foreground, for a negative: origins drawn
     background_missed: bool = False  # every draw held foreground: the crop is the last draw, mode "negative"
+    label: int = 0  # for mode "label": the label of the centre voxel
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ def _sample(info: pb.SampleInfo) -> Sample:
         augmentation=_augmentation(info.augmentation) if info.HasField("augmentation") else None,
         background_draws=info.background_draws,
         background_missed=info.background_missed,
+        label=info.label,
     )
 
 

@@ -238,6 +238,8 @@ def _sampling(sampling: Any, problems: list[str]) -> pb.SamplingOptions | None:
     for name, value in sampling.items():
         if name == "augmentation":
             values[name] = _augmentation(value, problems)
+        elif name == "label_ratios":
+            values[name] = _ratios(value, problems)
         else:
             values[name] = _scalar(pb.SamplingOptions.DESCRIPTOR.fields_by_name[name], value, f"sampling.{name}", problems)
     return pb.SamplingOptions(**{name: value for name, value in values.items() if value is not None})
@@ -270,6 +272,16 @@ def _augmentation(augmentation: Any, problems: list[str]) -> pb.Augmentation | N
         else:
             values[name] = _scalar(pb.Augmentation.DESCRIPTOR.fields_by_name[name], value, field, problems)
     return pb.Augmentation(**{name: value for name, value in values.items() if value is not None})
+
+
+def _ratios(ratios: Any, problems: list[str]) -> list[float] | None:
+    """sampling["label_ratios"]: the weight of label c at index c (MONAI RandCropByLabelClasses ratios)."""
+    if isinstance(ratios, (str, bytes)) or not isinstance(ratios, Sequence) or any(
+        isinstance(r, bool) or not isinstance(r, numbers.Real) for r in ratios
+    ):
+        problems.append(f"sampling.label_ratios is {ratios!r}; give a list of weights, index c for label c, e.g. [0, 1, 1]")
+        return None
+    return [float(r) for r in ratios]
 
 
 def _scalar(descriptor: Any, value: Any, field: str, problems: list[str]) -> Any:

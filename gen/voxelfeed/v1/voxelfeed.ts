@@ -49,6 +49,8 @@ export enum CropMode {
    * CROP_MODE_NEGATIVE (its last draw) and SampleInfo.background_missed says so.
    */
   CROP_MODE_BACKGROUND = 4,
+  /** CROP_MODE_LABEL - With sampling.label_ratios: centred on a voxel of the label SampleInfo.label (MONAI RandCropByLabelClasses). */
+  CROP_MODE_LABEL = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -117,6 +119,20 @@ export interface SamplingOptions {
    * centred on a nodule drawn from the epoch's nodule items. 0..1; 0: off. Streams only (GetSample refuses it).
    */
   foregroundShare: number;
+  /**
+   * true: masks carry the mask file's label values (integers clamped to 0..255; float masks stay 0 or 1)
+   * instead of 0 and 1.
+   */
+  keepLabels: boolean;
+  /**
+   * MONAI RandCropByLabelClasses: weight of label c at index c (index 0: background). Non-empty: every sample
+   * draws a label among those present in its item's series by these weights (absent labels weigh 0), then a
+   * voxel of that label uniformly, and centres the crop on it (origin = voxel - size // 2): CROP_MODE_LABEL.
+   * The items still choose the series; the mode probabilities are unused. A series where no present label
+   * weighs anything gets a negative crop. In a foreground_share slot only labels above 0 count. Each >= 0, at
+   * most 256 entries.
+   */
+  labelRatios: number[];
 }
 
 /**
@@ -275,6 +291,8 @@ export interface SampleInfo {
    */
   backgroundDraws: number;
   backgroundMissed: boolean;
+  /** the label a CROP_MODE_LABEL sample is centred on */
+  label: number;
 }
 
 export interface Batch {
@@ -400,6 +418,8 @@ function createBaseSamplingOptions(): SamplingOptions {
     avoidForeground: false,
     backgroundMaxDraws: 0,
     foregroundShare: 0,
+    keepLabels: false,
+    labelRatios: [],
   };
 }
 
@@ -437,6 +457,16 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     }
     if (message.foregroundShare !== 0) {
       writer.uint32(93).float(message.foregroundShare);
+    }
+    if (message.keepLabels !== false) {
+      writer.uint32(96).bool(message.keepLabels);
+    }
+    if (message.labelRatios.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.labelRatios) {
+        writer.float(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -542,6 +572,32 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
             message.foregroundShare = reader.float();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.keepLabels = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag === 109) {
+              message.labelRatios.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.labelRatios.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -572,6 +628,8 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     message.avoidForeground = object.avoidForeground ?? false;
     message.backgroundMaxDraws = object.backgroundMaxDraws ?? 0;
     message.foregroundShare = object.foregroundShare ?? 0;
+    message.keepLabels = object.keepLabels ?? false;
+    message.labelRatios = object.labelRatios?.map((e) => e) || [];
     return message;
   },
 };
@@ -1789,6 +1847,7 @@ function createBaseSampleInfo(): SampleInfo {
     augmentation: undefined,
     backgroundDraws: 0,
     backgroundMissed: false,
+    label: 0,
   };
 }
 
@@ -1840,6 +1899,9 @@ export const SampleInfo: MessageFns<SampleInfo> = {
     }
     if (message.backgroundMissed !== false) {
       writer.uint32(96).bool(message.backgroundMissed);
+    }
+    if (message.label !== 0) {
+      writer.uint32(104).uint32(message.label);
     }
     return writer;
   },
@@ -1965,6 +2027,14 @@ export const SampleInfo: MessageFns<SampleInfo> = {
             message.backgroundMissed = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.label = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1995,6 +2065,7 @@ export const SampleInfo: MessageFns<SampleInfo> = {
       : undefined;
     message.backgroundDraws = object.backgroundDraws ?? 0;
     message.backgroundMissed = object.backgroundMissed ?? false;
+    message.label = object.label ?? 0;
     return message;
   },
 };

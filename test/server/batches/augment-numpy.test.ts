@@ -29,15 +29,30 @@ const EVERYTHING = {
   gaussianNoiseStd: 0.3,
 };
 
+function sampleForPython(sample: Batch['samples'][number]) {
+  return {
+    index: Number(sample.index),
+    seriesUid: sample.seriesUid,
+    origin: sample.origin,
+    augmentation: sample.augmentation,
+    mode: sample.mode === CropMode.CROP_MODE_LABEL ? 'label' : 'other',
+    label: sample.label,
+  };
+}
+
 describe('augmented crops against numpy', () => {
   let root: string;
   let files: Awaited<ReturnType<typeof writeRandomVoxelDataset>>;
   let served: InProcessDataset;
+  let labelled: Awaited<ReturnType<typeof writeRandomVoxelDataset>>;
+  let servedLabels: InProcessDataset;
 
   before(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'voxelfeed-augment-'));
     files = await writeRandomVoxelDataset(path.join(root, 'data'), 3);
     served = await serveInProcess(path.join(root, 'data'));
+    labelled = await writeRandomVoxelDataset(path.join(root, 'labelled'), 2, [2, 5]);
+    servedLabels = await serveInProcess(path.join(root, 'labelled'));
   });
   after(() => rm(root, { recursive: true, force: true }));
 
@@ -107,16 +122,7 @@ print(base64.b64encode(q.tobytes()).decode())`;
             seen.padded++;
           assert.notEqual(sample.mode, CropMode.CROP_MODE_BACKGROUND);
         }
-        caseBatches.push({
-          image,
-          mask,
-          samples: batch.samples.map((sample) => ({
-            index: Number(sample.index),
-            seriesUid: sample.seriesUid,
-            origin: sample.origin,
-            augmentation: sample.augmentation,
-          })),
-        });
+        caseBatches.push({ image, mask, samples: batch.samples.map(sampleForPython) });
       }
       for (const [what, count] of Object.entries(seen)) {
         assert.ok(count > 0, `no sample had ${what}: the check would not cover it (${JSON.stringify(seen)})`);
@@ -129,6 +135,56 @@ print(base64.b64encode(q.tobytes()).decode())`;
       const { stdout } = await run('/usr/bin/python3', [REFERENCE, casePath], { maxBuffer: 1 << 24 });
       const crops = batches.length * 6;
       assert.equal(stdout.trim(), `ok ${crops}`);
+    });
+  }
+
+  for (const keepLabels of [true, false]) {
+    it(`centres label crops on their label and ${keepLabels ? 'keeps' : 'binarises'} mask labels, as numpy does`, async () => {
+      const policy = resolveSamplingPolicy({
+        negativesPerEpoch: 20,
+        samplesPerNodule: 5,
+        keepLabels,
+        labelRatios: [1, 0, 2, 0, 0, 3],
+        augmentation: { flipProb: 0.5, rotate90Prob: 0.5 },
+      });
+      const cropSize = [6, 8, 8] as const;
+      const batches = await servedLabels.batches(
+        servedLabels.request({ seed: 3n, policy, cropSize, dtype: 'uint8', batchSize: 5 }),
+      );
+      const caseBatches = [];
+      const labels = new Map<number, number>();
+      for (const [i, bytes] of batches.entries()) {
+        const batch = Batch.decode(bytes);
+        const image = path.join(root, `labels-${keepLabels}-${i}.image`);
+        const mask = path.join(root, `labels-${keepLabels}-${i}.mask`);
+        await writeFile(image, batch.image);
+        await writeFile(mask, batch.mask);
+        for (const sample of batch.samples) {
+          assert.equal(sample.mode, CropMode.CROP_MODE_LABEL);
+          labels.set(sample.label, (labels.get(sample.label) ?? 0) + 1);
+        }
+        assert.equal(
+          batch.mask.some((v) => v > 1),
+          keepLabels,
+        );
+        caseBatches.push({ image, mask, samples: batch.samples.map(sampleForPython) });
+      }
+      // Background, 2 and 5 weigh 1, 2 and 3; label 1 is absent.
+      assert.deepEqual([...labels.keys()].sort(), [0, 2, 5]);
+      const casePath = path.join(root, `labels-${keepLabels}.json`);
+      await writeFile(
+        casePath,
+        JSON.stringify({
+          series: labelled,
+          cropSize,
+          dtype: 'uint8',
+          padValue: 0,
+          keepLabels,
+          batches: caseBatches,
+        }),
+      );
+      const { stdout } = await run('/usr/bin/python3', [REFERENCE, casePath], { maxBuffer: 1 << 24 });
+      assert.equal(stdout.trim(), `ok ${batches.length * 5}`);
     });
   }
 });

@@ -86,7 +86,12 @@ def main():
             volume, labels = volumes[sample["seriesUid"]]
             info = sample.get("augmentation") or {}
             crop = augment(cut(volume, sample["origin"], size, case["padValue"]), info)
-            expected_mask = augment(np.minimum(cut(labels, sample["origin"], size, 0), 1), info)
+            label_crop = cut(labels, sample["origin"], size, 0)
+            expected_mask = augment(label_crop if case.get("keepLabels") else np.minimum(label_crop, 1), info)
+            if sample.get("mode") == "label":
+                centre = tuple(s // 2 for s in size)
+                if label_crop[centre] != sample["label"]:
+                    problems.append(f"sample {sample['index']} centre holds {label_crop[centre]}, not label {sample['label']}")
             x = intensity(crop, info)
             if case["dtype"] == "float32":
                 expected = x

@@ -27,6 +27,7 @@ const header = {
       augmentation: undefined,
       backgroundDraws: 0,
       backgroundMissed: false,
+      label: 0,
     },
   ],
   rank: 1,

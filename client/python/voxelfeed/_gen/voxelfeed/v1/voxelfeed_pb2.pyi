@@ -9,6 +9,7 @@ AUGMENTATION_PRESET_NONE: AugmentationPreset
 CROP_MODE_BACKGROUND: CropMode
 CROP_MODE_CENTER: CropMode
 CROP_MODE_JITTER: CropMode
+CROP_MODE_LABEL: CropMode
 CROP_MODE_NEGATIVE: CropMode
 CROP_MODE_UNSPECIFIED: CropMode
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -152,12 +153,13 @@ class ReportTrainerStatsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SampleInfo(_message.Message):
-    __slots__ = ["augmentation", "background_draws", "background_missed", "index", "item", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
+    __slots__ = ["augmentation", "background_draws", "background_missed", "index", "item", "label", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
     AUGMENTATION_FIELD_NUMBER: _ClassVar[int]
     BACKGROUND_DRAWS_FIELD_NUMBER: _ClassVar[int]
     BACKGROUND_MISSED_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     NODULE_CENTER_FIELD_NUMBER: _ClassVar[int]
     NODULE_DIAMETER_FIELD_NUMBER: _ClassVar[int]
@@ -169,22 +171,25 @@ class SampleInfo(_message.Message):
     background_missed: bool
     index: int
     item: int
+    label: int
     mode: CropMode
     nodule: int
     nodule_center: _containers.RepeatedScalarFieldContainer[float]
     nodule_diameter: float
     origin: _containers.RepeatedScalarFieldContainer[int]
     series_uid: str
-    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ..., augmentation: _Optional[_Union[AugmentationInfo, _Mapping]] = ..., background_draws: _Optional[int] = ..., background_missed: bool = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ..., augmentation: _Optional[_Union[AugmentationInfo, _Mapping]] = ..., background_draws: _Optional[int] = ..., background_missed: bool = ..., label: _Optional[int] = ...) -> None: ...
 
 class SamplingOptions(_message.Message):
-    __slots__ = ["augmentation", "avoid_foreground", "background_max_draws", "center_prob", "foreground_share", "jitter_prob", "negative_prob", "negatives_per_epoch", "pad_value", "samples_per_nodule", "shuffle_window"]
+    __slots__ = ["augmentation", "avoid_foreground", "background_max_draws", "center_prob", "foreground_share", "jitter_prob", "keep_labels", "label_ratios", "negative_prob", "negatives_per_epoch", "pad_value", "samples_per_nodule", "shuffle_window"]
     AUGMENTATION_FIELD_NUMBER: _ClassVar[int]
     AVOID_FOREGROUND_FIELD_NUMBER: _ClassVar[int]
     BACKGROUND_MAX_DRAWS_FIELD_NUMBER: _ClassVar[int]
     CENTER_PROB_FIELD_NUMBER: _ClassVar[int]
     FOREGROUND_SHARE_FIELD_NUMBER: _ClassVar[int]
     JITTER_PROB_FIELD_NUMBER: _ClassVar[int]
+    KEEP_LABELS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_RATIOS_FIELD_NUMBER: _ClassVar[int]
     NEGATIVES_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_PROB_FIELD_NUMBER: _ClassVar[int]
     PAD_VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -196,12 +201,14 @@ class SamplingOptions(_message.Message):
     center_prob: float
     foreground_share: float
     jitter_prob: float
+    keep_labels: bool
+    label_ratios: _containers.RepeatedScalarFieldContainer[float]
     negative_prob: float
     negatives_per_epoch: int
     pad_value: float
     samples_per_nodule: int
     shuffle_window: int
-    def __init__(self, jitter_prob: _Optional[float] = ..., negative_prob: _Optional[float] = ..., center_prob: _Optional[float] = ..., samples_per_nodule: _Optional[int] = ..., negatives_per_epoch: _Optional[int] = ..., pad_value: _Optional[float] = ..., shuffle_window: _Optional[int] = ..., augmentation: _Optional[_Union[Augmentation, _Mapping]] = ..., avoid_foreground: bool = ..., background_max_draws: _Optional[int] = ..., foreground_share: _Optional[float] = ...) -> None: ...
+    def __init__(self, jitter_prob: _Optional[float] = ..., negative_prob: _Optional[float] = ..., center_prob: _Optional[float] = ..., samples_per_nodule: _Optional[int] = ..., negatives_per_epoch: _Optional[int] = ..., pad_value: _Optional[float] = ..., shuffle_window: _Optional[int] = ..., augmentation: _Optional[_Union[Augmentation, _Mapping]] = ..., avoid_foreground: bool = ..., background_max_draws: _Optional[int] = ..., foreground_share: _Optional[float] = ..., keep_labels: bool = ..., label_ratios: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class SeriesInfo(_message.Message):
     __slots__ = ["nodules", "series_uid", "shape"]
