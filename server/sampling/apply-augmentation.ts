@@ -37,49 +37,59 @@ export function applySpatialAugmentation(
 ): void {
   const [s0, s1, s2] = size;
   const total = s0 * s1 * s2;
-  if (params.rotate90 !== 0 && s1 !== s2) {
+  const k = params.rotate90;
+  if (k !== 0 && s1 !== s2) {
     throw new RangeError(
       `applySpatialAugmentation: rotating needs crop sizes 1 and 2 equal, got ${size.join('x')}`,
     );
   }
   scratch.set(tensor.subarray(offset, offset + total));
   const [f0, f1, f2] = params.flip;
-  // The source voxel of output (i, a, b): first the rotation's (j, k) in the mirrored crop, then the mirror.
-  const source = (i: number, a: number, b: number): number => {
-    let j = a;
-    let k = b;
-    if (params.rotate90 === 1) {
-      j = b;
-      k = s2 - 1 - a;
-    } else if (params.rotate90 === 2) {
-      j = s1 - 1 - a;
-      k = s2 - 1 - b;
-    } else if (params.rotate90 === 3) {
-      j = s1 - 1 - b;
-      k = a;
+  const plane = s1 * s2;
+  if (k === 0 && !f1 && !f2) {
+    // Mirroring axis 0 alone moves whole planes: one native copy each.
+    for (let i = 0; i < s0; i++) {
+      const from = (f0 ? s0 - 1 - i : i) * plane;
+      tensor.set(new Uint8Array(scratch.buffer, scratch.byteOffset + from, plane), offset + i * plane);
     }
-    const x0 = f0 ? s0 - 1 - i : i;
-    const x1 = f1 ? s1 - 1 - j : j;
-    const x2 = f2 ? s2 - 1 - k : k;
-    return (x0 * s1 + x1) * s2 + x2;
-  };
-  // Rows that stay rows (no rotation) are one native copy each, reversed natively when axis 2 is mirrored;
-  // a rotation reads each output row down a column of the source plane.
-  const buffer = scratch.buffer;
-  const base = scratch.byteOffset;
+    return;
+  }
+  // Output voxel (i, a, b) reads source (x0, j, kk): the rotation makes (j, kk) linear in b, the mirrors
+  // reflect each axis, so every output row reads the source down one line with a constant stride.
   let out = offset;
   for (let i = 0; i < s0; i++) {
-    for (let a = 0; a < s1; a++, out += s2) {
-      const start = source(i, a, 0);
-      const step = s2 > 1 ? source(i, a, 1) - start : 1;
-      if (step === 1) {
-        tensor.set(new Uint8Array(buffer, base + start, s2), out);
-      } else if (step === -1) {
-        tensor.set(new Uint8Array(buffer, base + start - s2 + 1, s2), out);
-        tensor.subarray(out, out + s2).reverse();
-      } else {
-        for (let b = 0, at = start; b < s2; b++, at += step) tensor[out + b] = scratch[at]!;
+    const x0 = f0 ? s0 - 1 - i : i;
+    for (let a = 0; a < s1; a++) {
+      let j0 = a;
+      let jb = 0;
+      let k0 = 0;
+      let kb = 1;
+      if (k === 1) {
+        j0 = 0;
+        jb = 1;
+        k0 = s2 - 1 - a;
+        kb = 0;
+      } else if (k === 2) {
+        j0 = s1 - 1 - a;
+        k0 = s2 - 1;
+        kb = -1;
+      } else if (k === 3) {
+        j0 = s1 - 1;
+        jb = -1;
+        k0 = a;
+        kb = 0;
       }
+      if (f1) {
+        j0 = s1 - 1 - j0;
+        jb = -jb;
+      }
+      if (f2) {
+        k0 = s2 - 1 - k0;
+        kb = -kb;
+      }
+      let at = (x0 * s1 + j0) * s2 + k0;
+      const step = jb * s2 + kb;
+      for (const end = out + s2; out < end; at += step) tensor[out++] = scratch[at]!;
     }
   }
 }
