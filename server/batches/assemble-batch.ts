@@ -2,7 +2,7 @@ import { type AugmentationInfo, DType, type SampleInfo, CropMode as WireCropMode
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import {
   applySpatialAugmentation,
-  augmentUint8InPlace,
+  augmentUint8Crop,
   isIntensity,
   isSpatial,
   writeAugmentedFloat32,
@@ -109,6 +109,7 @@ export async function assembleBatch(
   const maskTarget = request.includeMask ? batch.mask : null;
   const padValue = request.policy.padValue;
   let scratch: Uint8Array | undefined;
+  let floatScratch: Float32Array | undefined;
   let cropSeconds = 0;
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
@@ -132,16 +133,19 @@ export async function assembleBatch(
       );
       const augment = sample.augment;
       if (augment === undefined) return;
-      if (isSpatial(augment)) {
-        scratch ??= new Uint8Array(voxels);
-        applySpatialAugmentation(augment, sample.size, voxelTarget, offset, scratch);
-        // Most crops' masks are all zeros, which no mirror or turn changes.
-        if (maskTarget !== null && cropHasForeground(volume, sample.origin, sample.size)) {
-          applySpatialAugmentation(augment, sample.size, maskTarget, offset, scratch);
-        }
+      scratch ??= new Uint8Array(voxels);
+      // Most crops' masks are all zeros, which no mirror or turn changes.
+      if (
+        maskTarget !== null &&
+        isSpatial(augment) &&
+        cropHasForeground(volume, sample.origin, sample.size)
+      ) {
+        applySpatialAugmentation(augment, sample.size, maskTarget, offset, scratch);
       }
-      if (request.dtype === 'uint8' && isIntensity(augment)) {
-        augmentUint8InPlace(augment, voxelTarget.subarray(offset, offset + voxels));
+      // float32 images are transformed as they are widened, after every cut.
+      if (request.dtype === 'uint8' && (isSpatial(augment) || isIntensity(augment))) {
+        if (augment.noiseStd !== undefined) floatScratch ??= new Float32Array(voxels);
+        augmentUint8Crop(augment, sample.size, voxelTarget, offset, scratch, floatScratch);
       }
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
@@ -155,7 +159,7 @@ export async function assembleBatch(
     throw failed !== undefined ? failed.reason : signal?.reason;
   }
   const widenStarted = performance.now();
-  if (voxelTarget !== batch.image) widenFloat32(params, voxelTarget, batch.image, voxels);
+  if (voxelTarget !== batch.image) widenFloat32(params, voxelTarget, batch.image, voxels, scratch);
   cropSeconds += (performance.now() - widenStarted) / 1000;
   const totalSeconds = (performance.now() - started) / 1000;
   return {
@@ -203,15 +207,19 @@ async function planSamples(
 
 /**
  * float32 crops from the bytes cut into the last quarter of the image field, front to back: v / 255, or the
- * sample's intensity transforms where it has some.
+ * sample's transforms where it has some (each sample's bytes copied aside first, as a transformed crop reads
+ * them out of order).
  */
 function widenFloat32(
   params: readonly CropParams[],
   bytes: Uint8Array,
   image: Uint8Array,
   voxels: number,
+  scratch: Uint8Array | undefined,
 ): void {
-  if (!params.some((sample) => sample.augment !== undefined && isIntensity(sample.augment))) {
+  const augmented = (sample: CropParams) =>
+    sample.augment !== undefined && (isSpatial(sample.augment) || isIntensity(sample.augment));
+  if (!params.some(augmented)) {
     writeFloat32LE(bytes, image);
     return;
   }
@@ -221,15 +229,13 @@ function widenFloat32(
       'augmented float32 crops need a little-endian host and an aligned image',
     );
   }
+  const aside = scratch ?? new Uint8Array(voxels);
   params.forEach((sample, slot) => {
     const source = bytes.subarray(slot * voxels, (slot + 1) * voxels);
     const target = image.subarray(slot * voxels * 4, (slot + 1) * voxels * 4);
-    if (sample.augment !== undefined && isIntensity(sample.augment)) {
-      writeAugmentedFloat32(
-        sample.augment,
-        source,
-        new Float32Array(target.buffer, target.byteOffset, voxels),
-      );
+    if (sample.augment !== undefined && augmented(sample)) {
+      const floats = new Float32Array(target.buffer, target.byteOffset, voxels);
+      writeAugmentedFloat32(sample.augment, sample.size, source, floats, aside);
     } else {
       writeFloat32LE(source, target);
     }

@@ -5,8 +5,9 @@ import type { AugmentParams, Shape3 } from './types.js';
  * Applies drawn transforms to cut crops (`drawAugmentation` draws them). The order is part of the contract:
  * mirror axes 0, 1, 2 (np.flip), then np.rot90(crop, k, axes=(1, 2)), on image and mask alike; then, on the
  * image only, with x = float32(voxel / 255): x = float32(x ** gamma) (computed in float64), x = x * scale,
- * x = x + shift, x = x + float32(noiseStd * z_i) (z_i: `gaussian-noise.ts`), each a float32 operation. uint8 output is x * 255 in float32,
- * rounded half to even and clamped to 0..255.
+ * x = x + shift, x = x + float32(noiseStd * z_i) (z_i: `gaussian-noise.ts`, i the voxel's index in the
+ * transformed crop), each a float32 operation. uint8 output is x * 255 in float32, rounded half to even and
+ * clamped to 0..255. Each output is written in one pass that reads the cut crop in the transformed order.
  */
 
 /** Whether the crop's voxels move (mirror or rotation). */
@@ -25,38 +26,19 @@ export function isIntensity(params: AugmentParams): boolean {
 }
 
 /**
- * Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place, through `scratch` (at
- * least one crop long). Every output row along axis 2 reads the source along a line with a constant stride.
+ * The source row of every output row, as pairs in one array: output voxel (i, a, b) reads source voxel
+ * `start + b * step` of the cut crop, with (start, step) at [2r, 2r + 1] for output row r = i * s1 + a. The
+ * rotation makes the source's (j, k) linear in b, the mirrors reflect each axis.
  */
-export function applySpatialAugmentation(
-  params: AugmentParams,
-  size: Shape3,
-  tensor: Uint8Array,
-  offset: number,
-  scratch: Uint8Array,
-): void {
+function sourceRows(params: AugmentParams, size: Shape3): Int32Array {
   const [s0, s1, s2] = size;
-  const total = s0 * s1 * s2;
   const k = params.rotate90;
   if (k !== 0 && s1 !== s2) {
-    throw new RangeError(
-      `applySpatialAugmentation: rotating needs crop sizes 1 and 2 equal, got ${size.join('x')}`,
-    );
+    throw new RangeError(`quarter turns need crop sizes 1 and 2 equal, got ${size.join('x')}`);
   }
-  scratch.set(tensor.subarray(offset, offset + total));
   const [f0, f1, f2] = params.flip;
-  const plane = s1 * s2;
-  if (k === 0 && !f1 && !f2) {
-    // Mirroring axis 0 alone moves whole planes: one native copy each.
-    for (let i = 0; i < s0; i++) {
-      const from = (f0 ? s0 - 1 - i : i) * plane;
-      tensor.set(new Uint8Array(scratch.buffer, scratch.byteOffset + from, plane), offset + i * plane);
-    }
-    return;
-  }
-  // Output voxel (i, a, b) reads source (x0, j, kk): the rotation makes (j, kk) linear in b, the mirrors
-  // reflect each axis, so every output row reads the source down one line with a constant stride.
-  let out = offset;
+  const rows = new Int32Array(2 * s0 * s1);
+  let r = 0;
   for (let i = 0; i < s0; i++) {
     const x0 = f0 ? s0 - 1 - i : i;
     for (let a = 0; a < s1; a++) {
@@ -87,14 +69,32 @@ export function applySpatialAugmentation(
         k0 = s2 - 1 - k0;
         kb = -kb;
       }
-      let at = (x0 * s1 + j0) * s2 + k0;
-      const step = jb * s2 + kb;
-      for (const end = out + s2; out < end; at += step) tensor[out++] = scratch[at]!;
+      rows[r++] = (x0 * s1 + j0) * s2 + k0;
+      rows[r++] = jb * s2 + kb;
     }
   }
+  return rows;
 }
 
-/** float32(x) for every stored voxel after gamma, scale and shift: one lookup per voxel. */
+/**
+ * Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place (a mask), through
+ * `scratch` (at least one crop long).
+ */
+export function applySpatialAugmentation(
+  params: AugmentParams,
+  size: Shape3,
+  tensor: Uint8Array,
+  offset: number,
+  scratch: Uint8Array,
+): void {
+  const [s0, s1, s2] = size;
+  const n = s0 * s1 * s2;
+  scratch.set(tensor.subarray(offset, offset + n));
+  const out = new Uint8Array(tensor.buffer, tensor.byteOffset + offset, n);
+  gatherBytes(sourceRows(params, size), s2, scratch, IDENTITY_BYTES, out);
+}
+
+/** float32(x) for every stored voxel after gamma, scale and shift (v / 255 when none applies). */
 function intensityTable(params: AugmentParams): Float32Array {
   const table = new Float32Array(256);
   for (let v = 0; v < 256; v++) {
@@ -108,24 +108,25 @@ function intensityTable(params: AugmentParams): Float32Array {
 }
 
 /**
- * Writes the augmented float32 image of one crop: `voxels` (stored values, C order) to `target` as floats.
- * `target` may overlap `voxels` from the front (float i is written after byte i is read, and never reaches a
- * byte still to be read when the bytes sit in the last quarter of the same buffer).
+ * Writes the augmented float32 image of one crop from its cut voxels (stored values, C order), mirrored,
+ * rotated and with its intensities transformed in one pass. `voxels` is first copied into `scratch` (at least
+ * one crop long), so `target` may overlap it (the float tensor widened in place over the cut bytes).
  */
-export function writeAugmentedFloat32(params: AugmentParams, voxels: Uint8Array, target: Float32Array): void {
+export function writeAugmentedFloat32(
+  params: AugmentParams,
+  size: Shape3,
+  voxels: Uint8Array,
+  target: Float32Array,
+  scratch: Uint8Array,
+): void {
+  scratch.set(voxels);
+  const rows = sourceRows(params, size);
   const table = intensityTable(params);
-  const n = voxels.length;
-  const std = params.noiseStd;
-  if (std === undefined) {
-    for (let i = 0; i < n; i++) target[i] = table[voxels[i]!]!;
-    return;
-  }
-  const seed = params.noiseSeed;
-  // Imported bindings read in a hot loop cost a lookup each under some loaders: held in locals.
-  const quantiles = NORMAL_QUANTILES;
-  const quantileIndex = noiseQuantileIndex;
-  for (let i = 0; i < n; i++) {
-    target[i] = table[voxels[i]!]! + Math.fround(std * quantiles[quantileIndex(seed, i)]!);
+  if (params.noiseStd === undefined) {
+    gatherFloats(rows, size[2], scratch, table, target);
+  } else {
+    const noise = { std: params.noiseStd, seed: params.noiseSeed, scale: 1 };
+    gatherNoisyFloats(rows, size[2], scratch, table, noise, target);
   }
 }
 
@@ -139,24 +140,101 @@ export function toStoredVoxel(x: number): number {
   return clamped[0]!;
 }
 
-/** Augments the intensities of one uint8 crop in place. */
-export function augmentUint8InPlace(params: AugmentParams, voxels: Uint8Array): void {
+/**
+ * Augments one uint8 crop of `size` at `offset` of `tensor` in place, through `scratch`: mirrored, rotated and
+ * with its intensities transformed in one pass. With noise the float32 crop goes through `floats` (one crop
+ * long; allocated when absent: a batch passes one buffer for all its crops).
+ */
+export function augmentUint8Crop(
+  params: AugmentParams,
+  size: Shape3,
+  tensor: Uint8Array,
+  offset: number,
+  scratch: Uint8Array,
+  floatScratch?: Float32Array,
+): void {
+  const [s0, s1, s2] = size;
+  const n = s0 * s1 * s2;
+  scratch.set(tensor.subarray(offset, offset + n));
+  const rows = sourceRows(params, size);
   const table = intensityTable(params);
-  const std = params.noiseStd;
-  const n = voxels.length;
-  // Storing into a Uint8ClampedArray rounds half to even and clamps: the uint8 rule, natively.
-  const clamped = new Uint8ClampedArray(voxels.buffer, voxels.byteOffset, n);
-  if (std === undefined) {
-    const bytes = new Uint8ClampedArray(256);
-    for (let v = 0; v < 256; v++) bytes[v] = Math.fround(table[v]! * 255);
-    for (let i = 0; i < n; i++) clamped[i] = bytes[voxels[i]!]!;
+  // A plain Uint8Array view: stores into a Buffer (its subclass) take a slower path in V8.
+  const voxels = new Uint8Array(tensor.buffer, tensor.byteOffset + offset, n);
+  if (params.noiseStd === undefined) {
+    let bytes = IDENTITY_BYTES;
+    if (isIntensity(params)) {
+      bytes = new Uint8Array(256);
+      new Uint8ClampedArray(bytes.buffer).set(table.map((x) => Math.fround(x * 255)));
+    }
+    gatherBytes(rows, s2, scratch, bytes, voxels);
     return;
   }
-  const seed = params.noiseSeed;
+  // With noise every voxel takes its own value: the float32 crop first, then its rounding.
+  // With noise every voxel takes its own value: float32(x * 255) first, then a native store into a clamped
+  // view, which rounds half to even and clamps to 0..255 (NaN: 0).
+  const floats = floatScratch ?? new Float32Array(n);
+  const noise = { std: params.noiseStd, seed: params.noiseSeed, scale: 255 };
+  gatherNoisyFloats(rows, s2, scratch, table, noise, floats);
+  new Uint8ClampedArray(voxels.buffer, voxels.byteOffset, n).set(floats.subarray(0, n));
+}
+
+// The loops below are functions of their own, each optimised by V8 with its own type feedback: within one
+// large function, code compiled during the first loop meets the later ones without feedback and is thrown
+// away on every call.
+
+const IDENTITY_BYTES = Uint8Array.from({ length: 256 }, (_, v) => v);
+
+/** out[i] = bytes[source[at]] along the source rows. */
+function gatherBytes(
+  rows: Int32Array,
+  rowLength: number,
+  source: Uint8Array,
+  bytes: Uint8Array,
+  out: Uint8Array,
+): void {
+  let o = 0;
+  for (let r = 0; r < rows.length; r += 2) {
+    const step = rows[r + 1]!;
+    for (let b = 0, at = rows[r]!; b < rowLength; b++, at += step) out[o++] = bytes[source[at]!]!;
+  }
+}
+
+/** out[i] = table[source[at]] along the source rows. */
+function gatherFloats(
+  rows: Int32Array,
+  rowLength: number,
+  source: Uint8Array,
+  table: Float32Array,
+  out: Float32Array,
+): void {
+  let o = 0;
+  for (let r = 0; r < rows.length; r += 2) {
+    const step = rows[r + 1]!;
+    for (let b = 0, at = rows[r]!; b < rowLength; b++, at += step) out[o++] = table[source[at]!]!;
+  }
+}
+
+/**
+ * out[i] = float32(x * scale) with x = float32(table[source[at]] + float32(std * z_i)) along the source rows
+ * (scale 1: x itself, exactly; 255: the value uint8 output rounds).
+ */
+function gatherNoisyFloats(
+  rows: Int32Array,
+  rowLength: number,
+  source: Uint8Array,
+  table: Float32Array,
+  noise: { readonly std: number; readonly seed: number; readonly scale: number },
+  out: Float32Array,
+): void {
+  const { std, seed, scale } = noise;
   const quantiles = NORMAL_QUANTILES;
   const quantileIndex = noiseQuantileIndex;
-  for (let i = 0; i < n; i++) {
-    const x = Math.fround(table[voxels[i]!]! + Math.fround(std * quantiles[quantileIndex(seed, i)]!));
-    clamped[i] = Math.fround(x * 255);
+  let o = 0;
+  for (let r = 0; r < rows.length; r += 2) {
+    const step = rows[r + 1]!;
+    for (let b = 0, at = rows[r]!; b < rowLength; b++, at += step, o++) {
+      out[o] =
+        Math.fround(table[source[at]!]! + Math.fround(std * quantiles[quantileIndex(seed, o)]!)) * scale;
+    }
   }
 }

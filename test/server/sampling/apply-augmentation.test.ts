@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   applySpatialAugmentation,
-  augmentUint8InPlace,
+  augmentUint8Crop,
   toStoredVoxel,
   writeAugmentedFloat32,
 } from '../../../server/sampling/apply-augmentation.js';
@@ -91,9 +91,10 @@ describe('intensity transforms', () => {
     };
     const voxels = Uint8Array.from({ length: 256 }, (_, v) => v);
     const floats = new Float32Array(256);
-    writeAugmentedFloat32(params, voxels, floats);
+    const scratch = new Uint8Array(256);
+    writeAugmentedFloat32(params, [1, 1, 256], voxels, floats, scratch);
     const bytes = Uint8Array.from(voxels);
-    augmentUint8InPlace(params, bytes);
+    augmentUint8Crop(params, [1, 1, 256], bytes, 0, scratch);
     for (let v = 0; v < 256; v++) {
       let x = Math.fround(v / 255);
       x = Math.fround(x ** params.gamma!);
@@ -110,7 +111,13 @@ describe('intensity transforms', () => {
     const base = Math.fround(128 / 255);
     const noisy = (noiseSeed: number) => {
       const out = new Float32Array(n);
-      writeAugmentedFloat32({ ...NONE, noiseStd: Math.fround(0.1), noiseSeed }, voxels, out);
+      writeAugmentedFloat32(
+        { ...NONE, noiseStd: Math.fround(0.1), noiseSeed },
+        [1, 1, n],
+        voxels,
+        out,
+        new Uint8Array(n),
+      );
       return out;
     };
     const a = noisy(1);
@@ -121,5 +128,38 @@ describe('intensity transforms', () => {
     const std = Math.sqrt(deltas.reduce((s, d) => s + (d - mean) ** 2, 0) / n);
     assert.ok(Math.abs(mean) < 0.005, `mean ${mean}`);
     assert.ok(Math.abs(std - 0.1) < 0.005, `std ${std}`);
+  });
+});
+
+describe('one pass for every transform', () => {
+  it('gives what mirroring and turning first, then the intensity transforms, give (float32 and uint8)', () => {
+    const size: Shape3 = [3, 5, 5];
+    const n = 75;
+    const crop = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 255);
+    const spatial: AugmentParams = { ...NONE, flip: [true, false, true], rotate90: 3 };
+    const intensity = {
+      gamma: Math.fround(0.8),
+      scale: Math.fround(1.1),
+      noiseStd: Math.fround(0.05),
+      noiseSeed: 77,
+    };
+    const moved = Uint8Array.from(crop);
+    applySpatialAugmentation(spatial, size, moved, 0, new Uint8Array(n));
+    const expectedFloats = new Float32Array(n);
+    writeAugmentedFloat32({ ...NONE, ...intensity }, size, moved, expectedFloats, new Uint8Array(n));
+    const floats = new Float32Array(n);
+    writeAugmentedFloat32({ ...spatial, ...intensity }, size, crop, floats, new Uint8Array(n));
+    assert.deepEqual(floats, expectedFloats);
+    const expectedBytes = Uint8Array.from(moved);
+    augmentUint8Crop({ ...NONE, ...intensity }, size, expectedBytes, 0, new Uint8Array(n));
+    const bytes = new Uint8Array(n + 10).fill(9);
+    bytes.set(crop, 4);
+    augmentUint8Crop({ ...spatial, ...intensity }, size, bytes, 4, new Uint8Array(n));
+    assert.deepEqual(bytes.subarray(4, 4 + n), expectedBytes);
+    assert.ok(bytes.subarray(0, 4).every((v) => v === 9) && bytes.subarray(4 + n).every((v) => v === 9));
+    // Mirrors and turns alone keep the stored voxels.
+    const still = Uint8Array.from(crop);
+    augmentUint8Crop(spatial, size, still, 0, new Uint8Array(n));
+    assert.deepEqual(still, moved);
   });
 });
