@@ -47,6 +47,14 @@ export function sampleNeedsMask(context: SampleContext, position: number): boole
  * then the origin on axes 0, 1, 2. Nothing depends on other positions, so any sample can be planned alone
  * (resume at any step, any rank, any replica). The result is plain data that `extractCrop` applies.
  *
+ * The newer options add to this (docs/determinism.md): a foreground share forces the last slots of a batch to
+ * nodule-centred modes, negatives that avoid foreground draw again against the mask, label ratios centre the
+ * crop on a drawn label's voxel, and augmentation is drawn from streams of its own.
+ *
+ * `masks` gives the decoded volume of a series, needed when the sample draws against its mask
+ * (`sampleNeedsMask`). `modeOnly` skips those draws and augmentation: the result then tells only the mode and
+ * series, for finding which volumes the planning needs.
+ *
  * The order of draws is part of the wire contract: changing it changes every served batch.
  */
 export function planSample(
