@@ -8,14 +8,14 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
   usage:
-    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce]',
+    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -35,6 +35,8 @@ export const BENCH_COMMAND = command({
   (k) ring all-reduce of trainer gradients between two processes on loopback: MB/s for the tiny and the
       paper V-Net's parameter counts, and the per-step overhead (one value); sizes alternate over 3 rounds
       (only with --only allreduce; --quick: one round, the paper size cut by 16)
+  (l) in-process crops/s, uint8 and float32, without and with the usual augmentation (mirror, quarter turns,
+      scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -48,11 +50,11 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'allreduce'] as const, {
-        placeholder: 'cache-window|grpc|torch|tiles|allreduce',
+      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment'] as const, {
+        placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment',
       }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone",
     }),
   },
 });

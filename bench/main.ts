@@ -4,6 +4,7 @@ import { formatTable } from '../common/format-table.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { benchAllReduce } from './allreduce.js';
+import { benchAugment } from './augment-crops.js';
 import { benchDataset } from './bench-data.js';
 import { BENCH_COMMAND, BENCH_HELP, parseBenchOptions } from './bench-options.js';
 import { benchCacheWindow } from './cache-window.js';
@@ -49,6 +50,36 @@ async function main(): Promise<void> {
   if (options.only === 'allreduce') {
     const run = await benchAllReduce({ quick });
     process.stdout.write(`(k) ${run.table}\n\n${JSON.stringify(run.json)}\n`);
+    return;
+  }
+  if (options.only === 'augment') {
+    const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+    const run = await benchAugment(dir, { seconds: Math.max(1, seconds / 4), batchSize, crop, rounds: 3 });
+    const rows = (['uint8', 'float32'] as const).map((dtype) => {
+      const { off, on } = run.rounds[dtype];
+      return [
+        `(l) in-process crops/s, ${dtype}`,
+        off.map((v) => v.toFixed(0)).join(' / '),
+        on.map((v) => v.toFixed(0)).join(' / '),
+        pct(mean(on) / mean(off)),
+      ];
+    });
+    process.stdout.write(
+      `${formatTable(['', 'augmentation off (rounds)', 'usual augmentation (rounds)', 'on / off'], rows)}\n`,
+    );
+    const json = Object.fromEntries(
+      (['uint8', 'float32'] as const).map((dtype) => [
+        `augment_${dtype}`,
+        {
+          off_crops_per_s: run.rounds[dtype].off.map(Math.round),
+          on_crops_per_s: run.rounds[dtype].on.map(Math.round),
+          on_over_off: Number((mean(run.rounds[dtype].on) / mean(run.rounds[dtype].off)).toFixed(3)),
+        },
+      ]),
+    );
+    process.stdout.write(
+      `\n${JSON.stringify({ series: run.series, crop, batch_size: batchSize, ...json })}\n`,
+    );
     return;
   }
   if (options.only === 'tiles') {

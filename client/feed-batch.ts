@@ -1,8 +1,26 @@
-import { type Batch, CropMode, DType, type SampleInfo } from '@voxelfeed/proto';
+import { type AugmentationInfo, type Batch, CropMode, DType, type SampleInfo } from '@voxelfeed/proto';
 import { FeedError } from './feed-error.js';
 
 export type TensorDType = 'uint8' | 'float32';
-export type SampleMode = 'jitter' | 'negative' | 'center';
+/**
+ * `negative`: anywhere in the volume; `background`: a negative found free of foreground (avoidForeground);
+ * `label`: centred on a voxel of `label` (labelRatios).
+ */
+export type SampleMode = 'jitter' | 'negative' | 'center' | 'background' | 'label';
+
+/** The transforms one sample got (SampleInfo.augmentation); absent values: not applied. */
+export interface AugmentationView {
+  /** Mirrored axes, ascending (np.flip on each). */
+  readonly flippedAxes: readonly number[];
+  /** Quarter turns in the plane of axes 1 and 2, as np.rot90(crop, k, axes=(1, 2)); 0: none. */
+  readonly rotate90: number;
+  readonly gamma?: number;
+  readonly scale?: number;
+  readonly shift?: number;
+  readonly noiseStd?: number;
+  /** The seed of the per-voxel noise when noiseStd is set. */
+  readonly noiseSeed: number;
+}
 
 /** What the server echoes for each sample, so any crop can be cut again (`getSample` with `index`). */
 export interface SampleInfoView {
@@ -21,6 +39,12 @@ export interface SampleInfoView {
   readonly item: number;
   /** The crop's voxels with a non-zero mask value, counted by the server whether or not the mask was sent. */
   readonly foregroundVoxels: number;
+  /** Present when the request asked for augmentation. */
+  readonly augmentation?: AugmentationView;
+  /** Present for a negative when the request avoided foreground: origins drawn, and whether all held some. */
+  readonly background?: { readonly draws: number; readonly missed: boolean };
+  /** For a `label` sample: the label of its centre voxel. */
+  readonly label?: number;
 }
 
 /**
@@ -98,6 +122,8 @@ const MODES: Partial<Record<CropMode, SampleMode>> = {
   [CropMode.CROP_MODE_JITTER]: 'jitter',
   [CropMode.CROP_MODE_NEGATIVE]: 'negative',
   [CropMode.CROP_MODE_CENTER]: 'center',
+  [CropMode.CROP_MODE_BACKGROUND]: 'background',
+  [CropMode.CROP_MODE_LABEL]: 'label',
 };
 
 function toSampleInfoView(info: SampleInfo): SampleInfoView {
@@ -117,6 +143,23 @@ function toSampleInfoView(info: SampleInfo): SampleInfoView {
     noduleDiameter: info.noduleDiameter,
     item: safeNumber(info.item, 'sample item'),
     foregroundVoxels: safeNumber(info.foregroundVoxels, 'sample foreground_voxels'),
+    ...(info.augmentation === undefined ? {} : { augmentation: toAugmentationView(info.augmentation) }),
+    ...(info.backgroundDraws === 0
+      ? {}
+      : { background: { draws: info.backgroundDraws, missed: info.backgroundMissed } }),
+    ...(mode === 'label' ? { label: info.label } : {}),
+  };
+}
+
+function toAugmentationView(info: AugmentationInfo): AugmentationView {
+  return {
+    flippedAxes: info.flippedAxes,
+    rotate90: info.rotate90,
+    ...(info.gamma === undefined ? {} : { gamma: info.gamma }),
+    ...(info.scale === undefined ? {} : { scale: info.scale }),
+    ...(info.shift === undefined ? {} : { shift: info.shift }),
+    ...(info.noiseStd === undefined ? {} : { noiseStd: info.noiseStd }),
+    noiseSeed: info.noiseSeed,
   };
 }
 

@@ -6,7 +6,7 @@ export type { RetryEvent, StreamBatchesOptions } from './batch-stream.js';
 export { channelOptionsFor, FEED_CHANNEL_OPTIONS, ROUND_ROBIN_SERVICE_CONFIG } from './channel-options.js';
 export { createFeedClient, type FeedClient, type FeedDatasetInfo } from './create-feed-client.js';
 export { decodeBatch } from './decode-batch.js';
-export type { FeedBatch, SampleInfoView, SampleMode, TensorDType } from './feed-batch.js';
+export type { AugmentationView, FeedBatch, SampleInfoView, SampleMode, TensorDType } from './feed-batch.js';
 export { DEFAULT_PREFETCH, type FeedClientOptions, MAX_PREFETCH } from './feed-client-options.js';
 export { FeedError, type FeedErrorCode, isFeedError } from './feed-error.js';
 export type {

@@ -35,6 +35,11 @@ export interface TierException extends TierRule {
 export const TIER_EXCEPTIONS: readonly TierException[] = [
   { pattern: '**/uid-hash.test.ts', tier: 'integration', why: 'python3 computes the reference hashes' },
   { pattern: '**/tile-grid-numpy.test.ts', tier: 'integration', why: 'numpy computes the reference grid' },
+  {
+    pattern: '**/augment-numpy.test.ts',
+    tier: 'integration',
+    why: 'teem-unu and numpy write the files, numpy computes the reference crops',
+  },
   { pattern: '**/token-file.test.ts', tier: 'integration', why: 'sha256sum computes the reference digest' },
   { pattern: '**/read-tls-files.test.ts', tier: 'integration', why: 'openssl makes the certificates' },
   { pattern: '**/read-feed-security.test.ts', tier: 'integration', why: 'openssl makes the certificates' },

@@ -9,7 +9,7 @@ import type { EncodedBatch } from './encoded-batch.js';
 export type BatchAssembler = (
   positions: readonly number[],
   header: BatchHeader,
-) => Promise<{ batch: EncodedBatch; timings: BatchTimings }>;
+) => Promise<{ batch: EncodedBatch; timings: BatchTimings; backgroundMisses: number }>;
 
 /**
  * Assembles batches of `context.plan` for one call. Without `--replace-bad-series` that is `assembleBatch` as it is: a

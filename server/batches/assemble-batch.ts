@@ -1,11 +1,19 @@
-import { DType, type SampleInfo, CropMode as WireCropMode } from '@voxelfeed/proto';
+import { type AugmentationInfo, DType, type SampleInfo, CropMode as WireCropMode } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
+import {
+  applySpatialAugmentation,
+  augmentUint8Crop,
+  isIntensity,
+  isSpatial,
+  writeAugmentedFloat32,
+} from '../sampling/apply-augmentation.js';
 import { countCropForeground } from '../sampling/count-crop-foreground.js';
+import { cropHasForeground } from '../sampling/crop-has-foreground.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { extractCrop } from '../sampling/extract-crop.js';
 import { writeFloat32LE } from '../sampling/float-tensor.js';
-import { planSample } from '../sampling/plan-sample.js';
-import type { CropMode, CropParams, Volume } from '../sampling/types.js';
+import { planSample, type SampleContext, sampleNeedsMask } from '../sampling/plan-sample.js';
+import type { AugmentParams, CropMode, CropParams, Volume } from '../sampling/types.js';
 import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
 import {
@@ -35,6 +43,8 @@ const WIRE_MODE: Record<CropMode, WireCropMode> = {
   jitter: WireCropMode.CROP_MODE_JITTER,
   negative: WireCropMode.CROP_MODE_NEGATIVE,
   center: WireCropMode.CROP_MODE_CENTER,
+  background: WireCropMode.CROP_MODE_BACKGROUND,
+  label: WireCropMode.CROP_MODE_LABEL,
 };
 
 /** What the batches of one stream (or one GetSample call) share. */
@@ -56,17 +66,20 @@ export async function assembleBatch(
   context: AssembleContext,
   positions: readonly number[],
   header: BatchHeader,
-): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
+): Promise<{ batch: EncodedBatch; timings: BatchTimings; backgroundMisses: number }> {
   const { request, plan, signal, buffers } = context;
-  const sampling = {
+  const sampling: SampleContext = {
     plan,
     series: request.dataset.catalog.series,
     policy: request.policy,
     seed: request.seed,
     epoch: request.epoch,
     cropSize: request.cropSize,
+    ...('batchSize' in request && typeof request.batchSize === 'number'
+      ? { batchSize: request.batchSize }
+      : {}),
   };
-  const params = positions.map((position) => planSample(sampling, position));
+  const params = await planSamples(request, sampling, positions, signal);
   const voxels = request.cropSize[0] * request.cropSize[1] * request.cropSize[2];
   const batchSize = positions.length;
   const imageBytes = batchSize * voxels * (request.dtype === 'float32' ? 4 : 1);
@@ -101,6 +114,8 @@ export async function assembleBatch(
     request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
   const padValue = request.policy.padValue;
+  let scratch: Uint8Array | undefined;
+  let floatScratch: Float32Array | undefined;
   let cropSeconds = 0;
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
@@ -111,12 +126,34 @@ export async function assembleBatch(
     const cropStarted = performance.now();
     params.forEach((sample, slot) => {
       if (sample.series !== seriesIndex) return;
+      const offset = slot * voxels;
       extractCrop(
         volume,
-        { origin: sample.origin, size: sample.size, padValue },
-        { image: voxelTarget, mask: maskTarget, offset: slot * voxels },
+        {
+          origin: sample.origin,
+          size: sample.size,
+          padValue,
+          keepLabels: request.policy.keepLabels === true,
+        },
+        { image: voxelTarget, mask: maskTarget, offset },
       );
       foreground[slot] = countCropForeground(volume, sample.origin, sample.size);
+      const augment = sample.augment;
+      if (augment === undefined) return;
+      scratch ??= new Uint8Array(voxels);
+      // Most crops' masks are all zeros, which no mirror or turn changes.
+      if (
+        maskTarget !== null &&
+        isSpatial(augment) &&
+        cropHasForeground(volume, sample.origin, sample.size)
+      ) {
+        applySpatialAugmentation(augment, sample.size, maskTarget, offset, scratch);
+      }
+      // float32 images are transformed as they are widened, after every cut.
+      if (request.dtype === 'uint8' && (isSpatial(augment) || isIntensity(augment))) {
+        if (augment.noiseStd !== undefined) floatScratch ??= new Float32Array(voxels);
+        augmentUint8Crop(augment, sample.size, voxelTarget, offset, scratch, floatScratch);
+      }
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
   };
@@ -129,7 +166,7 @@ export async function assembleBatch(
     throw failed !== undefined ? failed.reason : signal?.reason;
   }
   const widenStarted = performance.now();
-  if (voxelTarget !== batch.image) writeFloat32LE(voxelTarget, batch.image);
+  if (voxelTarget !== batch.image) widenFloat32(params, voxelTarget, batch.image, voxels, scratch);
   cropSeconds += (performance.now() - widenStarted) / 1000;
   const finishStarted = performance.now();
   const finished = finishEncodedBatch(layout, batch.backing, fields(foreground));
@@ -143,6 +180,90 @@ export async function assembleBatch(
       crop: cropSeconds,
       encode: encodedSeconds,
     },
+    backgroundMisses: params.filter((sample) => sample.background?.missed === true).length,
+  };
+}
+
+/**
+ * Every sample's crop parameters. Negatives that avoid foreground draw against their series' mask: those
+ * series are loaded first, one at a time (the cut loads them again, from the cache), and dropped once their
+ * samples are planned.
+ */
+async function planSamples(
+  request: CropRequest,
+  sampling: SampleContext,
+  positions: readonly number[],
+  signal: AbortSignal | undefined,
+): Promise<CropParams[]> {
+  if (request.policy.backgroundMaxDraws === undefined && request.policy.labelRatios === undefined) {
+    return positions.map((position) => planSample(sampling, position));
+  }
+  const needs = positions.map((position) => sampleNeedsMask(sampling, position));
+  const params = positions.map((position, slot) =>
+    needs[slot] ? undefined : planSample(sampling, position),
+  );
+  const pending = new Map<number, number[]>();
+  positions.forEach((position, slot) => {
+    if (!needs[slot]) return;
+    const series = planSample(sampling, position, undefined, true).series;
+    pending.set(series, [...(pending.get(series) ?? []), slot]);
+  });
+  for (const [series, slots] of pending) {
+    const volume = await loadVolume(request.dataset, series);
+    if (signal?.aborted) throw signal.reason;
+    for (const slot of slots) params[slot] = planSample(sampling, positions[slot]!, () => volume);
+  }
+  return params.map((sample) => sample!);
+}
+
+/**
+ * float32 crops from the bytes cut into the last quarter of the image field, front to back: v / 255, or the
+ * sample's transforms where it has some (each sample's bytes copied aside first, as a transformed crop reads
+ * them out of order).
+ */
+function widenFloat32(
+  params: readonly CropParams[],
+  bytes: Uint8Array,
+  image: Uint8Array,
+  voxels: number,
+  scratch: Uint8Array | undefined,
+): void {
+  const augmented = (sample: CropParams) =>
+    sample.augment !== undefined && (isSpatial(sample.augment) || isIntensity(sample.augment));
+  if (!params.some(augmented)) {
+    writeFloat32LE(bytes, image);
+    return;
+  }
+  if (!PLATFORM_IS_LITTLE_ENDIAN || image.byteOffset % 4 !== 0) {
+    throw new VoxelfeedError(
+      'INTERNAL',
+      'augmented float32 crops need a little-endian host and an aligned image',
+    );
+  }
+  const aside = scratch ?? new Uint8Array(voxels);
+  params.forEach((sample, slot) => {
+    const source = bytes.subarray(slot * voxels, (slot + 1) * voxels);
+    const target = image.subarray(slot * voxels * 4, (slot + 1) * voxels * 4);
+    if (sample.augment !== undefined && augmented(sample)) {
+      const floats = new Float32Array(target.buffer, target.byteOffset, voxels);
+      writeAugmentedFloat32(sample.augment, sample.size, source, floats, aside);
+    } else {
+      writeFloat32LE(source, target);
+    }
+  });
+}
+
+const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function augmentationInfo(augment: AugmentParams): AugmentationInfo {
+  return {
+    flippedAxes: [0, 1, 2].filter((axis) => augment.flip[axis]),
+    rotate90: augment.rotate90,
+    gamma: augment.gamma,
+    scale: augment.scale,
+    shift: augment.shift,
+    noiseStd: augment.noiseStd,
+    noiseSeed: augment.noiseStd === undefined ? 0 : augment.noiseSeed,
   };
 }
 
@@ -159,6 +280,10 @@ function sampleInfo(request: CropRequest, sample: CropParams, foregroundVoxels: 
     noduleDiameter: nodule ? nodule.diameter : 0,
     item: BigInt(sample.item),
     foregroundVoxels: BigInt(foregroundVoxels),
+    augmentation: sample.augment === undefined ? undefined : augmentationInfo(sample.augment),
+    backgroundDraws: sample.background?.draws ?? 0,
+    backgroundMissed: sample.background?.missed ?? false,
+    label: sample.label ?? 0,
   };
 }
 

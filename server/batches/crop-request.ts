@@ -1,6 +1,7 @@
 import { DType, type GetSampleRequest, SplitPart, type StreamBatchesRequest } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import { validateCropSize } from '../sampling/crop-size.js';
+import { foregroundSlots } from '../sampling/foreground-slots.js';
 import { resolveSamplingPolicy } from '../sampling/sampling-policy.js';
 import { resolveSeriesSplit, type SeriesSplit } from '../sampling/series-split.js';
 import type { SamplingPolicy, Shape3 } from '../sampling/types.js';
@@ -94,6 +95,14 @@ export function resolveStreamRequest(
       `step_stride is ${stepStride}; use 1..${MAX_STEP_STRIDE} (the number of loader processes sharing a rank's steps)`,
     );
   }
+  if (common?.policy.foregroundShare !== undefined && wire.batchSize > 0) {
+    const forced = foregroundSlots(common.policy.foregroundShare, wire.batchSize);
+    if (forced > 0 && common.dataset.catalog.nodules === 0) {
+      problems.push(
+        `sampling.foreground_share is ${common.policy.foregroundShare} but data set ${common.datasetName} has no nodule to centre on; set foreground_share to 0`,
+      );
+    }
+  }
   if (common !== null && wire.batchSize > 0) {
     const batchBytes = sampleTensorBytes(common) * wire.batchSize;
     if (batchBytes > limits.maxBatchBytes) {
@@ -123,6 +132,11 @@ export function resolveSampleRequest(
   const problems: string[] = [];
   const common = resolveCommon(wire, registry, limits, problems);
   const index = toSafeInteger(wire.index, 'index', problems);
+  if (common?.policy.foregroundShare !== undefined) {
+    problems.push(
+      `sampling.foreground_share is ${common.policy.foregroundShare}; GetSample has no batch to share, so it serves no foreground share: set it to 0, or take the sample from a stream`,
+    );
+  }
   throwIfProblems(problems);
   return { ...common!, index };
 }
@@ -164,6 +178,13 @@ function resolveCommon(
   } catch (error) {
     if (!isVoxelfeedError(error)) throw error;
     problems.push(error.message);
+  }
+  if (policy !== null && cropSize !== null && (policy.augmentation?.rotate90Prob ?? 0) > 0) {
+    if (cropSize[1] !== cropSize[2]) {
+      problems.push(
+        `sampling.augmentation.rotate90_prob is ${policy.augmentation?.rotate90Prob} but crop_size ${cropSize.join(',')} has sizes 1 and 2 unequal; quarter turns in the plane of axes 1 and 2 need them equal: set rotate90_prob to 0 or make them equal`,
+      );
+    }
   }
   if (policy === null || cropSize === null || dtype === null || split === null) return null;
   return {

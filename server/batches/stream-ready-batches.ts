@@ -64,14 +64,25 @@ export async function* streamReadyBatches(
   const endStep =
     request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps * stride);
   const assemble = assemblerAroundBadSeries({ request, plan, signal, buffers: held.buffers });
+  let backgroundMisses = 0;
   yield* held.prefetch(signal, {
     jobs: rankSteps(request.startStep, endStep, stride),
-    assemble: (step) => {
+    assemble: async (step) => {
       const positions = Array.from({ length: request.batchSize }, (_, slot) =>
         planPosition(layout, step, request.rank, slot),
       );
       const header = { step, stepsInEpoch: steps, rank: request.rank, worldSize: request.worldSize };
-      return assemble(positions, header);
+      const assembled = await assemble(positions, header);
+      const misses = assembled.backgroundMisses;
+      if (misses > 0 && backgroundMisses === 0) {
+        // Once per stream: every such sample says so in its SampleInfo (background_missed).
+        deps.log.warn(
+          { step, samples: misses },
+          `${misses} negative crop(s) of step ${step} still hold foreground after ${request.policy.backgroundMaxDraws} draws (SampleInfo.background_missed); raise sampling.background_max_draws or use a smaller crop`,
+        );
+      }
+      backgroundMisses += misses;
+      return assembled;
     },
     samples: () => request.batchSize,
     describe: (step, { batch, timings }) => ({ step, batch, timings }),

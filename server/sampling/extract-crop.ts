@@ -5,6 +5,8 @@ export interface CropCut {
   readonly origin: Vec3;
   readonly size: Shape3;
   readonly padValue: number;
+  /** true: the mask keeps the volume's label values; otherwise every label above 0 becomes 1. */
+  readonly keepLabels?: boolean;
 }
 
 /** Where the crop goes: C-ordered tensors of whole crops, written from voxel `offset` on. */
@@ -32,6 +34,18 @@ interface PadTarget {
  * and every padded run (whole planes, whole rows, row ends) is one `fill`.
  */
 export function extractCrop(volume: Volume, cut: CropCut, out: CropOutput): void {
+  cutCrop(volume, cut, out);
+  // Volumes keep their labels; a mask with labels above 1 is made 0/1 here unless labels are wanted.
+  const labels = volume.labelIndex?.labels;
+  const maxLabel = labels === undefined || labels.length === 0 ? 0 : labels[labels.length - 1]!;
+  if (out.mask !== null && maxLabel > 1 && cut.keepLabels !== true) {
+    const mask = out.mask;
+    const end = out.offset + cut.size[0] * cut.size[1] * cut.size[2];
+    for (let i = out.offset; i < end; i++) if (mask[i]! > 1) mask[i] = 1;
+  }
+}
+
+function cutCrop(volume: Volume, cut: CropCut, out: CropOutput): void {
   const { origin, size, padValue } = cut;
   const { image: outImage, mask: outMask, offset: outOffset } = out;
   const [n0, n1, n2] = volume.shape;

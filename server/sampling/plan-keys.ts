@@ -50,3 +50,32 @@ export function seriesOrderKey(seed: bigint, epoch: number): number[] {
 export function windowShuffleKey(seed: bigint, epoch: number, window: number): number[] {
   return [...toWords(seed), epoch, window, RngPurpose.windowShuffle];
 }
+
+/**
+ * The transforms of augmentation, each with a stream of its own, so enabling one never changes another's
+ * draws. The numbers are part of the key layout: a new transform takes a new number.
+ */
+export const AugmentTransform = {
+  flip: 0,
+  rotate90: 1,
+  gamma: 2,
+  scale: 3,
+  shift: 4,
+  noise: 5,
+} as const;
+export type AugmentTransform = (typeof AugmentTransform)[keyof typeof AugmentTransform];
+
+/** The stream of one transform of the sample at plan position `position`. */
+export function augmentKey(
+  seed: bigint,
+  epoch: number,
+  position: number,
+  transform: AugmentTransform,
+): number[] {
+  return [...toWords(seed), epoch, ...toWords(position), transform, RngPurpose.augmentation];
+}
+
+/** The stream that picks the nodule item of a negative item in a slot the foreground share forces. */
+export function foregroundItemKey(seed: bigint, epoch: number, position: number): number[] {
+  return [...toWords(seed), epoch, ...toWords(position), RngPurpose.foregroundItem];
+}

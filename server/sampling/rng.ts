@@ -17,6 +17,8 @@ export const RngPurpose = {
   seriesOrder: 5,
   windowShuffle: 6,
   badSeriesReplacement: 7,
+  augmentation: 8,
+  foregroundItem: 9,
 } as const;
 export type RngPurpose = (typeof RngPurpose)[keyof typeof RngPurpose];
 

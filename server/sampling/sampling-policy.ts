@@ -1,4 +1,5 @@
 import { VoxelfeedError } from '../errors.js';
+import { type AugmentationInput, resolveAugmentationPolicy } from './augmentation-policy.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from './types.js';
 
 export const MAX_SAMPLES_PER_NODULE = 1000;
@@ -9,6 +10,9 @@ export const MAX_NEGATIVES_PER_EPOCH = 1_000_000;
 export const MAX_SHUFFLE_WINDOW = 1_000_000;
 /** How far set crop-mode probabilities may sum from 1. */
 export const PROBABILITY_SUM_TOLERANCE = 1e-6;
+/** Origins a negative that avoids foreground draws at most, unless the request says otherwise. */
+export const DEFAULT_BACKGROUND_MAX_DRAWS = 32;
+export const MAX_BACKGROUND_MAX_DRAWS = 1024;
 
 /** The request's sampling options as the wire gives them: zero or absent means "use the default". */
 export interface SamplingOptionsInput {
@@ -19,7 +23,16 @@ export interface SamplingOptionsInput {
   readonly negativesPerEpoch?: number;
   readonly padValue?: number;
   readonly shuffleWindow?: number;
+  readonly augmentation?: AugmentationInput | undefined;
+  readonly avoidForeground?: boolean;
+  readonly backgroundMaxDraws?: number;
+  readonly foregroundShare?: number;
+  readonly keepLabels?: boolean;
+  readonly labelRatios?: readonly number[];
 }
+
+/** Labels are uint8: ratios for labels 0..255. */
+export const MAX_LABEL_RATIOS = 256;
 
 /**
  * Fills the defaults (probabilities 0.5 / 0.4 / 0.1 when all three are zero, samples_per_nodule 1) and checks
@@ -87,7 +100,49 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     );
   }
 
+  const augmentation = resolveAugmentationPolicy(options?.augmentation, problems);
+
+  const requestedDraws = options?.backgroundMaxDraws ?? 0;
+  const avoidForeground = options?.avoidForeground ?? false;
+  if (!Number.isInteger(requestedDraws) || requestedDraws < 0 || requestedDraws > MAX_BACKGROUND_MAX_DRAWS) {
+    problems.push(
+      `sampling.background_max_draws is ${requestedDraws}; expected 0 (the default ${DEFAULT_BACKGROUND_MAX_DRAWS}) or 1..${MAX_BACKGROUND_MAX_DRAWS}`,
+    );
+  } else if (requestedDraws > 0 && !avoidForeground) {
+    problems.push(
+      `sampling.background_max_draws is ${requestedDraws} but avoid_foreground is false; set avoid_foreground to true or background_max_draws to 0`,
+    );
+  }
+  const backgroundMaxDraws = requestedDraws === 0 ? DEFAULT_BACKGROUND_MAX_DRAWS : requestedDraws;
+
+  const foregroundShare = options?.foregroundShare ?? 0;
+  if (!Number.isFinite(foregroundShare) || foregroundShare < 0 || foregroundShare > 1) {
+    problems.push(
+      `sampling.foreground_share is ${formatWireFloat(foregroundShare)}; expected 0..1 (nnU-Net's oversample_foreground_percent is 0.33)`,
+    );
+  }
+
+  const labelRatios = options?.labelRatios ?? [];
+  if (labelRatios.length > MAX_LABEL_RATIOS) {
+    problems.push(
+      `sampling.label_ratios has ${labelRatios.length} entries; labels are 0..255, so at most ${MAX_LABEL_RATIOS}`,
+    );
+  } else {
+    const bad = labelRatios.findIndex((ratio) => !Number.isFinite(ratio) || ratio < 0);
+    if (bad >= 0) {
+      problems.push(
+        `sampling.label_ratios[${bad}] is ${formatWireFloat(labelRatios[bad]!)}; ratios must be finite and >= 0`,
+      );
+    } else if (labelRatios.length > 0 && !labelRatios.some((ratio) => ratio > 0)) {
+      problems.push(
+        `sampling.label_ratios are all 0; give label c the weight at index c (index 0: background), e.g. [1, 1, 1]`,
+      );
+    }
+  }
+
   if (problems.length > 0) throw new VoxelfeedError('INVALID_ARGUMENT', problems.join('; '));
+  // The newer options appear only when set, so a policy without them equals (and keys plans like) one from
+  // before they existed.
   return {
     jitterProb,
     negativeProb,
@@ -96,6 +151,11 @@ export function resolveSamplingPolicy(options: SamplingOptionsInput | undefined)
     negativesPerEpoch,
     padValue,
     shuffleWindow,
+    ...(augmentation === undefined ? {} : { augmentation }),
+    ...(avoidForeground ? { backgroundMaxDraws } : {}),
+    ...(foregroundShare > 0 ? { foregroundShare } : {}),
+    ...(options?.keepLabels === true ? { keepLabels: true as const } : {}),
+    ...(labelRatios.length > 0 ? { labelRatios: [...labelRatios] } : {}),
   };
 }
 

@@ -28,7 +28,12 @@ export interface PhantomOptions {
   readonly shape: Shape3;
   readonly seed: bigint;
   readonly seriesIndex: number;
+  /** Mask labels: nodule k of a series is painted 1 + (k mod labels); absent: 1 (every nodule 1). */
+  readonly labels?: number;
 }
+
+/** Labels are uint8 mask values 1..255. */
+export const MAX_PHANTOM_LABELS = 255;
 
 /** An axis-aligned ellipsoid in voxel coordinates along NRRD axes 0, 1, 2. */
 export interface Ellipsoid {
@@ -46,7 +51,7 @@ export interface PhantomAnatomy {
 export interface Phantom {
   /** uint8 CT values in file order. */
   readonly image: Uint8Array;
-  /** 1 exactly on nodule voxels, 0 elsewhere, in file order. */
+  /** The nodule's label (1 unless several labels were asked for) exactly on nodule voxels, 0 elsewhere, in file order. */
   readonly mask: Uint8Array;
   readonly nodules: Nodule[];
   readonly anatomy: PhantomAnatomy;
@@ -259,8 +264,15 @@ function placeNodule(
   return null;
 }
 
-/** Paints one nodule: the mask is 1 exactly where |x - c| <= d/2; the image is brightest at the centre. */
-function paintNodule(image: Uint8Array, mask: Uint8Array, shape: Shape3, nodule: Nodule, grey: number): void {
+/** Paints one nodule: the mask is `label` exactly where |x - c| <= d/2; the image is brightest at the centre. */
+function paintNodule(
+  image: Uint8Array,
+  mask: Uint8Array,
+  shape: Shape3,
+  nodule: Nodule,
+  paint: { readonly grey: number; readonly label: number },
+): void {
+  const { grey, label } = paint;
   const [n0, n1] = shape;
   const c = nodule.center;
   const r = nodule.diameter / 2;
@@ -271,7 +283,7 @@ function paintNodule(image: Uint8Array, mask: Uint8Array, shape: Shape3, nodule:
         const d2 = (x0 - c[0]) ** 2 + (x1 - c[1]) ** 2 + (x2 - c[2]) ** 2;
         if (d2 > r2) continue;
         const at = x0 + n0 * (x1 + n1 * x2);
-        mask[at] = 1;
+        mask[at] = label;
         image[at] = grey - Math.round((12 * d2) / r2);
       }
     }
@@ -301,7 +313,10 @@ function drawNodules(
     const grey = rng.nextInt(185, 220);
     if (center === null) continue; // crowded lung: fewer nodules, never an overlap
     const nodule: Nodule = { center, diameter };
-    paintNodule(image, mask, options.shape, nodule, grey);
+    paintNodule(image, mask, options.shape, nodule, {
+      grey,
+      label: 1 + (nodules.length % (options.labels ?? 1)),
+    });
     nodules.push(nodule);
   }
   return nodules;

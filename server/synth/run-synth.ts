@@ -2,7 +2,7 @@ import { formatBytes } from '@voxelfeed/common/cli/parse-byte-size.js';
 import { parseSynthArgs, SYNTH_HELP } from './synth-options.js';
 import { writePhantomDataset } from './write-phantom-dataset.js';
 
-/** `voxelfeed synth OUT [--series N] [--shape Z,Y,X] [--seed S]`: writes a phantom data set and says what it wrote. */
+/** `voxelfeed synth OUT [--series N] [--shape Z,Y,X] [--seed S] [--labels N]`: writes a phantom data set and says what it wrote. */
 export async function runSynth(argv: readonly string[]): Promise<number> {
   const args = parseSynthArgs(argv);
   if (args.help) {
@@ -14,6 +14,7 @@ export async function runSynth(argv: readonly string[]): Promise<number> {
     series: args.series,
     shape: args.shape,
     seed: args.seed,
+    ...(args.labels > 1 ? { labels: args.labels } : {}),
     onSeries: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\rwriting series ${done}/${total}`);
     },

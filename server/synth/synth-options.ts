@@ -5,6 +5,7 @@ import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-c
 import type { Shape3 } from '../sampling/types.js';
 import {
   MAX_NODULES_PER_SERIES,
+  MAX_PHANTOM_LABELS,
   MAX_PHANTOM_VOXELS,
   MIN_PHANTOM_SIZE,
   NEGATIVE_SERIES_PERIOD,
@@ -16,18 +17,20 @@ export interface SynthArgs {
   readonly series: number;
   readonly shape: Shape3;
   readonly seed: bigint;
+  /** Mask labels: nodule k of a series gets 1 + (k mod labels). */
+  readonly labels: number;
   /** `--help` or `-h` was given: print SYNTH_HELP and nothing else is checked (outDir is then ''). */
   readonly help: boolean;
 }
 
-export const SYNTH_DEFAULTS = { series: 8, shape: [64, 128, 128] as Shape3, seed: 0n } as const;
+export const SYNTH_DEFAULTS = { series: 8, shape: [64, 128, 128] as Shape3, seed: 0n, labels: 1 } as const;
 
 const MAX_SEED = 2n ** 64n - 1n;
 
 /** `voxelfeed synth`: its options, defaults and help lines. */
 export const SYNTH_COMMAND = command({
   name: 'voxelfeed synth',
-  usage: 'Usage: voxelfeed synth OUT [--series N] [--shape Z,Y,X] [--seed S]',
+  usage: 'Usage: voxelfeed synth OUT [--series N] [--shape Z,Y,X] [--seed S] [--labels N]',
   summary: `Writes a LUNA16-like phantom data set into the folder OUT (created if missing), with no download:
 per series a body, two lungs, vessels and 0 to ${MAX_NODULES_PER_SERIES} spherical nodules, plus noise. The same options
 give the same files, byte for byte.`,
@@ -48,10 +51,15 @@ give the same files, byte for byte.`,
       default: SYNTH_DEFAULTS.seed,
       help: `a whole number 0..${MAX_SEED}`,
     }),
+    labels: option({
+      kind: integer({ min: 1, max: MAX_PHANTOM_LABELS, example: '3' }),
+      default: SYNTH_DEFAULTS.labels,
+      help: `mask labels 1..N: nodule k of a series is labelled 1 + (k mod N), for multi-class sampling (sampling.label_ratios, keep_labels); 1..${MAX_PHANTOM_LABELS}`,
+    }),
   },
   notes: `Files written in OUT, per series (uid like 1.3.6.1.4.1.14519.5.2.1.6279.6001.<digits>):
   <uid>_clean.nrrd    uint8 CT image (lung window, 0..255), gzip NRRD
-  <uid>_mask.nrrd     uint8 nodule mask, 1 on nodule voxels, same sizes
+  <uid>_mask.nrrd     uint8 nodule mask, 1 on nodule voxels (1..N with --labels N), same sizes
   <uid>_bboxes.npy    float32 (N, 4) rows [c0, c1, c2, d]: nodule centre in voxels along
                       NRRD axes 0, 1, 2 and its diameter in voxels; (0, 4) for no nodule
 and ${PHANTOM_MANIFEST_NAME} (options, file list, nodules). One series in ${NEGATIVE_SERIES_PERIOD} has no nodule.
@@ -83,6 +91,7 @@ export function parseSynthArgs(argv: readonly string[]): SynthArgs {
     series: values.series,
     shape: values.shape,
     seed: values.seed,
+    labels: values.labels,
     help: false,
   };
 }

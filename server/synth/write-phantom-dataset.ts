@@ -4,7 +4,7 @@ import { VoxelfeedError } from '../errors.js';
 import type { Nodule, Shape3 } from '../sampling/types.js';
 import { encodeNpy } from './npy-writer.js';
 import { encodeNrrd } from './nrrd-writer.js';
-import { checkPhantomShape, generatePhantom, type Phantom } from './phantom-volume.js';
+import { checkPhantomShape, generatePhantom, MAX_PHANTOM_LABELS, type Phantom } from './phantom-volume.js';
 import { seriesUid } from './series-uid.js';
 
 /** Written last, so a folder that has it holds every series it lists. */
@@ -21,6 +21,8 @@ export interface WritePhantomDatasetOptions {
   readonly series: number;
   readonly shape: Shape3;
   readonly seed: bigint;
+  /** Mask labels 1..labels, nodule k of a series labelled 1 + (k mod labels); default 1. */
+  readonly labels?: number;
   /** zlib level 0..9 of the NRRD files; default DEFAULT_PHANTOM_GZIP_LEVEL. */
   readonly gzipLevel?: number;
   /** Called after each series' three files are in place. */
@@ -115,6 +117,13 @@ function checkOptions(options: WritePhantomDatasetOptions): number {
     );
   }
   checkPhantomShape(options.shape);
+  const labels = options.labels ?? 1;
+  if (!Number.isInteger(labels) || labels < 1 || labels > MAX_PHANTOM_LABELS) {
+    throw new VoxelfeedError(
+      'INVALID_ARGUMENT',
+      `mask labels ${labels} is outside 1..${MAX_PHANTOM_LABELS}; e.g. 3`,
+    );
+  }
   const level = options.gzipLevel ?? DEFAULT_PHANTOM_GZIP_LEVEL;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new VoxelfeedError('INVALID_ARGUMENT', `gzip level ${level} is outside 0..9; e.g. 1`);
@@ -142,7 +151,12 @@ export async function writePhantomDataset(
   try {
     for (let index = 0; index < series; index++) {
       const uid = seriesUid(seed, index);
-      const phantom = generatePhantom({ shape, seed, seriesIndex: index });
+      const phantom = generatePhantom({
+        shape,
+        seed,
+        seriesIndex: index,
+        ...(options.labels === undefined ? {} : { labels: options.labels }),
+      });
       if (pending !== null) await pending;
       pending = writeSeries(dir, uid, phantom, shape, gzipLevel).then((written) => {
         entries.push(written.entry);
@@ -164,6 +178,7 @@ export async function writePhantomDataset(
     shape,
     series,
     gzipLevel,
+    ...((options.labels ?? 1) > 1 ? { labels: options.labels } : {}),
     nodules,
     files: entries,
   };

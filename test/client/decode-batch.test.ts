@@ -17,6 +17,10 @@ const SAMPLES = [
     noduleDiameter: 7.5,
     item: 9n,
     foregroundVoxels: 17n,
+    augmentation: undefined,
+    backgroundDraws: 0,
+    backgroundMissed: false,
+    label: 0,
   },
   {
     index: 25n,
@@ -28,6 +32,10 @@ const SAMPLES = [
     noduleDiameter: 0,
     item: 40n,
     foregroundVoxels: 0n,
+    augmentation: undefined,
+    backgroundDraws: 0,
+    backgroundMissed: false,
+    label: 0,
   },
 ];
 

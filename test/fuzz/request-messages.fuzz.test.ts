@@ -202,6 +202,12 @@ const BASE_SAMPLING: SamplingOptions = {
   negativesPerEpoch: 0,
   padValue: 0,
   shuffleWindow: 0,
+  augmentation: undefined,
+  avoidForeground: false,
+  backgroundMaxDraws: 0,
+  foregroundShare: 0,
+  keepLabels: false,
+  labelRatios: [],
 };
 const BASE_STREAM: StreamBatchesRequest = baseStreamRequest({
   batchSize: 2,

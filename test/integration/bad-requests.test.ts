@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { type Batch, SamplingOptions } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { Augmentation, type Batch, SamplingOptions } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { getSample, isStatus, rejectsWithStatus, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -54,6 +54,44 @@ describe('requests the server refuses', () => {
       { sampling: { ...DEFAULT_SAMPLING, shuffleWindow: 2_000_000 } },
       ['shuffle_window is 2000000'],
     ],
+    [
+      'quarter turns on a crop whose sizes 1 and 2 differ',
+      {
+        sampling: { ...DEFAULT_SAMPLING, augmentation: Augmentation.fromPartial({ rotate90Prob: 0.5 }) },
+        cropSize: [8, 16, 24],
+      },
+      ['rotate90_prob is 0.5', 'crop_size 8,16,24', 'sizes 1 and 2 unequal'],
+    ],
+    [
+      'a mirror probability above 1',
+      { sampling: { ...DEFAULT_SAMPLING, augmentation: Augmentation.fromPartial({ flipProb: 2 }) } },
+      ['sampling.augmentation.flip_prob is 2', '0..1'],
+    ],
+    [
+      'gamma without its range',
+      {
+        sampling: {
+          ...DEFAULT_SAMPLING,
+          augmentation: Augmentation.fromPartial({ adjustContrastProb: 0.5, gammaMin: 3, gammaMax: 2 }),
+        },
+      },
+      ['gamma_min 3 and gamma_max 2', 'gamma_min <= gamma_max'],
+    ],
+    [
+      'background draws without avoiding foreground',
+      { sampling: { ...DEFAULT_SAMPLING, backgroundMaxDraws: 8 } },
+      ['background_max_draws is 8', 'avoid_foreground is false'],
+    ],
+    [
+      'a foreground share above 1',
+      { sampling: { ...DEFAULT_SAMPLING, foregroundShare: 1.5 } },
+      ['foreground_share is 1.5', '0..1'],
+    ],
+    [
+      'a negative label ratio',
+      { sampling: { ...DEFAULT_SAMPLING, labelRatios: [1, -1] } },
+      ['sampling.label_ratios[1] is -1', '>= 0'],
+    ],
   ];
 
   for (const [name, request, fragments] of invalid) {
@@ -65,6 +103,17 @@ describe('requests the server refuses', () => {
       );
     });
   }
+
+  it('answers INVALID_ARGUMENT for a foreground share in GetSample, which has no batch', async () => {
+    await rejectsWithStatus(
+      getSample(server.client, {
+        cropSize: [8, 16, 16],
+        sampling: { ...DEFAULT_SAMPLING, foregroundShare: 0.5 },
+      }),
+      status.INVALID_ARGUMENT,
+      ['foreground_share is 0.5', 'GetSample'],
+    );
+  });
 
   it('reports several problems of one request at once', async () => {
     await rejectsWithStatus(

@@ -141,6 +141,12 @@ describe('StreamBatches on a real server', () => {
             negativesPerEpoch: 0,
             padValue: 0,
             shuffleWindow: 0,
+            augmentation: undefined,
+            avoidForeground: false,
+            backgroundMaxDraws: 0,
+            foregroundShare: 0,
+            keepLabels: false,
+            labelRatios: [],
           },
         }),
       ),
@@ -182,6 +188,12 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 3,
       padValue: 17,
       shuffleWindow: 0,
+      augmentation: undefined,
+      avoidForeground: false,
+      backgroundMaxDraws: 0,
+      foregroundShare: 0,
+      keepLabels: false,
+      labelRatios: [],
     };
     const batches = await streamAll(server.client, {
       seed: 8n,
@@ -232,6 +244,12 @@ describe('StreamBatches on a real server', () => {
           negativesPerEpoch: 0,
           padValue: 0,
           shuffleWindow: 0,
+          augmentation: undefined,
+          avoidForeground: false,
+          backgroundMaxDraws: 0,
+          foregroundShare: 0,
+          keepLabels: false,
+          labelRatios: [],
         },
       });
       for (const batch of batches) {
@@ -261,6 +279,12 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 0,
       padValue: 0,
       shuffleWindow: 0,
+      augmentation: undefined,
+      avoidForeground: false,
+      backgroundMaxDraws: 0,
+      foregroundShare: 0,
+      keepLabels: false,
+      labelRatios: [],
     };
     const seriesOf = async (part: SplitPart) => {
       const batches = await streamAll(server.client, {
@@ -292,6 +316,12 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 16,
       padValue: 0,
       shuffleWindow: 2,
+      augmentation: undefined,
+      avoidForeground: false,
+      backgroundMaxDraws: 0,
+      foregroundShare: 0,
+      keepLabels: false,
+      labelRatios: [],
     };
     const batches = await streamAll(server.client, { seed: 31n, batchSize: 4, cropSize: CROP, sampling });
     const planSize = BigInt(nodules * 2 + 16);

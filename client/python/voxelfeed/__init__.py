@@ -8,11 +8,11 @@
 PyTorch: `voxelfeed.torch.VoxelFeedDataset`.
 """
 
-from .batch import Batch, Sample
+from .batch import Augmentation, Batch, Sample
 from .client import FeedClient
 from .errors import FeedError
 from .reconnect import ReconnectPolicy
 from .stream import BatchStream, RetryEvent
 
-__all__ = ["Batch", "BatchStream", "FeedClient", "FeedError", "ReconnectPolicy", "RetryEvent", "Sample"]
+__all__ = ["Augmentation", "Batch", "BatchStream", "FeedClient", "FeedError", "ReconnectPolicy", "RetryEvent", "Sample"]
 __version__ = "0.1.0"

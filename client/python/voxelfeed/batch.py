@@ -17,7 +17,26 @@ from ._tensor_message import BATCH_FIELDS, MalformedBatch, parse_head, split_ten
 
 __all__ = ["CROP_MODES", "Batch", "MalformedBatch", "Sample", "decode_batch", "split_tensors"]
 
-CROP_MODES = {pb.CROP_MODE_JITTER: "jitter", pb.CROP_MODE_NEGATIVE: "negative", pb.CROP_MODE_CENTER: "center"}
+CROP_MODES = {
+    pb.CROP_MODE_JITTER: "jitter",
+    pb.CROP_MODE_NEGATIVE: "negative",
+    pb.CROP_MODE_CENTER: "center",
+    pb.CROP_MODE_BACKGROUND: "background",
+    pb.CROP_MODE_LABEL: "label",
+}
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """The transforms one sample got (AugmentationInfo in the .proto); None: not applied."""
+
+    flipped_axes: tuple[int, ...]  # mirrored axes, ascending (np.flip on each)
+    rotate90: int  # quarter turns k, as np.rot90(crop, k, axes=(1, 2)); 0: none
+    gamma: float | None
+    scale: float | None
+    shift: float | None
+    noise_std: float | None
+    noise_seed: int  # seed of the per-voxel noise when noise_std is set
 
 
 @dataclass(frozen=True)
@@ -26,13 +45,18 @@ class Sample:
 
     index: int  # plan position in the epoch
     series_uid: str
-    mode: str  # "jitter", "negative" or "center"
+    # "jitter", "negative" (anywhere), "center", "background" (a negative free of foreground) or "label"
+    mode: str
     origin: tuple[int, int, int]  # crop corner in volume voxels, NRRD axes 0, 1, 2; may be negative (padded)
     nodule: int  # the nodule drawn for, -1 for a negative sample
     nodule_center: tuple[float, ...]
     nodule_diameter: float
     item: int  # the epoch item before shuffling
     foreground_voxels: int  # the crop's voxels with a non-zero mask value, counted by the server, mask sent or not
+    augmentation: Augmentation | None = None  # set when the request asked for augmentation
+    background_draws: int = 0  # with avoid_foreground, for a negative: origins drawn
+    background_missed: bool = False  # every draw held foreground: the crop is the last draw, mode "negative"
+    label: int = 0  # for mode "label": the label of the centre voxel
 
 
 @dataclass(frozen=True)
@@ -77,4 +101,20 @@ def _sample(info: pb.SampleInfo) -> Sample:
         nodule_diameter=info.nodule_diameter,
         item=info.item,
         foreground_voxels=info.foreground_voxels,
+        augmentation=_augmentation(info.augmentation) if info.HasField("augmentation") else None,
+        background_draws=info.background_draws,
+        background_missed=info.background_missed,
+        label=info.label,
+    )
+
+
+def _augmentation(info: pb.AugmentationInfo) -> Augmentation:
+    return Augmentation(
+        flipped_axes=tuple(info.flipped_axes),
+        rotate90=info.rotate90,
+        gamma=info.gamma if info.HasField("gamma") else None,
+        scale=info.scale if info.HasField("scale") else None,
+        shift=info.shift if info.HasField("shift") else None,
+        noise_std=info.noise_std if info.HasField("noise_std") else None,
+        noise_seed=info.noise_seed,
     )

@@ -20,6 +20,8 @@ UINT64_MAX = 2**64 - 1
 DTYPES = {"uint8": pb.DTYPE_UINT8, "float32": pb.DTYPE_FLOAT32}
 SPLIT_PARTS = {"all": pb.SPLIT_PART_ALL, "train": pb.SPLIT_PART_TRAIN, "holdout": pb.SPLIT_PART_HOLDOUT}
 SAMPLING_FIELDS = tuple(field.name for field in pb.SamplingOptions.DESCRIPTOR.fields)
+AUGMENTATION_FIELDS = tuple(field.name for field in pb.Augmentation.DESCRIPTOR.fields)
+AUGMENTATION_PRESETS = {"none": pb.AUGMENTATION_PRESET_NONE, "nnunet": pb.AUGMENTATION_PRESET_NNUNET}
 
 
 def stream_request(
@@ -234,15 +236,66 @@ def _sampling(sampling: Any, problems: list[str]) -> pb.SamplingOptions | None:
         return None
     values: dict[str, Any] = {}
     for name, value in sampling.items():
-        kind = pb.SamplingOptions.DESCRIPTOR.fields_by_name[name].cpp_type
-        if kind == pb.SamplingOptions.DESCRIPTOR.fields_by_name[name].CPPTYPE_FLOAT:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                problems.append(f"sampling.{name} is {value!r}; use a number")
-                continue
-            values[name] = float(value)
+        if name == "augmentation":
+            values[name] = _augmentation(value, problems)
+        elif name == "label_ratios":
+            values[name] = _ratios(value, problems)
         else:
-            values[name] = _uint(value, f"sampling.{name}", UINT32_MAX, problems)
-    return pb.SamplingOptions(**values)
+            values[name] = _scalar(pb.SamplingOptions.DESCRIPTOR.fields_by_name[name], value, f"sampling.{name}", problems)
+    return pb.SamplingOptions(**{name: value for name, value in values.items() if value is not None})
+
+
+def _augmentation(augmentation: Any, problems: list[str]) -> pb.Augmentation | None:
+    """sampling["augmentation"]: a dict of Augmentation's fields; preset may be "nnunet" or "none"."""
+    if not isinstance(augmentation, Mapping):
+        problems.append(f"sampling.augmentation is {augmentation!r}; give a dict of {', '.join(AUGMENTATION_FIELDS)}")
+        return None
+    unknown = sorted(set(augmentation) - set(AUGMENTATION_FIELDS))
+    if unknown:
+        problems.append(f"sampling.augmentation has unknown fields {unknown}; use {', '.join(AUGMENTATION_FIELDS)}")
+        return None
+    values: dict[str, Any] = {}
+    for name, value in augmentation.items():
+        field = f"sampling.augmentation.{name}"
+        if name == "preset":
+            if isinstance(value, str) and value in AUGMENTATION_PRESETS:
+                values[name] = AUGMENTATION_PRESETS[value]
+            elif value in AUGMENTATION_PRESETS.values() and not isinstance(value, bool):
+                values[name] = value
+            else:
+                problems.append(f"{field} is {value!r}; use one of {', '.join(map(repr, AUGMENTATION_PRESETS))}")
+        elif name == "flip_axes":
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                problems.append(f"{field} is {value!r}; give a list of axes 0..2, e.g. [1, 2]")
+            else:
+                values[name] = [_uint(axis, field, 2, problems) for axis in value]
+        else:
+            values[name] = _scalar(pb.Augmentation.DESCRIPTOR.fields_by_name[name], value, field, problems)
+    return pb.Augmentation(**{name: value for name, value in values.items() if value is not None})
+
+
+def _ratios(ratios: Any, problems: list[str]) -> list[float] | None:
+    """sampling["label_ratios"]: the weight of label c at index c (MONAI RandCropByLabelClasses ratios)."""
+    if isinstance(ratios, (str, bytes)) or not isinstance(ratios, Sequence) or any(
+        isinstance(r, bool) or not isinstance(r, numbers.Real) for r in ratios
+    ):
+        problems.append(f"sampling.label_ratios is {ratios!r}; give a list of weights, index c for label c, e.g. [0, 1, 1]")
+        return None
+    return [float(r) for r in ratios]
+
+
+def _scalar(descriptor: Any, value: Any, field: str, problems: list[str]) -> Any:
+    if descriptor.cpp_type == descriptor.CPPTYPE_FLOAT:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            problems.append(f"{field} is {value!r}; use a number")
+            return None
+        return float(value)
+    if descriptor.cpp_type == descriptor.CPPTYPE_BOOL:
+        if not isinstance(value, bool):
+            problems.append(f"{field} is {value!r}; use True or False")
+            return None
+        return value
+    return _uint(value, field, UINT32_MAX, problems)
 
 
 def _crop_size(crop_size: Any, problems: list[str]) -> list[int]:

@@ -39,10 +39,28 @@ export enum CropMode {
   CROP_MODE_UNSPECIFIED = 0,
   /** CROP_MODE_JITTER - the whole nodule inside the crop, at a uniformly random position */
   CROP_MODE_JITTER = 1,
-  /** CROP_MODE_NEGATIVE - anywhere in the volume */
+  /** CROP_MODE_NEGATIVE - anywhere in the volume: it may hold nodule voxels */
   CROP_MODE_NEGATIVE = 2,
   /** CROP_MODE_CENTER - the nodule's centre voxel at crop index size // 2 on every axis */
   CROP_MODE_CENTER = 3,
+  /**
+   * CROP_MODE_BACKGROUND - A negative that holds no foreground (mask) voxel, with sampling.avoid_foreground: the first of at most
+   * background_max_draws origins drawn for the negative. When none is free of foreground the sample stays
+   * CROP_MODE_NEGATIVE (its last draw) and SampleInfo.background_missed says so.
+   */
+  CROP_MODE_BACKGROUND = 4,
+  /** CROP_MODE_LABEL - With sampling.label_ratios: centred on a voxel of the label SampleInfo.label (MONAI RandCropByLabelClasses). */
+  CROP_MODE_LABEL = 5,
+  UNRECOGNIZED = -1,
+}
+
+export enum AugmentationPreset {
+  AUGMENTATION_PRESET_NONE = 0,
+  /**
+   * AUGMENTATION_PRESET_NNUNET - flip_prob 0.5 on all axes, scale 0.15 with factor 0.25, gamma 0.3 in 0.7..1.5, noise 0.1 with std 0.1;
+   * no rotation, no shift (nnU-Net has neither as such).
+   */
+  AUGMENTATION_PRESET_NNUNET = 1,
   UNRECOGNIZED = -1,
 }
 
@@ -83,6 +101,89 @@ export interface SamplingOptions {
    * holds n series loads each series once per epoch). Still a pure function of (seed, epoch).
    */
   shuffleWindow: number;
+  /** Transforms applied to each crop after cutting; unset: none (batches as without augmentation). */
+  augmentation:
+    | Augmentation
+    | undefined;
+  /**
+   * true: every negative crop (mode negative, or a negative item) holds no foreground voxel: up to
+   * background_max_draws origins are drawn from the sample's stream and the first free of foreground is kept
+   * (CROP_MODE_BACKGROUND). false: negatives anywhere (CROP_MODE_NEGATIVE), as before.
+   */
+  avoidForeground: boolean;
+  /** With avoid_foreground: draws per negative before giving up. 0 means 32; at most 1024. */
+  backgroundMaxDraws: number;
+  /**
+   * nnU-Net's oversample_foreground_percent: at least ceil(foreground_share * batch_size) samples of every
+   * rank's batch (its last slots) are nodule-centred (jitter or center); a negative item in such a slot is
+   * centred on a nodule drawn from the epoch's nodule items. 0..1; 0: off. Streams only (GetSample refuses it).
+   */
+  foregroundShare: number;
+  /**
+   * true: masks carry the mask file's label values (integers clamped to 0..255; float masks stay 0 or 1)
+   * instead of 0 and 1.
+   */
+  keepLabels: boolean;
+  /**
+   * MONAI RandCropByLabelClasses: weight of label c at index c (index 0: background). Non-empty: every sample
+   * draws a label among those present in its item's series by these weights (absent labels weigh 0), then a
+   * voxel of that label uniformly, and centres the crop on it (origin = voxel - size // 2): CROP_MODE_LABEL.
+   * The items still choose the series; the mode probabilities are unused. A series where no present label
+   * weighs anything gets a negative crop. In a foreground_share slot only labels above 0 count. Each >= 0, at
+   * most 256 entries.
+   */
+  labelRatios: number[];
+}
+
+/**
+ * Named as MONAI's transforms (RandFlip, RandRotate90, RandScaleIntensity, RandShiftIntensity,
+ * RandAdjustContrast, RandGaussianNoise). Each transform has its own probability; its parameters are drawn
+ * per sample from a stream of its own keyed by (seed, epoch, index, transform), so enabling one never changes
+ * the crop or another transform's draws. The drawn parameters are echoed in SampleInfo.augmentation.
+ * Order: mirror (axes 0, 1, 2), rotate, then on x = voxel / 255 as float32: gamma, scale, shift, noise.
+ * DTYPE_UINT8 output is round-half-to-even(x * 255) clamped to 0..255. Masks get the spatial ones only.
+ */
+export interface Augmentation {
+  /** AUGMENTATION_PRESET_NNUNET fills every transform left at 0 with nnU-Net's default probability and range. */
+  preset: AugmentationPreset;
+  /** per axis: each axis is mirrored with this probability (nnU-Net: 0.5) */
+  flipProb: number;
+  /** the axes that may be mirrored, 0..2; empty: all three */
+  flipAxes: number[];
+  /**
+   * Quarter turns k drawn in 1..3 in the plane of axes 1 and 2, as np.rot90(crop, k, axes=(1, 2)); needs
+   * crop sizes 1 and 2 equal.
+   */
+  rotate90Prob: number;
+  scaleIntensityProb: number;
+  /** x * m, m uniform in [1 - f, 1 + f] (MONAI factors); 0..1 */
+  scaleIntensityFactor: number;
+  shiftIntensityProb: number;
+  /** x + o, o uniform in [-offset, offset]; 0..1 */
+  shiftIntensityOffset: number;
+  adjustContrastProb: number;
+  /** x ** g, g uniform in [gamma_min, gamma_max], both in 0.1..10 */
+  gammaMin: number;
+  gammaMax: number;
+  gaussianNoiseProb: number;
+  /** noise std drawn uniform in [0, std] (MONAI sample_std); 0..1 */
+  gaussianNoiseStd: number;
+}
+
+/** The transforms one sample got, as drawn. Unset fields: the transform was not applied. */
+export interface AugmentationInfo {
+  /** mirrored axes, ascending (np.flip on each) */
+  flippedAxes: number[];
+  /** quarter turns k in the plane of axes 1 and 2; 0: none */
+  rotate90: number;
+  gamma?: number | undefined;
+  scale?: number | undefined;
+  shift?: number | undefined;
+  noiseStd?:
+    | number
+    | undefined;
+  /** Noise of voxel i (C order within the crop) is std * z_i, z_i from this seed as docs/determinism.md says. */
+  noiseSeed: number;
 }
 
 export interface DataSplit {
@@ -186,6 +287,18 @@ export interface SampleInfo {
    * 0 for a crop that holds no nodule voxel, whatever its mode: a negative crop may touch a nodule.
    */
   foregroundVoxels: bigint;
+  /** set when the request asked for augmentation */
+  augmentation:
+    | AugmentationInfo
+    | undefined;
+  /**
+   * With sampling.avoid_foreground, for a negative sample: origins drawn, and whether every one held
+   * foreground (the crop is then the last draw, mode CROP_MODE_NEGATIVE).
+   */
+  backgroundDraws: number;
+  backgroundMissed: boolean;
+  /** the label a CROP_MODE_LABEL sample is centred on */
+  label: number;
 }
 
 export interface Batch {
@@ -307,6 +420,12 @@ function createBaseSamplingOptions(): SamplingOptions {
     negativesPerEpoch: 0,
     padValue: 0,
     shuffleWindow: 0,
+    augmentation: undefined,
+    avoidForeground: false,
+    backgroundMaxDraws: 0,
+    foregroundShare: 0,
+    keepLabels: false,
+    labelRatios: [],
   };
 }
 
@@ -332,6 +451,28 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     }
     if (message.shuffleWindow !== 0) {
       writer.uint32(56).uint32(message.shuffleWindow);
+    }
+    if (message.augmentation !== undefined) {
+      Augmentation.encode(message.augmentation, writer.uint32(66).fork()).join();
+    }
+    if (message.avoidForeground !== false) {
+      writer.uint32(72).bool(message.avoidForeground);
+    }
+    if (message.backgroundMaxDraws !== 0) {
+      writer.uint32(80).uint32(message.backgroundMaxDraws);
+    }
+    if (message.foregroundShare !== 0) {
+      writer.uint32(93).float(message.foregroundShare);
+    }
+    if (message.keepLabels !== false) {
+      writer.uint32(96).bool(message.keepLabels);
+    }
+    if (message.labelRatios.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.labelRatios) {
+        writer.float(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -405,6 +546,64 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
             message.shuffleWindow = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.augmentation = Augmentation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.avoidForeground = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.backgroundMaxDraws = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 93) {
+              break;
+            }
+
+            message.foregroundShare = reader.float();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.keepLabels = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag === 109) {
+              message.labelRatios.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.labelRatios.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -429,6 +628,390 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     message.negativesPerEpoch = object.negativesPerEpoch ?? 0;
     message.padValue = object.padValue ?? 0;
     message.shuffleWindow = object.shuffleWindow ?? 0;
+    message.augmentation = (object.augmentation !== undefined && object.augmentation !== null)
+      ? Augmentation.fromPartial(object.augmentation)
+      : undefined;
+    message.avoidForeground = object.avoidForeground ?? false;
+    message.backgroundMaxDraws = object.backgroundMaxDraws ?? 0;
+    message.foregroundShare = object.foregroundShare ?? 0;
+    message.keepLabels = object.keepLabels ?? false;
+    message.labelRatios = object.labelRatios?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseAugmentation(): Augmentation {
+  return {
+    preset: 0,
+    flipProb: 0,
+    flipAxes: [],
+    rotate90Prob: 0,
+    scaleIntensityProb: 0,
+    scaleIntensityFactor: 0,
+    shiftIntensityProb: 0,
+    shiftIntensityOffset: 0,
+    adjustContrastProb: 0,
+    gammaMin: 0,
+    gammaMax: 0,
+    gaussianNoiseProb: 0,
+    gaussianNoiseStd: 0,
+  };
+}
+
+export const Augmentation: MessageFns<Augmentation> = {
+  encode(message: Augmentation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preset !== 0) {
+      writer.uint32(8).int32(message.preset);
+    }
+    if (message.flipProb !== 0) {
+      writer.uint32(21).float(message.flipProb);
+    }
+    if (message.flipAxes.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.flipAxes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.rotate90Prob !== 0) {
+      writer.uint32(37).float(message.rotate90Prob);
+    }
+    if (message.scaleIntensityProb !== 0) {
+      writer.uint32(45).float(message.scaleIntensityProb);
+    }
+    if (message.scaleIntensityFactor !== 0) {
+      writer.uint32(53).float(message.scaleIntensityFactor);
+    }
+    if (message.shiftIntensityProb !== 0) {
+      writer.uint32(61).float(message.shiftIntensityProb);
+    }
+    if (message.shiftIntensityOffset !== 0) {
+      writer.uint32(69).float(message.shiftIntensityOffset);
+    }
+    if (message.adjustContrastProb !== 0) {
+      writer.uint32(77).float(message.adjustContrastProb);
+    }
+    if (message.gammaMin !== 0) {
+      writer.uint32(85).float(message.gammaMin);
+    }
+    if (message.gammaMax !== 0) {
+      writer.uint32(93).float(message.gammaMax);
+    }
+    if (message.gaussianNoiseProb !== 0) {
+      writer.uint32(101).float(message.gaussianNoiseProb);
+    }
+    if (message.gaussianNoiseStd !== 0) {
+      writer.uint32(109).float(message.gaussianNoiseStd);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Augmentation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAugmentation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.preset = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.flipProb = reader.float();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.flipAxes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.flipAxes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.rotate90Prob = reader.float();
+            continue;
+          }
+          case 5: {
+            if (tag !== 45) {
+              break;
+            }
+
+            message.scaleIntensityProb = reader.float();
+            continue;
+          }
+          case 6: {
+            if (tag !== 53) {
+              break;
+            }
+
+            message.scaleIntensityFactor = reader.float();
+            continue;
+          }
+          case 7: {
+            if (tag !== 61) {
+              break;
+            }
+
+            message.shiftIntensityProb = reader.float();
+            continue;
+          }
+          case 8: {
+            if (tag !== 69) {
+              break;
+            }
+
+            message.shiftIntensityOffset = reader.float();
+            continue;
+          }
+          case 9: {
+            if (tag !== 77) {
+              break;
+            }
+
+            message.adjustContrastProb = reader.float();
+            continue;
+          }
+          case 10: {
+            if (tag !== 85) {
+              break;
+            }
+
+            message.gammaMin = reader.float();
+            continue;
+          }
+          case 11: {
+            if (tag !== 93) {
+              break;
+            }
+
+            message.gammaMax = reader.float();
+            continue;
+          }
+          case 12: {
+            if (tag !== 101) {
+              break;
+            }
+
+            message.gaussianNoiseProb = reader.float();
+            continue;
+          }
+          case 13: {
+            if (tag !== 109) {
+              break;
+            }
+
+            message.gaussianNoiseStd = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Augmentation>): Augmentation {
+    return Augmentation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Augmentation>): Augmentation {
+    const message = createBaseAugmentation();
+    message.preset = object.preset ?? 0;
+    message.flipProb = object.flipProb ?? 0;
+    message.flipAxes = object.flipAxes?.map((e) => e) || [];
+    message.rotate90Prob = object.rotate90Prob ?? 0;
+    message.scaleIntensityProb = object.scaleIntensityProb ?? 0;
+    message.scaleIntensityFactor = object.scaleIntensityFactor ?? 0;
+    message.shiftIntensityProb = object.shiftIntensityProb ?? 0;
+    message.shiftIntensityOffset = object.shiftIntensityOffset ?? 0;
+    message.adjustContrastProb = object.adjustContrastProb ?? 0;
+    message.gammaMin = object.gammaMin ?? 0;
+    message.gammaMax = object.gammaMax ?? 0;
+    message.gaussianNoiseProb = object.gaussianNoiseProb ?? 0;
+    message.gaussianNoiseStd = object.gaussianNoiseStd ?? 0;
+    return message;
+  },
+};
+
+function createBaseAugmentationInfo(): AugmentationInfo {
+  return {
+    flippedAxes: [],
+    rotate90: 0,
+    gamma: undefined,
+    scale: undefined,
+    shift: undefined,
+    noiseStd: undefined,
+    noiseSeed: 0,
+  };
+}
+
+export const AugmentationInfo: MessageFns<AugmentationInfo> = {
+  encode(message: AugmentationInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.flippedAxes.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.flippedAxes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.rotate90 !== 0) {
+      writer.uint32(16).uint32(message.rotate90);
+    }
+    if (message.gamma !== undefined) {
+      writer.uint32(29).float(message.gamma);
+    }
+    if (message.scale !== undefined) {
+      writer.uint32(37).float(message.scale);
+    }
+    if (message.shift !== undefined) {
+      writer.uint32(45).float(message.shift);
+    }
+    if (message.noiseStd !== undefined) {
+      writer.uint32(53).float(message.noiseStd);
+    }
+    if (message.noiseSeed !== 0) {
+      writer.uint32(56).uint32(message.noiseSeed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AugmentationInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAugmentationInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.flippedAxes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.flippedAxes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rotate90 = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.gamma = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.scale = reader.float();
+            continue;
+          }
+          case 5: {
+            if (tag !== 45) {
+              break;
+            }
+
+            message.shift = reader.float();
+            continue;
+          }
+          case 6: {
+            if (tag !== 53) {
+              break;
+            }
+
+            message.noiseStd = reader.float();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.noiseSeed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AugmentationInfo>): AugmentationInfo {
+    return AugmentationInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AugmentationInfo>): AugmentationInfo {
+    const message = createBaseAugmentationInfo();
+    message.flippedAxes = object.flippedAxes?.map((e) => e) || [];
+    message.rotate90 = object.rotate90 ?? 0;
+    message.gamma = object.gamma ?? undefined;
+    message.scale = object.scale ?? undefined;
+    message.shift = object.shift ?? undefined;
+    message.noiseStd = object.noiseStd ?? undefined;
+    message.noiseSeed = object.noiseSeed ?? 0;
     return message;
   },
 };
@@ -1268,6 +1851,10 @@ function createBaseSampleInfo(): SampleInfo {
     noduleDiameter: 0,
     item: 0n,
     foregroundVoxels: 0n,
+    augmentation: undefined,
+    backgroundDraws: 0,
+    backgroundMissed: false,
+    label: 0,
   };
 }
 
@@ -1316,6 +1903,18 @@ export const SampleInfo: MessageFns<SampleInfo> = {
         throw new globalThis.Error("value provided for field message.foregroundVoxels of type uint64 too large");
       }
       writer.uint32(72).uint64(message.foregroundVoxels);
+    }
+    if (message.augmentation !== undefined) {
+      AugmentationInfo.encode(message.augmentation, writer.uint32(82).fork()).join();
+    }
+    if (message.backgroundDraws !== 0) {
+      writer.uint32(88).uint32(message.backgroundDraws);
+    }
+    if (message.backgroundMissed !== false) {
+      writer.uint32(96).bool(message.backgroundMissed);
+    }
+    if (message.label !== 0) {
+      writer.uint32(104).uint32(message.label);
     }
     return writer;
   },
@@ -1425,6 +2024,38 @@ export const SampleInfo: MessageFns<SampleInfo> = {
             message.foregroundVoxels = reader.uint64() as bigint;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.augmentation = AugmentationInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.backgroundDraws = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.backgroundMissed = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.label = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1453,6 +2084,12 @@ export const SampleInfo: MessageFns<SampleInfo> = {
     message.foregroundVoxels = (object.foregroundVoxels !== undefined && object.foregroundVoxels !== null)
       ? BigInt(object.foregroundVoxels)
       : 0n;
+    message.augmentation = (object.augmentation !== undefined && object.augmentation !== null)
+      ? AugmentationInfo.fromPartial(object.augmentation)
+      : undefined;
+    message.backgroundDraws = object.backgroundDraws ?? 0;
+    message.backgroundMissed = object.backgroundMissed ?? false;
+    message.label = object.label ?? 0;
     return message;
   },
 };

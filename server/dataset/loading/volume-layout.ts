@@ -1,4 +1,5 @@
 import { VoxelfeedError } from '../../errors.js';
+import { indexLabels } from '../../sampling/label-index.js';
 import { findMaskBox } from '../../sampling/mask-box.js';
 import type { Shape3, Volume } from '../../sampling/types.js';
 import type { RawVolume } from '../nrrd/nrrd-reader.js';
@@ -15,7 +16,8 @@ const SLAB_VALUES = 1 << 19;
  * - The image becomes uint8. The LUNA16 preprocessed layout stores uint8 0..255 already, which is copied as
  *   is; any other type is rounded to the nearest integer (ties to even) and clamped to 0..255, NaN -> 0, so
  *   a Hounsfield-unit or float volume must be windowed to 0..255 before it is served.
- * - The mask becomes uint8 labels: any value > 0 is 1, everything else (0, negatives, NaN) is 0.
+ * - The mask becomes uint8 labels: integers are clamped to 0..255 (labels kept; crops turn them into 0/1
+ *   unless a request keeps labels), floats become 1 where > 0 and 0 elsewhere (0, negatives, NaN).
  * - Both are transposed from file order `in[x0 + n0*(x1 + n1*x2)]` to `out[(x0*n1 + x1)*n2 + x2]`.
  * All work runs in slabs with yields between them, so the event loop is never held for long.
  */
@@ -41,8 +43,8 @@ export async function toServedVolume(
     image: await transposeToCOrder(imageBytes, shape),
     mask: await transposeToCOrder(maskBytes, shape),
   };
-  await binarizeInPlace(served.mask);
-  return { ...served, maskBox: findMaskBox(served.mask, shape) };
+  const maskBox = findMaskBox(served.mask, shape);
+  return { ...served, maskBox, labelIndex: indexLabels(served.mask, shape, maskBox) };
 }
 
 function sameShape(a: Shape3, b: Shape3): boolean {
@@ -68,9 +70,8 @@ async function imageToUint8(data: VoxelArray): Promise<Uint8Array> {
 }
 
 /**
- * uint8 where every value > 0 is non-zero (`binarizeInPlace` makes it 1 after the transpose). Integers go
- * through the clamped conversion (1.. stays >= 1, negatives become 0); floats need a comparison, since the
- * clamped conversion would round 0.3 down to 0.
+ * uint8 labels: integers go through the clamped conversion (1..255 stay, larger become 255, negatives 0);
+ * floats need a comparison, since the clamped conversion would round 0.3 down to 0.
  */
 async function maskToUint8(data: VoxelArray): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
@@ -80,21 +81,4 @@ async function maskToUint8(data: VoxelArray): Promise<Uint8Array> {
     for (let i = start; i < end; i++) out[i] = data[i]! > 0 ? 1 : 0;
   });
   return out;
-}
-
-/** Every non-zero byte becomes 1, four bytes per 32-bit word (the buffer is the transposer's own, offset 0). */
-async function binarizeInPlace(bytes: Uint8Array): Promise<void> {
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4));
-  await runInSlabs(words.length, SLAB_VALUES, (start, end) => {
-    for (let i = start; i < end; i++) {
-      // Bit 0 of each byte becomes the OR of that byte's 8 bits; the higher bits pick up a neighbour's
-      // bits on the way and are masked off.
-      let w = words[i]!;
-      w |= w >>> 4;
-      w |= w >>> 2;
-      w |= w >>> 1;
-      words[i] = w & 0x01010101;
-    }
-  });
-  for (let i = words.length * 4; i < bytes.length; i++) bytes[i] = bytes[i] !== 0 ? 1 : 0;
 }

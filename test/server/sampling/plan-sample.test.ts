@@ -185,9 +185,9 @@ describe('planSample modes', () => {
   const series = syntheticCatalog(11, 6);
   const draws = 20_000;
 
-  function frequencies(policy: SamplingPolicy): Record<CropMode, number> {
+  function frequencies(policy: SamplingPolicy): Record<Exclude<CropMode, 'background' | 'label'>, number> {
     const plan = createEpochPlan({ series, policy, seed: 5n, epoch: 0 });
-    const counts: Record<CropMode, number> = { jitter: 0, negative: 0, center: 0 };
+    const counts: Record<CropMode, number> = { jitter: 0, negative: 0, center: 0, background: 0, label: 0 };
     for (let p = 0; p < draws; p++)
       counts[planSample({ plan, series, policy, seed: 5n, epoch: 0, cropSize: [4, 4, 4] }, p).mode]++;
     return {

@@ -103,6 +103,28 @@ describe('generatePhantom', () => {
     }
   });
 
+  it('labels nodule k with 1 + (k mod labels), with the same image and nodules as one label', () => {
+    const shape: Shape3 = [48, 64, 64];
+    let seen = 0;
+    for (let seriesIndex = 0; seriesIndex < 12; seriesIndex++) {
+      const one = generatePhantom({ shape, seed: 9n, seriesIndex });
+      assert.deepEqual(generatePhantom({ shape, seed: 9n, seriesIndex, labels: 1 }), one);
+      const three = generatePhantom({ shape, seed: 9n, seriesIndex, labels: 3 });
+      assert.deepEqual(three.image, one.image);
+      assert.deepEqual(three.nodules, one.nodules);
+      three.nodules.forEach((nodule, k) => {
+        const c = nodule.center.map(Math.round) as [number, number, number];
+        assert.equal(three.mask[at(shape, ...c)], 1 + (k % 3), `nodule ${k} of series ${seriesIndex}`);
+        if (k > 0) seen++;
+      });
+      assert.deepEqual(
+        three.mask.map((label) => (label > 0 ? 1 : 0)),
+        one.mask,
+      );
+    }
+    assert.ok(seen > 0, 'no series had a second nodule: labels above 1 went unchecked');
+  });
+
   it('keeps every mask voxel within d/2 + 1 of a nodule centre and sets the centre voxel', () => {
     for (const { shape, phantom } of all) {
       const [n0, n1] = shape;

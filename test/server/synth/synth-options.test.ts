@@ -25,6 +25,7 @@ describe('parseSynthArgs', () => {
       series: 8,
       shape: [64, 128, 128],
       seed: 0n,
+      labels: 1,
       help: false,
     });
   });
@@ -37,12 +38,14 @@ describe('parseSynthArgs', () => {
       '--shape=128,192,192',
       '--seed',
       '18446744073709551615',
+      '--labels=3',
     ]);
     assert.deepEqual(args, {
       outDir: 'data',
       series: 64,
       shape: [128, 192, 192],
       seed: 18446744073709551615n,
+      labels: 3,
       help: false,
     });
   });
@@ -98,7 +101,7 @@ describe('parseSynthArgs', () => {
     { argv: ['o', '--seed'], message: '--seed needs a value; e.g. --seed 42' },
     {
       argv: ['o', '--crop', '16,96,96'],
-      message: 'unknown option --crop; the options are --series, --shape, --seed and --help',
+      message: 'unknown option --crop; the options are --series, --shape, --seed, --labels and --help',
     },
     { argv: [], message: 'missing OUT, the folder to write into; e.g. voxelfeed synth ./data/phantom' },
     {

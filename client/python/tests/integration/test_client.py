@@ -57,6 +57,24 @@ def test_foreground_voxels_count_the_crop_of_the_mask_teem_wrote_without_sending
     assert min(counts) == 0 and max(counts) > 0
 
 
+def test_mirrored_crops_and_background_negatives_arrive_with_what_they_got(teem):
+    server, volumes = teem
+    sampling = {"augmentation": {"flip_prob": 0.5}, "avoid_foreground": True, "negatives_per_epoch": 6}
+    seen = {"flipped": 0, "background": 0}
+    with FeedClient(server.address) as client:
+        for batch in client.stream_batches(crop_size=CROP, batch_size=3, seed=2, include_mask=True, sampling=sampling):
+            for b, sample in enumerate(batch.samples):
+                axes = sample.augmentation.flipped_axes
+                voxels = np.flip(crop_of(volumes[sample.series_uid], sample.origin, CROP), axes)
+                labels = np.flip(crop_of(volumes[sample.series_uid + "/mask"], sample.origin, CROP), axes)
+                assert np.array_equal(batch.image[b], voxels) and np.array_equal(batch.mask[b], labels)
+                seen["flipped"] += bool(axes)
+                if sample.mode == "background":
+                    seen["background"] += 1
+                    assert sample.background_draws >= 1 and not batch.mask[b].any()
+    assert seen["flipped"] > 0 and seen["background"] > 0, seen
+
+
 def test_get_sample_is_the_same_sample_as_in_the_stream(teem):
     server, _ = teem
     with FeedClient(server.address) as client:

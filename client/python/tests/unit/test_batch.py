@@ -89,3 +89,22 @@ def test_misaligned_float32_is_copied_aligned_and_aligned_float32_is_not():
 def test_bytes_that_do_not_parse_are_a_malformed_batch():
     with pytest.raises(MalformedBatch, match="does not parse as voxelfeed.v1.Batch"):
         decode_batch(b"\x42\x01\xff")  # field 8 (samples) holding a truncated message
+
+
+def test_samples_carry_the_echoed_augmentation_background_and_label():
+    info = [
+        pb.SampleInfo(index=1, series_uid="a", mode=pb.CROP_MODE_LABEL, origin=[0, 0, 0], label=3,
+                      augmentation=pb.AugmentationInfo(flipped_axes=[0, 2], rotate90=1, gamma=0.75,
+                                                       noise_std=0.125, noise_seed=9)),
+        pb.SampleInfo(index=2, series_uid="a", mode=pb.CROP_MODE_NEGATIVE, origin=[0, 0, 0],
+                      background_draws=32, background_missed=True),
+    ]
+    raw = pb.Batch(shape=[2, 1, 1, 1], dtype=pb.DTYPE_UINT8, image=b"\x01\x02", samples=info).SerializeToString()
+    first, second = decode_batch(raw).samples
+    assert first.mode == "label" and first.label == 3
+    augmentation = first.augmentation
+    assert augmentation.flipped_axes == (0, 2) and augmentation.rotate90 == 1 and augmentation.noise_seed == 9
+    assert augmentation.gamma == 0.75 and augmentation.noise_std == 0.125
+    assert augmentation.scale is None and augmentation.shift is None
+    assert second.augmentation is None and second.mode == "negative"
+    assert second.background_draws == 32 and second.background_missed

@@ -101,3 +101,35 @@ def test_every_problem_of_a_tiles_request_is_named_in_one_error():
         assert text in error.details, text
     with pytest.raises(FeedError, match=r"series_uids is 'a.1'; give a list"):
         tiles_request(tile_size=(8, 8, 8), series_uids="a.1")
+
+
+def test_sampling_takes_augmentation_background_share_and_labels():
+    request = stream_request(
+        crop_size=(16, 96, 96), batch_size=4,
+        sampling={"augmentation": {"preset": "nnunet", "flip_axes": [1, 2], "gaussian_noise_prob": 0.2},
+                  "avoid_foreground": True, "background_max_draws": 64, "foreground_share": 0.33,
+                  "keep_labels": True, "label_ratios": [0, 1, 2]})
+    sampling = request.sampling
+    assert sampling.augmentation.preset == pb.AUGMENTATION_PRESET_NNUNET
+    assert list(sampling.augmentation.flip_axes) == [1, 2]
+    assert abs(sampling.augmentation.gaussian_noise_prob - 0.2) < 1e-7
+    assert sampling.avoid_foreground and sampling.background_max_draws == 64 and sampling.keep_labels
+    assert abs(sampling.foreground_share - 0.33) < 1e-7 and list(sampling.label_ratios) == [0, 1, 2]
+
+
+def test_bad_newer_sampling_options_are_named():
+    with pytest.raises(FeedError) as raised:
+        stream_request(crop_size=(16, 96, 96), batch_size=4,
+                       sampling={"augmentation": {"preset": "monai", "flip_axes": "12", "gamma": 1},
+                                 "avoid_foreground": 1, "label_ratios": [1, "x"]})
+    message = str(raised.value)
+    for fragment in ("sampling.augmentation has unknown fields ['gamma']",):
+        assert fragment in message, message
+    with pytest.raises(FeedError) as raised:
+        stream_request(crop_size=(16, 96, 96), batch_size=4,
+                       sampling={"augmentation": {"preset": "monai", "flip_axes": "12"},
+                                 "avoid_foreground": 1, "label_ratios": [1, "x"]})
+    message = str(raised.value)
+    for fragment in ("sampling.augmentation.preset is 'monai'", "sampling.augmentation.flip_axes is '12'",
+                     "sampling.avoid_foreground is 1; use True or False", "sampling.label_ratios is [1, 'x']"):
+        assert fragment in message, message

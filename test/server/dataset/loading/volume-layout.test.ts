@@ -3,7 +3,20 @@ import { describe, it } from 'node:test';
 import { toServedVolume } from '../../../../server/dataset/loading/volume-layout.js';
 import type { RawVolume } from '../../../../server/dataset/nrrd/nrrd-reader.js';
 import { isVoxelfeedError } from '../../../../server/errors.js';
-import type { Shape3 } from '../../../../server/sampling/types.js';
+import { extractCrop } from '../../../../server/sampling/extract-crop.js';
+import type { Shape3, Volume } from '../../../../server/sampling/types.js';
+
+/** The mask a request without keep_labels sees: the whole volume cut as one crop. */
+function binaryMask(volume: Volume): number[] {
+  const total = volume.mask.length;
+  const mask = new Uint8Array(total);
+  extractCrop(
+    volume,
+    { origin: [0, 0, 0], size: volume.shape, padValue: 0 },
+    { image: new Uint8Array(total), mask, offset: 0 },
+  );
+  return Array.from(mask);
+}
 
 /** A deterministic byte pattern with no structure a wrong index formula could hide behind. */
 function pattern(count: number, salt: number): Uint8Array {
@@ -87,11 +100,11 @@ describe('toServedVolume', () => {
     assert.deepEqual(Array.from(volume.image), expected);
   });
 
-  it('turns every mask value above 0 into 1 and everything else into 0, for every type', async () => {
+  it('keeps integer mask labels clamped to 0..255 and turns float masks into 0/1; crops see 0/1 either way', async () => {
     const cases: [RawVolume['type'], ArrayLike<number>, number[]][] = [
-      ['int16', Int16Array.from([-3, 0, 1, 2, 300, -32768]), [0, 0, 1, 1, 1, 0]],
-      ['int8', Int8Array.from([-1, 0, 1, 127, -128, 5]), [0, 0, 1, 1, 0, 1]],
-      ['uint32', Uint32Array.from([0, 1, 4294967295, 256, 0, 65536]), [0, 1, 1, 1, 0, 1]],
+      ['int16', Int16Array.from([-3, 0, 1, 2, 300, -32768]), [0, 0, 1, 2, 255, 0]],
+      ['int8', Int8Array.from([-1, 0, 1, 127, -128, 5]), [0, 0, 1, 127, 0, 5]],
+      ['uint32', Uint32Array.from([0, 1, 4294967295, 256, 0, 65536]), [0, 1, 255, 255, 0, 255]],
       ['float32', Float32Array.from([0.3, -0.2, 0, Number.NaN, 5, 1e-30]), [1, 0, 0, 0, 1, 1]],
       ['float64', Float64Array.from([0.3, -0.2, 0, Number.NaN, 5, 5e-324]), [1, 0, 0, 0, 1, 1]],
     ];
@@ -100,10 +113,19 @@ describe('toServedVolume', () => {
       const mask = { sizes: shape, type, data: values } as RawVolume;
       const volume = await toServedVolume(uint8Volume(shape, new Uint8Array(6)), mask, 'i', 'm');
       assert.deepEqual(Array.from(volume.mask), expected, `mask of type ${type}`);
+      assert.deepEqual(
+        binaryMask(volume),
+        expected.map((v) => (v > 0 ? 1 : 0)),
+        `crop mask of type ${type}`,
+      );
+      assert.deepEqual(
+        volume.labelIndex?.labels,
+        [...new Set(expected.filter((v) => v > 0))].sort((a, b) => a - b),
+      );
     }
   });
 
-  it('turns every non-zero byte of a uint8 mask into 1, at every position', async () => {
+  it('keeps every byte of a uint8 mask, at every position, and crops turn non-zero bytes into 1', async () => {
     const shape: Shape3 = [7, 5, 9]; // 315 voxels: every byte value, and a length that is not a multiple of 4
     const mask = Uint8Array.from({ length: 315 }, (_, i) => (i * 7) % 256);
     const volume = await toServedVolume(
@@ -112,8 +134,9 @@ describe('toServedVolume', () => {
       'i',
       'm',
     );
+    assert.deepEqual(Array.from(volume.mask), referenceTranspose(mask, shape));
     assert.deepEqual(
-      Array.from(volume.mask),
+      binaryMask(volume),
       referenceTranspose(mask, shape).map((v) => (v > 0 ? 1 : 0)),
     );
   });
@@ -161,7 +184,7 @@ describe('toServedVolume', () => {
       const from = x0 + n0 * (x1 + n1 * x2);
       const to = (x0 * n1 + x1) * n2 + x2;
       assert.equal(volume.image[to], image[from]);
-      assert.equal(volume.mask[to], mask[from]! > 0 ? 1 : 0);
+      assert.equal(volume.mask[to], mask[from]);
     }
   });
 });

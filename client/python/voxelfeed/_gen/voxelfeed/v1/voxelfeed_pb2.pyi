@@ -4,8 +4,12 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+AUGMENTATION_PRESET_NNUNET: AugmentationPreset
+AUGMENTATION_PRESET_NONE: AugmentationPreset
+CROP_MODE_BACKGROUND: CropMode
 CROP_MODE_CENTER: CropMode
 CROP_MODE_JITTER: CropMode
+CROP_MODE_LABEL: CropMode
 CROP_MODE_NEGATIVE: CropMode
 CROP_MODE_UNSPECIFIED: CropMode
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -15,6 +19,54 @@ DTYPE_UNSPECIFIED: DType
 SPLIT_PART_ALL: SplitPart
 SPLIT_PART_HOLDOUT: SplitPart
 SPLIT_PART_TRAIN: SplitPart
+
+class Augmentation(_message.Message):
+    __slots__ = ["adjust_contrast_prob", "flip_axes", "flip_prob", "gamma_max", "gamma_min", "gaussian_noise_prob", "gaussian_noise_std", "preset", "rotate90_prob", "scale_intensity_factor", "scale_intensity_prob", "shift_intensity_offset", "shift_intensity_prob"]
+    ADJUST_CONTRAST_PROB_FIELD_NUMBER: _ClassVar[int]
+    FLIP_AXES_FIELD_NUMBER: _ClassVar[int]
+    FLIP_PROB_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_MAX_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_MIN_FIELD_NUMBER: _ClassVar[int]
+    GAUSSIAN_NOISE_PROB_FIELD_NUMBER: _ClassVar[int]
+    GAUSSIAN_NOISE_STD_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
+    ROTATE90_PROB_FIELD_NUMBER: _ClassVar[int]
+    SCALE_INTENSITY_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    SCALE_INTENSITY_PROB_FIELD_NUMBER: _ClassVar[int]
+    SHIFT_INTENSITY_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    SHIFT_INTENSITY_PROB_FIELD_NUMBER: _ClassVar[int]
+    adjust_contrast_prob: float
+    flip_axes: _containers.RepeatedScalarFieldContainer[int]
+    flip_prob: float
+    gamma_max: float
+    gamma_min: float
+    gaussian_noise_prob: float
+    gaussian_noise_std: float
+    preset: AugmentationPreset
+    rotate90_prob: float
+    scale_intensity_factor: float
+    scale_intensity_prob: float
+    shift_intensity_offset: float
+    shift_intensity_prob: float
+    def __init__(self, preset: _Optional[_Union[AugmentationPreset, str]] = ..., flip_prob: _Optional[float] = ..., flip_axes: _Optional[_Iterable[int]] = ..., rotate90_prob: _Optional[float] = ..., scale_intensity_prob: _Optional[float] = ..., scale_intensity_factor: _Optional[float] = ..., shift_intensity_prob: _Optional[float] = ..., shift_intensity_offset: _Optional[float] = ..., adjust_contrast_prob: _Optional[float] = ..., gamma_min: _Optional[float] = ..., gamma_max: _Optional[float] = ..., gaussian_noise_prob: _Optional[float] = ..., gaussian_noise_std: _Optional[float] = ...) -> None: ...
+
+class AugmentationInfo(_message.Message):
+    __slots__ = ["flipped_axes", "gamma", "noise_seed", "noise_std", "rotate90", "scale", "shift"]
+    FLIPPED_AXES_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_FIELD_NUMBER: _ClassVar[int]
+    NOISE_SEED_FIELD_NUMBER: _ClassVar[int]
+    NOISE_STD_FIELD_NUMBER: _ClassVar[int]
+    ROTATE90_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    SHIFT_FIELD_NUMBER: _ClassVar[int]
+    flipped_axes: _containers.RepeatedScalarFieldContainer[int]
+    gamma: float
+    noise_seed: int
+    noise_std: float
+    rotate90: int
+    scale: float
+    shift: float
+    def __init__(self, flipped_axes: _Optional[_Iterable[int]] = ..., rotate90: _Optional[int] = ..., gamma: _Optional[float] = ..., scale: _Optional[float] = ..., shift: _Optional[float] = ..., noise_std: _Optional[float] = ..., noise_seed: _Optional[int] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ["dtype", "epoch", "image", "mask", "rank", "samples", "shape", "step", "steps_in_epoch", "world_size"]
@@ -101,44 +153,64 @@ class ReportTrainerStatsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SampleInfo(_message.Message):
-    __slots__ = ["foreground_voxels", "index", "item", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
+    __slots__ = ["augmentation", "background_draws", "background_missed", "foreground_voxels", "index", "item", "label", "mode", "nodule", "nodule_center", "nodule_diameter", "origin", "series_uid"]
+    AUGMENTATION_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_DRAWS_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_MISSED_FIELD_NUMBER: _ClassVar[int]
     FOREGROUND_VOXELS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     NODULE_CENTER_FIELD_NUMBER: _ClassVar[int]
     NODULE_DIAMETER_FIELD_NUMBER: _ClassVar[int]
     NODULE_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     SERIES_UID_FIELD_NUMBER: _ClassVar[int]
+    augmentation: AugmentationInfo
+    background_draws: int
+    background_missed: bool
     foreground_voxels: int
     index: int
     item: int
+    label: int
     mode: CropMode
     nodule: int
     nodule_center: _containers.RepeatedScalarFieldContainer[float]
     nodule_diameter: float
     origin: _containers.RepeatedScalarFieldContainer[int]
     series_uid: str
-    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ..., foreground_voxels: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., series_uid: _Optional[str] = ..., mode: _Optional[_Union[CropMode, str]] = ..., origin: _Optional[_Iterable[int]] = ..., nodule: _Optional[int] = ..., nodule_center: _Optional[_Iterable[float]] = ..., nodule_diameter: _Optional[float] = ..., item: _Optional[int] = ..., foreground_voxels: _Optional[int] = ..., augmentation: _Optional[_Union[AugmentationInfo, _Mapping]] = ..., background_draws: _Optional[int] = ..., background_missed: bool = ..., label: _Optional[int] = ...) -> None: ...
 
 class SamplingOptions(_message.Message):
-    __slots__ = ["center_prob", "jitter_prob", "negative_prob", "negatives_per_epoch", "pad_value", "samples_per_nodule", "shuffle_window"]
+    __slots__ = ["augmentation", "avoid_foreground", "background_max_draws", "center_prob", "foreground_share", "jitter_prob", "keep_labels", "label_ratios", "negative_prob", "negatives_per_epoch", "pad_value", "samples_per_nodule", "shuffle_window"]
+    AUGMENTATION_FIELD_NUMBER: _ClassVar[int]
+    AVOID_FOREGROUND_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_MAX_DRAWS_FIELD_NUMBER: _ClassVar[int]
     CENTER_PROB_FIELD_NUMBER: _ClassVar[int]
+    FOREGROUND_SHARE_FIELD_NUMBER: _ClassVar[int]
     JITTER_PROB_FIELD_NUMBER: _ClassVar[int]
+    KEEP_LABELS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_RATIOS_FIELD_NUMBER: _ClassVar[int]
     NEGATIVES_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
     NEGATIVE_PROB_FIELD_NUMBER: _ClassVar[int]
     PAD_VALUE_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_PER_NODULE_FIELD_NUMBER: _ClassVar[int]
     SHUFFLE_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    augmentation: Augmentation
+    avoid_foreground: bool
+    background_max_draws: int
     center_prob: float
+    foreground_share: float
     jitter_prob: float
+    keep_labels: bool
+    label_ratios: _containers.RepeatedScalarFieldContainer[float]
     negative_prob: float
     negatives_per_epoch: int
     pad_value: float
     samples_per_nodule: int
     shuffle_window: int
-    def __init__(self, jitter_prob: _Optional[float] = ..., negative_prob: _Optional[float] = ..., center_prob: _Optional[float] = ..., samples_per_nodule: _Optional[int] = ..., negatives_per_epoch: _Optional[int] = ..., pad_value: _Optional[float] = ..., shuffle_window: _Optional[int] = ...) -> None: ...
+    def __init__(self, jitter_prob: _Optional[float] = ..., negative_prob: _Optional[float] = ..., center_prob: _Optional[float] = ..., samples_per_nodule: _Optional[int] = ..., negatives_per_epoch: _Optional[int] = ..., pad_value: _Optional[float] = ..., shuffle_window: _Optional[int] = ..., augmentation: _Optional[_Union[Augmentation, _Mapping]] = ..., avoid_foreground: bool = ..., background_max_draws: _Optional[int] = ..., foreground_share: _Optional[float] = ..., keep_labels: bool = ..., label_ratios: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class SeriesInfo(_message.Message):
     __slots__ = ["nodules", "series_uid", "shape"]
@@ -270,6 +342,9 @@ class DType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class CropMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class AugmentationPreset(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class SplitPart(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
