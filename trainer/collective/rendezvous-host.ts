@@ -38,6 +38,8 @@ export class RendezvousHost {
   private gathered: ((peers: Peer[]) => void) | null = null;
   private failGather: ((error: CollectiveError) => void) | null = null;
   private started = false;
+  /** Called whenever a member leaves or is lost, so `othersGone` can wait for the last. */
+  private onDeparture: (() => void) | null = null;
   private aborted = false;
   private closing = false;
   /** Timeouts reported for the current stall: reporter -> the neighbour it waited on. */
@@ -102,6 +104,7 @@ export class RendezvousHost {
       if (message.leave !== undefined) {
         const member = this.members.get(rank);
         if (member !== undefined) member.left = true;
+        this.onDeparture?.();
       }
     });
     const lost = () => {
@@ -119,11 +122,16 @@ export class RendezvousHost {
         `${this.describe(rank)} left the job${step === undefined ? '' : ` at step ${step}`}: its connection closed; ${RESTART_HINT}`,
       );
     };
-    call.on('error', lost);
-    call.on('cancelled', lost);
+    const departed = () => {
+      lost();
+      this.onDeparture?.();
+    };
+    call.on('error', departed);
+    call.on('cancelled', departed);
     call.on('end', () => {
       lost();
       call.end();
+      this.onDeparture?.();
     });
   }
 
@@ -178,6 +186,28 @@ export class RendezvousHost {
       member.call.write({ abort: { rank, reason } });
     }
     this.options.onAbort(rank, reason);
+  }
+
+  /**
+   * Resolves once every other rank has left (or its call ended), or after `timeoutMs`: rank 0 finishing its
+   * last exchange does not mean its neighbours have received their last pieces, so its Shutdown waits for
+   * them rather than failing an exchange still under way. An aborted job does not wait.
+   */
+  async othersGone(timeoutMs: number): Promise<void> {
+    const gone = () =>
+      this.aborted || [...this.members.values()].every((member) => member.left || !member.call.writable);
+    if (gone()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, timeoutMs);
+      function finish() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.onDeparture = () => {
+        if (gone()) finish();
+      };
+    });
+    this.onDeparture = null;
   }
 
   /** Tells every rank that rank 0 closes, and ends the calls. */

@@ -11,6 +11,8 @@ export interface GroupControl {
   fault(rank: number, reason: string, timeout: boolean, step: number): void;
   /** Leave (rank r > 0) or tell every rank that rank 0 closes. */
   close(): void;
+  /** Rank 0: wait (at most `timeoutMs`) for the other ranks to leave before telling them it closes. */
+  othersGone?(timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -86,6 +88,8 @@ export class RingProcessGroup implements ProcessGroup {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue.catch(() => {});
+    // Rank 0's last exchange can end before its neighbours have their last pieces: let them finish first.
+    if (this.failedWith === null) await this.control.othersGone?.(this.link.peerTimeoutMs);
     this.closed = true;
     // Leave first, so that rank 0 takes the streams that close next for a rank that left, not one lost.
     this.control.close();

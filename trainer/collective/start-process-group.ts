@@ -144,6 +144,7 @@ export async function startProcessGroup(options: ProcessGroupOptions): Promise<P
         entered: (step) => host.enter(step),
         fault: (r, reason, timeout, step) => host.fault(0, { rank: r, reason, timeout, step }),
         close: () => host.close(),
+        othersGone: (timeoutMs) => host.othersGone(timeoutMs),
       };
     } else {
       const masterClient = new Client(
