@@ -146,6 +146,13 @@ export class RingProcessGroup implements ProcessGroup {
       this.fail(wrapped);
       return wrapped;
     }
+    if (error.kind !== 'timeout') {
+      // A neighbour whose stream broke may only have stopped because another rank was lost first: that rank's
+      // control stream broke too, and rank 0's Abort naming it is on its way. Wait for it briefly before
+      // accusing the neighbour.
+      await Promise.race([this.failure.catch(() => {}), delay(Math.min(1000, this.link.peerTimeoutMs))]);
+      if (this.failedWith !== null) return this.failedWith;
+    }
     const neighbour = error.side === 'previous' ? previous : next;
     const reason =
       error.kind === 'timeout'
