@@ -1,6 +1,7 @@
 import { type AugmentationInfo, DType, type SampleInfo, CropMode as WireCropMode } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import {
+  AugmentScratch,
   applySpatialAugmentation,
   augmentUint8Crop,
   isIntensity,
@@ -114,8 +115,7 @@ export async function assembleBatch(
     request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
   const padValue = request.policy.padValue;
-  let scratch: Uint8Array | undefined;
-  let floatScratch: Float32Array | undefined;
+  let scratch: AugmentScratch | undefined;
   let cropSeconds = 0;
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
@@ -140,7 +140,7 @@ export async function assembleBatch(
       foreground[slot] = countCropForeground(volume, sample.origin, sample.size);
       const augment = sample.augment;
       if (augment === undefined) return;
-      scratch ??= new Uint8Array(voxels);
+      scratch ??= new AugmentScratch(voxels);
       // Most crops' masks are all zeros, which no mirror or turn changes.
       if (
         maskTarget !== null &&
@@ -151,8 +151,7 @@ export async function assembleBatch(
       }
       // float32 images are transformed as they are widened, after every cut.
       if (request.dtype === 'uint8' && (isSpatial(augment) || isIntensity(augment))) {
-        if (augment.noiseStd !== undefined) floatScratch ??= new Float32Array(voxels);
-        augmentUint8Crop(augment, sample.size, voxelTarget, offset, scratch, floatScratch);
+        augmentUint8Crop(augment, sample.size, voxelTarget, offset, scratch);
       }
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
@@ -226,7 +225,7 @@ function widenFloat32(
   bytes: Uint8Array,
   image: Uint8Array,
   voxels: number,
-  scratch: Uint8Array | undefined,
+  scratch: AugmentScratch | undefined,
 ): void {
   const augmented = (sample: CropParams) =>
     sample.augment !== undefined && (isSpatial(sample.augment) || isIntensity(sample.augment));
@@ -240,7 +239,7 @@ function widenFloat32(
       'augmented float32 crops need a little-endian host and an aligned image',
     );
   }
-  const aside = scratch ?? new Uint8Array(voxels);
+  const aside = scratch ?? new AugmentScratch(voxels);
   params.forEach((sample, slot) => {
     const source = bytes.subarray(slot * voxels, (slot + 1) * voxels);
     const target = image.subarray(slot * voxels * 4, (slot + 1) * voxels * 4);

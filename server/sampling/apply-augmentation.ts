@@ -1,4 +1,5 @@
 import { NORMAL_QUANTILES, noiseQuantileIndex } from './gaussian-noise.js';
+import { mirrorAndTurn } from './mirror-and-turn.js';
 import type { AugmentParams, Shape3 } from './types.js';
 
 /**
@@ -7,7 +8,8 @@ import type { AugmentParams, Shape3 } from './types.js';
  * image only, with x = float32(voxel / 255): x = float32(x ** gamma) (computed in float64), x = x * scale,
  * x = x + shift, x = x + float32(noiseStd * z_i) (z_i: `gaussian-noise.ts`, i the voxel's index in the
  * transformed crop), each a float32 operation. uint8 output is x * 255 in float32, rounded half to even and
- * clamped to 0..255. Each output is written in one pass that reads the cut crop in the transformed order.
+ * clamped to 0..255. Mirrors and turns are a few whole-crop copies (`mirror-and-turn.ts`); the intensities are
+ * then applied in the one pass that writes the output.
  */
 
 /** Whether the crop's voxels move (mirror or rotation). */
@@ -26,72 +28,47 @@ export function isIntensity(params: AugmentParams): boolean {
 }
 
 /**
- * The source row of every output row, as pairs in one array: output voxel (i, a, b) reads source voxel
- * `start + b * step` of the cut crop, with (start, step) at [2r, 2r + 1] for output row r = i * s1 + a. The
- * rotation makes the source's (j, k) linear in b, the mirrors reflect each axis.
+ * Two crop-long byte buffers of their own (so word aligned), reused for every crop of one size: the cut crop
+ * is copied into one, and mirrors and turns move it between the two.
  */
-function sourceRows(params: AugmentParams, size: Shape3): Int32Array {
-  const [s0, s1, s2] = size;
-  const k = params.rotate90;
-  if (k !== 0 && s1 !== s2) {
-    throw new RangeError(`quarter turns need crop sizes 1 and 2 equal, got ${size.join('x')}`);
+export class AugmentScratch {
+  private readonly first: Uint8Array;
+  private readonly second: Uint8Array;
+
+  constructor(readonly voxels: number) {
+    this.first = new Uint8Array(voxels);
+    this.second = new Uint8Array(voxels);
   }
-  const [f0, f1, f2] = params.flip;
-  const rows = new Int32Array(2 * s0 * s1);
-  let r = 0;
-  for (let i = 0; i < s0; i++) {
-    const x0 = f0 ? s0 - 1 - i : i;
-    for (let a = 0; a < s1; a++) {
-      let j0 = a;
-      let jb = 0;
-      let k0 = 0;
-      let kb = 1;
-      if (k === 1) {
-        j0 = 0;
-        jb = 1;
-        k0 = s2 - 1 - a;
-        kb = 0;
-      } else if (k === 2) {
-        j0 = s1 - 1 - a;
-        k0 = s2 - 1;
-        kb = -1;
-      } else if (k === 3) {
-        j0 = s1 - 1;
-        jb = -1;
-        k0 = a;
-        kb = 0;
-      }
-      if (f1) {
-        j0 = s1 - 1 - j0;
-        jb = -jb;
-      }
-      if (f2) {
-        k0 = s2 - 1 - k0;
-        kb = -kb;
-      }
-      rows[r++] = (x0 * s1 + j0) * s2 + k0;
-      rows[r++] = jb * s2 + kb;
+
+  /** The crop `voxels` mirrored and turned as `params` say, in one of the two buffers. */
+  moved(params: AugmentParams, size: Shape3, voxels: Uint8Array): Uint8Array {
+    const n = size[0] * size[1] * size[2];
+    if (n !== this.voxels || voxels.length !== n) {
+      throw new RangeError(
+        `AugmentScratch: crops of ${this.voxels} voxels, got ${voxels.length} for ${size.join('x')}`,
+      );
     }
+    this.first.set(voxels);
+    if (!isSpatial(params)) return this.first;
+    return mirrorAndTurn(params.flip, params.rotate90, size, this.first, this.second);
   }
-  return rows;
+
+  /** The buffer that `moved` did not return. */
+  other(moved: Uint8Array): Uint8Array {
+    return moved === this.first ? this.second : this.first;
+  }
 }
 
-/**
- * Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place (a mask), through
- * `scratch` (at least one crop long).
- */
+/** Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place (a mask). */
 export function applySpatialAugmentation(
   params: AugmentParams,
   size: Shape3,
   tensor: Uint8Array,
   offset: number,
-  scratch: Uint8Array,
+  scratch: AugmentScratch,
 ): void {
-  const [s0, s1, s2] = size;
-  const n = s0 * s1 * s2;
-  scratch.set(tensor.subarray(offset, offset + n));
-  const out = new Uint8Array(tensor.buffer, tensor.byteOffset + offset, n);
-  gatherBytes(sourceRows(params, size), s2, scratch, IDENTITY_BYTES, out);
+  const n = size[0] * size[1] * size[2];
+  tensor.set(scratch.moved(params, size, tensor.subarray(offset, offset + n)), offset);
 }
 
 /** float32(x) for every stored voxel after gamma, scale and shift (v / 255 when none applies). */
@@ -108,26 +85,21 @@ function intensityTable(params: AugmentParams): Float32Array {
 }
 
 /**
- * Writes the augmented float32 image of one crop from its cut voxels (stored values, C order), mirrored,
- * rotated and with its intensities transformed in one pass. `voxels` is first copied into `scratch` (at least
- * one crop long), so `target` may overlap it (the float tensor widened in place over the cut bytes).
+ * Writes the augmented float32 image of one crop from its cut voxels (stored values, C order): mirrored and
+ * rotated first (in `scratch`), then with its intensities transformed as it is widened. `target` may overlap
+ * `voxels` (the float tensor widened in place over the cut bytes): they are copied into `scratch` first.
  */
 export function writeAugmentedFloat32(
   params: AugmentParams,
   size: Shape3,
   voxels: Uint8Array,
   target: Float32Array,
-  scratch: Uint8Array,
+  scratch: AugmentScratch,
 ): void {
-  scratch.set(voxels);
-  const rows = sourceRows(params, size);
+  const moved = scratch.moved(params, size, voxels);
   const table = intensityTable(params);
-  if (params.noiseStd === undefined) {
-    gatherFloats(rows, size[2], scratch, table, target);
-  } else {
-    const noise = { std: params.noiseStd, seed: params.noiseSeed, scale: 1 };
-    gatherNoisyFloats(rows, size[2], scratch, table, noise, target);
-  }
+  if (params.noiseStd === undefined) mapToFloats(moved, table, target);
+  else noisyFloats(moved, table, params.noiseStd, params.noiseSeed, target);
 }
 
 /**
@@ -141,100 +113,98 @@ export function toStoredVoxel(x: number): number {
 }
 
 /**
- * Augments one uint8 crop of `size` at `offset` of `tensor` in place, through `scratch`: mirrored, rotated and
- * with its intensities transformed in one pass. With noise the float32 crop goes through `floats` (one crop
- * long; allocated when absent: a batch passes one buffer for all its crops).
+ * Augments one uint8 crop of `size` at `offset` of `tensor` in place: mirrored and rotated (in `scratch`), then
+ * with its intensities transformed as it is written back.
  */
 export function augmentUint8Crop(
   params: AugmentParams,
   size: Shape3,
   tensor: Uint8Array,
   offset: number,
-  scratch: Uint8Array,
-  floatScratch?: Float32Array,
+  scratch: AugmentScratch,
 ): void {
-  const [s0, s1, s2] = size;
-  const n = s0 * s1 * s2;
-  scratch.set(tensor.subarray(offset, offset + n));
-  const rows = sourceRows(params, size);
-  const table = intensityTable(params);
-  // A plain Uint8Array view: stores into a Buffer (its subclass) take a slower path in V8.
-  const voxels = new Uint8Array(tensor.buffer, tensor.byteOffset + offset, n);
-  if (params.noiseStd === undefined) {
-    let bytes = IDENTITY_BYTES;
-    if (isIntensity(params)) {
-      bytes = new Uint8Array(256);
-      new Uint8ClampedArray(bytes.buffer).set(table.map((x) => Math.fround(x * 255)));
-    }
-    gatherBytes(rows, s2, scratch, bytes, voxels);
+  const n = size[0] * size[1] * size[2];
+  const moved = scratch.moved(params, size, tensor.subarray(offset, offset + n));
+  if (!isIntensity(params)) {
+    tensor.set(moved, offset);
     return;
   }
-  // With noise every voxel takes its own value: the float32 crop first, then its rounding.
-  // With noise every voxel takes its own value: float32(x * 255) first, then a native store into a clamped
-  // view, which rounds half to even and clamps to 0..255 (NaN: 0).
-  const floats = floatScratch ?? new Float32Array(n);
-  const noise = { std: params.noiseStd, seed: params.noiseSeed, scale: 255 };
-  gatherNoisyFloats(rows, s2, scratch, table, noise, floats);
-  new Uint8ClampedArray(voxels.buffer, voxels.byteOffset, n).set(floats.subarray(0, n));
+  const table = intensityTable(params);
+  if (params.noiseStd === undefined) {
+    // Without noise every stored value has one result: a table of 256 bytes, rounded as below.
+    const bytes = new Uint8Array(256);
+    new Uint8ClampedArray(bytes.buffer).set(table.map((x) => Math.fround(x * 255)));
+    const mapped = scratch.other(moved);
+    mapToBytes(moved, bytes, mapped);
+    tensor.set(mapped, offset);
+    return;
+  }
+  // With noise every voxel takes its own value: float32(x * 255), stored into a clamped view, which rounds
+  // half to even and clamps to 0..255 (NaN: 0).
+  const clamped = new Uint8ClampedArray(tensor.buffer, tensor.byteOffset + offset, n);
+  noisyBytes(moved, table, params.noiseStd, params.noiseSeed, clamped);
 }
 
 // The loops below are functions of their own, each optimised by V8 with its own type feedback: within one
 // large function, code compiled during the first loop meets the later ones without feedback and is thrown
 // away on every call.
 
-const IDENTITY_BYTES = Uint8Array.from({ length: 256 }, (_, v) => v);
-
-/** out[i] = bytes[source[at]] along the source rows. */
-function gatherBytes(
-  rows: Int32Array,
-  rowLength: number,
-  source: Uint8Array,
-  bytes: Uint8Array,
-  out: Uint8Array,
-): void {
-  let o = 0;
-  for (let r = 0; r < rows.length; r += 2) {
-    const step = rows[r + 1]!;
-    for (let b = 0, at = rows[r]!; b < rowLength; b++, at += step) out[o++] = bytes[source[at]!]!;
-  }
-}
-
-/** out[i] = table[source[at]] along the source rows. */
-function gatherFloats(
-  rows: Int32Array,
-  rowLength: number,
-  source: Uint8Array,
-  table: Float32Array,
-  out: Float32Array,
-): void {
-  let o = 0;
-  for (let r = 0; r < rows.length; r += 2) {
-    const step = rows[r + 1]!;
-    for (let b = 0, at = rows[r]!; b < rowLength; b++, at += step) out[o++] = table[source[at]!]!;
-  }
-}
-
 /**
- * out[i] = float32(x * scale) with x = float32(table[source[at]] + float32(std * z_i)) along the source rows
- * (scale 1: x itself, exactly; 255: the value uint8 output rounds).
+ * out[i] = bytes[source[i]], four voxels per 32-bit word where both are word aligned (a byte's place in its word
+ * is the same going in and out, whatever the host's byte order): about twice as fast as byte by byte.
  */
-function gatherNoisyFloats(
-  rows: Int32Array,
-  rowLength: number,
+function mapToBytes(source: Uint8Array, bytes: Uint8Array, out: Uint8Array): void {
+  const length = source.length;
+  if (length % 4 !== 0 || source.byteOffset % 4 !== 0 || out.byteOffset % 4 !== 0) {
+    for (let i = 0; i < length; i++) out[i] = bytes[source[i]!]!;
+    return;
+  }
+  const words = new Uint32Array(source.buffer, source.byteOffset, length / 4);
+  const outWords = new Uint32Array(out.buffer, out.byteOffset, length / 4);
+  for (let w = 0; w < words.length; w++) {
+    const v = words[w]!;
+    outWords[w] =
+      bytes[v & 255]! |
+      (bytes[(v >>> 8) & 255]! << 8) |
+      (bytes[(v >>> 16) & 255]! << 16) |
+      (bytes[v >>> 24]! << 24);
+  }
+}
+
+/** out[i] = table[source[i]]. */
+function mapToFloats(source: Uint8Array, table: Float32Array, out: Float32Array): void {
+  // The length in a local: read in the loop's condition it is loaded again on every iteration.
+  const length = source.length;
+  for (let i = 0; i < length; i++) out[i] = table[source[i]!]!;
+}
+
+/** out[i] = float32(table[source[i]] + float32(std * z_i)). */
+function noisyFloats(
   source: Uint8Array,
   table: Float32Array,
-  noise: { readonly std: number; readonly seed: number; readonly scale: number },
+  std: number,
+  seed: number,
   out: Float32Array,
 ): void {
-  const { std, seed, scale } = noise;
   const quantiles = NORMAL_QUANTILES;
-  const quantileIndex = noiseQuantileIndex;
-  let o = 0;
-  for (let r = 0; r < rows.length; r += 2) {
-    const step = rows[r + 1]!;
-    for (let b = 0, at = rows[r]!; b < rowLength; b++, at += step, o++) {
-      out[o] =
-        Math.fround(table[source[at]!]! + Math.fround(std * quantiles[quantileIndex(seed, o)]!)) * scale;
-    }
+  const length = source.length;
+  for (let i = 0; i < length; i++) {
+    out[i] = table[source[i]!]! + Math.fround(std * quantiles[noiseQuantileIndex(seed, i)]!);
+  }
+}
+
+/** out[i] = float32(float32(table[source[i]] + float32(std * z_i)) * 255), stored by a clamped array. */
+function noisyBytes(
+  source: Uint8Array,
+  table: Float32Array,
+  std: number,
+  seed: number,
+  out: Uint8ClampedArray,
+): void {
+  const quantiles = NORMAL_QUANTILES;
+  const length = source.length;
+  for (let i = 0; i < length; i++) {
+    const x = Math.fround(table[source[i]!]! + Math.fround(std * quantiles[noiseQuantileIndex(seed, i)]!));
+    out[i] = Math.fround(x * 255);
   }
 }

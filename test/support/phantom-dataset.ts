@@ -13,7 +13,7 @@ export interface TempDataset {
 
 /** Writes a small phantom data set (gzip NRRD + .npy, as `voxelfeed synth` does) into a fresh temp folder. */
 export async function createPhantomDataset(
-  options: { series?: number; shape?: Shape3; seed?: bigint } = {},
+  options: { series?: number; shape?: Shape3; seed?: bigint; labels?: number } = {},
 ): Promise<TempDataset> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'voxelfeed-test-'));
   const dir = path.join(root, 'phantom');
@@ -21,6 +21,7 @@ export async function createPhantomDataset(
     series: options.series ?? 8,
     shape: options.shape ?? [24, 48, 48],
     seed: options.seed ?? 7n,
+    ...(options.labels === undefined ? {} : { labels: options.labels }),
   });
   return {
     dir,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  AugmentScratch,
   applySpatialAugmentation,
   augmentUint8Crop,
   toStoredVoxel,
@@ -30,7 +31,7 @@ describe('applySpatialAugmentation', () => {
   function transformed(params: Partial<AugmentParams>): Uint8Array {
     const tensor = new Uint8Array(60).fill(255);
     tensor.set(source, 6);
-    applySpatialAugmentation({ ...NONE, ...params }, size, tensor, 6, new Uint8Array(48));
+    applySpatialAugmentation({ ...NONE, ...params }, size, tensor, 6, new AugmentScratch(48));
     assert.ok(tensor.subarray(0, 6).every((v) => v === 255) && tensor.subarray(54).every((v) => v === 255));
     return tensor.subarray(6, 54);
   }
@@ -59,7 +60,7 @@ describe('applySpatialAugmentation', () => {
         for (let b = 0; b < 4; b++)
           assert.equal(at(out, size, i, a, b), at(source, size, 2 - i, b, 3 - (3 - a)));
     const tensor = Uint8Array.from(source);
-    const scratch = new Uint8Array(48);
+    const scratch = new AugmentScratch(48);
     for (let turn = 0; turn < 4; turn++)
       applySpatialAugmentation({ ...NONE, rotate90: 1 }, size, tensor, 0, scratch);
     assert.deepEqual(tensor, source);
@@ -91,7 +92,7 @@ describe('intensity transforms', () => {
     };
     const voxels = Uint8Array.from({ length: 256 }, (_, v) => v);
     const floats = new Float32Array(256);
-    const scratch = new Uint8Array(256);
+    const scratch = new AugmentScratch(256);
     writeAugmentedFloat32(params, [1, 1, 256], voxels, floats, scratch);
     const bytes = Uint8Array.from(voxels);
     augmentUint8Crop(params, [1, 1, 256], bytes, 0, scratch);
@@ -116,7 +117,7 @@ describe('intensity transforms', () => {
         [1, 1, n],
         voxels,
         out,
-        new Uint8Array(n),
+        new AugmentScratch(n),
       );
       return out;
     };
@@ -144,22 +145,22 @@ describe('one pass for every transform', () => {
       noiseSeed: 77,
     };
     const moved = Uint8Array.from(crop);
-    applySpatialAugmentation(spatial, size, moved, 0, new Uint8Array(n));
+    applySpatialAugmentation(spatial, size, moved, 0, new AugmentScratch(n));
     const expectedFloats = new Float32Array(n);
-    writeAugmentedFloat32({ ...NONE, ...intensity }, size, moved, expectedFloats, new Uint8Array(n));
+    writeAugmentedFloat32({ ...NONE, ...intensity }, size, moved, expectedFloats, new AugmentScratch(n));
     const floats = new Float32Array(n);
-    writeAugmentedFloat32({ ...spatial, ...intensity }, size, crop, floats, new Uint8Array(n));
+    writeAugmentedFloat32({ ...spatial, ...intensity }, size, crop, floats, new AugmentScratch(n));
     assert.deepEqual(floats, expectedFloats);
     const expectedBytes = Uint8Array.from(moved);
-    augmentUint8Crop({ ...NONE, ...intensity }, size, expectedBytes, 0, new Uint8Array(n));
+    augmentUint8Crop({ ...NONE, ...intensity }, size, expectedBytes, 0, new AugmentScratch(n));
     const bytes = new Uint8Array(n + 10).fill(9);
     bytes.set(crop, 4);
-    augmentUint8Crop({ ...spatial, ...intensity }, size, bytes, 4, new Uint8Array(n));
+    augmentUint8Crop({ ...spatial, ...intensity }, size, bytes, 4, new AugmentScratch(n));
     assert.deepEqual(bytes.subarray(4, 4 + n), expectedBytes);
     assert.ok(bytes.subarray(0, 4).every((v) => v === 9) && bytes.subarray(4 + n).every((v) => v === 9));
     // Mirrors and turns alone keep the stored voxels.
     const still = Uint8Array.from(crop);
-    augmentUint8Crop(spatial, size, still, 0, new Uint8Array(n));
+    augmentUint8Crop(spatial, size, still, 0, new AugmentScratch(n));
     assert.deepEqual(still, moved);
   });
 });

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mirrorAndTurn } from '../../../server/sampling/mirror-and-turn.js';
+import type { Shape3 } from '../../../server/sampling/types.js';
+
+/**
+ * np.rot90(np.flip(m, flipped axes), k, axes=(1, 2)) written out voxel by voxel: rot90 k=1 takes
+ * out[i, a, b] = m[i, b, s - 1 - a], k=2 m[i, s - 1 - a, s - 1 - b], k=3 m[i, s - 1 - b, a].
+ */
+function reference(flip: readonly boolean[], k: number, size: Shape3, crop: Uint8Array): Uint8Array {
+  const [s0, s1, s2] = size;
+  const mirrored = (i: number, j: number, l: number) =>
+    crop[((flip[0] ? s0 - 1 - i : i) * s1 + (flip[1] ? s1 - 1 - j : j)) * s2 + (flip[2] ? s2 - 1 - l : l)]!;
+  const out = new Uint8Array(crop.length);
+  for (let i = 0; i < s0; i++)
+    for (let a = 0; a < s1; a++)
+      for (let b = 0; b < s2; b++) {
+        const value =
+          k === 0
+            ? mirrored(i, a, b)
+            : k === 1
+              ? mirrored(i, b, s2 - 1 - a)
+              : k === 2
+                ? mirrored(i, s1 - 1 - a, s2 - 1 - b)
+                : mirrored(i, s1 - 1 - b, a);
+        out[(i * s1 + a) * s2 + b] = value;
+      }
+  return out;
+}
+
+describe('mirrorAndTurn', () => {
+  // 8x8 planes take the word-block transpose, 5x5 and 6x6 (not whole words) the byte one.
+  const sizes: Shape3[] = [
+    [3, 8, 8],
+    [2, 5, 5],
+    [4, 6, 6],
+    [3, 4, 7],
+    [1, 12, 12],
+  ];
+  for (const size of sizes) {
+    it(`equals np.rot90(np.flip(crop)) for every mirror set and turn on a ${size.join('x')} crop`, () => {
+      const n = size[0] * size[1] * size[2];
+      const crop = Uint8Array.from({ length: n }, (_, i) => (i * 73 + 5) & 255);
+      const turns = size[1] === size[2] ? [0, 1, 2, 3] : [0];
+      for (let mask = 0; mask < 8; mask++) {
+        const flip = [(mask & 1) !== 0, (mask & 2) !== 0, (mask & 4) !== 0] as [boolean, boolean, boolean];
+        for (const k of turns) {
+          const first = Uint8Array.from(crop);
+          const spare = new Uint8Array(n);
+          const out = mirrorAndTurn(flip, k, size, first, spare);
+          assert.ok(out === first || out === spare, 'the result is in one of the two buffers');
+          assert.deepEqual(out, reference(flip, k, size, crop), `flip ${flip} k ${k}`);
+        }
+      }
+    });
+  }
+
+  it('works on views that are not word aligned, and on views into larger buffers', () => {
+    const size: Shape3 = [2, 8, 8];
+    const n = 128;
+    const crop = Uint8Array.from({ length: n }, (_, i) => (i * 29 + 3) & 255);
+    const backing = new Uint8Array(2 * n + 8).fill(77);
+    const first = backing.subarray(1, 1 + n);
+    const spare = backing.subarray(n + 3, 2 * n + 3);
+    first.set(crop);
+    const out = mirrorAndTurn([true, false, true], 3, size, first, spare);
+    assert.deepEqual(Uint8Array.from(out), reference([true, false, true], 3, size, crop));
+    assert.equal(backing[0], 77);
+    assert.ok(backing.subarray(2 * n + 3).every((v) => v === 77));
+  });
+
+  it('refuses turns of crops whose sizes 1 and 2 differ, and buffers of the wrong length', () => {
+    const n = 3 * 4 * 7;
+    assert.throws(
+      () => mirrorAndTurn([false, false, false], 1, [3, 4, 7], new Uint8Array(n), new Uint8Array(n)),
+      /quarter turns need crop sizes 1 and 2 equal, got 3x4x7/,
+    );
+    assert.throws(
+      () => mirrorAndTurn([false, false, false], 0, [3, 4, 7], new Uint8Array(n - 1), new Uint8Array(n)),
+      /needs buffers of 84 voxels/,
+    );
+    assert.throws(
+      () => mirrorAndTurn([false, false, false], 4, [2, 4, 4], new Uint8Array(32), new Uint8Array(32)),
+      /rotate90 must be 0, 1, 2 or 3, got 4/,
+    );
+  });
+});
