@@ -2,6 +2,15 @@
 
 /** Imports the CLI module at `url` and runs its main() on this process's arguments. */
 export async function runCli(url) {
+  // A reader that goes away (`voxelfeed index DIR | head`) ends the command quietly, as Unix tools end on
+  // SIGPIPE: Node ignores that signal, so the next write fails with EPIPE, which would otherwise be thrown as
+  // an unhandled 'error' event with its stack.
+  for (const output of [process.stdout, process.stderr]) {
+    output.on('error', (error) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
   const { main } = await import(url);
   try {
     process.exitCode = await main(process.argv.slice(2));

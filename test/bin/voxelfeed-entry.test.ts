@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,5 +55,28 @@ describe('the voxelfeed entry scripts', { timeout: 120_000 }, () => {
     const serve = await node(path.join(BIN_DIR, 'voxelfeed-dev.js'), ['serve', '--help'], dir);
     assert.equal(serve.code, 0, serve.stderr);
     assert.match(serve.stdout, /^Usage: voxelfeed serve/);
+  });
+
+  it('ends quietly with status 0 when the reader of its output goes away (`| head`)', async () => {
+    const data = path.join(dir, 'tiny');
+    const synth = await node(
+      path.join(BIN_DIR, 'voxelfeed-dev.js'),
+      ['synth', data, '--series', '2', '--shape', '16,16,16'],
+      dir,
+    );
+    assert.equal(synth.code, 0, synth.stderr);
+    // The read end is closed before the command writes its first line, so that write fails with EPIPE.
+    const child = spawn(process.execPath, [path.join(BIN_DIR, 'voxelfeed-dev.js'), 'index', data], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 });
