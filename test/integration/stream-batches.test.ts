@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { type Batch, CropMode, DType, SplitPart, VoxelFeedClient } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import {
+  type Batch,
+  CropMode,
+  DType,
+  SamplingOptions,
+  SplitPart,
+  VoxelFeedClient,
+} from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { getDatasetInfo, getSample, sampleSlice, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { spawnServer } from '../support/spawn-server.js';
@@ -133,7 +140,7 @@ describe('StreamBatches on a real server', () => {
           worldSize: 2,
           batchSize: 5,
           cropSize: CROP,
-          sampling: {
+          sampling: SamplingOptions.fromPartial({
             jitterProb: 0,
             negativeProb: 0,
             centerProb: 0,
@@ -141,13 +148,7 @@ describe('StreamBatches on a real server', () => {
             negativesPerEpoch: 0,
             padValue: 0,
             shuffleWindow: 0,
-            augmentation: undefined,
-            avoidForeground: false,
-            backgroundMaxDraws: 0,
-            foregroundShare: 0,
-            keepLabels: false,
-            labelRatios: [],
-          },
+          }),
         }),
       ),
     );
@@ -180,7 +181,7 @@ describe('StreamBatches on a real server', () => {
   });
 
   it('answers GetSample with the same bytes as that sample in a stream', async () => {
-    const sampling = {
+    const sampling = SamplingOptions.fromPartial({
       jitterProb: 0.4,
       negativeProb: 0.3,
       centerProb: 0.3,
@@ -188,13 +189,7 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 3,
       padValue: 17,
       shuffleWindow: 0,
-      augmentation: undefined,
-      avoidForeground: false,
-      backgroundMaxDraws: 0,
-      foregroundShare: 0,
-      keepLabels: false,
-      labelRatios: [],
-    };
+    });
     const batches = await streamAll(server.client, {
       seed: 8n,
       epoch: 2,
@@ -236,7 +231,7 @@ describe('StreamBatches on a real server', () => {
         seed,
         batchSize: 4,
         cropSize: [9, 16, 20],
-        sampling: {
+        sampling: SamplingOptions.fromPartial({
           jitterProb: 0.5,
           negativeProb: 0,
           centerProb: 0.5,
@@ -244,13 +239,7 @@ describe('StreamBatches on a real server', () => {
           negativesPerEpoch: 0,
           padValue: 0,
           shuffleWindow: 0,
-          augmentation: undefined,
-          avoidForeground: false,
-          backgroundMaxDraws: 0,
-          foregroundShare: 0,
-          keepLabels: false,
-          labelRatios: [],
-        },
+        }),
       });
       for (const batch of batches) {
         batch.samples.forEach((info, slot) => {
@@ -271,7 +260,7 @@ describe('StreamBatches on a real server', () => {
   });
 
   it('splits series into train and holdout parts that never share a series', async () => {
-    const sampling = {
+    const sampling = SamplingOptions.fromPartial({
       jitterProb: 0,
       negativeProb: 0,
       centerProb: 1,
@@ -279,13 +268,7 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 0,
       padValue: 0,
       shuffleWindow: 0,
-      augmentation: undefined,
-      avoidForeground: false,
-      backgroundMaxDraws: 0,
-      foregroundShare: 0,
-      keepLabels: false,
-      labelRatios: [],
-    };
+    });
     const seriesOf = async (part: SplitPart) => {
       const batches = await streamAll(server.client, {
         seed: 6n,
@@ -308,7 +291,7 @@ describe('StreamBatches on a real server', () => {
   });
 
   it('serves the cache-aware order (shuffle_window) with GetSample still equal to the stream', async () => {
-    const sampling = {
+    const sampling = SamplingOptions.fromPartial({
       jitterProb: 0,
       negativeProb: 0,
       centerProb: 0,
@@ -316,13 +299,7 @@ describe('StreamBatches on a real server', () => {
       negativesPerEpoch: 16,
       padValue: 0,
       shuffleWindow: 2,
-      augmentation: undefined,
-      avoidForeground: false,
-      backgroundMaxDraws: 0,
-      foregroundShare: 0,
-      keepLabels: false,
-      labelRatios: [],
-    };
+    });
     const batches = await streamAll(server.client, { seed: 31n, batchSize: 4, cropSize: CROP, sampling });
     const planSize = BigInt(nodules * 2 + 16);
     const seriesInOrder = batches
