@@ -8,14 +8,14 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | 'allocations' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
   usage:
-    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment]',
+    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment|allocations]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -50,11 +50,14 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment'] as const, {
-        placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment',
-      }),
+      kind: choice(
+        ['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment', 'allocations'] as const,
+        {
+          placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment|allocations',
+        },
+      ),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone",
     }),
   },
 });
