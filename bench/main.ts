@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       batchSize,
       crop,
       batchesPerRound: quick ? 40 : 200,
-      rounds: 3,
+      rounds: quick ? 3 : 5,
     });
     const report = allocationsReport(run);
     process.stdout.write(
