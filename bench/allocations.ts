@@ -17,6 +17,7 @@ import type { Shape3 } from '../server/sampling/types.js';
 import { serveMessageStream } from '../server/service/serve-message-stream.js';
 import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { AllocationMeter, type AllocationReading } from './allocation-meter.js';
+import { type AllocationSite, allocationSites } from './allocation-sites.js';
 import { USUAL_AUGMENTATION } from './augment-crops.js';
 
 export const ALLOCATION_CASES = ['uint8', 'float32', 'uint8, augmented', 'uint8, served'] as const;
@@ -29,6 +30,8 @@ export interface AllocationsResult {
   /** Every round of every case, in the order run (the cases alternate round by round). */
   readonly rounds: Record<AllocationCase, AllocationReading[]>;
   readonly calibration: { heapRatio: number; externalRatio: number };
+  /** Per case, one more round under the sampling heap profiler: JS heap bytes per batch by function. */
+  readonly sites: Record<AllocationCase, AllocationSite[]>;
 }
 
 /**
@@ -106,8 +109,15 @@ export async function benchAllocations(
   for (let round = 0; round < options.rounds; round++) {
     for (const kase of ALLOCATION_CASES) rounds[kase].push(await meter.measure(() => run(kase)));
   }
+  // After the measured rounds: the profiler slows the work it samples.
+  const sites = {} as Record<AllocationCase, AllocationSite[]>;
+  for (const kase of ALLOCATION_CASES) {
+    const sampled = await allocationSites(() => run(kase));
+    sites[kase] = sampled.map(({ site, bytes }) => ({ site, bytes: bytes / options.batchesPerRound }));
+  }
   memory.dispose();
   return {
+    sites,
     series: catalog.series.length,
     batchesPerRound: options.batchesPerRound,
     batchBytes,
@@ -204,10 +214,19 @@ export function allocationsReport(result: AllocationsResult): {
       percent(median(row.ofCpu)),
     ]),
   );
+  const topSites = ALLOCATION_CASES.flatMap((kase) =>
+    result.sites[kase]
+      .slice(0, SITES_SHOWN)
+      .map(({ site, bytes }, at) => [at === 0 ? kase : '', site, (bytes / 1024).toFixed(1)]),
+  );
+  const sitesTable = formatTable(
+    ['case', 'where the JS heap bytes are allocated (sampled)', 'KiB per batch'],
+    topSites,
+  );
   const calibration = `meter calibration (measured / allocated): JS heap ${result.calibration.heapRatio.toFixed(3)}, ArrayBuffer ${result.calibration.externalRatio.toFixed(3)}`;
   const shares = (values: readonly number[]) => values.map((share) => Number(share.toFixed(4)));
   return {
-    table: `${table}\n${calibration}`,
+    table: `${table}\n${calibration}\n\n${sitesTable}`,
     json: {
       series: result.series,
       batches_per_round: result.batchesPerRound,
@@ -224,12 +243,20 @@ export function allocationsReport(result: AllocationsResult): {
             gc_ms_per_batch: Number(row.gcMs.toFixed(4)),
             gc_share_of_time: shares(row.ofTime),
             gc_share_of_cpu: shares(row.ofCpu),
+            heap_sites_kib_per_batch: Object.fromEntries(
+              result.sites[row.kase]
+                .slice(0, SITES_SHOWN)
+                .map(({ site, bytes }) => [site, Number((bytes / 1024).toFixed(1))]),
+            ),
           },
         ]),
       ),
     },
   };
 }
+
+/** Allocation sites shown per case. */
+const SITES_SHOWN = 5;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -39,8 +39,8 @@ export const BENCH_COMMAND = command({
       scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
   (m) bytes allocated per batch on the JS heap and in ArrayBuffers, garbage collections and their share of
       time and CPU: the in-process pipeline from a warm cache (uint8, float32, augmented, and through the
-      streaming call's write path), 5 alternating rounds of 200 batches (16 series of 128x192x192; only with
-      --only allocations; --quick: 8 series, 3 rounds of 40)
+      streaming call's write path), 5 alternating rounds of 200 batches, then where the bytes are allocated
+      (sampled; 16 series of 128x192x192; only with --only allocations; --quick: 8 series, 3 rounds of 40)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
