@@ -3,6 +3,8 @@ import { usageMessage } from '../common/cli/usage-message.js';
 import { formatTable } from '../common/format-table.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Shape3 } from '../server/sampling/types.js';
+import { benchAllocations } from './allocations.js';
+import { allocationsReport } from './allocations-report.js';
 import { benchAllReduce } from './allreduce.js';
 import { benchAugment } from './augment-crops.js';
 import { benchDataset } from './bench-data.js';
@@ -79,6 +81,20 @@ async function main(): Promise<void> {
     );
     process.stdout.write(
       `\n${JSON.stringify({ series: run.series, crop, batch_size: batchSize, ...json })}\n`,
+    );
+    return;
+  }
+  if (options.only === 'allocations') {
+    const dir = await benchDataset('luna-like', { series: quick ? 8 : 16, shape: [128, 192, 192], seed: 1n });
+    const run = await benchAllocations(dir, {
+      batchSize,
+      crop,
+      batchesPerRound: quick ? 40 : 200,
+      rounds: quick ? 3 : 5,
+    });
+    const report = allocationsReport(run);
+    process.stdout.write(
+      `(m) ${report.table}\n\n${JSON.stringify({ crop, batch_size: batchSize, ...report.json })}\n`,
     );
     return;
   }
