@@ -13,6 +13,8 @@ import {
   type DatasetInfo,
   type GetDatasetInfoRequest,
   type GetSampleRequest,
+  type ReleaseSharedBatchesRequest,
+  type ReleaseSharedBatchesResponse,
   type ReportTrainerStatsResponse,
   type StreamBatchesRequest,
   type StreamTilesRequest,
@@ -60,6 +62,12 @@ export interface FeedGrpcClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<FeedTileBatch>;
+  releaseSharedBatches(
+    request: ReleaseSharedBatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: Callback<ReleaseSharedBatchesResponse>,
+  ): ClientUnaryCall;
   reportTrainerStats(
     request: TrainerStats,
     metadata: Metadata,
