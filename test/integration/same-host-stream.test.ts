@@ -158,11 +158,7 @@ describe('the same-host path of StreamBatches on a real server', () => {
       }),
     );
     const received: Batch[] = [];
-    const arrived: (() => void) | null = null;
-    stream.on('data', (batch: Batch) => {
-      received.push(batch);
-      arrived?.();
-    });
+    stream.on('data', (batch: Batch) => received.push(batch));
     const count = (n: number) =>
       pollUntil(async () => (received.length >= n ? true : undefined), {
         timeoutMs: 10_000,
