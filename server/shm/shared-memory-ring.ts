@@ -6,6 +6,11 @@ import type { SharedMemoryBatch } from '@voxelfeed/proto';
 
 /** Slots are sized for the stream's first batch plus this, so batches whose fields grow a little still fit. */
 const SLOT_SLACK_BYTES = 64 * 1024;
+/**
+ * Each batch starts where its image lies on a boundary of this many bytes, so clients that map the file see
+ * float32 images aligned (numpy copies a misaligned one) and rows on cache lines.
+ */
+const IMAGE_ALIGN_BYTES = 64;
 const SLOT_ALIGN_BYTES = 4096;
 
 /** A batch message and where its tensors lie in it (byte ranges of `message`). */
@@ -74,13 +79,14 @@ export class SharedMemoryRing {
   async put(batch: RingBatch, signal: AbortSignal): Promise<Omit<SharedMemoryBatch, 'path'>> {
     if (this.closed) throw new Error('the shared-memory ring was closed');
     const bytes = batch.message.byteLength;
-    if (bytes > this.slotBytes) {
+    const lead = (IMAGE_ALIGN_BYTES - (batch.imageStart % IMAGE_ALIGN_BYTES)) % IMAGE_ALIGN_BYTES;
+    if (lead + bytes > this.slotBytes) {
       await this.until(() => this.held.size === 0, signal);
-      await this.resize(roundUp(bytes + SLOT_SLACK_BYTES, SLOT_ALIGN_BYTES));
+      await this.resize(roundUp(IMAGE_ALIGN_BYTES + bytes + SLOT_SLACK_BYTES, SLOT_ALIGN_BYTES));
     }
     await this.until(() => this.freeSlots.length > 0, signal);
     const slot = this.freeSlots.shift()!;
-    const offset = slot * this.slotBytes;
+    const offset = slot * this.slotBytes + lead;
     const id = this.nextId++;
     this.held.set(id, slot);
     await this.file!.write(batch.message, 0, bytes, offset);
