@@ -37,8 +37,9 @@ export const BENCH_COMMAND = command({
       (only with --only allreduce; --quick: one round, the paper size cut by 16)
   (l) in-process crops/s, uint8 and float32, without and with the usual augmentation (mirror, quarter turns,
       scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
-  (m) MB/s of one stream to a TypeScript client on the same-host path (shared memory) against the normal
-      stream and raw TCP loopback, 3 alternating rounds (only with --only same-host)
+  (m) MB/s and CPU s/GB of one stream on the same-host path (shared memory) against the normal stream, to
+      a TypeScript client and to the Python client, and raw TCP loopback; 3 alternating rounds (only with
+      --only same-host)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
