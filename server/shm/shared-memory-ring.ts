@@ -32,6 +32,7 @@ export interface RingBatch {
  */
 export class SharedMemoryRing {
   readonly path: string;
+  readonly directory: string;
   private file: FileHandle | null = null;
   private slotBytes = 0;
   private nextId = 0n;
@@ -47,6 +48,7 @@ export class SharedMemoryRing {
     private readonly slots: number,
     streamId: string,
   ) {
+    this.directory = directory;
     this.path = path.join(
       directory,
       `voxelfeed-ring-${process.pid}-${streamId}-${randomBytes(8).toString('hex')}`,

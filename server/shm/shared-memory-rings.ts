@@ -1,3 +1,4 @@
+import { removeStaleRings } from './remove-stale-rings.js';
 import type { SharedMemoryRing } from './shared-memory-ring.js';
 
 /**
@@ -15,11 +16,21 @@ export const DEFAULT_RETIRED_RING_GRACE_MS = 60_000;
 export class SharedMemoryRings {
   private readonly rings = new Map<string, SharedMemoryRing>();
   private readonly retiring = new Map<SharedMemoryRing, NodeJS.Timeout>();
+  /** Directories already swept for files of servers that died. */
+  private readonly swept = new Set<string>();
 
   constructor(private readonly retiredGraceMs = DEFAULT_RETIRED_RING_GRACE_MS) {}
 
+  /**
+   * A new stream's ring. The first in a directory also removes files there that servers which died (killed,
+   * out of memory) left behind: nothing else would.
+   */
   add(ring: SharedMemoryRing): void {
     this.rings.set(ring.path, ring);
+    if (!this.swept.has(ring.directory)) {
+      this.swept.add(ring.directory);
+      void removeStaleRings(ring.directory);
+    }
   }
 
   /** Releases batches of the ring at `path`; a ring that is gone (its stream over) has nothing to release. */
