@@ -12,7 +12,7 @@ export const SHARED_MEMORY_METADATA_KEY = 'voxelfeed-shared-memory';
 
 export interface SameHostDeps {
   readonly rings: SharedMemoryRings;
-  /** Batches a stream's file holds at most (the stream's --max-unflushed-batches). */
+  /** Batches a stream's file holds at most (the service limit maxUnflushedBatches). */
   readonly slots: number;
   readonly streamId: string;
   readonly log: Logger;

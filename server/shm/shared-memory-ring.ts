@@ -24,7 +24,7 @@ export interface RingBatch {
 
 /**
  * One same-host stream's file of batches: `slots` slots, each holding one batch message until the client
- * releases it, so the file holds at most `slots` batches (the stream's `--max-unflushed-batches`, the batches
+ * releases it, so the file holds at most `slots` batches (the service limit `maxUnflushedBatches`, the batches
  * the normal stream may hold in gRPC's buffers). Slots are sized for the first batch; a batch that does not
  * fit waits until every slot is released and the slots grow. The file is created with mode 0600 under
  * `directory` (the client's probe showed it sees that directory), named after this process so that files of

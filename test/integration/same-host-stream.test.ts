@@ -144,7 +144,7 @@ describe('the same-host path of StreamBatches on a real server', () => {
     assert.equal(expected.length, STEPS);
   });
 
-  it('writes at most max-unflushed-batches batches ahead of the releases, and reuses a slot only once released', async () => {
+  it('writes at most maxUnflushedBatches batches ahead of the releases, and reuses a slot only once released', async () => {
     const probePath = path.join(directory, `voxelfeed-probe-${randomBytes(16).toString('hex')}`);
     const probeToken = randomBytes(16).toString('hex');
     writeFileSync(probePath, probeToken);
