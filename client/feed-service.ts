@@ -5,6 +5,7 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type Metadata,
   makeGenericClientConstructor,
   type ServiceError,
@@ -63,11 +64,9 @@ export interface FeedGrpcClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<FeedTileBatch>;
   releaseSharedBatches(
-    request: ReleaseSharedBatchesRequest,
     metadata: Metadata,
-    options: Partial<CallOptions>,
     callback: Callback<ReleaseSharedBatchesResponse>,
-  ): ClientUnaryCall;
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
   reportTrainerStats(
     request: TrainerStats,
     metadata: Metadata,

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import type { Metadata } from '@grpc/grpc-js';
-import { SharedMemoryBatch } from '@voxelfeed/proto';
+import type { ClientWritableStream, Metadata } from '@grpc/grpc-js';
+import { type ReleaseSharedBatchesRequest, SharedMemoryBatch } from '@voxelfeed/proto';
 import { decodeBatch } from './decode-batch.js';
 import type { FeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
@@ -17,15 +17,14 @@ const SHARED_MEMORY_FIELD = 11;
  * batch is byte-identical to it; then its place is released to the server. A message without it (the server
  * refused the probe) is decoded as it is.
  *
- * Releases are sent as ReleaseSharedBatches calls, one at a time: ids released while one is in flight go
- * together in the next, so a fast stream makes few calls. A release lost with its connection needs no
- * retry: the stream fails with it and resumes on a new call with a new file.
+ * Releases go as messages of one ReleaseSharedBatches call per stream call, opened with the first release
+ * and ended with the stream (a unary call per batch cost about 0.7 ms of CPU on both sides). A release lost
+ * with its connection needs no retry: the stream fails with it and resumes on a new call with a new file.
  */
 export class SharedMemoryBatchReader {
   private file: { readonly path: string; readonly fd: number } | null = null;
-  private pending: bigint[] = [];
-  private pendingPath = '';
-  private releasing = false;
+  /** The call that carries this stream's releases, opened with the first. */
+  private releases: ClientWritableStream<ReleaseSharedBatchesRequest> | null = null;
   private closed = false;
 
   constructor(
@@ -59,9 +58,11 @@ export class SharedMemoryBatchReader {
     return decodeBatch(buffer.subarray(lead));
   }
 
-  /** The call is over: closes the file (its batches were read; releases still pending go out). */
+  /** The call is over: closes the file (its batches were read) and ends the releases' call. */
   close(): void {
     this.closed = true;
+    this.releases?.end();
+    this.releases = null;
     if (this.file !== null) closeSync(this.file.fd);
     this.file = null;
   }
@@ -87,26 +88,17 @@ export class SharedMemoryBatchReader {
   }
 
   private release(path: string, id: bigint): void {
-    if (this.pendingPath !== path) this.pending = [];
-    this.pendingPath = path;
-    this.pending.push(id);
-    this.sendReleases();
-  }
-
-  private sendReleases(): void {
-    if (this.releasing || this.pending.length === 0) return;
-    const ids = this.pending;
-    this.pending = [];
-    this.releasing = true;
-    try {
-      this.client.releaseSharedBatches({ path: this.pendingPath, ids }, this.metadata(), {}, () => {
-        this.releasing = false;
-        this.sendReleases();
-      });
-    } catch {
-      // The client was closed: its streams are over, and the server removes their files without releases.
-      this.pending = [];
+    if (this.releases === null) {
+      try {
+        this.releases = this.client.releaseSharedBatches(this.metadata(), () => {});
+      } catch {
+        // The client was closed: its streams are over, and the server removes their files without releases.
+        return;
+      }
+      // A failed call (the connection lost) fails the stream too, which resumes with a new file.
+      this.releases.on('error', () => {});
     }
+    this.releases.write({ path, ids: [id] });
   }
 }
 

@@ -175,11 +175,11 @@ describe('the same-host path of StreamBatches on a real server', () => {
       assert.ok(slotBytes >= Number(first.length));
       assert.ok(received.every((batch) => batch.image.length === 0 && batch.sharedMemory !== undefined));
       assert.equal(statSync(first.path).size, UNFLUSHED * slotBytes, 'the file holds the slots only');
-      await new Promise<void>((resolve, reject) =>
-        server.client.releaseSharedBatches({ path: first.path, ids: [first.id] }, (error) =>
-          error ? reject(error) : resolve(),
-        ),
-      );
+      await new Promise<void>((resolve, reject) => {
+        const releases = server.client.releaseSharedBatches((error) => (error ? reject(error) : resolve()));
+        releases.write({ path: first.path, ids: [first.id] });
+        releases.end();
+      });
       await count(UNFLUSHED + 1);
       const third = received[UNFLUSHED]!.sharedMemory!;
       assert.equal(third.offset, first.offset, 'the released slot is the one reused');

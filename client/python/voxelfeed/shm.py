@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import mmap
 import os
+import queue
 import secrets
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -55,6 +55,31 @@ class _Probe:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+class _Releases:
+    """One ReleaseSharedBatches call per stream call: each release is a message of it, sent by grpc's thread
+    from a queue, so releasing never blocks the consumer."""
+
+    def __init__(self, channel: grpc.Channel, metadata: tuple):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        method = channel.stream_unary(
+            SERVICE + "ReleaseSharedBatches",
+            request_serializer=pb.ReleaseSharedBatchesRequest.SerializeToString,
+            response_deserializer=pb.ReleaseSharedBatchesResponse.FromString,
+        )
+        self._future = method.future(self._requests(), metadata=metadata)
+
+    def _requests(self):
+        while (request := self._queue.get()) is not None:
+            yield request
+
+    def release(self, path: str, ident: int) -> None:
+        self._queue.put(pb.ReleaseSharedBatchesRequest(path=path, ids=[ident]))
+
+    def end(self) -> None:
+        """No more releases: the call ends (a failed one, with its connection, needs nothing more)."""
+        self._queue.put(None)
 
 
 class _Mapping:
@@ -100,8 +125,9 @@ class _SharedMemoryCursor(_StepCursor):
         self.call = None
         self.metadata: tuple = ()
         self.lock = threading.Lock()
-        # (release method, path, id) of each batch handed out and not yet released, oldest first.
-        self.taken: list[tuple[Callable, str, int]] = []
+        # (step, releases, path, id) of each batch taken from the call and not yet released, oldest first.
+        self.taken: list[tuple[int, _Releases, str, int]] = []
+        self.releases: _Releases | None = None
 
     def next_request(self) -> pb.StreamBatchesRequest:
         wire = super().next_request()
@@ -116,6 +142,21 @@ class _SharedMemoryCursor(_StepCursor):
         self.channel = channel
         self.metadata = metadata
         self.call = call
+        # Releases go to the server that wrote the batches: one call per stream call, opened with it.
+        with self.lock:
+            previous, self.releases = self.releases, None
+        if previous is not None and not any(entry[1] is previous for entry in self.taken):
+            previous.end()
+
+    def end_releases(self) -> None:
+        """The stream is closed: ends the release calls once every batch is released."""
+        with self.lock:
+            calls = {id(entry[1]): entry[1] for entry in self.taken}
+            if self.releases is not None:
+                calls[id(self.releases)] = self.releases
+            self.releases = None
+        for releases in calls.values():
+            releases.end()
 
     def call_ended(self) -> None:
         self._remove_probe()
@@ -136,13 +177,10 @@ class _SharedMemoryCursor(_StepCursor):
         self.next_step = batch.step + self.stride
         self.received += 1
         self.steps_in_epoch = batch.steps_in_epoch
-        release = self.channel.unary_unary(
-            SERVICE + "ReleaseSharedBatches",
-            request_serializer=pb.ReleaseSharedBatchesRequest.SerializeToString,
-            response_deserializer=pb.ReleaseSharedBatchesResponse.FromString,
-        )
         with self.lock:
-            self.taken.append((batch.step, release, pointer.path, pointer.id))
+            if self.releases is None:
+                self.releases = _Releases(self.channel, self.metadata)
+            self.taken.append((batch.step, self.releases, pointer.path, pointer.id))
         return batch
 
     def release_through(self, step: float) -> None:
@@ -150,11 +188,8 @@ class _SharedMemoryCursor(_StepCursor):
         with self.lock:
             count = sum(1 for entry in self.taken if entry[0] <= step)
             done, self.taken = self.taken[:count], self.taken[count:]
-        for _, release, path, ident in done:
-            try:
-                release.future(pb.ReleaseSharedBatchesRequest(path=path, ids=[ident]), metadata=self.metadata)
-            except Exception:  # noqa: BLE001 - a closed channel: its stream is over and its file goes with it
-                pass
+        for _, releases, path, ident in done:
+            releases.release(path, ident)
 
     def _view(self, head: pb.Batch, pointer: pb.SharedMemoryBatch) -> Batch:
         shape = tuple(head.shape)
@@ -207,13 +242,20 @@ class SharedBatchStream(BatchStream):
 
     def __next__(self) -> Batch:
         self._cursor.release_through(self._last_step)
-        batch = super().__next__()
+        try:
+            batch = super().__next__()
+        except BaseException:
+            # The end (or an error): nothing more to hand out, so nothing more to release after this.
+            self._cursor.release_through(float("inf"))
+            self._cursor.end_releases()
+            raise
         self._last_step = batch.step
         return batch
 
     def close(self, error=None) -> None:
         super().close(error)
         self._cursor.release_through(float("inf"))
+        self._cursor.end_releases()
         self._cursor.call_ended()
 
 

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -3536,12 +3538,14 @@ export const VoxelFeedService = {
     responseDeserialize: (value: Buffer): TileBatch => TileBatch.decode(value),
   },
   /**
-   * Same-host streams (StreamBatchesRequest.shared_memory): the client is done with these batches, so the
-   * server may write others where they lay. Releasing an id twice, or after the stream ended, does nothing.
+   * Same-host streams (StreamBatchesRequest.shared_memory): each message says the client is done with these
+   * batches, so the server may write others where they lay. One call per same-host stream, open while it runs:
+   * a release is then one small message, not a call. Releasing an id twice, or after the stream ended, does
+   * nothing; the response comes when the client ends the call.
    */
   releaseSharedBatches: {
     path: "/voxelfeed.v1.VoxelFeed/ReleaseSharedBatches" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: false as const,
     requestSerialize: (value: ReleaseSharedBatchesRequest): Buffer =>
       Buffer.from(ReleaseSharedBatchesRequest.encode(value).finish()),
@@ -3567,10 +3571,12 @@ export interface VoxelFeedServer extends UntypedServiceImplementation {
    */
   streamTiles: handleServerStreamingCall<StreamTilesRequest, TileBatch>;
   /**
-   * Same-host streams (StreamBatchesRequest.shared_memory): the client is done with these batches, so the
-   * server may write others where they lay. Releasing an id twice, or after the stream ended, does nothing.
+   * Same-host streams (StreamBatchesRequest.shared_memory): each message says the client is done with these
+   * batches, so the server may write others where they lay. One call per same-host stream, open while it runs:
+   * a release is then one small message, not a call. Releasing an id twice, or after the stream ended, does
+   * nothing; the response comes when the client ends the call.
    */
-  releaseSharedBatches: handleUnaryCall<ReleaseSharedBatchesRequest, ReleaseSharedBatchesResponse>;
+  releaseSharedBatches: handleClientStreamingCall<ReleaseSharedBatchesRequest, ReleaseSharedBatchesResponse>;
 }
 
 export interface VoxelFeedClient extends Client {
@@ -3640,24 +3646,27 @@ export interface VoxelFeedClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<TileBatch>;
   /**
-   * Same-host streams (StreamBatchesRequest.shared_memory): the client is done with these batches, so the
-   * server may write others where they lay. Releasing an id twice, or after the stream ended, does nothing.
+   * Same-host streams (StreamBatchesRequest.shared_memory): each message says the client is done with these
+   * batches, so the server may write others where they lay. One call per same-host stream, open while it runs:
+   * a release is then one small message, not a call. Releasing an id twice, or after the stream ended, does
+   * nothing; the response comes when the client ends the call.
    */
   releaseSharedBatches(
-    request: ReleaseSharedBatchesRequest,
     callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
-  ): ClientUnaryCall;
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
   releaseSharedBatches(
-    request: ReleaseSharedBatchesRequest,
     metadata: Metadata,
     callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
-  ): ClientUnaryCall;
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
   releaseSharedBatches(
-    request: ReleaseSharedBatchesRequest,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
+  releaseSharedBatches(
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
-  ): ClientUnaryCall;
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
 }
 
 export const VoxelFeedClient = makeGenericClientConstructor(VoxelFeedService, "voxelfeed.v1.VoxelFeed") as unknown as {
