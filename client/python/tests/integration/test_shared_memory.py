@@ -105,3 +105,31 @@ def test_a_probe_the_server_cannot_read_back_gives_the_normal_stream(server, dir
     assert not any(_mapped(b.image) for b in actual)
     assert all(np.array_equal(a.image, e) for a, e in zip(actual, expected, strict=True))
     assert _wait_empty(directory) == []
+
+
+def test_a_client_killed_mid_stream_leaves_no_file(server, directory):
+    import subprocess
+    import sys
+
+    from conftest import PYTHON_ROOT
+
+    script = (
+        "import sys, time\n"
+        "from voxelfeed import FeedClient\n"
+        "client = FeedClient(sys.argv[1])\n"
+        f"stream = client.stream_batches(shared_memory=sys.argv[2], **{REQUEST!r})\n"
+        "next(stream)\n"
+        "print('got', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, server.address, directory],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(PYTHON_ROOT)},
+    )
+    try:
+        assert child.stdout.readline().strip() == "got"
+        assert any(name.startswith("voxelfeed-ring-") for name in os.listdir(directory))
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert _wait_empty(directory) == [], "the server removed the killed client's stream file"
