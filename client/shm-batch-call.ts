@@ -3,7 +3,7 @@ import { type StreamBatchesRequest, VoxelFeedService } from '@voxelfeed/proto';
 import type { FeedBatch } from './feed-batch.js';
 import type { FeedGrpcClient } from './feed-service.js';
 import { SharedMemoryBatchReader } from './shm-batch-reader.js';
-import { writeSharedMemoryProbe } from './shm-probe.js';
+import { type SharedMemoryProbe, writeSharedMemoryProbe } from './shm-probe.js';
 
 /** The response metadata key of the server's answer: `on`, or `refused: <why>`. */
 export const SHARED_MEMORY_METADATA_KEY = 'voxelfeed-shared-memory';
@@ -26,7 +26,8 @@ export interface SharedMemoryCallOptions {
 /**
  * A StreamBatches call that asks for the same-host path: writes a probe file for the server to read back,
  * removes it once the server has answered (or the call has ended), and decodes messages with a
- * SharedMemoryBatchReader, so the call yields the same FeedBatch values as the normal stream either way.
+ * SharedMemoryBatchReader, so the call yields the same FeedBatch values as the normal stream either way. A
+ * probe that cannot be written (no such directory on this host) makes it the normal call.
  */
 export function openSharedMemoryBatchCall(
   client: FeedGrpcClient,
@@ -35,7 +36,15 @@ export function openSharedMemoryBatchCall(
   metadataFor: () => Metadata,
   options: SharedMemoryCallOptions,
 ): ClientReadableStream<FeedBatch> {
-  const probe = writeSharedMemoryProbe(options.directory);
+  let probe: SharedMemoryProbe;
+  try {
+    probe = writeSharedMemoryProbe(options.directory);
+  } catch (error) {
+    // No such directory here (no /dev/shm), or not writable: the normal stream, and the reason.
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    options.onAnswer?.({ used: false, reason: `cannot write a probe in ${options.directory} (${code})` });
+    return client.streamBatches(request, metadata);
+  }
   const reader = new SharedMemoryBatchReader(client, metadataFor);
   const method = VoxelFeedService.streamBatches;
   const call = client.makeServerStreamRequest<StreamBatchesRequest, FeedBatch>(

@@ -144,6 +144,15 @@ describe('the same-host path of StreamBatches on a real server', () => {
     assert.equal(expected.length, STEPS);
   });
 
+  it('streams normally and says why when this host has no such directory', async () => {
+    const request = exactEpochRequest(dataset, { steps: STEPS, batchSize: 2, seed: 5 });
+    const expected = await referenceFingerprints(server.address, request);
+    const answers: SharedMemoryAnswer[] = [];
+    const missing = path.join(directory, 'missing');
+    assert.deepEqual(await fingerprints(server.address, request, missing, answers), expected);
+    assert.deepEqual(answers, [{ used: false, reason: `cannot write a probe in ${missing} (ENOENT)` }]);
+  });
+
   it('writes at most maxUnflushedBatches batches ahead of the releases, and reuses a slot only once released', async () => {
     const probePath = path.join(directory, `voxelfeed-probe-${randomBytes(16).toString('hex')}`);
     const probeToken = randomBytes(16).toString('hex');

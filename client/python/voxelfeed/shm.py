@@ -132,8 +132,15 @@ class _SharedMemoryCursor(_StepCursor):
     def next_request(self) -> pb.StreamBatchesRequest:
         wire = super().next_request()
         self._remove_probe()
-        self.probe = _Probe(self.directory)
         self.answered = False
+        try:
+            self.probe = _Probe(self.directory)
+        except OSError as error:
+            # No such directory here (no /dev/shm), or not writable: the normal stream, and the reason.
+            self.answered = True
+            if self.on_answer is not None:
+                self.on_answer(SharedMemoryAnswer(False, f"cannot write a probe in {self.directory} ({error.strerror})"))
+            return wire
         wire.shared_memory.probe_path = self.probe.path
         wire.shared_memory.probe_token = self.probe.token
         return wire

@@ -107,6 +107,16 @@ def test_a_probe_the_server_cannot_read_back_gives_the_normal_stream(server, dir
     assert _wait_empty(directory) == []
 
 
+def test_a_directory_this_host_lacks_gives_the_normal_stream(server, directory):
+    answers = []
+    missing = os.path.join(directory, "missing")
+    with FeedClient(server.address) as client:
+        expected = [b.image.copy() for b in client.stream_batches(**REQUEST)]
+        actual = [b.image.copy() for b in client.stream_batches(shared_memory=missing, on_shared_memory=answers.append, **REQUEST)]
+    assert answers == [shm_module.SharedMemoryAnswer(False, f"cannot write a probe in {missing} (No such file or directory)")]
+    assert all(np.array_equal(a, e) for a, e in zip(actual, expected, strict=True))
+
+
 def test_a_client_killed_mid_stream_leaves_no_file(server, directory):
     import subprocess
     import sys
