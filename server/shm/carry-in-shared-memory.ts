@@ -1,9 +1,14 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { SharedMemoryBatch } from '@voxelfeed/proto';
 import { type EncodedBatch, GRPC_FRAME_HEADER_BYTES } from '../batches/encoded-batch.js';
-import type { HeldMessage } from '../service/serve-message-stream.js';
+import type { HeldBatch } from '../batches/held-batches.js';
 import type { SharedMemoryRing } from './shared-memory-ring.js';
 import type { SharedMemoryRings } from './shared-memory-rings.js';
+
+/** A message of batch memory as the service sends it: its batch, and how its buffer goes back. */
+export interface HeldMessage extends HeldBatch {
+  readonly batch: EncodedBatch;
+}
 
 /** Batch.shared_memory. */
 const SHARED_MEMORY_FIELD = 11;

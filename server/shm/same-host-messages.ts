@@ -1,8 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { SharedMemoryRequest } from '@voxelfeed/proto';
 import type { Logger } from '../log/logger.js';
-import type { HeldMessage } from '../service/serve-message-stream.js';
-import { carryInSharedMemory } from './carry-in-shared-memory.js';
+import { carryInSharedMemory, type HeldMessage } from './carry-in-shared-memory.js';
 import { SharedMemoryRing } from './shared-memory-ring.js';
 import type { SharedMemoryRings } from './shared-memory-rings.js';
 import { verifySharedMemoryProbe } from './verify-shared-memory-probe.js';
