@@ -87,11 +87,14 @@ export class SharedMemoryRing {
       await this.resize(roundUp(IMAGE_ALIGN_BYTES + bytes + SLOT_SLACK_BYTES, SLOT_ALIGN_BYTES));
     }
     await this.until(() => this.freeSlots.length > 0, signal);
+    const file = this.file;
+    // Closed while waiting (the server stopping): the stream is over.
+    if (this.closed || file === null) throw new Error('the shared-memory ring was closed');
     const slot = this.freeSlots.shift()!;
     const offset = slot * this.slotBytes + lead;
     const id = this.nextId++;
     this.held.set(id, slot);
-    await this.file!.write(batch.message, 0, bytes, offset);
+    await file.write(batch.message, 0, bytes, offset);
     return {
       id,
       offset: BigInt(offset),
