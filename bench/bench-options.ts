@@ -3,19 +3,30 @@ import { formatHelp } from '../common/cli/format-help.js';
 import { choice, decimal, flag } from '../common/cli/option-kinds.js';
 import { parseCommandLine, throwIfProblems } from '../common/cli/parse-command-line.js';
 
+/** The parts `--only` runs alone (the letters in the summary below say what each measures). */
+const BENCH_PARTS = [
+  'cache-window',
+  'grpc',
+  'torch',
+  'tiles',
+  'allreduce',
+  'augment',
+  'allocations',
+  'same-host',
+] as const;
+
 export interface BenchOptions {
   /** 8 series and shorter runs: a smoke test, not a measurement. */
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | 'allocations' | null;
+  readonly only: (typeof BENCH_PARTS)[number] | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
-  usage:
-    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment|allocations]',
+  usage: `Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only ${BENCH_PARTS.join('|')}]`,
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -41,6 +52,9 @@ export const BENCH_COMMAND = command({
       time and CPU: the in-process pipeline from a warm cache (uint8, float32, augmented, and through the
       streaming call's write path), 5 alternating rounds of 200 batches, then where the bytes are allocated
       (sampled; 16 series of 128x192x192; only with --only allocations; --quick: 8 series, 3 rounds of 40)
+  (n) MB/s and CPU s/GB of one stream on the same-host path (shared memory) against the normal stream, to
+      a TypeScript client and to the Python client, and raw TCP loopback; 3 alternating rounds (only with
+      --only same-host)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -54,14 +68,9 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(
-        ['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment', 'allocations'] as const,
-        {
-          placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment|allocations',
-        },
-      ),
+      kind: choice(BENCH_PARTS, { placeholder: BENCH_PARTS.join('|') }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone; same-host runs (n) alone",
     }),
   },
 });

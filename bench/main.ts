@@ -16,6 +16,8 @@ import { benchInferTiles } from './infer-tiles.js';
 import { benchMetricsCost } from './metrics-cost.js';
 import { benchPerCropDecode } from './per-crop-decode.js';
 import { benchReplicaGroups } from './replica-groups.js';
+import { benchSameHost } from './same-host.js';
+import { sameHostReport } from './same-host-report.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTorchLoader, type TorchLoaderRun } from './torch-loader.js';
 import { benchTrainerIdle } from './trainer-idle.js';
@@ -109,6 +111,18 @@ async function main(): Promise<void> {
       rounds: quick ? 2 : 3,
     });
     process.stdout.write(`${run.table}\n\n${JSON.stringify(run.json)}\n`);
+    return;
+  }
+  if (options.only === 'same-host') {
+    const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+    const run = await benchSameHost(dir, {
+      seconds: Math.max(1, seconds / 2),
+      rounds: 3,
+      batchSize,
+      crop,
+      series,
+    });
+    process.stdout.write(sameHostReport(run));
     return;
   }
   if (options.only === 'grpc') {

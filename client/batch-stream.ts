@@ -2,6 +2,8 @@ import type { StreamBatchesRequest } from '@voxelfeed/proto';
 import type { FeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 import { type ResumableCall, type ResumableStreamDeps, resumableStream } from './resumable-stream.js';
+import { openSharedMemoryBatchCall, type SharedMemoryAnswer } from './shm-batch-call.js';
+import { DEFAULT_SHARED_MEMORY_DIRECTORY } from './shm-probe.js';
 
 export interface StreamBatchesOptions {
   /**
@@ -14,6 +16,15 @@ export interface StreamBatchesOptions {
   onQueueDepth?: (depth: number) => void;
   /** Called before each retry after a connection failure (logs, metrics). */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * The same-host path (docs/same-host.md): for a trainer on the server's host, batches are handed over in
+   * shared memory instead of the socket. `true` uses /dev/shm; `{ directory }` another directory both see.
+   * Batches are the same either way; where the server cannot read this host's probe (another host) the
+   * stream is the normal one, and `onSharedMemory` says why.
+   */
+  sharedMemory?: boolean | { readonly directory?: string };
+  /** Called on each call of a `sharedMemory` stream with the server's answer (logs, tests). */
+  onSharedMemory?: (answer: SharedMemoryAnswer) => void;
 }
 
 export interface RetryEvent {
@@ -54,13 +65,22 @@ function batchCalls(request: StreamBatchesRequest, options: StreamBatchesOptions
   /** Batches that reached the queue: what `max_steps` counts. */
   let received = 0;
   let stepsInEpoch = Number.POSITIVE_INFINITY;
+  const shared = options.sharedMemory;
+  const directory =
+    shared === undefined || shared === false
+      ? null
+      : ((shared === true ? undefined : shared.directory) ?? DEFAULT_SHARED_MEMORY_DIRECTORY);
   return {
     method: 'StreamBatches',
     rank: request.rank,
     open: (client, metadata) => {
       const remaining = maxSteps === 0 ? 0 : maxSteps - received;
       const wire = { ...request, startStep: BigInt(nextStep), maxSteps: BigInt(remaining) };
-      return client.streamBatches(wire, metadata);
+      if (directory === null) return client.streamBatches(wire, metadata);
+      return openSharedMemoryBatchCall(client, wire, metadata, () => metadata.clone(), {
+        directory,
+        onAnswer: options.onSharedMemory,
+      });
     },
     accept: (batch, address) => {
       if (batch.step !== nextStep) {

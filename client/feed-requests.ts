@@ -84,6 +84,8 @@ export function toStreamBatchesRequest(input: StreamBatchesInput): StreamBatches
     startStep: uint53(input.startStep ?? 0, 'startStep', problems),
     maxSteps: uint53(input.maxSteps ?? 0, 'maxSteps', problems),
     stepStride: uint32(input.stepStride ?? 1, 'stepStride', problems),
+    // Set per call by the same-host path (shm-batch-calls.ts), which writes a probe for each.
+    sharedMemory: undefined,
   };
   throwIfProblems(problems, 'stream request');
   return request;

@@ -5,6 +5,7 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type Metadata,
   makeGenericClientConstructor,
   type ServiceError,
@@ -13,6 +14,8 @@ import {
   type DatasetInfo,
   type GetDatasetInfoRequest,
   type GetSampleRequest,
+  type ReleaseSharedBatchesRequest,
+  type ReleaseSharedBatchesResponse,
   type ReportTrainerStatsResponse,
   type StreamBatchesRequest,
   type StreamTilesRequest,
@@ -60,6 +63,10 @@ export interface FeedGrpcClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<FeedTileBatch>;
+  releaseSharedBatches(
+    metadata: Metadata,
+    callback: Callback<ReleaseSharedBatchesResponse>,
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
   reportTrainerStats(
     request: TrainerStats,
     metadata: Metadata,

@@ -35,5 +35,7 @@ export { type ParsedAddress, parseAddress } from './parse-address.js';
 export type { NrrdEncoding } from './prediction-nrrd-header.js';
 export { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
 export type { Shape3 } from './shape3.js';
+export type { SharedMemoryAnswer } from './shm-batch-call.js';
+export { DEFAULT_SHARED_MEMORY_DIRECTORY } from './shm-probe.js';
 export { type MergedSlab, type SlabSink, TileMerger, type TileMergerOptions } from './tile-merger.js';
 export type { StreamTilesOptions, TileRetryEvent } from './tile-stream.js';

@@ -51,6 +51,7 @@ export function streamRequest(options: LoadOptions): StreamBatchesRequest {
     maxSteps: BigInt(options.steps),
     split: undefined,
     stepStride: 1,
+    sharedMemory: undefined,
   };
 }
 

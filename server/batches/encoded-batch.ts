@@ -41,11 +41,11 @@ export const GRPC_FRAME_HEADER_BYTES = 5;
 const BATCH_TENSOR_FIELDS = { image: 6, mask: 7 } as const;
 
 export function layOutEncodedBatch(
-  header: Omit<Batch, 'image' | 'mask'>,
+  header: Omit<Batch, 'image' | 'mask' | 'sharedMemory'>,
   imageBytes: number,
   maskBytes: number,
 ): EncodedBatchLayout {
-  const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY }).finish();
+  const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY, sharedMemory: undefined }).finish();
   return layOutTensorMessage(head, BATCH_TENSOR_FIELDS, imageBytes, maskBytes);
 }
 
@@ -109,9 +109,9 @@ export function writeEncodedBatch(layout: EncodedBatchLayout, backing: Buffer): 
 export function finishEncodedBatch(
   layout: EncodedBatchLayout,
   backing: Buffer,
-  header: Omit<Batch, 'image' | 'mask'>,
+  header: Omit<Batch, 'image' | 'mask' | 'sharedMemory'>,
 ): EncodedBatch {
-  const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY }).finish();
+  const head = Batch.encode({ ...header, image: EMPTY, mask: EMPTY, sharedMemory: undefined }).finish();
   if (head.byteLength > layout.head.byteLength) {
     throw new RangeError(
       `the batch's fields take ${head.byteLength} bytes; its layout has room for ${layout.head.byteLength}`,
@@ -122,7 +122,7 @@ export function finishEncodedBatch(
 
 /** A batch in a buffer of its own (GetSample, tests); streams take theirs from the server's batch memory. */
 export function allocateEncodedBatch(
-  header: Omit<Batch, 'image' | 'mask'>,
+  header: Omit<Batch, 'image' | 'mask' | 'sharedMemory'>,
   imageBytes: number,
   maskBytes: number,
 ): EncodedBatch {

@@ -13,11 +13,13 @@ import type { EncodedBatch } from '../batches/encoded-batch.js';
 import type { DatasetRegistry } from '../batches/served-dataset.js';
 import { StreamAdmission } from '../batches/stream-admission.js';
 import type { Logger } from '../log/logger.js';
+import { SharedMemoryRings } from '../shm/shared-memory-rings.js';
 import { createCallTelemetryInterceptor } from '../telemetry/call-telemetry-interceptor.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { createReflectionService } from './create-reflection-service.js';
 import { createGetDatasetInfoHandler } from './handle-get-dataset-info.js';
 import { createGetSampleHandler } from './handle-get-sample.js';
+import { createReleaseSharedBatchesHandler } from './handle-release-shared-batches.js';
 import { createReportTrainerStatsHandler } from './handle-report-trainer-stats.js';
 import { createStreamBatchesHandler } from './handle-stream-batches.js';
 import { createStreamTilesHandler } from './handle-stream-tiles.js';
@@ -144,7 +146,8 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
     // One count for both streaming methods: each open stream holds messages in memory and a share of the CPU.
     admission: new StreamAdmission(options.limits),
   };
-  const handleBatches = createStreamBatchesHandler(streamDeps);
+  const sharedMemory = new SharedMemoryRings();
+  const handleBatches = createStreamBatchesHandler({ ...streamDeps, sharedMemory });
   const handleTiles = createStreamTilesHandler(streamDeps);
   const openStreams = new Set<StreamCall>();
   let streamsClosed: (() => void) | null = null;
@@ -165,6 +168,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
     streamTiles: tracked(handleTiles),
     getSample: createGetSampleHandler(deps),
     reportTrainerStats: createReportTrainerStatsHandler({ store: options.trainerStats, log: options.log }),
+    releaseSharedBatches: createReleaseSharedBatchesHandler({ rings: sharedMemory }),
   });
   const health = new HealthImplementation({ '': 'SERVING', [VOXELFEED_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
@@ -188,7 +192,8 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(VOXELFEED_SERVICE_NAME, 'NOT_SERVING');
       const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      if (await settlesWithin(closed, graceMs)) return;
+      // Files of same-host streams that ended but whose batches were not all released go with the server.
+      if (await settlesWithin(closed, graceMs)) return await sharedMemory.closeAll();
       // grpc-js's forceShutdown alone would end open streams with CANCELLED, which clients take as final.
       draining.start();
       const allEnded =
@@ -201,6 +206,7 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       // A status handed to the connection goes out on its next write: one turn of the event loop.
       await new Promise<void>((resolve) => setImmediate(resolve));
       server.forceShutdown();
+      await sharedMemory.closeAll();
     },
   };
 }

@@ -3,6 +3,7 @@ import {
   GetDatasetInfoRequest,
   GetSampleRequest,
   protobufPackage,
+  ReleaseSharedBatchesRequest,
   StreamBatchesRequest,
   StreamTilesRequest,
   TrainerStats,
@@ -53,6 +54,12 @@ export const serverVoxelFeedService = {
     ...VoxelFeedService.reportTrainerStats,
     requestDeserialize: decodeOrMark(`${protobufPackage}.TrainerStats`, (bytes) =>
       TrainerStats.decode(bytes),
+    ),
+  },
+  releaseSharedBatches: {
+    ...VoxelFeedService.releaseSharedBatches,
+    requestDeserialize: decodeOrMark(`${protobufPackage}.ReleaseSharedBatchesRequest`, (bytes) =>
+      ReleaseSharedBatchesRequest.decode(bytes),
     ),
   },
 } as const satisfies ServiceDefinition;

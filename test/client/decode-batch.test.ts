@@ -49,6 +49,7 @@ function header(dtype: DType, crop: readonly [number, number, number]): Omit<Bat
     samples: SAMPLES,
     rank: 1,
     worldSize: 4,
+    sharedMemory: undefined,
   };
 }
 

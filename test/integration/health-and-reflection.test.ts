@@ -52,6 +52,7 @@ describe('standard gRPC services', () => {
       assert.deepEqual(methods.map((method) => method.name).sort(), [
         'GetDatasetInfo',
         'GetSample',
+        'ReleaseSharedBatches',
         'ReportTrainerStats',
         'StreamBatches',
         'StreamTiles',

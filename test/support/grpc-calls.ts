@@ -40,6 +40,7 @@ export function baseStreamRequest(request: Partial<StreamBatchesRequest>): Strea
     maxSteps: 0n,
     split: undefined,
     stepStride: 0,
+    sharedMemory: undefined,
     ...request,
   };
 }

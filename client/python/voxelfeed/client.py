@@ -20,6 +20,7 @@ from .errors import FeedError, is_retryable, to_feed_error
 from .fork_guard import FORK_ADVICE, forked_after_grpc, note_grpc_used
 from .reconnect import ReconnectPolicy, backoff_delay_s, give_up_error
 from .requests import sample_request, stream_request, tiles_request, trainer_stats
+from .shm import DEFAULT_SHARED_MEMORY_DIRECTORY, SharedBatchStream, SharedMemoryAnswer
 from .stream import BatchStream, PrefetchStream, RetryEvent
 from .tiles.tile_stream import TileRetryEvent, TileStream
 
@@ -82,15 +83,33 @@ class FeedClient:
             details = f"a batch could not be read: {malformed}"
             raise FeedError("DATA_LOSS", details, f"GetSample on {self._channels.description}: {details}") from None
 
-    def stream_batches(self, *, on_retry: Callable[[RetryEvent], None] | None = None, **request: Any) -> BatchStream:
+    def stream_batches(
+        self,
+        *,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        shared_memory: bool | str = False,
+        on_shared_memory: Callable[[SharedMemoryAnswer], None] | None = None,
+        **request: Any,
+    ) -> BatchStream:
         """One rank's batches of one epoch (an iterator of Batch), prefetched and resumed at the next step after a
         connection failure. Keyword arguments as `stream_request`: crop_size and batch_size, and seed, epoch,
         rank, world_size, rank_groups, dtype, include_mask, sampling, split, start_step, max_steps, step_stride,
         dataset. Raises FeedError for a refused request, a lost volume (DATA_LOSS), or UNAVAILABLE once
-        reconnecting has failed `reconnect.max_attempts` times in a row."""
+        reconnecting has failed `reconnect.max_attempts` times in a row.
+
+        `shared_memory` (True: /dev/shm, or a directory both see): the same-host path (voxelfeed.shm); a batch's
+        arrays are then views of shared memory, valid until the next `next()`. `on_shared_memory` gets the
+        server's answer for each call (used, or why not: the stream is then the normal one)."""
         self._check_open()
         wire = stream_request(**request)
-        stream = BatchStream(self._channels, wire, self._prefetch, self._policy, on_retry)
+        if shared_memory:
+            directory = DEFAULT_SHARED_MEMORY_DIRECTORY if shared_memory is True else str(shared_memory)
+            stream: BatchStream = SharedBatchStream(
+                self._channels, wire, self._prefetch, self._policy, on_retry,
+                directory=directory, on_answer=on_shared_memory,
+            )
+        else:
+            stream = BatchStream(self._channels, wire, self._prefetch, self._policy, on_retry)
         self._streams.add(stream)
         return stream
 

@@ -229,6 +229,10 @@ class _Producer:
                         return None
                     call = method(wire, metadata=self.channels.metadata)
                     self._call = call
+                # A same-host stream's cursor (shm.py) releases batches on the channel that sent them.
+                call_started = getattr(cursor, "call_started", None)
+                if call_started is not None:
+                    call_started(channel, self.channels.metadata, call)
                 for raw in call:
                     if not self._put(cursor.take(raw)):
                         return None
@@ -244,6 +248,9 @@ class _Producer:
             finally:
                 with self._call_lock:
                     self._call = None
+                call_ended = getattr(cursor, "call_ended", None)
+                if call_ended is not None:
+                    call_ended()
             if cursor.complete():
                 return None
             # A CANCELLED this client did not ask for comes from the other side (a server ending its streams at

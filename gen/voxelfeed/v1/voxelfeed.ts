@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -253,6 +255,53 @@ export interface StreamBatchesRequest {
    * restores the step order. Batches do not depend on it: step k is the same batch in every stride.
    */
   stepStride: number;
+  /**
+   * Set: the client runs on the server's host and asks for the same-host path. The server writes each batch
+   * once into a file under the probe's directory (/dev/shm) and the stream carries where it lies
+   * (Batch.shared_memory). If the server cannot read the probe, it streams normally and its response
+   * metadata says why (`voxelfeed-shared-memory: refused: ...`); when it accepts it says `on`.
+   */
+  sharedMemory: SharedMemoryRequest | undefined;
+}
+
+/**
+ * Proves that client and server see the same shared-memory directory: the client writes `token` into a file
+ * `voxelfeed-probe-*` there and the server reads it back.
+ */
+export interface SharedMemoryRequest {
+  /** absolute, e.g. /dev/shm/voxelfeed-probe-<32 hex digits> */
+  probePath: string;
+  probeToken: string;
+}
+
+/**
+ * Where a same-host stream's batch lies: bytes [offset, offset + length) of the file at `path` hold the
+ * Batch message exactly as the normal stream sends it (image and mask included); the Batch that carries this
+ * has every field but image and mask. The bytes stay put until the client releases `id`
+ * (ReleaseSharedBatches), then the server may overwrite them. The file is removed when the stream ends.
+ */
+export interface SharedMemoryBatch {
+  path: string;
+  /** what ReleaseSharedBatches names; increasing within a stream */
+  id: bigint;
+  /** of the whole Batch message in the file */
+  offset: bigint;
+  length: bigint;
+  /** of the image tensor's bytes in the file */
+  imageOffset: bigint;
+  imageLength: bigint;
+  /** of the mask's bytes; mask_length 0 without include_mask */
+  maskOffset: bigint;
+  maskLength: bigint;
+}
+
+export interface ReleaseSharedBatchesRequest {
+  /** SharedMemoryBatch.path: names the stream */
+  path: string;
+  ids: bigint[];
+}
+
+export interface ReleaseSharedBatchesResponse {
 }
 
 export interface GetSampleRequest {
@@ -314,6 +363,8 @@ export interface Batch {
   samples: SampleInfo[];
   rank: number;
   worldSize: number;
+  /** Set on a same-host stream: image and mask are empty here and lie in shared memory. */
+  sharedMemory: SharedMemoryBatch | undefined;
 }
 
 /**
@@ -1406,6 +1457,7 @@ function createBaseStreamBatchesRequest(): StreamBatchesRequest {
     split: undefined,
     rankGroups: 0,
     stepStride: 0,
+    sharedMemory: undefined,
   };
 }
 
@@ -1468,6 +1520,9 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
     }
     if (message.stepStride !== 0) {
       writer.uint32(120).uint32(message.stepStride);
+    }
+    if (message.sharedMemory !== undefined) {
+      SharedMemoryRequest.encode(message.sharedMemory, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1615,6 +1670,14 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
             message.stepStride = reader.uint32();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.sharedMemory = SharedMemoryRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1651,6 +1714,371 @@ export const StreamBatchesRequest: MessageFns<StreamBatchesRequest> = {
       : undefined;
     message.rankGroups = object.rankGroups ?? 0;
     message.stepStride = object.stepStride ?? 0;
+    message.sharedMemory = (object.sharedMemory !== undefined && object.sharedMemory !== null)
+      ? SharedMemoryRequest.fromPartial(object.sharedMemory)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSharedMemoryRequest(): SharedMemoryRequest {
+  return { probePath: "", probeToken: "" };
+}
+
+export const SharedMemoryRequest: MessageFns<SharedMemoryRequest> = {
+  encode(message: SharedMemoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.probePath !== "") {
+      writer.uint32(10).string(message.probePath);
+    }
+    if (message.probeToken !== "") {
+      writer.uint32(18).string(message.probeToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SharedMemoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSharedMemoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.probePath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.probeToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SharedMemoryRequest>): SharedMemoryRequest {
+    return SharedMemoryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SharedMemoryRequest>): SharedMemoryRequest {
+    const message = createBaseSharedMemoryRequest();
+    message.probePath = object.probePath ?? "";
+    message.probeToken = object.probeToken ?? "";
+    return message;
+  },
+};
+
+function createBaseSharedMemoryBatch(): SharedMemoryBatch {
+  return { path: "", id: 0n, offset: 0n, length: 0n, imageOffset: 0n, imageLength: 0n, maskOffset: 0n, maskLength: 0n };
+}
+
+export const SharedMemoryBatch: MessageFns<SharedMemoryBatch> = {
+  encode(message: SharedMemoryBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.id);
+    }
+    if (message.offset !== 0n) {
+      if (BigInt.asUintN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.offset);
+    }
+    if (message.length !== 0n) {
+      if (BigInt.asUintN(64, message.length) !== message.length) {
+        throw new globalThis.Error("value provided for field message.length of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.length);
+    }
+    if (message.imageOffset !== 0n) {
+      if (BigInt.asUintN(64, message.imageOffset) !== message.imageOffset) {
+        throw new globalThis.Error("value provided for field message.imageOffset of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.imageOffset);
+    }
+    if (message.imageLength !== 0n) {
+      if (BigInt.asUintN(64, message.imageLength) !== message.imageLength) {
+        throw new globalThis.Error("value provided for field message.imageLength of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.imageLength);
+    }
+    if (message.maskOffset !== 0n) {
+      if (BigInt.asUintN(64, message.maskOffset) !== message.maskOffset) {
+        throw new globalThis.Error("value provided for field message.maskOffset of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.maskOffset);
+    }
+    if (message.maskLength !== 0n) {
+      if (BigInt.asUintN(64, message.maskLength) !== message.maskLength) {
+        throw new globalThis.Error("value provided for field message.maskLength of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.maskLength);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SharedMemoryBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSharedMemoryBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.length = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.imageOffset = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.imageLength = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maskOffset = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.maskLength = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SharedMemoryBatch>): SharedMemoryBatch {
+    return SharedMemoryBatch.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SharedMemoryBatch>): SharedMemoryBatch {
+    const message = createBaseSharedMemoryBatch();
+    message.path = object.path ?? "";
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.length = (object.length !== undefined && object.length !== null) ? BigInt(object.length) : 0n;
+    message.imageOffset = (object.imageOffset !== undefined && object.imageOffset !== null)
+      ? BigInt(object.imageOffset)
+      : 0n;
+    message.imageLength = (object.imageLength !== undefined && object.imageLength !== null)
+      ? BigInt(object.imageLength)
+      : 0n;
+    message.maskOffset = (object.maskOffset !== undefined && object.maskOffset !== null)
+      ? BigInt(object.maskOffset)
+      : 0n;
+    message.maskLength = (object.maskLength !== undefined && object.maskLength !== null)
+      ? BigInt(object.maskLength)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseReleaseSharedBatchesRequest(): ReleaseSharedBatchesRequest {
+  return { path: "", ids: [] };
+}
+
+export const ReleaseSharedBatchesRequest: MessageFns<ReleaseSharedBatchesRequest> = {
+  encode(message: ReleaseSharedBatchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.ids.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.ids) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field ids of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseSharedBatchesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseSharedBatchesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.ids.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ids.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ReleaseSharedBatchesRequest>): ReleaseSharedBatchesRequest {
+    return ReleaseSharedBatchesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseSharedBatchesRequest>): ReleaseSharedBatchesRequest {
+    const message = createBaseReleaseSharedBatchesRequest();
+    message.path = object.path ?? "";
+    message.ids = object.ids?.map((e) => BigInt(e)) || [];
+    return message;
+  },
+};
+
+function createBaseReleaseSharedBatchesResponse(): ReleaseSharedBatchesResponse {
+  return {};
+}
+
+export const ReleaseSharedBatchesResponse: MessageFns<ReleaseSharedBatchesResponse> = {
+  encode(_: ReleaseSharedBatchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseSharedBatchesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseSharedBatchesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ReleaseSharedBatchesResponse>): ReleaseSharedBatchesResponse {
+    return ReleaseSharedBatchesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ReleaseSharedBatchesResponse>): ReleaseSharedBatchesResponse {
+    const message = createBaseReleaseSharedBatchesResponse();
     return message;
   },
 };
@@ -2106,6 +2534,7 @@ function createBaseBatch(): Batch {
     samples: [],
     rank: 0,
     worldSize: 0,
+    sharedMemory: undefined,
   };
 }
 
@@ -2150,6 +2579,9 @@ export const Batch: MessageFns<Batch> = {
     }
     if (message.worldSize !== 0) {
       writer.uint32(80).uint32(message.worldSize);
+    }
+    if (message.sharedMemory !== undefined) {
+      SharedMemoryBatch.encode(message.sharedMemory, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2257,6 +2689,14 @@ export const Batch: MessageFns<Batch> = {
             message.worldSize = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.sharedMemory = SharedMemoryBatch.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2286,6 +2726,9 @@ export const Batch: MessageFns<Batch> = {
     message.samples = object.samples?.map((e) => SampleInfo.fromPartial(e)) || [];
     message.rank = object.rank ?? 0;
     message.worldSize = object.worldSize ?? 0;
+    message.sharedMemory = (object.sharedMemory !== undefined && object.sharedMemory !== null)
+      ? SharedMemoryBatch.fromPartial(object.sharedMemory)
+      : undefined;
     return message;
   },
 };
@@ -3094,6 +3537,23 @@ export const VoxelFeedService = {
     responseSerialize: (value: TileBatch): Buffer => Buffer.from(TileBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): TileBatch => TileBatch.decode(value),
   },
+  /**
+   * Same-host streams (StreamBatchesRequest.shared_memory): each message says the client is done with these
+   * batches, so the server may write others where they lay. One call per same-host stream, open while it runs:
+   * a release is then one small message, not a call. Releasing an id twice, or after the stream ended, does
+   * nothing; the response comes when the client ends the call.
+   */
+  releaseSharedBatches: {
+    path: "/voxelfeed.v1.VoxelFeed/ReleaseSharedBatches" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseSharedBatchesRequest): Buffer =>
+      Buffer.from(ReleaseSharedBatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseSharedBatchesRequest => ReleaseSharedBatchesRequest.decode(value),
+    responseSerialize: (value: ReleaseSharedBatchesResponse): Buffer =>
+      Buffer.from(ReleaseSharedBatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseSharedBatchesResponse => ReleaseSharedBatchesResponse.decode(value),
+  },
 } as const;
 
 export interface VoxelFeedServer extends UntypedServiceImplementation {
@@ -3110,6 +3570,13 @@ export interface VoxelFeedServer extends UntypedServiceImplementation {
    * series' tiles with axis 0 slowest, with their origins, so a client merges predictions without other calls.
    */
   streamTiles: handleServerStreamingCall<StreamTilesRequest, TileBatch>;
+  /**
+   * Same-host streams (StreamBatchesRequest.shared_memory): each message says the client is done with these
+   * batches, so the server may write others where they lay. One call per same-host stream, open while it runs:
+   * a release is then one small message, not a call. Releasing an id twice, or after the stream ended, does
+   * nothing; the response comes when the client ends the call.
+   */
+  releaseSharedBatches: handleClientStreamingCall<ReleaseSharedBatchesRequest, ReleaseSharedBatchesResponse>;
 }
 
 export interface VoxelFeedClient extends Client {
@@ -3178,6 +3645,28 @@ export interface VoxelFeedClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<TileBatch>;
+  /**
+   * Same-host streams (StreamBatchesRequest.shared_memory): each message says the client is done with these
+   * batches, so the server may write others where they lay. One call per same-host stream, open while it runs:
+   * a release is then one small message, not a call. Releasing an id twice, or after the stream ended, does
+   * nothing; the response comes when the client ends the call.
+   */
+  releaseSharedBatches(
+    callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
+  releaseSharedBatches(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
+  releaseSharedBatches(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
+  releaseSharedBatches(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseSharedBatchesResponse) => void,
+  ): ClientWritableStream<ReleaseSharedBatchesRequest>;
 }
 
 export const VoxelFeedClient = makeGenericClientConstructor(VoxelFeedService, "voxelfeed.v1.VoxelFeed") as unknown as {

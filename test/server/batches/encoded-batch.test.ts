@@ -51,7 +51,12 @@ describe('allocateEncodedBatch', () => {
       encoded.mask.forEach((_, i) => {
         encoded.mask[i] = i % 2;
       });
-      const expected = { ...header, image: Buffer.from(encoded.image), mask: Buffer.from(encoded.mask) };
+      const expected = {
+        ...header,
+        image: Buffer.from(encoded.image),
+        mask: Buffer.from(encoded.mask),
+        sharedMemory: undefined,
+      };
       assert.deepEqual(Batch.decode(encoded.bytes), Batch.decode(Batch.encode(expected).finish()));
       assert.equal(encoded.bytes.length, Batch.encode(expected).finish().length);
     });

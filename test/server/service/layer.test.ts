@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isInside, sourceImports } from '../../support/source-imports.js';
 
-/** The layers under the gRPC service: the batch pipeline, the volume cache, data set reading, the pure core. */
-const INNER = ['server/batches', 'server/cache', 'server/dataset', 'server/sampling'];
+/**
+ * The layers under the gRPC service: the batch pipeline, the volume cache, data set reading, the pure core, and
+ * the same-host path's files.
+ */
+const INNER = ['server/batches', 'server/cache', 'server/dataset', 'server/sampling', 'server/shm'];
 
 describe('the service layer', () => {
   for (const folder of INNER) {

@@ -69,7 +69,7 @@ class AugmentationInfo(_message.Message):
     def __init__(self, flipped_axes: _Optional[_Iterable[int]] = ..., rotate90: _Optional[int] = ..., gamma: _Optional[float] = ..., scale: _Optional[float] = ..., shift: _Optional[float] = ..., noise_std: _Optional[float] = ..., noise_seed: _Optional[int] = ...) -> None: ...
 
 class Batch(_message.Message):
-    __slots__ = ["dtype", "epoch", "image", "mask", "rank", "samples", "shape", "step", "steps_in_epoch", "world_size"]
+    __slots__ = ["dtype", "epoch", "image", "mask", "rank", "samples", "shape", "shared_memory", "step", "steps_in_epoch", "world_size"]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class Batch(_message.Message):
     RANK_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_FIELD_NUMBER: _ClassVar[int]
     STEPS_IN_EPOCH_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -87,10 +88,11 @@ class Batch(_message.Message):
     rank: int
     samples: _containers.RepeatedCompositeFieldContainer[SampleInfo]
     shape: _containers.RepeatedScalarFieldContainer[int]
+    shared_memory: SharedMemoryBatch
     step: int
     steps_in_epoch: int
     world_size: int
-    def __init__(self, epoch: _Optional[int] = ..., step: _Optional[int] = ..., steps_in_epoch: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., samples: _Optional[_Iterable[_Union[SampleInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ...) -> None: ...
+    def __init__(self, epoch: _Optional[int] = ..., step: _Optional[int] = ..., steps_in_epoch: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., samples: _Optional[_Iterable[_Union[SampleInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., shared_memory: _Optional[_Union[SharedMemoryBatch, _Mapping]] = ...) -> None: ...
 
 class DataSplit(_message.Message):
     __slots__ = ["holdout_fraction", "part"]
@@ -147,6 +149,18 @@ class GetSampleRequest(_message.Message):
     seed: int
     split: DataSplit
     def __init__(self, dataset: _Optional[str] = ..., seed: _Optional[int] = ..., epoch: _Optional[int] = ..., index: _Optional[int] = ..., crop_size: _Optional[_Iterable[int]] = ..., sampling: _Optional[_Union[SamplingOptions, _Mapping]] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ...) -> None: ...
+
+class ReleaseSharedBatchesRequest(_message.Message):
+    __slots__ = ["ids", "path"]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ..., ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ReleaseSharedBatchesResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
 
 class ReportTrainerStatsResponse(_message.Message):
     __slots__ = []
@@ -222,8 +236,36 @@ class SeriesInfo(_message.Message):
     shape: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, series_uid: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., nodules: _Optional[int] = ...) -> None: ...
 
+class SharedMemoryBatch(_message.Message):
+    __slots__ = ["id", "image_length", "image_offset", "length", "mask_length", "mask_offset", "offset", "path"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MASK_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MASK_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    image_length: int
+    image_offset: int
+    length: int
+    mask_length: int
+    mask_offset: int
+    offset: int
+    path: str
+    def __init__(self, path: _Optional[str] = ..., id: _Optional[int] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., image_offset: _Optional[int] = ..., image_length: _Optional[int] = ..., mask_offset: _Optional[int] = ..., mask_length: _Optional[int] = ...) -> None: ...
+
+class SharedMemoryRequest(_message.Message):
+    __slots__ = ["probe_path", "probe_token"]
+    PROBE_PATH_FIELD_NUMBER: _ClassVar[int]
+    PROBE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    probe_path: str
+    probe_token: str
+    def __init__(self, probe_path: _Optional[str] = ..., probe_token: _Optional[str] = ...) -> None: ...
+
 class StreamBatchesRequest(_message.Message):
-    __slots__ = ["batch_size", "crop_size", "dataset", "dtype", "epoch", "include_mask", "max_steps", "rank", "rank_groups", "sampling", "seed", "split", "start_step", "step_stride", "world_size"]
+    __slots__ = ["batch_size", "crop_size", "dataset", "dtype", "epoch", "include_mask", "max_steps", "rank", "rank_groups", "sampling", "seed", "shared_memory", "split", "start_step", "step_stride", "world_size"]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     CROP_SIZE_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +277,7 @@ class StreamBatchesRequest(_message.Message):
     RANK_GROUPS_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_FIELD_NUMBER: _ClassVar[int]
     SPLIT_FIELD_NUMBER: _ClassVar[int]
     START_STEP_FIELD_NUMBER: _ClassVar[int]
     STEP_STRIDE_FIELD_NUMBER: _ClassVar[int]
@@ -250,11 +293,12 @@ class StreamBatchesRequest(_message.Message):
     rank_groups: int
     sampling: SamplingOptions
     seed: int
+    shared_memory: SharedMemoryRequest
     split: DataSplit
     start_step: int
     step_stride: int
     world_size: int
-    def __init__(self, dataset: _Optional[str] = ..., seed: _Optional[int] = ..., epoch: _Optional[int] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., batch_size: _Optional[int] = ..., crop_size: _Optional[_Iterable[int]] = ..., sampling: _Optional[_Union[SamplingOptions, _Mapping]] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., start_step: _Optional[int] = ..., max_steps: _Optional[int] = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ..., rank_groups: _Optional[int] = ..., step_stride: _Optional[int] = ...) -> None: ...
+    def __init__(self, dataset: _Optional[str] = ..., seed: _Optional[int] = ..., epoch: _Optional[int] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., batch_size: _Optional[int] = ..., crop_size: _Optional[_Iterable[int]] = ..., sampling: _Optional[_Union[SamplingOptions, _Mapping]] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., start_step: _Optional[int] = ..., max_steps: _Optional[int] = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ..., rank_groups: _Optional[int] = ..., step_stride: _Optional[int] = ..., shared_memory: _Optional[_Union[SharedMemoryRequest, _Mapping]] = ...) -> None: ...
 
 class StreamTilesRequest(_message.Message):
     __slots__ = ["batch_size", "dataset", "dtype", "include_mask", "overlap", "pad_value", "series_uids", "split", "start_series", "start_tile", "tile_size"]
