@@ -8,14 +8,14 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | 'wire' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
   usage:
-    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment]',
+    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment|wire]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -37,6 +37,10 @@ export const BENCH_COMMAND = command({
       (only with --only allreduce; --quick: one round, the paper size cut by 16)
   (l) in-process crops/s, uint8 and float32, without and with the usual augmentation (mirror, quarter turns,
       scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
+  (m) the wire: one stream of one batch's size (8 uint8 crops 16x96x96 with masks) over raw TCP, Node http2,
+      plain grpc-js and voxelfeed, each sender and receiver its own process; sender CPU s/GB and GC share;
+      voxelfeed with 1, 2, 4, 8 client processes; in-process assembly against a memcpy of the same bytes;
+      3 alternating rounds of --seconds / 2 per window (only with --only wire; 2 rounds with --quick)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -50,11 +54,11 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment'] as const, {
-        placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment',
+      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment', 'wire'] as const, {
+        placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment|wire',
       }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; wire runs (m) alone",
     }),
   },
 });
