@@ -260,8 +260,13 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     windows.reduce((sum, w) => sum + w.cpuMs, 0) /
     1000 /
     (windows.reduce((sum, w) => sum + w.bytes, 0) / 1e9);
+  // GC pauses are wall time: on a loaded machine a process descheduled mid-pause inflates them against its CPU
+  // time, so the share of the window's wall time spent in pauses is shown too.
   const gcShare = (windows: readonly Window[]) =>
     windows.reduce((sum, w) => sum + w.gcMs, 0) / windows.reduce((sum, w) => sum + w.cpuMs, 0);
+  const gcWallShare = (windows: readonly Window[]) =>
+    windows.reduce((sum, w) => sum + w.gcMs, 0) / windows.reduce((sum, w) => sum + 1000 * w.seconds, 0);
+  const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
   const fixed = (value: number, digits: number) => Number(value.toFixed(digits));
   const range = (values: readonly number[], digits: number) =>
     `${mean(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)})`;
@@ -273,7 +278,8 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
       .join(' / '),
     mean(rate(link)).toFixed(0),
     cpu(run.chain[link]).toFixed(2),
-    `${(100 * gcShare(run.chain[link])).toFixed(1)}%`,
+    percent(gcShare(run.chain[link])),
+    percent(gcWallShare(run.chain[link])),
   ]);
   const overTcp = perRound('voxelfeed', 'tcp');
   const overGrpc = perRound('voxelfeed', 'grpc-js');
@@ -283,7 +289,8 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     aggregateRates[i]!.map((v) => v.toFixed(0)).join(' / '),
     mean(aggregateRates[i]!).toFixed(0),
     cpu(run.aggregate[count]!).toFixed(2),
-    `${(100 * gcShare(run.aggregate[count]!)).toFixed(1)}%`,
+    percent(gcShare(run.aggregate[count]!)),
+    percent(gcWallShare(run.aggregate[count]!)),
   ]);
   const { assembled, copied, batchBytes, sourceBytes } = run.assembly;
   const assemblyRatios = assembled.map((value, i) => value / copied[i]!);
@@ -355,6 +362,9 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     wire_voxelfeed_over_grpc_js: fixed(mean(overGrpc), 3),
     wire_cpu_s_per_gb: Object.fromEntries(LINKS.map((link) => [link, fixed(cpu(run.chain[link]), 3)])),
     wire_gc_share: Object.fromEntries(LINKS.map((link) => [link, fixed(gcShare(run.chain[link]), 3)])),
+    wire_gc_wall_share: Object.fromEntries(
+      LINKS.map((link) => [link, fixed(gcWallShare(run.chain[link]), 3)]),
+    ),
     wire_aggregate_mb_per_s: Object.fromEntries(
       CLIENT_COUNTS.map((count, i) => [count, aggregateRates[i]!.map(Math.round)]),
     ),
