@@ -14,7 +14,8 @@ const MAX_VARINT_BYTES = 10;
  * length-delimited with a one-byte tag, is already aligned, or there is no room.
  *
  * The bytes in front of `framed` must be that slack: only for a buffer laid out by writeEncodedBatch, and
- * sent to one call only (it is rewritten for that call's receiver).
+ * sent to one call only (it is rewritten for that call's receiver). Afterwards the batch's `bytes` view no
+ * longer starts at the message: the returned view is the message.
  */
 export function alignFirstField(framed: Buffer, messageOffset: number): Buffer {
   const tagAt = GRPC_FRAME_HEADER_BYTES;
