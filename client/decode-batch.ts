@@ -21,9 +21,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  *
  * A float32 image becomes a `Float32Array` over the same bytes when its byte offset is a multiple of 4;
  * otherwise (JavaScript cannot view a misaligned float array) it is copied once into an aligned buffer.
- * grpc-js starts each message at byte 5 of a fresh buffer, and a voxelfeed server that sees a grpc-js client
- * lengthens the image's size prefix so the image starts on a 4-byte boundary there: the copy is for other
- * servers (or messages encoded elsewhere). uint8 images and masks are never copied.
+ * grpc-js starts each message at byte 5 of a fresh buffer, so the image's alignment depends on the length of
+ * its size prefix: expect that copy for most float32 batches. uint8 images and masks are never copied.
  */
 export function decodeBatch(bytes: Uint8Array): FeedBatch {
   const { image, mask, rest } = splitTensorFields(bytes, BATCH_TENSOR_FIELDS, 'batch');

@@ -8,8 +8,8 @@ import { Batch } from '@voxelfeed/proto';
  * Protobuf parsers accept fields in any order, so `bytes` decodes exactly like `Batch.encode`. Crops are cut
  * straight into `image` and `mask`, which are views of `bytes`. `framed` is `bytes` behind the 5-byte header
  * of a gRPC message (not compressed, then the length), so gRPC can send it without framing it into a copy of
- * its own (pre-framed-messages.ts). The leading pad (3 to 6 bytes of the backing buffer) puts `image` on a
- * 4-byte boundary for float32 views, and leaves room to align it for the receiver too (align-first-field.ts).
+ * its own (pre-framed-messages.ts). The leading pad (0 to 3 bytes of the backing buffer) puts `image` on a
+ * 4-byte boundary for float32 views.
  */
 export interface EncodedBatch {
   readonly bytes: Buffer;
@@ -36,12 +36,6 @@ export interface EncodedBatchLayout {
 
 /** The 5 bytes gRPC puts before every message on the wire: a compression flag (0: none) and the length. */
 export const GRPC_FRAME_HEADER_BYTES = 5;
-
-/**
- * Bytes left free in the backing buffer in front of the frame header, so that the first field's length
- * prefix can grow by up to 3 bytes in place (align-first-field.ts moves the header back into them).
- */
-export const FRAME_SLACK_BYTES = 3;
 
 /** Batch.image and Batch.mask. */
 const BATCH_TENSOR_FIELDS = { image: 6, mask: 7 } as const;
@@ -142,10 +136,8 @@ function measure(head: Uint8Array, imageBytes: number, maskBytes: number) {
   const imagePrefix = imageBytes > 0 ? 1 + varintLength(imageBytes) : 0;
   const maskField = maskBytes > 0 ? 1 + varintLength(maskBytes) + maskBytes : 0;
   const total = imagePrefix + imageBytes + maskField + head.byteLength;
-  // Batch buffers come from allocUnsafeSlow (offset 0 of their own ArrayBuffer): this aligns the image there,
-  // behind the slack.
-  const unaligned = FRAME_SLACK_BYTES + GRPC_FRAME_HEADER_BYTES + imagePrefix;
-  const pad = FRAME_SLACK_BYTES + ((4 - (unaligned % 4)) % 4);
+  // Batch buffers come from allocUnsafeSlow (offset 0 of their own ArrayBuffer): this aligns the image there.
+  const pad = (4 - ((GRPC_FRAME_HEADER_BYTES + imagePrefix) % 4)) % 4;
   return { pad, total };
 }
 

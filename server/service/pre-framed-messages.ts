@@ -1,7 +1,5 @@
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-import { alignFirstField } from '../batches/align-first-field.js';
 import { GRPC_FRAME_HEADER_BYTES } from '../batches/encoded-batch.js';
-import { receiverMessageOffset } from './receiver-message-offset.js';
 
 export interface PreFramedInterceptorOptions {
   /** Methods (`/voxelfeed.v1.VoxelFeed/StreamBatches`) whose handlers write messages already framed. */
@@ -19,11 +17,6 @@ export interface PreFramedInterceptorOptions {
  * its own for GetSample), and this interceptor makes gRPC send that buffer as it is. The other methods answer
  * a few hundred bytes at most, and grpc-js frames those as usual.
  *
- * Where the client's gRPC library is one whose receive buffers are known (receiver-message-offset.ts, from
- * the call's `user-agent`), each message's image is also moved onto a 4-byte boundary of the client's memory
- * by lengthening its length prefix in place (align-first-field.ts), so the client views a float32 image
- * instead of copying it. Each buffer written to these methods must be the call's own.
- *
  * It relies on how grpc-js 1.x builds a call: the first server interceptor receives the call that frames
  * messages (`BaseServerInterceptingCall`, whose `serializeMessage(value)` returns the bytes to write), so this
  * must come first in the server's `interceptors`, or after interceptors that pass that call on as they got it
@@ -33,33 +26,20 @@ export interface PreFramedInterceptorOptions {
  */
 export function createPreFramedInterceptor(options: PreFramedInterceptorOptions): ServerInterceptor {
   return (method, call) => {
-    if (!options.paths.includes(method.path)) return new ServerInterceptingCall(call);
-    const framing = call as unknown as { serializeMessage?: unknown };
-    if (typeof framing.serializeMessage !== 'function') {
-      options.onCopied?.(method.path);
-      return new ServerInterceptingCall(call);
+    if (options.paths.includes(method.path)) {
+      const framing = call as unknown as { serializeMessage?: unknown };
+      if (typeof framing.serializeMessage === 'function') {
+        framing.serializeMessage = sendAsFramed;
+      } else {
+        options.onCopied?.(method.path);
+      }
     }
-    // Known once the request's headers are in, before the handler can write anything.
-    let messageOffset: number | null = null;
-    framing.serializeMessage = (framed: Buffer) => {
-      checkFramed(framed);
-      return messageOffset === null ? framed : alignFirstField(framed, messageOffset);
-    };
-    return new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, receive) => {
-            const userAgent = metadata.get('user-agent')[0];
-            messageOffset = receiverMessageOffset(typeof userAgent === 'string' ? userAgent : undefined);
-            receive(metadata);
-          },
-        }),
-    });
+    return new ServerInterceptingCall(call);
   };
 }
 
-/** Checks that the message is one framed message (a handler writing anything else is a bug). */
-function checkFramed(framed: Buffer): void {
+/** The message itself, after checking that it is one framed message (a handler writing anything else is a bug). */
+function sendAsFramed(framed: Buffer): Buffer {
   if (
     !Buffer.isBuffer(framed) ||
     framed.length < GRPC_FRAME_HEADER_BYTES ||
@@ -69,4 +49,5 @@ function checkFramed(framed: Buffer): void {
     // grpc-js ends the call with INTERNAL "Error serializing response".
     throw new TypeError('a pre-framed method wrote a message without its gRPC frame header');
   }
+  return framed;
 }

@@ -88,9 +88,8 @@ def _view(
     if length != expected:
         raise MalformedBatch(f"{name} has {length} bytes; shape {list(shape)} of {dtype.name} needs {expected}")
     array = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=offset).reshape(shape)
-    # float32 voxels land wherever the message put them (a voxelfeed server aligns them for grpcio's bytes);
-    # a misaligned view works but is slow in numpy and risky in libraries that assume alignment, so such an
-    # image is copied once (uint8 never is).
+    # float32 voxels land wherever the message put them; a misaligned view works but is slow in numpy and
+    # risky in libraries that assume alignment, so such an image is copied once (uint8 never is).
     return array if array.flags.aligned else array.copy()
 
 
