@@ -13,6 +13,7 @@ const BENCH_PARTS = [
   'augment',
   'allocations',
   'same-host',
+  'wire',
 ] as const;
 
 export interface BenchOptions {
@@ -55,6 +56,10 @@ export const BENCH_COMMAND = command({
   (n) MB/s and CPU s/GB of one stream on the same-host path (shared memory) against the normal stream, to
       a TypeScript client and to the Python client, and raw TCP loopback; 3 alternating rounds (only with
       --only same-host)
+  (o) the wire: one stream of one batch's size (8 uint8 crops 16x96x96 with masks) over raw TCP, Node http2,
+      plain grpc-js and voxelfeed, each sender and receiver its own process; sender CPU s/GB and GC share;
+      voxelfeed with 1, 2, 4, 8 client processes; in-process assembly against a memcpy of the same bytes;
+      3 alternating rounds of --seconds / 2 per window (only with --only wire; 2 rounds with --quick)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -70,7 +75,7 @@ Prints tables, then one JSON line.`,
     only: option({
       kind: choice(BENCH_PARTS, { placeholder: BENCH_PARTS.join('|') }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone; same-host runs (n) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone; same-host runs (n) alone; wire runs (o) alone",
     }),
   },
 });

@@ -21,6 +21,7 @@ import { sameHostReport } from './same-host-report.js';
 import { benchTimeToFirstBatch } from './time-to-first-batch.js';
 import { benchTorchLoader, type TorchLoaderRun } from './torch-loader.js';
 import { benchTrainerIdle } from './trainer-idle.js';
+import { benchWire, reportWire } from './wire-chain.js';
 
 function pct(ratio: number): string {
   return `${(100 * ratio).toFixed(1)}%`;
@@ -123,6 +124,22 @@ async function main(): Promise<void> {
       series,
     });
     process.stdout.write(sameHostReport(run));
+    return;
+  }
+  if (options.only === 'wire') {
+    const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+    const run = await benchWire({
+      dir,
+      series,
+      seconds: Math.max(1, seconds / 2),
+      rounds: quick ? 2 : 3,
+      batchSize,
+      crop,
+    });
+    const { table, json } = reportWire(run);
+    process.stdout.write(
+      `(o) ${table}\n\n${JSON.stringify({ series, crop, batch_size: batchSize, ...json })}\n`,
+    );
     return;
   }
   if (options.only === 'grpc') {

@@ -2,11 +2,11 @@ import { formatTable } from '../common/format-table.js';
 import { SAME_HOST_PATHS, type SameHostPath, type SameHostRun } from './same-host.js';
 
 const LABELS: Record<SameHostPath, string> = {
-  'raw-tcp': '(m) raw TCP loopback MB/s',
-  normal: '(m) one stream to TypeScript, normal (gRPC) MB/s',
-  'same-host': '(m) one stream to TypeScript, same-host MB/s',
-  'python-normal': '(m) one stream to Python, normal (gRPC) MB/s',
-  'python-same-host': '(m) one stream to Python, same-host MB/s',
+  'raw-tcp': '(n) raw TCP loopback MB/s',
+  normal: '(n) one stream to TypeScript, normal (gRPC) MB/s',
+  'same-host': '(n) one stream to TypeScript, same-host MB/s',
+  'python-normal': '(n) one stream to Python, normal (gRPC) MB/s',
+  'python-same-host': '(n) one stream to Python, same-host MB/s',
 };
 
 function mean(values: readonly number[]): number {

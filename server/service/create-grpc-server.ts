@@ -120,7 +120,11 @@ export async function createGrpcServer(options: CreateServerOptions): Promise<Vo
       createCallTelemetryInterceptor(options.telemetry.calls),
       // The first to wrap the call: it must see the call that frames messages (pre-framed-messages.ts).
       createPreFramedInterceptor({
-        paths: [serverVoxelFeedService.streamBatches.path, serverVoxelFeedService.streamTiles.path],
+        paths: [
+          serverVoxelFeedService.streamBatches.path,
+          serverVoxelFeedService.streamTiles.path,
+          serverVoxelFeedService.getSample.path,
+        ],
         onCopied: (path) => {
           if (warnedCopied) return;
           warnedCopied = true;

@@ -15,7 +15,8 @@ export interface GetSampleDeps {
 
 /**
  * One sample as a batch of one, cut by the same code from the same draws as position `index` of any stream,
- * so its tensors are byte-identical to that sample's slice of a streamed batch.
+ * so its tensors are byte-identical to that sample's slice of a streamed batch. The answer is the batch with
+ * its gRPC frame header, sent as it is (pre-framed-messages.ts) rather than framed into a copy.
  */
 export function createGetSampleHandler(deps: GetSampleDeps) {
   return (call: ServerUnaryCall<GetSampleRequest, Buffer>, callback: sendUnaryData<Buffer>): void => {
@@ -29,10 +30,10 @@ export function createGetSampleHandler(deps: GetSampleDeps) {
       );
       const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
       const { batch } = await assemblerAroundBadSeries({ request, plan })([request.index], header);
-      return batch.bytes;
+      return batch.framed;
     };
     run().then(
-      (bytes) => callback(null, bytes),
+      (framed) => callback(null, framed),
       (error: unknown) => callback(toGrpcStatus(error, deps.log)),
     );
   };

@@ -13,8 +13,9 @@ export interface PreFramedInterceptorOptions {
  * copy the message behind the header). For a batch that is a second buffer of several MiB per message, alive
  * until the connection has taken it and then garbage until V8's next full collection: with many streams of
  * large batches, that garbage and not the data decided the server's memory. The handlers of `paths` write
- * batches already framed (EncodedBatch's `framed`, a buffer of the server's batch memory), and this
- * interceptor makes gRPC send that buffer as it is.
+ * batches already framed (EncodedBatch's `framed`: a buffer of the server's batch memory for streams, one of
+ * its own for GetSample), and this interceptor makes gRPC send that buffer as it is. The other methods answer
+ * a few hundred bytes at most, and grpc-js frames those as usual.
  *
  * It relies on how grpc-js 1.x builds a call: the first server interceptor receives the call that frames
  * messages (`BaseServerInterceptingCall`, whose `serializeMessage(value)` returns the bytes to write), so this

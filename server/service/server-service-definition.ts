@@ -15,8 +15,9 @@ import { decodeOrMark } from './undecodable-request.js';
 /**
  * The generated `VoxelFeed` service definition, except that:
  * - the server hands batches to gRPC already encoded (see encoded-batch.ts), so their serialiser passes the
- *   bytes through. StreamBatches and StreamTiles write them with their gRPC frame header too, which pre-framed-messages.ts
- *   sends as it is; its serialiser (used only where that interceptor cannot act) strips the header. Clients
+ *   bytes through. StreamBatches, StreamTiles and GetSample write them with their gRPC frame header too, which
+ *   pre-framed-messages.ts sends as it is; their serialiser (used only where that interceptor cannot act)
+ *   strips the header. Clients
  *   keep using the generated definition and decode with `Batch.decode`;
  * - a request that does not decode becomes an `UndecodableRequest`, which the interceptor of
  *   undecodable-request.ts refuses with INVALID_ARGUMENT (a throwing deserializer would give INTERNAL).
@@ -41,7 +42,7 @@ export const serverVoxelFeedService = {
     requestDeserialize: decodeOrMark(`${protobufPackage}.GetSampleRequest`, (bytes) =>
       GetSampleRequest.decode(bytes),
     ),
-    responseSerialize: (bytes: Buffer): Buffer => bytes,
+    responseSerialize: (framed: Buffer): Buffer => framed.subarray(GRPC_FRAME_HEADER_BYTES),
   },
   streamTiles: {
     ...VoxelFeedService.streamTiles,
