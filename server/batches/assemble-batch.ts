@@ -124,19 +124,24 @@ export async function assembleBatch(
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
   // loaded (at most the cache's maxConcurrentLoads), whatever the number of streams and batches in progress.
-  const cutFrom = async (seriesIndex: number) => {
-    const volume = await loadVolume(request.dataset, seriesIndex);
+  // Series already cached go to the workers together, one task per thread, as a task costs about as much as
+  // cutting a small crop.
+  const cutGroup = async (group: readonly number[]) => {
+    const volumes = await Promise.all(group.map((series) => loadVolume(request.dataset, series)));
     if (signal?.aborted) return;
     const cropStarted = performance.now();
-    const slots = params.flatMap((sample, slot) => (sample.series === seriesIndex ? [slot] : []));
-    const samples = slots.map((slot) => params[slot]!);
-    const sharedVolume = shared === null ? null : toSharedVolume(volume);
+    const parts = volumes.map((volume, at) => {
+      const slots = params.flatMap((sample, slot) => (sample.series === group[at] ? [slot] : []));
+      return { volume, slots, samples: slots.map((slot) => params[slot]!) };
+    });
+    const sharedParts = parts.map(({ volume, slots, samples }) => {
+      const sharedVolume = toSharedVolume(volume);
+      return sharedVolume === null ? null : { volume: sharedVolume, slots, samples };
+    });
     const counts =
-      shared !== null && sharedVolume !== null && workers !== undefined
+      shared !== null && workers !== undefined && sharedParts.every((part) => part !== null)
         ? await workers.cut({
-            volume: sharedVolume,
-            samples,
-            slots,
+            parts: sharedParts.map((part) => part!),
             buffer: shared,
             image: rangeOf(voxelTarget),
             mask: maskTarget === null ? null : rangeOf(maskTarget),
@@ -145,15 +150,23 @@ export async function assembleBatch(
             padValue: targets.padValue,
             keepLabels: targets.keepLabels,
           })
-        : cutSeriesCrops(volume, samples, slots, targets, holder);
-    counts.forEach((count, at) => {
-      foreground[slots[at]!] = count;
+        : parts.map(({ volume, samples, slots }) => cutSeriesCrops(volume, samples, slots, targets, holder));
+    parts.forEach(({ slots }, part) => {
+      counts[part]!.forEach((count, at) => {
+        foreground[slots[at]!] = count;
+      });
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
   };
   // Every cut settles before the buffer can go back to batch memory: a late one must not write into a buffer
   // that another batch has taken meanwhile.
-  const cuts = await Promise.allSettled([...new Set(params.map((sample) => sample.series))].map(cutFrom));
+  const cuts = await Promise.allSettled(
+    cutGroups(
+      [...new Set(params.map((sample) => sample.series))],
+      request.dataset,
+      shared === null ? 0 : (workers?.threads ?? 0),
+    ).map(cutGroup),
+  );
   const failed = cuts.find((cut) => cut.status === 'rejected');
   if (failed !== undefined || signal?.aborted) {
     buffers?.release(batch.backing);
@@ -220,6 +233,18 @@ async function planSamples(
     for (const slot of slots) params[slot] = planSample(sampling, positions[slot]!, () => volume);
   }
   return params.map((sample) => sample!);
+}
+
+/**
+ * The series of a batch in the groups cut together: without workers (`threads` 0) or not yet cached, each
+ * series alone, as its volume arrives; those cached, spread over one group per thread.
+ */
+function cutGroups(series: readonly number[], dataset: ServedDataset, threads: number): number[][] {
+  if (threads === 0) return series.map((index) => [index]);
+  const cached = series.filter((index) => dataset.cache.has(index));
+  const groups = Array.from({ length: Math.min(threads, cached.length) }, () => [] as number[]);
+  cached.forEach((index, at) => groups[at % groups.length]!.push(index));
+  return [...groups, ...series.filter((index) => !dataset.cache.has(index)).map((index) => [index])];
 }
 
 /** Where a view lies in its (shared) buffer. */

@@ -29,7 +29,9 @@ async function run(task: WorkerTask): Promise<unknown> {
         padValue: task.padValue,
         keepLabels: task.keepLabels,
       };
-      return cutSeriesCrops(fromSharedVolume(task.volume), task.samples, task.slots, targets, holder);
+      return task.parts.map((part) =>
+        cutSeriesCrops(fromSharedVolume(part.volume), part.samples, part.slots, targets, holder),
+      );
     }
     case 'widen':
       widenFloat32(

@@ -41,9 +41,9 @@ export class CropWorkers {
     this.pool.on('error', (error: unknown) => options.onWorkerError?.(error));
   }
 
-  /** Cuts one series' crops into the batch buffer; the foreground voxels of each, in the order of `slots`. */
-  cut(task: Omit<CutTask, 'kind'>): Promise<number[]> {
-    return this.run<number[]>({ kind: 'cut', ...task });
+  /** Cuts some series' crops into the batch buffer; per part, the foreground voxels of each, in slot order. */
+  cut(task: Omit<CutTask, 'kind'>): Promise<number[][]> {
+    return this.run<number[][]>({ kind: 'cut', ...task });
   }
 
   widen(task: Omit<WidenTask, 'kind'>): Promise<void> {

@@ -20,12 +20,17 @@ export interface SharedRange {
   readonly byteLength: number;
 }
 
-/** Cut one series' crops of a batch into the batch's buffer (cutSeriesCrops). */
-export interface CutTask {
-  readonly kind: 'cut';
+/** One series' crops of a batch and the slots they go to. */
+export interface CutPart {
   readonly volume: SharedVolume;
   readonly samples: readonly CropParams[];
   readonly slots: readonly number[];
+}
+
+/** Cut some series' crops of a batch into the batch's buffer (cutSeriesCrops, per part). */
+export interface CutTask {
+  readonly kind: 'cut';
+  readonly parts: readonly CutPart[];
   readonly buffer: SharedArrayBuffer;
   readonly image: SharedRange;
   /** null: no mask wanted. */
@@ -60,7 +65,8 @@ export type WorkerAnswer<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: WorkerError };
 
-export type CutAnswer = WorkerAnswer<number[]>;
+/** Per part, the foreground voxels of each crop. */
+export type CutAnswer = WorkerAnswer<number[][]>;
 export type WidenAnswer = WorkerAnswer<null>;
 export type LoadAnswer = WorkerAnswer<LoadedSeriesVolume>;
 
