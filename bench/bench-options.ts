@@ -8,14 +8,14 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
   /** One part alone; null: every measurement. */
-  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | null;
+  readonly only: 'cache-window' | 'grpc' | 'torch' | 'tiles' | 'allreduce' | 'augment' | 'cold-epoch' | null;
 }
 
 /** `npm run bench`: its options, defaults and help lines. */
 export const BENCH_COMMAND = command({
   name: 'npm run bench --',
   usage:
-    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment]',
+    'Usage: npm run bench [-- --quick] [-- --seconds N] [-- --only cache-window|grpc|torch|tiles|allreduce|augment|cold-epoch]',
   summary: `Measures the data server on phantom data written once under .voxelfeed/bench:
   (a) crops/s assembled in-process from a warm cache      (64 series of 128x192x192, crops 16x96x96, batch 8)
   (b) crops/s received by one client over loopback gRPC   (same data, a separate server process)
@@ -37,6 +37,9 @@ export const BENCH_COMMAND = command({
       (only with --only allreduce; --quick: one round, the paper size cut by 16)
   (l) in-process crops/s, uint8 and float32, without and with the usual augmentation (mirror, quarter turns,
       scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
+  (m) the crop workers (--workers): one first epoch from an empty cache with 1 and 2 worker threads, and (n)
+      in-process crops/s, uint8 and float32, from a warm cache with 0 (the main thread), 1 and 2; pool sizes
+      alternate over 3 rounds (only with --only cold-epoch; same data as (a))
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -50,11 +53,14 @@ Prints tables, then one JSON line.`,
       help: 'seconds per timed measurement (default 10; 1 with --quick)',
     }),
     only: option({
-      kind: choice(['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment'] as const, {
-        placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment',
-      }),
+      kind: choice(
+        ['cache-window', 'grpc', 'torch', 'tiles', 'allreduce', 'augment', 'cold-epoch'] as const,
+        {
+          placeholder: 'cache-window|grpc|torch|tiles|allreduce|augment|cold-epoch',
+        },
+      ),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; cold-epoch runs (m) and (n) alone",
     }),
   },
 });

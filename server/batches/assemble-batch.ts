@@ -243,7 +243,9 @@ function cutGroups(series: readonly number[], dataset: ServedDataset, threads: n
   if (threads === 0) return series.map((index) => [index]);
   const cached = series.filter((index) => dataset.cache.has(index));
   const groups = Array.from({ length: Math.min(threads, cached.length) }, () => [] as number[]);
-  cached.forEach((index, at) => groups[at % groups.length]!.push(index));
+  cached.forEach((index, at) => {
+    groups[at % groups.length]!.push(index);
+  });
   return [...groups, ...series.filter((index) => !dataset.cache.has(index)).map((index) => [index])];
 }
 

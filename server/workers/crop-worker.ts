@@ -1,14 +1,17 @@
 // The entry of a crop worker thread (CropWorkers starts these through piscina): cuts a batch's crops into
 // its shared buffer, widens float32 batches, and reads and decodes volumes into shared memory. Its scratch
 // for augmented crops is the one state it keeps between tasks.
+import { parentPort } from 'node:worker_threads';
 import { loadSeriesVolume } from '../dataset/loading/load-series-volume.js';
 import { type CropTargets, cutSeriesCrops, type ScratchHolder } from './cut-series-crops.js';
 import { widenFloat32 } from './widen-float32.js';
 import { toWorkerError } from './worker-error.js';
 import type { SharedRange, WorkerAnswer, WorkerTask } from './worker-tasks.js';
-import { fromSharedVolume } from './worker-tasks.js';
+import { fromSharedVolume, WORKER_LOADED } from './worker-tasks.js';
 
 const holder: ScratchHolder = { scratch: undefined };
+
+parentPort?.postMessage(WORKER_LOADED);
 
 export default async function runTask(task: WorkerTask): Promise<WorkerAnswer<unknown>> {
   try {

@@ -4,7 +4,17 @@ import { Piscina } from 'piscina';
 import type { LoadedSeriesVolume } from '../dataset/loading/load-series-volume.js';
 import { VoxelfeedError } from '../errors.js';
 import { fromWorkerError } from './worker-error.js';
-import type { CutTask, LoadTask, WidenTask, WorkerAnswer, WorkerTask } from './worker-tasks.js';
+import {
+  type CutTask,
+  type LoadTask,
+  type WidenTask,
+  WORKER_LOADED,
+  type WorkerAnswer,
+  type WorkerTask,
+} from './worker-tasks.js';
+
+/** The longest close() waits for threads still loading their code. */
+const LOAD_WAIT_MS = 10_000;
 
 export interface CropWorkersOptions {
   /** Worker threads, at least 1 (`--workers`). */
@@ -24,6 +34,9 @@ export interface CropWorkersOptions {
 export class CropWorkers {
   private readonly pool: Piscina;
   readonly threads: number;
+  /** Threads that have loaded their code, less threads gone. */
+  private loaded = 0;
+  private onLoaded: (() => void) | null = null;
 
   constructor(options: CropWorkersOptions) {
     if (!Number.isSafeInteger(options.threads) || options.threads < 1) {
@@ -39,6 +52,14 @@ export class CropWorkers {
     });
     // Without a listener, an error of a worker between tasks would be an uncaught 'error' event.
     this.pool.on('error', (error: unknown) => options.onWorkerError?.(error));
+    this.pool.on('message', (message: unknown) => {
+      if (message !== WORKER_LOADED) return;
+      this.loaded += 1;
+      this.onLoaded?.();
+    });
+    this.pool.on('workerDestroy', () => {
+      this.loaded -= 1;
+    });
   }
 
   /** Cuts some series' crops into the batch buffer; per part, the foreground voxels of each, in slot order. */
@@ -71,8 +92,23 @@ export class CropWorkers {
     return this.pool.queueSize;
   }
 
-  /** Ends every thread; tasks still queued or running fail. */
+  /**
+   * Ends every thread; tasks still queued or running fail. Threads still loading their code are waited for
+   * (up to 10 s): Node 20 aborts the whole process when a worker is terminated while it instantiates an ES
+   * module that it loads through require (as piscina does).
+   */
   async close(): Promise<void> {
+    const started = performance.now();
+    while (this.loaded < this.pool.threads.length && performance.now() - started < LOAD_WAIT_MS) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.onLoaded = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.onLoaded = null;
     await this.pool.destroy();
   }
 

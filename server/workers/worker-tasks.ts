@@ -60,6 +60,9 @@ export interface LoadTask {
 
 export type WorkerTask = CutTask | WidenTask | LoadTask;
 
+/** What a worker posts once its code is loaded (CropWorkers.close waits for it). */
+export const WORKER_LOADED = 'voxelfeed-crop-worker-loaded';
+
 /** What a task answers; an error travels as data so its code survives (worker-error.ts). */
 export type WorkerAnswer<T> =
   | { readonly ok: true; readonly value: T }
