@@ -37,9 +37,9 @@ export const BENCH_COMMAND = command({
       (only with --only allreduce; --quick: one round, the paper size cut by 16)
   (l) in-process crops/s, uint8 and float32, without and with the usual augmentation (mirror, quarter turns,
       scale, shift, gamma, noise at nnU-Net's probabilities), 3 alternating rounds (only with --only augment)
-  (m) the crop workers (--workers): one first epoch from an empty cache with 1 and 2 worker threads, and (n)
-      in-process crops/s, uint8 and float32, from a warm cache with 0 (the main thread), 1 and 2; pool sizes
-      alternate over 3 rounds (only with --only cold-epoch; same data as (a))
+  (m) the crop workers (--workers): one first epoch from an empty cache with 1 and 2 worker threads (and 0),
+      and (n) in-process crops/s, uint8 and float32, from a warm cache with 0 (the main thread), 1 and 2, each
+      with the main thread's busy time; pool sizes alternate over 3 rounds (only with --only cold-epoch)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({

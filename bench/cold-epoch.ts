@@ -17,15 +17,21 @@ export interface ColdEpochResult {
   readonly rounds: number;
   /** Seconds of one first epoch from an empty cache, per pool size, one entry per round. */
   readonly coldSeconds: ReadonlyMap<number, readonly number[]>;
+  /** Of those, the seconds the main thread's event loop was busy (the rest it waited for I/O or workers). */
+  readonly coldMainSeconds: ReadonlyMap<number, readonly number[]>;
   /** Crops per second from a warm cache, per pool size and dtype, one entry per round. */
   readonly warmCropsPerSecond: ReadonlyMap<number, { uint8: number[]; float32: number[] }>;
+  /** Main-thread busy microseconds per crop from a warm cache, per pool size and dtype, one entry per round. */
+  readonly warmMainMicrosPerCrop: ReadonlyMap<number, { uint8: number[]; float32: number[] }>;
 }
 
 /**
  * The crop workers (`--workers`): (m) one first epoch from an empty cache, every series loaded once (read,
  * inflate, transpose: in the pool when there is one), with `coldPools` threads, and (n) in-process crops/s
  * from a warm cache with `warmPools` threads (0: the main thread), the server's batch pipeline as (a) runs
- * it. Pool sizes alternate within each round, so machine load drifts alike over all of them.
+ * it. Pool sizes alternate within each round, so machine load drifts alike over all of them. Beside each
+ * time, how long the main thread's event loop was busy: what the pool takes off it, which machine load
+ * disturbs less than wall time.
  */
 export async function benchColdEpoch(
   dir: string,
@@ -50,6 +56,10 @@ export async function benchColdEpoch(
       );
     }
     const coldSeconds = new Map(options.coldPools.map((size) => [size, [] as number[]]));
+    const coldMainSeconds = new Map(options.coldPools.map((size) => [size, [] as number[]]));
+    const warmMainMicrosPerCrop = new Map(
+      options.warmPools.map((size) => [size, { uint8: [] as number[], float32: [] as number[] }]),
+    );
     const warmCropsPerSecond = new Map(
       options.warmPools.map((size) => [size, { uint8: [] as number[], float32: [] as number[] }]),
     );
@@ -58,7 +68,9 @@ export async function benchColdEpoch(
       for (const size of options.coldPools) {
         const cache = volumeCache(catalog, pools.get(size));
         const started = performance.now();
+        const loop = performance.eventLoopUtilization();
         await streamFor(catalog, cache, pools.get(size), 'uint8', options, Number.POSITIVE_INFINITY);
+        coldMainSeconds.get(size)!.push(performance.eventLoopUtilization(loop).active / 1000);
         coldSeconds.get(size)!.push((performance.now() - started) / 1000);
         if (cache.loads !== catalog.series.length) {
           throw new Error(`a cold epoch loaded ${cache.loads} volumes for ${catalog.series.length} series`);
@@ -68,6 +80,7 @@ export async function benchColdEpoch(
       for (const size of options.warmPools) {
         warmCache ??= volumeCache(catalog, undefined);
         for (const dtype of ['uint8', 'float32'] as const) {
+          const loop = performance.eventLoopUtilization();
           const run = await streamFor(
             catalog,
             warmCache,
@@ -76,11 +89,20 @@ export async function benchColdEpoch(
             options,
             options.warmSeconds,
           );
+          const mainMs = performance.eventLoopUtilization(loop).active;
           warmCropsPerSecond.get(size)![dtype].push(run.crops / run.seconds);
+          warmMainMicrosPerCrop.get(size)![dtype].push((1000 * mainMs) / run.crops);
         }
       }
     }
-    return { series: catalog.series.length, rounds: options.rounds, coldSeconds, warmCropsPerSecond };
+    return {
+      series: catalog.series.length,
+      rounds: options.rounds,
+      coldSeconds,
+      coldMainSeconds,
+      warmCropsPerSecond,
+      warmMainMicrosPerCrop,
+    };
   } finally {
     for (const pool of pools.values()) await pool.close();
   }
