@@ -49,6 +49,9 @@ export class CropWorkers {
       maxThreads: options.threads,
       // Threads stay for the life of the server: starting one costs tens of milliseconds.
       idleTimeout: Number.POSITIVE_INFINITY,
+      // Between tasks a worker's event loop runs (piscina's Atomics wait would stop it), so its timer can
+      // collect the handles of shared memory it holds (crop-worker.ts).
+      atomics: 'disabled',
     });
     // Without a listener, an error of a worker between tasks would be an uncaught 'error' event.
     this.pool.on('error', (error: unknown) => options.onWorkerError?.(error));
