@@ -5,8 +5,3 @@
 export function sharedBytes(length: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(length));
 }
-
-/** Whether `bytes` lies in shared memory, so a worker can read or write it without a copy. */
-export function isShared(bytes: Uint8Array): boolean {
-  return bytes.buffer instanceof SharedArrayBuffer;
-}
