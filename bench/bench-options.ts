@@ -14,6 +14,7 @@ const BENCH_PARTS = [
   'allocations',
   'same-host',
   'wire',
+  'cold-epoch',
 ] as const;
 
 export interface BenchOptions {
@@ -60,6 +61,9 @@ export const BENCH_COMMAND = command({
       plain grpc-js and voxelfeed, each sender and receiver its own process; sender CPU s/GB and GC share;
       voxelfeed with 1, 2, 4, 8 client processes; in-process assembly against a memcpy of the same bytes;
       3 alternating rounds of --seconds / 2 per window (only with --only wire; 2 rounds with --quick)
+  (p) the crop workers (--workers): one first epoch from an empty cache with 1 and 2 worker threads (and 0),
+      and (q) in-process crops/s, uint8 and float32, from a warm cache with 0 (the main thread), 1 and 2, each
+      with the main thread's busy time; pool sizes alternate over 3 rounds (only with --only cold-epoch)
 Prints tables, then one JSON line.`,
   options: {
     quick: option({
@@ -75,7 +79,7 @@ Prints tables, then one JSON line.`,
     only: option({
       kind: choice(BENCH_PARTS, { placeholder: BENCH_PARTS.join('|') }),
       default: null,
-      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone; same-host runs (n) alone; wire runs (o) alone",
+      help: "cache-window runs (g) and (h) alone; grpc runs (b) alone (16 MiB window), for before/after comparisons of the server's send path; torch runs (i) alone; tiles runs (j) alone; allreduce runs (k) alone; augment runs (l) alone; allocations runs (m) alone; same-host runs (n) alone; wire runs (o) alone; cold-epoch runs (p) and (q) alone",
     }),
   },
 });

@@ -10,6 +10,7 @@ import { benchAugment } from './augment-crops.js';
 import { benchDataset } from './bench-data.js';
 import { BENCH_COMMAND, BENCH_HELP, parseBenchOptions } from './bench-options.js';
 import { benchCacheWindow } from './cache-window.js';
+import { coldEpochReport } from './cold-epoch-report.js';
 import { benchGrpc } from './grpc-crops.js';
 import { benchInProcess } from './in-process-crops.js';
 import { benchInferTiles } from './infer-tiles.js';
@@ -140,6 +141,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `(o) ${table}\n\n${JSON.stringify({ series, crop, batch_size: batchSize, ...json })}\n`,
     );
+    return;
+  }
+  if (options.only === 'cold-epoch') {
+    const dir = await benchDataset('luna-like', { series, shape: [128, 192, 192], seed: 1n });
+    process.stdout.write(await coldEpochReport(dir, { quick, seconds, batchSize, crop }));
     return;
   }
   if (options.only === 'grpc') {

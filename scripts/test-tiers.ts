@@ -46,6 +46,11 @@ export const TIER_EXCEPTIONS: readonly TierException[] = [
   { pattern: '**/nrrd-reader.test.ts', tier: 'integration', why: 'teem-unu writes the files' },
   { pattern: '**/nrrd-writer.test.ts', tier: 'integration', why: 'teem-unu reads the files back' },
   { pattern: '**/load-series-volume.test.ts', tier: 'integration', why: 'teem-unu writes the files' },
+  {
+    pattern: 'test/server/workers/crop-workers.test.ts',
+    tier: 'integration',
+    why: 'its worker threads load the TypeScript sources through tsx, whose esbuild runs as a program',
+  },
   { pattern: '**/npy-reader.test.ts', tier: 'integration', why: 'numpy writes the files' },
   { pattern: '**/npy-writer.test.ts', tier: 'integration', why: 'numpy reads the files back' },
   { pattern: '**/build-catalog.test.ts', tier: 'integration', why: 'teem-unu and numpy write the files' },

@@ -25,6 +25,7 @@ import { ensureDefaultDataset } from './synth/default-dataset.js';
 import { NOOP_TELEMETRY } from './telemetry/noop-telemetry.js';
 import { PrometheusTelemetry } from './telemetry/prometheus-telemetry.js';
 import { withStreamObserver } from './telemetry/with-stream-observer.js';
+import { CropWorkers } from './workers/crop-workers.js';
 
 /** A rank that has not reported for this long is dropped from the server's view (and its metrics). */
 const TRAINER_STATS_EXPIRE_MS = 60_000;
@@ -152,12 +153,27 @@ export async function startServer(
   // --metrics-port off: no registry, and reports that go nowhere (the benchmark's baseline).
   const prometheus = config.metricsPort === null ? null : new PrometheusTelemetry();
   const telemetry = withStreamObserver(prometheus ?? NOOP_TELEMETRY, hooks.observer);
+  // --workers: threads that cut crops and decode volumes in shared memory; the main thread plans and sends.
+  const workers =
+    config.workers === 0
+      ? undefined
+      : new CropWorkers({
+          threads: config.workers,
+          onWorkerError: (error) =>
+            log.error(
+              { reason: error instanceof Error ? error.message : String(error) },
+              'a crop worker thread failed; another takes its place',
+            ),
+        });
+  const readSeries = workers && ((image: string, mask: string) => workers.loadSeries(image, mask));
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,
     maxConcurrentLoads: config.maxConcurrentLoads,
     load: async (index) => {
-      const volume = await loadCatalogVolume(catalog.series[index]!, (stats) =>
-        telemetry.volumeLoaded(stats),
+      const volume = await loadCatalogVolume(
+        catalog.series[index]!,
+        (stats) => telemetry.volumeLoaded(stats),
+        readSeries,
       );
       boxMasks.afterDecode(index, volume);
       return volume;
@@ -187,7 +203,7 @@ export async function startServer(
   });
   const registry: DatasetRegistry = {
     defaultName: catalog.name,
-    datasets: new Map([[catalog.name, { catalog, cache, plans, replaceBadSeries }]]),
+    datasets: new Map([[catalog.name, { catalog, cache, plans, replaceBadSeries, workers }]]),
   };
   telemetry.watch({ cache, boxMasks, batchMemory, trainers: trainerStats });
   // /metrics before gRPC: if gRPC cannot bind, closing /metrics leaves nothing half-started, whereas a
@@ -210,6 +226,7 @@ export async function startServer(
     interceptors: security.tokens ? [createAuthInterceptor({ tokens: security.tokens, log })] : [],
   }).catch(async (error: unknown) => {
     await metricsHttp?.close();
+    await workers?.close();
     throw error;
   });
   return {
@@ -221,6 +238,7 @@ export async function startServer(
     stop: async () => {
       await grpc.shutdown(config.shutdownGraceMs);
       batchMemory.dispose();
+      await workers?.close();
       await metricsHttp?.close();
     },
   };

@@ -1,20 +1,11 @@
 import { type AugmentationInfo, DType, type SampleInfo, CropMode as WireCropMode } from '@voxelfeed/proto';
 import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
-import {
-  AugmentScratch,
-  applySpatialAugmentation,
-  augmentUint8Crop,
-  isIntensity,
-  isSpatial,
-  writeAugmentedFloat32,
-} from '../sampling/apply-augmentation.js';
-import { countCropForeground } from '../sampling/count-crop-foreground.js';
-import { cropHasForeground } from '../sampling/crop-has-foreground.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
-import { extractCrop } from '../sampling/extract-crop.js';
-import { writeFloat32LE } from '../sampling/float-tensor.js';
 import { planSample, type SampleContext, sampleNeedsMask } from '../sampling/plan-sample.js';
 import type { AugmentParams, CropMode, CropParams, Volume } from '../sampling/types.js';
+import { type CropTargets, cutSeriesCrops, type ScratchHolder } from '../workers/cut-series-crops.js';
+import { widenFloat32 } from '../workers/widen-float32.js';
+import { type SharedRange, toSharedVolume } from '../workers/worker-tasks.js';
 import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
 import {
@@ -102,9 +93,12 @@ export async function assembleBatch(
   const foreground = params.map(() => 0);
   const layoutSeconds = (performance.now() - layoutStarted) / 1000;
   // Waiting for batch memory is the server's backpressure, not a stage of the batch: it is left out.
+  const workers = request.dataset.workers;
   const backing = buffers
     ? await buffers.acquire(layout.backingBytes, signal)
-    : Buffer.allocUnsafeSlow(layout.backingBytes);
+    : workers === undefined
+      ? Buffer.allocUnsafeSlow(layout.backingBytes)
+      : Buffer.from(new SharedArrayBuffer(layout.backingBytes));
   const started = performance.now();
   const batch = writeEncodedBatch(layout, backing);
   const encodeSeconds = layoutSeconds + (performance.now() - started) / 1000;
@@ -114,58 +108,84 @@ export async function assembleBatch(
   const voxelTarget =
     request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
-  const padValue = request.policy.padValue;
-  let scratch: AugmentScratch | undefined;
+  const targets: CropTargets = {
+    image: voxelTarget,
+    mask: maskTarget,
+    voxels,
+    dtype: request.dtype,
+    padValue: request.policy.padValue,
+    keepLabels: request.policy.keepLabels === true,
+  };
+  // With crop workers, the buffer in shared memory, they cut into it in place; otherwise this thread does.
+  const shared =
+    workers !== undefined && batch.backing.buffer instanceof SharedArrayBuffer ? batch.backing.buffer : null;
+  const holder: ScratchHolder = { scratch: undefined };
   let cropSeconds = 0;
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
   // loaded (at most the cache's maxConcurrentLoads), whatever the number of streams and batches in progress.
-  const cutFrom = async (seriesIndex: number) => {
-    const volume = await loadVolume(request.dataset, seriesIndex);
+  // Series already cached go to the workers together, one task per thread, as a task costs about as much as
+  // cutting a small crop.
+  const cutGroup = async (group: readonly number[]) => {
+    const volumes = await Promise.all(group.map((series) => loadVolume(request.dataset, series)));
     if (signal?.aborted) return;
     const cropStarted = performance.now();
-    params.forEach((sample, slot) => {
-      if (sample.series !== seriesIndex) return;
-      const offset = slot * voxels;
-      extractCrop(
-        volume,
-        {
-          origin: sample.origin,
-          size: sample.size,
-          padValue,
-          keepLabels: request.policy.keepLabels === true,
-        },
-        { image: voxelTarget, mask: maskTarget, offset },
-      );
-      foreground[slot] = countCropForeground(volume, sample.origin, sample.size);
-      const augment = sample.augment;
-      if (augment === undefined) return;
-      scratch ??= new AugmentScratch(voxels);
-      // Most crops' masks are all zeros, which no mirror or turn changes.
-      if (
-        maskTarget !== null &&
-        isSpatial(augment) &&
-        cropHasForeground(volume, sample.origin, sample.size)
-      ) {
-        applySpatialAugmentation(augment, sample.size, maskTarget, offset, scratch);
-      }
-      // float32 images are transformed as they are widened, after every cut.
-      if (request.dtype === 'uint8' && (isSpatial(augment) || isIntensity(augment))) {
-        augmentUint8Crop(augment, sample.size, voxelTarget, offset, scratch);
-      }
+    const parts = volumes.map((volume, at) => {
+      const slots = params.flatMap((sample, slot) => (sample.series === group[at] ? [slot] : []));
+      return { volume, slots, samples: slots.map((slot) => params[slot]!) };
+    });
+    const sharedParts = parts.map(({ volume, slots, samples }) => {
+      const sharedVolume = toSharedVolume(volume);
+      return sharedVolume === null ? null : { volume: sharedVolume, slots, samples };
+    });
+    const counts =
+      shared !== null && workers !== undefined && sharedParts.every((part) => part !== null)
+        ? await workers.cut({
+            parts: sharedParts.map((part) => part!),
+            buffer: shared,
+            image: rangeOf(voxelTarget),
+            mask: maskTarget === null ? null : rangeOf(maskTarget),
+            voxels,
+            dtype: targets.dtype,
+            padValue: targets.padValue,
+            keepLabels: targets.keepLabels,
+          })
+        : parts.map(({ volume, samples, slots }) => cutSeriesCrops(volume, samples, slots, targets, holder));
+    parts.forEach(({ slots }, part) => {
+      counts[part]!.forEach((count, at) => {
+        foreground[slots[at]!] = count;
+      });
     });
     cropSeconds += (performance.now() - cropStarted) / 1000;
   };
   // Every cut settles before the buffer can go back to batch memory: a late one must not write into a buffer
   // that another batch has taken meanwhile.
-  const cuts = await Promise.allSettled([...new Set(params.map((sample) => sample.series))].map(cutFrom));
+  const cuts = await Promise.allSettled(
+    cutGroups(
+      [...new Set(params.map((sample) => sample.series))],
+      request.dataset,
+      shared === null ? 0 : (workers?.threads ?? 0),
+    ).map(cutGroup),
+  );
   const failed = cuts.find((cut) => cut.status === 'rejected');
   if (failed !== undefined || signal?.aborted) {
     buffers?.release(batch.backing);
     throw failed !== undefined ? failed.reason : signal?.reason;
   }
   const widenStarted = performance.now();
-  if (voxelTarget !== batch.image) widenFloat32(params, voxelTarget, batch.image, voxels, scratch);
+  if (voxelTarget !== batch.image) {
+    try {
+      if (shared !== null && workers !== undefined) {
+        const [bytes, image] = [rangeOf(voxelTarget), rangeOf(batch.image)];
+        await workers.widen({ params, buffer: shared, bytes, image, voxels });
+      } else {
+        widenFloat32(params, voxelTarget, batch.image, voxels, holder);
+      }
+    } catch (error) {
+      buffers?.release(batch.backing);
+      throw error;
+    }
+  }
   cropSeconds += (performance.now() - widenStarted) / 1000;
   const finishStarted = performance.now();
   const finished = finishEncodedBatch(layout, batch.backing, fields(foreground));
@@ -216,43 +236,23 @@ async function planSamples(
 }
 
 /**
- * float32 crops from the bytes cut into the last quarter of the image field, front to back: v / 255, or the
- * sample's transforms where it has some (each sample's bytes copied aside first, as a transformed crop reads
- * them out of order).
+ * The series of a batch in the groups cut together: without workers (`threads` 0) or not yet cached, each
+ * series alone, as its volume arrives; those cached, spread over one group per thread.
  */
-function widenFloat32(
-  params: readonly CropParams[],
-  bytes: Uint8Array,
-  image: Uint8Array,
-  voxels: number,
-  scratch: AugmentScratch | undefined,
-): void {
-  const augmented = (sample: CropParams) =>
-    sample.augment !== undefined && (isSpatial(sample.augment) || isIntensity(sample.augment));
-  if (!params.some(augmented)) {
-    writeFloat32LE(bytes, image);
-    return;
-  }
-  if (!PLATFORM_IS_LITTLE_ENDIAN || image.byteOffset % 4 !== 0) {
-    throw new VoxelfeedError(
-      'INTERNAL',
-      'augmented float32 crops need a little-endian host and an aligned image',
-    );
-  }
-  const aside = scratch ?? new AugmentScratch(voxels);
-  params.forEach((sample, slot) => {
-    const source = bytes.subarray(slot * voxels, (slot + 1) * voxels);
-    const target = image.subarray(slot * voxels * 4, (slot + 1) * voxels * 4);
-    if (sample.augment !== undefined && augmented(sample)) {
-      const floats = new Float32Array(target.buffer, target.byteOffset, voxels);
-      writeAugmentedFloat32(sample.augment, sample.size, source, floats, aside);
-    } else {
-      writeFloat32LE(source, target);
-    }
+function cutGroups(series: readonly number[], dataset: ServedDataset, threads: number): number[][] {
+  if (threads === 0) return series.map((index) => [index]);
+  const cached = series.filter((index) => dataset.cache.has(index));
+  const groups = Array.from({ length: Math.min(threads, cached.length) }, () => [] as number[]);
+  cached.forEach((index, at) => {
+    groups[at % groups.length]!.push(index);
   });
+  return [...groups, ...series.filter((index) => !dataset.cache.has(index)).map((index) => [index])];
 }
 
-const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Where a view lies in its (shared) buffer. */
+function rangeOf(view: Uint8Array): SharedRange {
+  return { byteOffset: view.byteOffset, byteLength: view.byteLength };
+}
 
 function augmentationInfo(augment: AugmentParams): AugmentationInfo {
   return {

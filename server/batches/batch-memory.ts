@@ -259,7 +259,10 @@ export class BatchMemory implements BatchBuffers {
     if (this.heldBytes + bytes > this.budgetBytes && this.heldBytes > 0 && !beyondBudget) return null;
     const capacity =
       bytes >= MAPPED_FROM_BYTES ? Math.max(bytes + SLACK_BYTES, ALWAYS_MAPPED_BYTES) : bytes + SLACK_BYTES;
-    const buffer = Buffer.allocUnsafeSlow(capacity);
+    // Shared memory, so crop workers cut straight into the batch. Like allocUnsafeSlow it is a block of its
+    // own from the same allocator (zeroed by calloc, which leaves mmapped pages untouched until written), so
+    // the sizes chosen above and the RSS accounting hold.
+    const buffer = Buffer.from(new SharedArrayBuffer(capacity));
     const id = this.nextId++;
     const entry: Entry = { resident: bytes, state: 'in-use' };
     this.entries.set(id, entry);

@@ -1,5 +1,6 @@
 import type { VolumeCache } from '../cache/volume-cache.js';
 import type { Catalog } from '../dataset/catalog/catalog.js';
+import type { CropWorkers } from '../workers/crop-workers.js';
 import type { PlanCache } from './plan-cache.js';
 
 /** A data set the server answers for: its catalog, its volume cache (keyed by series index) and its epoch plans. */
@@ -13,6 +14,8 @@ export interface ServedDataset {
    * Batches then depend on which series this server has found bad. Absent: false.
    */
   readonly replaceBadSeries?: boolean;
+  /** Threads that cut the crops of batches in shared memory (`--workers`); absent: the main thread cuts them. */
+  readonly workers?: CropWorkers | undefined;
 }
 
 /** Data sets by name; the empty name in a request means `defaultName`. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { command, option } from '@voxelfeed/common/cli/command-spec.js';
 import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
 import {
@@ -38,6 +39,11 @@ export interface ServeConfig {
   readonly cacheMaxBytes: number;
   /** Volumes read and decoded at once (the cache's maxConcurrentLoads). */
   readonly maxConcurrentLoads: number;
+  /**
+   * Worker threads that cut batches' crops and read and decode volumes, in shared memory (server/workers);
+   * 0: all of it on the main thread.
+   */
+  readonly workers: number;
   /** Bytes of epoch plans kept (4 per item). */
   readonly planCacheMaxBytes: number;
   readonly strict: boolean;
@@ -64,6 +70,8 @@ export interface ServeConfig {
 export const DEFAULT_CONCURRENT_LOADS = 4;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const satisfies readonly LogLevel[];
+/** More threads than any host has cores only add memory. */
+const MAX_WORKERS = 1024;
 /** grpc-js sends larger messages, but no client should be asked to accept one. */
 const MAX_BATCH_BYTES_LIMIT = 1024 ** 3;
 /** The longest keepalive interval or idle timeout taken; longer ones are as good as off (0). */
@@ -127,6 +135,13 @@ export const SERVE_COMMAND = command({
       default: DEFAULT_CONCURRENT_LOADS,
       variable: 'VOXELFEED_MAX_LOADS',
       help: 'volumes read and decoded at once ({default}); memory beside the cache is about N decoded volumes (more rarely helps: libuv runs 4 threads)',
+    }),
+    workers: option({
+      kind: integer({ min: 0, max: MAX_WORKERS, example: '3' }),
+      default: null,
+      defaultText: 'the cores less one, at least 1',
+      variable: 'VOXELFEED_WORKERS',
+      help: 'threads that cut crops and decode volumes while the main thread frames and sends ({default}; 0: all on the main thread); each adds its own heap, about 10 MiB, besides the cache and batch memory',
     }),
     'plan-cache-bytes': option({
       kind: byteSize({ example: '256MiB' }),
@@ -271,6 +286,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     metricsHost: values['metrics-host'] ?? values.host,
     cacheMaxBytes: values['cache-bytes'],
     maxConcurrentLoads: values['max-loads'],
+    // One core stays for the main thread, which plans, frames and writes every stream's batches.
+    workers: values.workers ?? Math.max(1, availableParallelism() - 1),
     planCacheMaxBytes: values['plan-cache-bytes'],
     strict: values.strict,
     maxSkippedShare: values['max-skipped'],

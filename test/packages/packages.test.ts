@@ -289,6 +289,9 @@ describe('the packages, compiled', { timeout: 900_000 }, () => {
           '0',
           '--data',
           dataset.dir,
+          // The batch is cut, and its volumes decoded, by compiled worker threads that plain node starts.
+          '--workers',
+          '2',
         ],
         { cwd: image, env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );

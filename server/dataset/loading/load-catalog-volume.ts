@@ -1,7 +1,7 @@
 import { isVoxelfeedError, VoxelfeedError } from '../../errors.js';
 import type { Volume } from '../../sampling/types.js';
 import type { CatalogSeries } from '../catalog/catalog.js';
-import { loadSeriesVolume } from './load-series-volume.js';
+import { type LoadedSeriesVolume, loadSeriesVolume } from './load-series-volume.js';
 
 export interface VolumeLoadStats {
   readonly fileBytes: number;
@@ -10,14 +10,16 @@ export interface VolumeLoadStats {
 }
 
 /**
- * Reads and decodes one catalog series. The shape must still be the one indexed at start-up: a file replaced
- * under a running server with another shape would silently change what every plan means, so it is DATA_LOSS.
+ * Reads and decodes one catalog series, here or where `read` says (a crop worker thread). The shape must
+ * still be the one indexed at start-up: a file replaced under a running server with another shape would
+ * silently change what every plan means, so it is DATA_LOSS.
  */
 export async function loadCatalogVolume(
   series: CatalogSeries,
   onLoaded?: (stats: VolumeLoadStats) => void,
+  read: (imagePath: string, maskPath: string) => Promise<LoadedSeriesVolume> = loadSeriesVolume,
 ): Promise<Volume> {
-  const { volume, fileBytes, readMs, decodeMs } = await loadSeriesVolume(series.imagePath, series.maskPath);
+  const { volume, fileBytes, readMs, decodeMs } = await read(series.imagePath, series.maskPath);
   const [a, b, c] = volume.shape;
   if (a !== series.shape[0] || b !== series.shape[1] || c !== series.shape[2]) {
     throw new VoxelfeedError(

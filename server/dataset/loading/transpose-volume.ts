@@ -1,5 +1,6 @@
 import type { Shape3 } from '../../sampling/types.js';
 import { runInSlabs } from '../run-in-slabs.js';
+import { sharedBytes } from './shared-bytes.js';
 
 /** Voxels per slab between event-loop yields: about 0.5 ms of work. */
 const SLAB_VOXELS = 1 << 19;
@@ -14,11 +15,11 @@ const TILE = 16;
  * as four 32-bit words (a fixed shuffle of bytes), 4x fewer loads and stores than byte by byte: 128x192x192
  * takes ~4 ms instead of ~11 ms for a tiled byte loop. DataView (explicit little-endian, unaligned access
  * allowed) lets every shape and byte order share that path; the edges left over by sizes that are not
- * multiples of 4 go byte by byte.
+ * multiples of 4 go byte by byte. The output is shared memory (sharedBytes), which crop workers read in place.
  */
 export async function transposeToCOrder(input: Uint8Array, shape: Shape3): Promise<Uint8Array> {
   const [n0, n1, n2] = shape;
-  const output = new Uint8Array(n0 * n1 * n2);
+  const output = sharedBytes(n0 * n1 * n2);
   const planesPerSlab = Math.max(1, Math.floor(SLAB_VOXELS / Math.max(1, n0 * n2)));
   await runInSlabs(n1, planesPerSlab, (start, end) => {
     for (let x1 = start; x1 < end; x1++) transposePlane(input, output, shape, x1);

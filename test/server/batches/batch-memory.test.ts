@@ -122,6 +122,15 @@ describe('BatchMemory', () => {
     assert.ok(small.length >= 1000 && small.length < 1024 ** 2);
   });
 
+  it('hands out buffers in shared memory, which crop workers write into without a copy', async () => {
+    const memory = new BatchMemory({ budgetBytes: 64 * 1024 ** 2, idleReleaseMs: 0 });
+    for (const bytes of [1000, 2 * 1024 ** 2]) {
+      const buffer = await memory.acquire(bytes);
+      assert.ok(buffer.buffer instanceof SharedArrayBuffer, `a buffer of ${bytes} bytes`);
+      assert.equal(buffer.byteOffset, 0);
+    }
+  });
+
   it('drops its free buffers after the idle time and runs one collection that frees them', async () => {
     let collections = 0;
     const memory = new BatchMemory({

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import {
   DEFAULT_CONCURRENT_LOADS,
@@ -45,6 +46,7 @@ describe('parseServeConfig', () => {
       metricsHost: '127.0.0.1',
       cacheMaxBytes: 2 * GiB,
       maxConcurrentLoads: 4,
+      workers: Math.max(1, availableParallelism() - 1),
       planCacheMaxBytes: 256 * MiB,
       strict: false,
       maxSkippedShare: 0.1,
@@ -85,6 +87,7 @@ describe('parseServeConfig', () => {
       VOXELFEED_METRICS_HOST: '127.0.0.2',
       VOXELFEED_CACHE_BYTES: '512MiB',
       VOXELFEED_MAX_LOADS: '2',
+      VOXELFEED_WORKERS: '3',
       VOXELFEED_PLAN_CACHE_BYTES: '64MiB',
       VOXELFEED_STRICT: '1',
       VOXELFEED_MAX_SKIPPED: '25%',
@@ -111,6 +114,7 @@ describe('parseServeConfig', () => {
       metricsHost: '127.0.0.2',
       cacheMaxBytes: 512 * MiB,
       maxConcurrentLoads: 2,
+      workers: 3,
       planCacheMaxBytes: 64 * MiB,
       strict: true,
       maxSkippedShare: 0.25,
@@ -179,6 +183,18 @@ describe('parseServeConfig', () => {
       'VOXELFEED_MAX_SKIPPED=2',
       'e.g. VOXELFEED_MAX_SKIPPED=0.1',
     ]);
+  });
+
+  it('takes --workers 0 (all on the main thread) or more, documents its default and memory, and refuses a negative count', () => {
+    assert.equal(parse(['--workers', '0']).workers, 0);
+    assert.equal(parse(['--workers', '2']).workers, 2);
+    const help = SERVE_HELP.replace(/\s+/g, ' ');
+    assert.match(help, /--workers N .*the cores less one, at least 1; 0: all on the main thread\).*own heap/);
+    assert.throws(
+      () => parse(['--workers', '-1']),
+      (error: unknown) =>
+        isVoxelfeedError(error) && error.message.includes('--workers') && error.code === 'INVALID_ARGUMENT',
+    );
   });
 
   it('puts every VOXELFEED_* variable of --help in one column', () => {

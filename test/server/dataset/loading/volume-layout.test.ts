@@ -187,4 +187,18 @@ describe('toServedVolume', () => {
       assert.equal(volume.mask[to], mask[from]);
     }
   });
+
+  it('keeps the image and mask in shared memory, which crop workers read without a copy', async () => {
+    const shape: Shape3 = [5, 7, 3];
+    const count = shape[0] * shape[1] * shape[2];
+    const volume = await toServedVolume(
+      uint8Volume(shape, pattern(count, 7)),
+      uint8Volume(shape, pattern(count, 8)),
+      'i',
+      'm',
+    );
+    assert.ok(volume.image.buffer instanceof SharedArrayBuffer);
+    assert.ok(volume.mask.buffer instanceof SharedArrayBuffer);
+    assert.notEqual(volume.image.buffer, volume.mask.buffer);
+  });
 });

@@ -1,0 +1,163 @@
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { LoadedSeriesVolume } from '../dataset/loading/load-series-volume.js';
+import { VoxelfeedError } from '../errors.js';
+import { fromWorkerError } from './worker-error.js';
+import {
+  type CutTask,
+  type LoadTask,
+  type WidenTask,
+  WORKER_LOADED,
+  type WorkerAnswer,
+  type WorkerTask,
+} from './worker-tasks.js';
+
+/** The longest close() waits for threads still loading their code. */
+const LOAD_WAIT_MS = 10_000;
+
+export interface CropWorkersOptions {
+  /** Worker threads, at least 1 (`--workers`). */
+  readonly threads: number;
+  /** A worker that failed outside any task (its task, if any, fails on its own); the pool starts another. */
+  readonly onWorkerError?: (error: unknown) => void;
+}
+
+/**
+ * A pool of worker threads (piscina) that cut batches' crops into their shared buffers and read and decode
+ * volumes into shared memory, so the main thread only plans, frames and writes. Tasks are pure functions of
+ * what they are given: a batch's bytes are the same whichever thread cut which series, and with no pool.
+ *
+ * A worker that dies (an uncaught error, terminated, out of memory) fails only the task it ran, with
+ * UNAVAILABLE; piscina starts another thread in its place.
+ */
+export class CropWorkers {
+  private readonly pool: Piscina;
+  readonly threads: number;
+  /** Threads that have loaded their code, less threads gone. */
+  private loaded = 0;
+  private onLoaded: (() => void) | null = null;
+
+  constructor(options: CropWorkersOptions) {
+    if (!Number.isSafeInteger(options.threads) || options.threads < 1) {
+      throw new RangeError(`crop workers need at least 1 thread, got ${options.threads}`);
+    }
+    this.threads = options.threads;
+    this.pool = new Piscina({
+      ...workerEntry(),
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      // Threads stay for the life of the server: starting one costs tens of milliseconds.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // Between tasks a worker's event loop runs (piscina's Atomics wait would stop it), so its timer can
+      // collect the handles of shared memory it holds (crop-worker.ts).
+      atomics: 'disabled',
+    });
+    // Without a listener, an error of a worker between tasks would be an uncaught 'error' event.
+    this.pool.on('error', (error: unknown) => options.onWorkerError?.(error));
+    this.pool.on('message', (message: unknown) => {
+      if (message !== WORKER_LOADED) return;
+      this.loaded += 1;
+      this.onLoaded?.();
+    });
+    this.pool.on('workerDestroy', () => {
+      this.loaded -= 1;
+    });
+  }
+
+  /** Cuts some series' crops into the batch buffer; per part, the foreground voxels of each, in slot order. */
+  cut(task: Omit<CutTask, 'kind'>): Promise<number[][]> {
+    return this.run<number[][]>({ kind: 'cut', ...task });
+  }
+
+  widen(task: Omit<WidenTask, 'kind'>): Promise<void> {
+    return this.run<null>({ kind: 'widen', ...task }).then(() => undefined);
+  }
+
+  /** loadSeriesVolume in a worker: the volume comes back in shared memory, not copied. */
+  loadSeries(imagePath: string, maskPath: string): Promise<LoadedSeriesVolume> {
+    const task: LoadTask = { kind: 'load', imagePath, maskPath };
+    return this.run<LoadedSeriesVolume>(task);
+  }
+
+  /** The worker threads now running (tests end one to check that the pool and the server outlive it). */
+  get workerThreads(): readonly Worker[] {
+    return this.pool.threads;
+  }
+
+  /** Tasks the threads have finished since the pool started. */
+  get completedTasks(): number {
+    return this.pool.completed;
+  }
+
+  /** Tasks waiting for a free thread. */
+  get queued(): number {
+    return this.pool.queueSize;
+  }
+
+  /**
+   * Ends every thread; tasks still queued or running fail. Threads still loading their code are waited for
+   * (up to 10 s): Node 20 aborts the whole process when a worker is terminated while it instantiates an ES
+   * module that it loads through require (as piscina does).
+   */
+  async close(): Promise<void> {
+    const started = performance.now();
+    while (this.loaded < this.pool.threads.length && performance.now() - started < LOAD_WAIT_MS) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.onLoaded = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.onLoaded = null;
+    await this.pool.destroy();
+  }
+
+  private async run<T>(task: WorkerTask): Promise<T> {
+    let answer: WorkerAnswer<T>;
+    try {
+      // No abort signal: piscina would end the thread mid-task, which may still be writing into a buffer the
+      // batch then gives back. Tasks are short; callers check their signal between them.
+      answer = (await this.pool.run(task)) as WorkerAnswer<T>;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new VoxelfeedError(
+        'UNAVAILABLE',
+        `a crop worker thread stopped during a ${task.kind} task (${detail}); another takes its place, retry the call`,
+        { cause: error },
+      );
+    }
+    if (!answer.ok) throw fromWorkerError(answer.error);
+    return answer.value;
+  }
+}
+
+/**
+ * Where the worker's code is: the compiled crop-worker.js beside this file, or, when these are the
+ * TypeScript sources (tests, benchmarks, `npm run dev`), crop-worker.ts with tsx's loader, which a worker
+ * thread gets only from its execArgv, and the repository's tsconfig for its `@voxelfeed/*` paths.
+ */
+function workerEntry(): { filename: string; execArgv?: string[]; env?: NodeJS.ProcessEnv } {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const filename = new URL(`./crop-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
+  if (!fromSources) return { filename };
+  const tsx = import.meta.resolve('tsx');
+  const hasTsx = process.execArgv.some((arg, at) => {
+    const value = arg.startsWith('--import=')
+      ? arg.slice('--import='.length)
+      : process.execArgv[at - 1] === '--import'
+        ? arg
+        : '';
+    return value === 'tsx' || value === tsx;
+  });
+  return {
+    filename,
+    execArgv: hasTsx ? [...process.execArgv] : [...process.execArgv, '--import', tsx],
+    env: {
+      ...process.env,
+      TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)),
+    },
+  };
+}
