@@ -143,21 +143,31 @@ function workerEntry(): { filename: string; execArgv?: string[]; env?: NodeJS.Pr
   const fromSources = import.meta.url.endsWith('.ts');
   const filename = new URL(`./crop-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
   if (!fromSources) return { filename };
-  const tsx = import.meta.resolve('tsx');
-  const hasTsx = process.execArgv.some((arg, at) => {
-    const value = arg.startsWith('--import=')
-      ? arg.slice('--import='.length)
-      : process.execArgv[at - 1] === '--import'
-        ? arg
-        : '';
-    return value === 'tsx' || value === tsx;
-  });
   return {
     filename,
-    execArgv: hasTsx ? [...process.execArgv] : [...process.execArgv, '--import', tsx],
+    execArgv: workerExecArgv(process.execArgv, import.meta.resolve('tsx')),
     env: {
       ...process.env,
       TSX_TSCONFIG_PATH: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)),
     },
   };
+}
+
+/**
+ * The process's flags without its `--import` modules, then tsx's loader: a worker needs the loader and nothing
+ * else a process was started with (a test's hook module would run again in every thread, and one that wraps
+ * child_process breaks the loader's own esbuild service there, so the thread never starts).
+ */
+export function workerExecArgv(execArgv: readonly string[], tsx: string): string[] {
+  const kept: string[] = [];
+  for (let at = 0; at < execArgv.length; at++) {
+    const arg = execArgv[at]!;
+    if (arg === '--import') {
+      at += 1;
+      continue;
+    }
+    if (arg.startsWith('--import=')) continue;
+    kept.push(arg);
+  }
+  return [...kept, '--import', tsx];
 }
