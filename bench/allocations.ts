@@ -11,13 +11,13 @@ import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
 import { silentLogger } from '../server/log/logger.js';
 import { resolveSamplingPolicy } from '../server/sampling/sampling-policy.js';
-import { ALL_SERIES } from '../server/sampling/series-split.js';
 import type { Shape3 } from '../server/sampling/types.js';
 import { serveMessageStream } from '../server/service/serve-message-stream.js';
 import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { AllocationMeter, type AllocationReading } from './allocation-meter.js';
 import { type AllocationSite, allocationSites } from './allocation-sites.js';
 import { USUAL_AUGMENTATION } from './augment-crops.js';
+import { benchStreamDeps, benchStreamRequest } from './in-process-stream.js';
 
 export const ALLOCATION_CASES = ['uint8', 'float32', 'uint8, augmented', 'uint8, served'] as const;
 export type AllocationCase = (typeof ALLOCATION_CASES)[number];
@@ -56,30 +56,17 @@ export async function benchAllocations(
   const plain = resolveSamplingPolicy({ negativesPerEpoch });
   const augmented = resolveSamplingPolicy({ negativesPerEpoch, augmentation: USUAL_AUGMENTATION });
   const memory = new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes });
-  const deps = {
-    prefetchBatches: DEFAULT_SERVICE_LIMITS.prefetchBatches,
-    batchMemory: memory,
-    log: silentLogger,
-    streamId: 'bench-allocations',
-  };
-  const request = (kase: AllocationCase): StreamRequest => ({
-    datasetName: catalog.name,
-    dataset: { catalog, cache, plans },
-    seed: 1n,
-    epoch: 0,
-    policy: kase === 'uint8, augmented' ? augmented : plain,
-    cropSize: options.crop,
-    includeMask: true,
-    split: ALL_SERIES,
-    rank: 0,
-    worldSize: 1,
-    rankGroups: 1,
-    batchSize: options.batchSize,
-    startStep: 0,
-    maxSteps: options.batchesPerRound,
-    stepStride: 1,
-    dtype: kase === 'float32' ? 'float32' : 'uint8',
-  });
+  const deps = benchStreamDeps('bench-allocations', memory);
+  const request = (kase: AllocationCase): StreamRequest =>
+    benchStreamRequest({
+      datasetName: catalog.name,
+      dataset: { catalog, cache, plans },
+      policy: kase === 'uint8, augmented' ? augmented : plain,
+      cropSize: options.crop,
+      batchSize: options.batchSize,
+      maxSteps: options.batchesPerRound,
+      dtype: kase === 'float32' ? 'float32' : 'uint8',
+    });
   const batchBytes = {} as Record<AllocationCase, number>;
   const run = async (kase: AllocationCase): Promise<void> => {
     const batches = streamReadyBatches(request(kase), new AbortController().signal, deps);

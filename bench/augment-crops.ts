@@ -1,15 +1,12 @@
-import { BatchMemory } from '../server/batches/batch-memory.js';
 import type { StreamRequest } from '../server/batches/crop-request.js';
 import { PlanCache } from '../server/batches/plan-cache.js';
 import { streamReadyBatches } from '../server/batches/stream-ready-batches.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { silentLogger } from '../server/log/logger.js';
 import { resolveSamplingPolicy } from '../server/sampling/sampling-policy.js';
-import { ALL_SERIES } from '../server/sampling/series-split.js';
 import type { Shape3 } from '../server/sampling/types.js';
-import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
+import { benchStreamDeps, benchStreamRequest } from './in-process-stream.js';
 
 /**
  * The transforms that cost a pass over the crop or less, at the probabilities nnU-Net uses (mirror 0.5 per
@@ -52,31 +49,16 @@ export async function benchAugment(
   const negativesPerEpoch = catalog.series.length * 50;
   const plain = resolveSamplingPolicy({ negativesPerEpoch });
   const augmented = resolveSamplingPolicy({ negativesPerEpoch, augmentation: USUAL_AUGMENTATION });
-  const memory = new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes });
-  const deps = {
-    prefetchBatches: DEFAULT_SERVICE_LIMITS.prefetchBatches,
-    batchMemory: memory,
-    log: silentLogger,
-    streamId: 'bench-augment',
-  };
-  const request = (dtype: 'uint8' | 'float32', augment: boolean): StreamRequest => ({
-    datasetName: catalog.name,
-    dataset: { catalog, cache, plans },
-    seed: 1n,
-    epoch: 0,
-    policy: augment ? augmented : plain,
-    cropSize: options.crop,
-    dtype,
-    includeMask: true,
-    split: ALL_SERIES,
-    rank: 0,
-    worldSize: 1,
-    rankGroups: 1,
-    batchSize: options.batchSize,
-    startStep: 0,
-    maxSteps: 0,
-    stepStride: 1,
-  });
+  const deps = benchStreamDeps('bench-augment');
+  const request = (dtype: 'uint8' | 'float32', augment: boolean): StreamRequest =>
+    benchStreamRequest({
+      datasetName: catalog.name,
+      dataset: { catalog, cache, plans },
+      policy: augment ? augmented : plain,
+      cropSize: options.crop,
+      dtype,
+      batchSize: options.batchSize,
+    });
   const run = async (dtype: 'uint8' | 'float32', augment: boolean, seconds: number): Promise<number> => {
     let crops = 0;
     const started = performance.now();

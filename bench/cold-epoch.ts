@@ -1,16 +1,12 @@
-import { BatchMemory } from '../server/batches/batch-memory.js';
-import type { StreamRequest } from '../server/batches/crop-request.js';
 import { PlanCache } from '../server/batches/plan-cache.js';
 import { streamReadyBatches } from '../server/batches/stream-ready-batches.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import type { Catalog } from '../server/dataset/catalog/catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { silentLogger } from '../server/log/logger.js';
-import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
-import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { CropWorkers } from '../server/workers/crop-workers.js';
+import { benchStreamDeps, benchStreamRequest } from './in-process-stream.js';
 
 export interface ColdEpochResult {
   readonly series: number;
@@ -126,30 +122,15 @@ async function streamFor(
   options: { readonly batchSize: number; readonly crop: readonly [number, number, number] },
   seconds: number,
 ): Promise<{ crops: number; seconds: number }> {
-  const request: StreamRequest = {
+  const request = benchStreamRequest({
     datasetName: catalog.name,
     dataset: { catalog, cache, plans: new PlanCache(catalog.series), workers },
-    seed: 1n,
-    epoch: 0,
     policy: { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: catalog.series.length * 8 },
     cropSize: options.crop,
     dtype,
-    includeMask: true,
-    split: ALL_SERIES,
-    rank: 0,
-    worldSize: 1,
-    rankGroups: 1,
     batchSize: options.batchSize,
-    startStep: 0,
-    maxSteps: 0,
-    stepStride: 1,
-  };
-  const deps = {
-    prefetchBatches: DEFAULT_SERVICE_LIMITS.prefetchBatches,
-    batchMemory: new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes }),
-    log: silentLogger,
-    streamId: 'bench',
-  };
+  });
+  const deps = benchStreamDeps('bench');
   let crops = 0;
   const started = performance.now();
   const timeLeft = () => performance.now() - started < seconds * 1000;

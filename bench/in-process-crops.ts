@@ -1,4 +1,3 @@
-import { BatchMemory } from '../server/batches/batch-memory.js';
 import type { StreamRequest } from '../server/batches/crop-request.js';
 import { PlanCache } from '../server/batches/plan-cache.js';
 import type { BatchSent } from '../server/batches/stream-observer.js';
@@ -6,12 +5,10 @@ import { streamReadyBatches } from '../server/batches/stream-ready-batches.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { silentLogger } from '../server/log/logger.js';
-import { ALL_SERIES } from '../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY } from '../server/sampling/types.js';
-import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
 import { PrometheusTelemetry } from '../server/telemetry/prometheus-telemetry.js';
 import type { Telemetry } from '../server/telemetry/telemetry.js';
+import { benchStreamDeps, benchStreamRequest } from './in-process-stream.js';
 
 export interface InProcessResult {
   readonly series: number;
@@ -42,46 +39,28 @@ export async function benchInProcess(
   });
   const plans = new PlanCache(catalog.series);
   const policy = { ...DEFAULT_SAMPLING_POLICY, negativesPerEpoch: catalog.series.length * 50 };
-  const base: Omit<StreamRequest, 'dtype'> = {
-    datasetName: catalog.name,
-    dataset: { catalog, cache, plans },
-    seed: 1n,
-    epoch: 0,
-    policy,
-    cropSize: options.crop,
-    includeMask: true,
-    split: ALL_SERIES,
-    rank: 0,
-    worldSize: 1,
-    rankGroups: 1,
-    batchSize: options.batchSize,
-    startStep: 0,
-    maxSteps: 0,
-    stepStride: 1,
-  };
+  const request = (dtype: StreamRequest['dtype']) =>
+    benchStreamRequest({
+      datasetName: catalog.name,
+      dataset: { catalog, cache, plans },
+      policy,
+      cropSize: options.crop,
+      dtype,
+      batchSize: options.batchSize,
+    });
   // As a stream does: batches prepared ahead, their buffers from the server's batch memory, each given back
   // once "sent" (here: at once).
-  const memory = new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes });
-  const deps = {
-    prefetchBatches: DEFAULT_SERVICE_LIMITS.prefetchBatches,
-    batchMemory: memory,
-    log: silentLogger,
-    streamId: 'bench',
-  };
+  const deps = benchStreamDeps('bench');
   // (d) One whole epoch from a cold cache that can hold the data set: every series should load exactly once.
   const warmStarted = performance.now();
-  for await (const ready of streamReadyBatches(
-    { ...base, dtype: 'uint8' },
-    new AbortController().signal,
-    deps,
-  )) {
+  for await (const ready of streamReadyBatches(request('uint8'), new AbortController().signal, deps)) {
     ready.release();
   }
   const warmLoadSeconds = (performance.now() - warmStarted) / 1000;
   const loadsFirstEpoch = cache.loads;
 
   const run = async (dtype: 'uint8' | 'float32', seconds: number, metrics?: Telemetry) => {
-    const request: StreamRequest = { ...base, dtype };
+    const dtypeRequest = request(dtype);
     // What a stream reports per batch when metrics are on (the cache reports through its events, which
     // this cache does not have: one call per distinct series, fewer than the batch's).
     const observer = metrics ? { onBatch: (sent: BatchSent) => metrics.streams.onBatch?.(sent) } : undefined;
@@ -90,7 +69,7 @@ export async function benchInProcess(
     const timeLeft = () => performance.now() - started < seconds * 1000;
     // Epoch after epoch (the same one again) until the time is up.
     while (timeLeft()) {
-      for await (const ready of streamReadyBatches(request, new AbortController().signal, {
+      for await (const ready of streamReadyBatches(dtypeRequest, new AbortController().signal, {
         ...deps,
         observer,
       })) {

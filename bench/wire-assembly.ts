@@ -1,15 +1,11 @@
-import { BatchMemory } from '../server/batches/batch-memory.js';
-import type { StreamRequest } from '../server/batches/crop-request.js';
 import { PlanCache } from '../server/batches/plan-cache.js';
 import { streamReadyBatches } from '../server/batches/stream-ready-batches.js';
 import { VolumeCache } from '../server/cache/volume-cache.js';
 import { buildCatalog } from '../server/dataset/catalog/build-catalog.js';
 import { loadCatalogVolume } from '../server/dataset/loading/load-catalog-volume.js';
-import { silentLogger } from '../server/log/logger.js';
 import { resolveSamplingPolicy } from '../server/sampling/sampling-policy.js';
-import { ALL_SERIES } from '../server/sampling/series-split.js';
 import type { Shape3 } from '../server/sampling/types.js';
-import { DEFAULT_SERVICE_LIMITS } from '../server/service/service-limits.js';
+import { benchStreamDeps, benchStreamRequest } from './in-process-stream.js';
 
 export interface AssemblyResult {
   /** Image and mask bytes of one batch: what the memcpy copies each time. */
@@ -37,30 +33,15 @@ export async function benchAssembly(
     maxBytes: catalog.decodedBytes + 1024,
     load: (index) => loadCatalogVolume(catalog.series[index]!),
   });
-  const request: StreamRequest = {
+  const request = benchStreamRequest({
     datasetName: catalog.name,
     dataset: { catalog, cache, plans: new PlanCache(catalog.series) },
-    seed: 1n,
-    epoch: 0,
     policy: resolveSamplingPolicy({ negativesPerEpoch: catalog.series.length * 50 }),
     cropSize: options.crop,
     dtype: 'uint8',
-    includeMask: true,
-    split: ALL_SERIES,
-    rank: 0,
-    worldSize: 1,
-    rankGroups: 1,
     batchSize: options.batchSize,
-    startStep: 0,
-    maxSteps: 0,
-    stepStride: 1,
-  };
-  const deps = {
-    prefetchBatches: DEFAULT_SERVICE_LIMITS.prefetchBatches,
-    batchMemory: new BatchMemory({ budgetBytes: DEFAULT_SERVICE_LIMITS.batchMemoryBytes }),
-    log: silentLogger,
-    streamId: 'bench-wire-assembly',
-  };
+  });
+  const deps = benchStreamDeps('bench-wire-assembly');
   const assemble = async (seconds: number): Promise<number> => {
     let batches = 0;
     const started = performance.now();
