@@ -4,43 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import {
-  Batch,
-  DType,
-  SamplingOptions,
-  type StreamBatchesRequest,
-} from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { Batch, DType, type StreamBatchesRequest } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import type { CropWorkers } from '../../server/workers/crop-workers.js';
+import { EVERY_SAMPLING_OPTION } from '../support/every-sampling-option.js';
 import { getSample, isStatus, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
-/** Augmentation of every kind, kept labels, label-centred and clean negative crops: every path of a cut. */
-const SAMPLING = SamplingOptions.fromPartial({
-  jitterProb: 0.3,
-  negativeProb: 0.4,
-  centerProb: 0.3,
-  samplesPerNodule: 2,
-  negativesPerEpoch: 10,
-  padValue: 11,
-  avoidForeground: true,
-  backgroundMaxDraws: 16,
-  keepLabels: true,
-  labelRatios: [1, 2, 1, 3],
-  augmentation: {
-    flipProb: 0.5,
-    rotate90Prob: 0.5,
-    scaleIntensityProb: 0.4,
-    scaleIntensityFactor: 0.3,
-    shiftIntensityProb: 0.4,
-    shiftIntensityOffset: 0.1,
-    adjustContrastProb: 0.4,
-    gammaMin: 0.7,
-    gammaMax: 1.5,
-    gaussianNoiseProb: 0.4,
-    gaussianNoiseStd: 0.1,
-  },
-});
+const SAMPLING = EVERY_SAMPLING_OPTION;
 
 const REQUEST: Partial<StreamBatchesRequest> = {
   seed: 12n,

@@ -1,38 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Batch, CropMode, DType, SamplingOptions } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { type Batch, CropMode, DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { EVERY_SAMPLING_OPTION } from '../support/every-sampling-option.js';
 import { getSample, sampleSlice, streamAll } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const CROP = [8, 16, 16];
 
-/** Every option a sample can depend on at once: augmentation, label-centred crops, kept labels, clean negatives. */
-const SAMPLING = SamplingOptions.fromPartial({
-  jitterProb: 0.3,
-  negativeProb: 0.4,
-  centerProb: 0.3,
-  samplesPerNodule: 2,
-  negativesPerEpoch: 6,
-  padValue: 11,
-  avoidForeground: true,
-  backgroundMaxDraws: 16,
-  keepLabels: true,
-  labelRatios: [1, 2, 1, 3],
-  augmentation: {
-    flipProb: 0.5,
-    rotate90Prob: 0.5,
-    scaleIntensityProb: 0.4,
-    scaleIntensityFactor: 0.3,
-    shiftIntensityProb: 0.4,
-    shiftIntensityOffset: 0.1,
-    adjustContrastProb: 0.4,
-    gammaMin: 0.7,
-    gammaMax: 1.5,
-    gaussianNoiseProb: 0.4,
-    gaussianNoiseStd: 0.1,
-  },
-});
+const SAMPLING = EVERY_SAMPLING_OPTION;
 
 describe('GetSample with every sampling option, against the stream', () => {
   let dataset: TempDataset;
