@@ -78,6 +78,11 @@ def decode_batch(raw: bytes) -> Batch:
     """A Batch from the bytes of one message; the tensors are views into `raw`."""
     meta, shape, image_span, mask_span = parse_head(raw, pb.Batch, BATCH_FIELDS, "batch", "s")
     image, mask = tensor_views(raw, image_span, mask_span, meta.dtype, shape)
+    return batch_with_tensors(meta, image, mask)
+
+
+def batch_with_tensors(meta: pb.Batch, image: np.ndarray, mask: np.ndarray | None) -> Batch:
+    """A Batch from a message's fields other than its tensors, and views of those tensors however received."""
     return Batch(
         epoch=meta.epoch,
         step=meta.step,

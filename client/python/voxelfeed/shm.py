@@ -23,7 +23,7 @@ import grpc
 
 from ._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 from ._tensor_message import MalformedBatch, split_tensors, tensor_views
-from .batch import Batch, _sample, decode_batch
+from .batch import Batch, batch_with_tensors, decode_batch
 from .stream import SERVICE, BatchStream, OutOfOrder, _StepCursor
 
 DEFAULT_SHARED_MEMORY_DIRECTORY = "/dev/shm"
@@ -207,16 +207,7 @@ class _SharedMemoryCursor(_StepCursor):
         data = self.mapping.covering(max(pointer.offset + pointer.length, pointer.mask_offset + pointer.mask_length))
         mask_span = (pointer.mask_offset, pointer.mask_length) if pointer.mask_length > 0 else None
         image, mask = tensor_views(data, (pointer.image_offset, pointer.image_length), mask_span, head.dtype, shape)
-        return Batch(
-            epoch=head.epoch,
-            step=head.step,
-            steps_in_epoch=head.steps_in_epoch,
-            rank=head.rank,
-            world_size=head.world_size,
-            image=image,
-            mask=mask,
-            samples=tuple(_sample(info) for info in head.samples),
-        )
+        return batch_with_tensors(head, image, mask)
 
     def _report_answer(self) -> None:
         if self.on_answer is None:
