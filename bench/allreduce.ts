@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { formatTable } from '../common/format-table.js';
+import { freeLoopbackPort } from '../common/free-loopback-port.js';
 import { VNET_PAPER, VNET_TINY, vnetParameterCount } from '../trainer/model/vnet-config.js';
 import type { AllReducePlan } from './allreduce-rank.js';
 
@@ -36,7 +36,7 @@ export async function benchAllReduce(options: { quick: boolean }): Promise<AllRe
       },
     ],
   };
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const ranks = [0, 1].map((rank) =>
     spawn(
       process.execPath,
@@ -81,16 +81,4 @@ export async function benchAllReduce(options: { quick: boolean }): Promise<AllRe
       allreduce_paper_mb_per_s: Math.round(rows[2]!.mbPerSecond),
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { parsePrometheusText, sumOf } from '../../bin/demo/prometheus-text.js';
 import { createFeedClient } from '../../client/index.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import type { Shape3 } from '../../server/sampling/types.js';
 import { DEFAULT_SERVICE_LIMITS } from '../../server/service/service-limits.js';
-import { freePort } from '../../test/support/free-port.js';
 import { spawnServer } from '../../test/support/spawn-server.js';
 import { memorySlopeMiBPerMinute } from './memory-slope.js';
 import { processRssBytes } from './process-rss.js';
@@ -98,7 +98,7 @@ export async function runSoak(
   options: SoakRunOptions,
   onSample: (sample: SoakSample) => void = () => {},
 ): Promise<SoakResult> {
-  const metricsPort = await freePort();
+  const metricsPort = await freeLoopbackPort();
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const server = await spawnServer([
     '--metrics-port',

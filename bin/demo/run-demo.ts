@@ -3,9 +3,9 @@ import { formatHelp } from '@voxelfeed/common/cli/format-help.js';
 import { integer, text } from '@voxelfeed/common/cli/option-kinds.js';
 import { parseCommandLine, throwIfProblems } from '@voxelfeed/common/cli/parse-command-line.js';
 import { formatTable } from '@voxelfeed/common/format-table.js';
+import { freeLoopbackPort } from '@voxelfeed/common/free-loopback-port.js';
 import { ensureDefaultDataset } from '@voxelfeed/server/synth/default-dataset.js';
 import { TRAIN_COMMAND } from '@voxelfeed/trainer/config/train-config.js';
-import { freeLoopbackPort } from './free-loopback-port.js';
 import { histogramQuantile, parsePrometheusText, sumOf } from './prometheus-text.js';
 import { type RunningCommand, spawnVoxelfeed } from './spawn-command.js';
 

@@ -8,7 +8,7 @@ import { runLoadCommand } from '../../bench/load/load-command.js';
 import { type LoadOptions, parseLoadOptions } from '../../bench/load/load-options.js';
 import { GHZ_CONFIG_DIR } from '../../bench/load/run-ghz.js';
 import { runLoad } from '../../bench/load/run-load.js';
-import { freePort } from '../support/free-port.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -99,7 +99,7 @@ describe('npm run load', () => {
   });
 
   it('counts every call as UNAVAILABLE when nothing listens at the target', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const result = await runLoad(options(['--total', '3', '--concurrency', '2']), `127.0.0.1:${port}`);
     assert.deepEqual(result.errors, { UNAVAILABLE: 3 });
     assert.equal(result.ok, 0);

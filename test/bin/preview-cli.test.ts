@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { freePort } from '../support/free-port.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { cleanEnv, runVoxelfeed } from '../support/run-voxelfeed.js';
 import { VOXELFEED_BIN } from '../support/spawn-server.js';
 
@@ -29,7 +29,7 @@ describe('voxelfeed preview on the command line', () => {
   });
 
   it('says in one line that the server cannot be reached (exit 1)', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const done = await runVoxelfeed(
       ['preview', '--server', `127.0.0.1:${port}`, '--out', 'unused', '--reconnect-attempts', '1'],
       {},

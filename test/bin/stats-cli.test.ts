@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
-import { freePort } from '../support/free-port.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { runVoxelfeed } from '../support/run-voxelfeed.js';
 import { type ServerProcess, spawnServer } from '../support/spawn-server.js';
@@ -92,7 +92,7 @@ describe('voxelfeed stats (the CLI against a served phantom data set)', { timeou
   });
 
   it('says in one line that no server answers, naming the address and the fix', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const { code, stdout, stderr } = await runVoxelfeed([
       'stats',
       '--server',

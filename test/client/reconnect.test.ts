@@ -5,10 +5,10 @@ import { createFeedClient } from '../../client/create-feed-client.js';
 import { FeedError } from '../../client/feed-error.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
 import { backoffDelayMs, DEFAULT_RECONNECT } from '../../client/reconnect.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { queueDepthWatcher } from '../support/deferred.js';
 import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
 import { exactEpochRequest } from '../support/feed-requests.js';
-import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { respawnOnPort, type ServerProcess, spawnServer } from '../support/spawn-server.js';
 
@@ -141,7 +141,7 @@ describe('a client whose server does not come back', () => {
   it('gives up after maxAttempts with UNAVAILABLE naming the address and the attempts', {
     timeout: 20_000,
   }, async () => {
-    const address = `127.0.0.1:${await freePort()}`;
+    const address = `127.0.0.1:${await freeLoopbackPort()}`;
     const client = createFeedClient({
       address,
       reconnect: { initialBackoffMs: 5, maxBackoffMs: 20, maxAttempts: 4 },

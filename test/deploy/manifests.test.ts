@@ -7,9 +7,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { parseServeConfig, SERVE_HELP, type ServeConfig } from '../../server/config/serve-config.js';
 import { parseTrainConfig, TRAIN_HELP, type TrainConfig } from '../../trainer/config/train-config.js';
-import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { createTestCertificates, type TestCertificates } from '../support/test-certificates.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -547,7 +547,7 @@ describe('deploy/docker/grpc-health-check.mjs', () => {
   });
 
   it('exits 1 when nothing listens on the port', async () => {
-    const result = await check(`127.0.0.1:${await freePort()}`);
+    const result = await check(`127.0.0.1:${await freeLoopbackPort()}`);
     assert.equal(result.status, 1);
     assert.match(result.stderr, /UNAVAILABLE/);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { freePort } from '../support/free-port.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 
 const RANK_SCRIPT = new URL('./collective-rank.ts', import.meta.url).pathname;
 const PEER_TIMEOUT_MS = 4000;
@@ -50,7 +50,7 @@ describe('a rank lost mid-run', { timeout: 180_000 }, () => {
   ] as const) {
     it(`stops every other rank within the peer timeout and a margin, naming it, when it is ${how}`, async () => {
       const worldSize = 3;
-      const port = await freePort();
+      const port = await freeLoopbackPort();
       const ranks = Array.from({ length: worldSize }, (_, rank) => spawnRank(rank, worldSize, port));
       try {
         await allReached(ranks, 3);

@@ -4,11 +4,11 @@ import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { RetryEvent } from '../../client/batch-stream.js';
 import { createFeedClient } from '../../client/create-feed-client.js';
 import type { StreamBatchesInput } from '../../client/feed-requests.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { SHUTTING_DOWN_MESSAGE } from '../../server/service/handle-stream-batches.js';
 import { deferred, queueDepthWatcher } from '../support/deferred.js';
 import { batchFingerprint, referenceFingerprints } from '../support/feed-batch-reference.js';
 import { exactEpochRequest } from '../support/feed-requests.js';
-import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
 import { logLines, type ServerProcess, spawnServer } from '../support/spawn-server.js';
@@ -78,7 +78,7 @@ describe('SIGTERM with open streams', () => {
       ]);
     const a = await serve(0);
     servers.push(a);
-    const bPort = await freePort();
+    const bPort = await freeLoopbackPort();
     const bAddress = `127.0.0.1:${bPort}`;
 
     const reference = await referenceFingerprints(a.address, request);

@@ -12,9 +12,9 @@ import { isFeedError } from '../../client/feed-error.js';
 import type { StreamTilesInput } from '../../client/feed-requests.js';
 import type { FeedTileBatch } from '../../client/feed-tile-batch.js';
 import type { TileRetryEvent } from '../../client/tile-stream.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { DType, type StreamTilesRequest, type TileBatch } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { axisTileOrigins } from '../../server/sampling/tile-grid.js';
-import { freePort } from '../support/free-port.js';
 import { pollUntil } from '../support/poll-until.js';
 import { streamTilesRequest } from '../support/stream-tiles-request.js';
 import { scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
@@ -341,7 +341,7 @@ describe('a tile stream across a stopped and restarted server', { timeout: 120_0
   });
 
   it('resumes at the next tile on the new server: every tile once, in order, equal to an uninterrupted run', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const start = () => startTestServer({ data: dir, config: { host: '127.0.0.1', port } });
     let server = await start();
     const address = `127.0.0.1:${port}`;

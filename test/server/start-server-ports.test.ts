@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { defaultServeConfig, type ServeConfig } from '../../server/config/serve-config.js';
 import { type Logger, silentLogger } from '../../server/log/logger.js';
 import { startServer } from '../../server/main.js';
-import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 
 /*
@@ -67,7 +67,7 @@ describe('startServer with a port in use', () => {
   it('rejects a metrics port in use before binding gRPC, naming --metrics-port and its fixes', async () => {
     const holder = await listenOn(0);
     const metricsPort = (holder.address() as { port: number }).port;
-    const grpcPort = await freePort();
+    const grpcPort = await freeLoopbackPort();
     try {
       await assert.rejects(startServer(config(grpcPort, metricsPort), {}, silentLogger), (error: Error) => {
         assert.equal(
@@ -83,7 +83,7 @@ describe('startServer with a port in use', () => {
   });
 
   it('rejects a gRPC port taken after the check, closing /metrics again', async () => {
-    const [grpcPort, metricsPort] = [await freePort(), await freePort()];
+    const [grpcPort, metricsPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     let holder: Promise<Server> | undefined;
     try {
       await assert.rejects(
@@ -106,7 +106,7 @@ describe('startServer with a port in use', () => {
   });
 
   it('rejects a metrics port taken after the check without ever binding gRPC', async () => {
-    const [grpcPort, metricsPort] = [await freePort(), await freePort()];
+    const [grpcPort, metricsPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     let holder: Promise<Server> | undefined;
     try {
       await assert.rejects(

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './free-port.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { pollUntil } from './poll-until.js';
 import { findPrometheusTool } from './prometheus-tools.js';
 
@@ -49,7 +49,7 @@ export async function startPrometheus(options: {
     await mkdir(path.dirname(path.join(dir, relative)), { recursive: true });
     await writeFile(path.join(dir, relative), content);
   }
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     binary,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { spawnVoxelfeed } from '../../bin/demo/spawn-command.js';
 import { FeedError } from '../../client/index.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { isVoxelfeedError } from '../../common/voxelfeed-error.js';
 import { feedFailure } from '../../trainer/feed-failure.js';
-import { freePort } from '../support/free-port.js';
 
 const EXIT_MS = 90_000;
 
@@ -62,7 +62,7 @@ describe('feedFailure', () => {
 
 /** `voxelfeed train` against a port nothing listens on, giving up after two attempts (well under a second). */
 async function trainAgainstClosedPort(extra: readonly string[]) {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const trainer = spawnVoxelfeed(
     [
       'train',

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningCommand, spawnVoxelfeed } from '../../bin/demo/spawn-command.js';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { loadLatestCheckpoint } from '../../trainer/checkpoint/checkpoint-store.js';
-import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -50,7 +50,7 @@ describe('voxelfeed train when a rank is lost', () => {
   it('stops the other rank within the peer timeout with one line naming the lost rank and --resume, and resumes after', {
     timeout: 240_000,
   }, async () => {
-    const masterPort = await freePort();
+    const masterPort = await freeLoopbackPort();
     const rank0 = startRank(0, masterPort, ['--steps', '100000']);
     const rank1 = startRank(1, masterPort, ['--steps', '100000']);
     // Both train: rank 0 has written a checkpoint (every 2 steps).
@@ -78,7 +78,7 @@ describe('voxelfeed train when a rank is lost', () => {
     // Restarted with --resume, both ranks go on from rank 0's last checkpoint.
     const saved = await loadLatestCheckpoint(path.join(root, 'ckpt-rank0'));
     assert.ok(saved !== null && saved.globalStep >= 2, 'rank 0 wrote a checkpoint before the loss');
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const until = String(saved.globalStep + 2);
     const again = [
       startRank(0, port, ['--steps', until, '--resume']),

@@ -3,11 +3,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../../common/free-loopback-port.js';
 import { loadLatestCheckpoint } from '../../trainer/checkpoint/checkpoint-store.js';
 import { defaultTrainConfig, type TrainConfig } from '../../trainer/config/train-config.js';
 import type { StepEvent } from '../../trainer/loop/train-loop.js';
 import { train } from '../../trainer/main.js';
-import { freePort } from '../support/free-port.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -60,7 +60,7 @@ describe('voxelfeed train with several ranks', () => {
 
   /** Trains every rank at once; each rank's own overrides (its checkpoint folder) on top of the shared ones. */
   async function runRanks(overrides: Partial<TrainConfig>, perRank: (rank: number) => Partial<TrainConfig>) {
-    const masterPort = await freePort();
+    const masterPort = await freeLoopbackPort();
     return Promise.all(
       Array.from({ length: WORLD_SIZE }, async (_, rank) => {
         const events: StepEvent[] = [];
@@ -110,7 +110,7 @@ describe('voxelfeed train with several ranks', () => {
   it('refuses a rank started with another batch size on both ranks, naming the rank', {
     timeout: 120_000,
   }, async () => {
-    const masterPort = await freePort();
+    const masterPort = await freeLoopbackPort();
     const results = await Promise.allSettled([
       train(config(0, masterPort, { steps: 1, rendezvousTimeoutMs: 20_000 }), { log: quiet }),
       train(config(1, masterPort, { steps: 1, batchSize: 1, rendezvousTimeoutMs: 20_000 }), { log: quiet }),

@@ -1,6 +1,6 @@
+import { freeLoopbackPort } from '../../../common/free-loopback-port.js';
 import type { ProcessGroup, ProcessGroupOptions } from '../../../trainer/collective/process-group.js';
 import { startProcessGroup } from '../../../trainer/collective/process-group.js';
-import { freePort } from '../../support/free-port.js';
 
 export type RankOverrides = (rank: number) => Partial<ProcessGroupOptions>;
 
@@ -30,7 +30,7 @@ export async function startGroups(
   worldSize: number,
   overrides: RankOverrides = () => ({}),
 ): Promise<PromiseSettledResult<ProcessGroup>[]> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   return Promise.allSettled(
     Array.from({ length: worldSize }, (_, rank) =>
       startProcessGroup(rankOptions(rank, worldSize, port, overrides(rank))),

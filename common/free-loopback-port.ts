@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
 
 /**
- * A TCP port free on 127.0.0.1 a moment ago, for the demo's rank 0 rendezvous: the trainer binds a port it is
- * given, so a fixed one (29500) would clash with another demo or job on this machine.
+ * A TCP port free on 127.0.0.1 a moment ago, for programs that bind a port they are given rather than port 0
+ * (the trainer's rank 0 rendezvous in the demo, Prometheus's --web.listen-address in tests): a fixed one would
+ * clash with another run on this machine.
  */
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
