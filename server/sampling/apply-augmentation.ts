@@ -1,3 +1,4 @@
+import { copyBytes } from './bulk-bytes.js';
 import { NORMAL_QUANTILES, noiseQuantileIndex } from './gaussian-noise.js';
 import { mirrorAndTurn } from './mirror-and-turn.js';
 import type { AugmentParams, Shape3 } from './types.js';
@@ -48,7 +49,7 @@ export class AugmentScratch {
         `AugmentScratch: crops of ${this.voxels} voxels, got ${voxels.length} for ${size.join('x')}`,
       );
     }
-    this.first.set(voxels);
+    copyBytes(this.first, voxels, 0);
     if (!isSpatial(params)) return this.first;
     return mirrorAndTurn(params.flip, params.rotate90, size, this.first, this.second);
   }
@@ -68,7 +69,7 @@ export function applySpatialAugmentation(
   scratch: AugmentScratch,
 ): void {
   const n = size[0] * size[1] * size[2];
-  tensor.set(scratch.moved(params, size, tensor.subarray(offset, offset + n)), offset);
+  copyBytes(tensor, scratch.moved(params, size, tensor.subarray(offset, offset + n)), offset);
 }
 
 /** float32(x) for every stored voxel after gamma, scale and shift (v / 255 when none applies). */
@@ -126,7 +127,7 @@ export function augmentUint8Crop(
   const n = size[0] * size[1] * size[2];
   const moved = scratch.moved(params, size, tensor.subarray(offset, offset + n));
   if (!isIntensity(params)) {
-    tensor.set(moved, offset);
+    copyBytes(tensor, moved, offset);
     return;
   }
   const table = intensityTable(params);
@@ -136,7 +137,7 @@ export function augmentUint8Crop(
     new Uint8ClampedArray(bytes.buffer).set(table.map((x) => Math.fround(x * 255)));
     const mapped = scratch.other(moved);
     mapToBytes(moved, bytes, mapped);
-    tensor.set(mapped, offset);
+    copyBytes(tensor, mapped, offset);
     return;
   }
   // With noise every voxel takes its own value: float32(x * 255), stored into a clamped view, which rounds

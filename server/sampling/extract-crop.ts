@@ -1,3 +1,4 @@
+import { fillBytes } from './bulk-bytes.js';
 import type { Shape3, Vec3, Volume } from './types.js';
 
 /** Where and how to cut: the crop's corner in volume voxels (may lie outside), its size, the image pad value. */
@@ -83,8 +84,8 @@ function cutCrop(volume: Volume, cut: CropCut, out: CropOutput): void {
   const b2 = clamp(n2 - o2, a2, s2);
 
   if (a0 === b0 || a1 === b1 || a2 === b2) {
-    outImage.fill(padValue, outOffset, outOffset + total);
-    loopMask?.fill(0, outOffset, outOffset + total);
+    fillBytes(outImage, padValue, outOffset, outOffset + total);
+    if (loopMask !== null) fillBytes(loopMask, 0, outOffset, outOffset + total);
     return;
   }
 
@@ -113,7 +114,7 @@ function cutMaskWithinBox(volume: Volume, cut: CropCut, outMask: Uint8Array, out
   const [, n1, n2] = volume.shape;
   const [o0, o1, o2] = cut.origin;
   const [s0, s1, s2] = cut.size;
-  outMask.fill(0, outOffset, outOffset + s0 * s1 * s2);
+  fillBytes(outMask, 0, outOffset, outOffset + s0 * s1 * s2);
   const box = volume.maskBox;
   if (box === null || box === undefined) return;
   const a0 = clamp(box.lo[0] - o0, 0, s0);
@@ -141,8 +142,8 @@ function clamp(x: number, min: number, max: number): number {
 
 function padRange(pad: PadTarget, from: number, to: number): void {
   if (to <= from) return;
-  pad.image.fill(pad.padValue, from, to);
-  pad.mask?.fill(0, from, to);
+  fillBytes(pad.image, pad.padValue, from, to);
+  if (pad.mask !== null) fillBytes(pad.mask, 0, from, to);
 }
 
 function checkOutput(out: Uint8Array, offset: number, total: number, what: string): void {
