@@ -292,9 +292,13 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     percent(gcShare(run.aggregate[count]!)),
     percent(gcWallShare(run.aggregate[count]!)),
   ]);
-  const { assembled, copied, batchBytes, sourceBytes } = run.assembly;
-  const assemblyRatios = assembled.map((value, i) => value / copied[i]!);
+  const { assembled, assembledPool, copied, copiedWorkingSet, batchBytes, sourceBytes, workingSetBytes } =
+    run.assembly;
+  const over = (rates: readonly number[], copies: readonly number[]) => rates.map((v, i) => v / copies[i]!);
+  const assemblyRatios = over(assembled, copied);
   const assemblyRatio = mean(assemblyRatios);
+  const threads = `${run.assembly.poolThreads} crop workers`;
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
   const aggregateMeans = aggregateRates.map(mean);
   // "Not falling": each count's mean within 10% of the previous one's, or above it.
   const notFalling = aggregateMeans.every((value, i) => i === 0 || value >= 0.9 * aggregateMeans[i - 1]!);
@@ -342,10 +346,23 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
           targets.server_cpu_at_most_0_8_s_per_gb ? 'yes' : 'no',
         ],
         [
-          `assembly / memcpy (batches/s vs copies/s of ${(batchBytes / 1e6).toFixed(2)} MB from ${(sourceBytes / 1e6).toFixed(1)} MB)`,
+          `assembly, main thread / memcpy (batches/s vs copies/s of ${(batchBytes / 1e6).toFixed(2)} MB from ${mb(sourceBytes)})`,
           range(assemblyRatios, 3),
           '>= 0.25',
           targets.assembly_over_memcpy_at_least_0_25 ? 'yes' : 'no',
+        ],
+        [`assembly, ${threads} / the same memcpy`, range(over(assembledPool, copied), 3), '', ''],
+        [
+          `assembly, main thread / memcpy from ${mb(workingSetBytes)} (the data set)`,
+          range(over(assembled, copiedWorkingSet), 3),
+          '',
+          '',
+        ],
+        [
+          `assembly, ${threads} / memcpy from ${mb(workingSetBytes)}`,
+          range(over(assembledPool, copiedWorkingSet), 3),
+          '',
+          '',
         ],
         [
           'aggregate 1 / 2 / 4 / 8 clients (mean MB/s)',
@@ -375,6 +392,12 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     wire_assembly_batches_per_s: assembled.map((v) => fixed(v, 1)),
     wire_memcpy_copies_per_s: copied.map((v) => fixed(v, 1)),
     wire_assembly_over_memcpy: fixed(assemblyRatio, 3),
+    wire_assembly_pool_threads: run.assembly.poolThreads,
+    wire_assembly_pool_batches_per_s: assembledPool.map((v) => fixed(v, 1)),
+    wire_memcpy_working_set_copies_per_s: copiedWorkingSet.map((v) => fixed(v, 1)),
+    wire_assembly_pool_over_memcpy: fixed(mean(over(assembledPool, copied)), 3),
+    wire_assembly_over_memcpy_working_set: fixed(mean(over(assembled, copiedWorkingSet)), 3),
+    wire_assembly_pool_over_memcpy_working_set: fixed(mean(over(assembledPool, copiedWorkingSet)), 3),
     wire_targets: targets,
   };
   return { table, json };
