@@ -7,7 +7,8 @@
 # across them, openssl makes the certificate authorities and certificates of the TLS tests, and Debian's
 # headless chromium (driven by puppeteer-core) loads the crop browser's page. The Python
 # client's tests run on Debian's python3 with python3-grpcio, python3-torch (CPU) and python3-pytest, and
-# install the package into a venv (python3-venv).
+# install the package into a venv (python3-venv); the sliding-window importance map and the connected
+# components are checked against python3-scipy (scipy.ndimage).
 # As root (CI's .ci/run, or `sudo bash scripts/ensure-test-tools.sh`) it installs what is missing with
 # apt-get; otherwise it prints the command to run. `npm run setup:tools` runs it.
 set -euo pipefail
@@ -18,6 +19,7 @@ python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy)
 /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
+/usr/bin/python3 -c 'import scipy.ndimage' >/dev/null 2>&1 || missing+=(python3-scipy)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
