@@ -1,4 +1,5 @@
 import { fillBytes } from './bulk-bytes.js';
+import { canCutBySlabs, cutBySlabs } from './cut-by-slabs.js';
 import type { Shape3, Vec3, Volume } from './types.js';
 
 /** Where and how to cut: the crop's corner in volume voxels (may lie outside), its size, the image pad value. */
@@ -31,8 +32,9 @@ interface PadTarget {
  * Voxels outside the volume are `padValue` in the image and 0 in the mask. Writes exactly
  * s0*s1*s2 bytes per output and nothing outside them.
  *
- * Rows along axis 2 are contiguous in both layouts, so the inside of every row is one view + `set` (a memmove)
- * and every padded run (whole planes, whole rows, row ends) is one `fill`.
+ * A crop wholly inside the volume with rows of a multiple of 8 voxels is cut by slabs (`cut-by-slabs.ts`).
+ * Otherwise rows along axis 2 are contiguous in both layouts, so the inside of every row is one view + `set`
+ * (a memmove) and every padded run (whole planes, whole rows, row ends) is one `fill`.
  */
 export function extractCrop(volume: Volume, cut: CropCut, out: CropOutput): void {
   cutCrop(volume, cut, out);
@@ -86,6 +88,13 @@ function cutCrop(volume: Volume, cut: CropCut, out: CropOutput): void {
   if (a0 === b0 || a1 === b1 || a2 === b2) {
     fillBytes(outImage, padValue, outOffset, outOffset + total);
     if (loopMask !== null) fillBytes(loopMask, 0, outOffset, outOffset + total);
+    return;
+  }
+
+  const inside = a0 === 0 && b0 === s0 && a1 === 0 && b1 === s1 && a2 === 0 && b2 === s2;
+  if (inside && canCutBySlabs(volume.shape, size)) {
+    cutBySlabs(volume.image, volume.shape, origin, size, outImage, outOffset);
+    if (loopMask !== null) cutBySlabs(volume.mask, volume.shape, origin, size, loopMask, outOffset);
     return;
   }
 
