@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { formatTable } from '../common/format-table.js';
 import { benchColdEpoch } from './cold-epoch.js';
 
@@ -26,8 +27,13 @@ export async function coldEpochReport(
   const warm = (size: number) => run.warmCropsPerSecond.get(size)!;
   const coldMain = (size: number) => run.coldMainSeconds.get(size)!;
   const warmMain = (size: number) => run.warmMainMicrosPerCrop.get(size)!;
+  const coldCpu = (size: number) => run.coldCpuSeconds.get(size)!;
   const busy = [0, 1, 2].map((n) => median(coldMain(n)).toFixed(2)).join(' / ');
+  const cpu = [0, 1, 2].map((n) => median(coldCpu(n)).toFixed(2)).join(' / ');
   const speedup = median(cold(1)) / median(cold(2));
+  // However the work is spread, 2 workers cannot finish before the process's CPU seconds fill every core.
+  const cores = availableParallelism();
+  const speedupBound = median(cold(1)) / (median(coldCpu(2)) / cores);
   const rows: Array<[string, string, string]> = [
     [
       `(p) first epoch from an empty cache, ${run.series} series, s, 1 worker (each round)`,
@@ -38,6 +44,12 @@ export async function coldEpochReport(
     ['(p) speed-up of 2 workers over 1 (medians)', `${speedup.toFixed(2)}x`, '~1.8x'],
     ['(p) the same, 0 workers (main thread; each round)', each(cold(0), 2), ''],
     ['(p) main thread busy, s, 0 / 1 / 2 workers (medians)', busy, ''],
+    ['(p) process CPU, s (all threads), 0 / 1 / 2 workers (medians)', cpu, ''],
+    [
+      `(p) highest speed-up 2 workers could give on ${cores} cores: 1 worker's time / (CPU s with 2 / ${cores})`,
+      `${speedupBound.toFixed(2)}x`,
+      '',
+    ],
   ];
   for (const size of [0, 1, 2]) {
     const name = size === 0 ? '0 workers (main thread)' : `${size} worker${size > 1 ? 's' : ''}`;
@@ -56,8 +68,13 @@ export async function coldEpochReport(
     cold_epoch_s_workers_2: Number(median(cold(2)).toFixed(3)),
     cold_epoch_speedup_2_over_1: Number(speedup.toFixed(3)),
     cold_epoch_s_workers_0: Number(median(cold(0)).toFixed(3)),
+    cold_epoch_cores: cores,
+    cold_epoch_speedup_bound_2_over_1: Number(speedupBound.toFixed(3)),
     ...Object.fromEntries(
-      [0, 1, 2].map((n) => [`cold_epoch_main_busy_s_workers_${n}`, Number(median(coldMain(n)).toFixed(3))]),
+      [0, 1, 2].flatMap((n) => [
+        [`cold_epoch_main_busy_s_workers_${n}`, Number(median(coldMain(n)).toFixed(3))],
+        [`cold_epoch_cpu_s_workers_${n}`, Number(median(coldCpu(n)).toFixed(3))],
+      ]),
     ),
     ...Object.fromEntries(
       [0, 1, 2].flatMap((size) => [

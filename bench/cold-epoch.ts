@@ -15,6 +15,11 @@ export interface ColdEpochResult {
   readonly coldSeconds: ReadonlyMap<number, readonly number[]>;
   /** Of those, the seconds the main thread's event loop was busy (the rest it waited for I/O or workers). */
   readonly coldMainSeconds: ReadonlyMap<number, readonly number[]>;
+  /**
+   * CPU seconds of the whole process in it (every thread: main, workers, libuv's inflating, the kernel's
+   * page faults): divided by the cores, the shortest that epoch could take on this machine.
+   */
+  readonly coldCpuSeconds: ReadonlyMap<number, readonly number[]>;
   /** Crops per second from a warm cache, per pool size and dtype, one entry per round. */
   readonly warmCropsPerSecond: ReadonlyMap<number, { uint8: number[]; float32: number[] }>;
   /** Main-thread busy microseconds per crop from a warm cache, per pool size and dtype, one entry per round. */
@@ -53,6 +58,7 @@ export async function benchColdEpoch(
     }
     const coldSeconds = new Map(options.coldPools.map((size) => [size, [] as number[]]));
     const coldMainSeconds = new Map(options.coldPools.map((size) => [size, [] as number[]]));
+    const coldCpuSeconds = new Map(options.coldPools.map((size) => [size, [] as number[]]));
     const warmMainMicrosPerCrop = new Map(
       options.warmPools.map((size) => [size, { uint8: [] as number[], float32: [] as number[] }]),
     );
@@ -65,7 +71,10 @@ export async function benchColdEpoch(
         const cache = volumeCache(catalog, pools.get(size));
         const started = performance.now();
         const loop = performance.eventLoopUtilization();
+        const cpu = process.cpuUsage();
         await streamFor(catalog, cache, pools.get(size), 'uint8', options, Number.POSITIVE_INFINITY);
+        const { user, system } = process.cpuUsage(cpu);
+        coldCpuSeconds.get(size)!.push((user + system) / 1e6);
         coldMainSeconds.get(size)!.push(performance.eventLoopUtilization(loop).active / 1000);
         coldSeconds.get(size)!.push((performance.now() - started) / 1000);
         if (cache.loads !== catalog.series.length) {
@@ -96,6 +105,7 @@ export async function benchColdEpoch(
       rounds: options.rounds,
       coldSeconds,
       coldMainSeconds,
+      coldCpuSeconds,
       warmCropsPerSecond,
       warmMainMicrosPerCrop,
     };
