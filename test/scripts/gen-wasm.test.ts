@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { generatedWasmModule, WASM_SOURCES } from '../../scripts/gen-wasm.js';
+
+const ROOT = new URL('../../', import.meta.url);
+
+describe('scripts/gen-wasm.ts', () => {
+  for (const entry of WASM_SOURCES) {
+    it(`${entry.module} is what ${entry.source} compiles to (run npm run gen after editing it)`, async () => {
+      const committed = readFileSync(new URL(entry.module, ROOT), 'utf8');
+      assert.equal(committed, await generatedWasmModule(entry));
+    });
+  }
+
+  it('compiles a module that WebAssembly accepts and that exports its kernel', async () => {
+    const generated = await generatedWasmModule(WASM_SOURCES[0]);
+    const base64 = /'([A-Za-z0-9+/=]+)'/.exec(generated)?.[1];
+    assert.ok(base64 !== undefined);
+    const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+    assert.deepEqual(WebAssembly.Module.exports(module), [{ name: 'gatherRows', kind: 'function' }]);
+  });
+});
