@@ -50,6 +50,7 @@ function header(dtype: DType, crop: readonly [number, number, number]): Omit<Bat
     rank: 1,
     worldSize: 4,
     sharedMemory: undefined,
+    padding: Buffer.alloc(0),
   };
 }
 
