@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { createFeedClient } from '../../client/create-feed-client.js';
 import { decodeBatch } from '../../client/decode-batch.js';
 import type { FeedBatch } from '../../client/feed-batch.js';
 import { decodeTileBatch, type FeedTileBatch } from '../../client/feed-tile-batch.js';
 import { DType, GetSampleRequest, SamplingOptions } from '../../gen/voxelfeed/v1/voxelfeed.js';
+import { exactEpochRequest } from '../support/feed-requests.js';
 import { baseStreamRequest } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { rawGrpcUnary } from '../support/raw-grpc-unary.js';
@@ -190,6 +193,33 @@ describe('float32 images land aligned in the client', { timeout: 120_000 }, () =
       assert.equal(uint8AtZero[0], BATCH_IMAGE_TAG);
     } finally {
       disguised.close();
+    }
+  });
+
+  it('gives the same-host path float32 images as views too: its reader places each batch for its image', async () => {
+    // A grpc-js client: batches in the shared-memory file carry the padding for byte 5; the reader reads each
+    // into a buffer of its own at the lead its image needs, padding or not.
+    const directory = mkdtempSync('/dev/shm/voxelfeed-test-');
+    const feed = createFeedClient({ address: server.address });
+    try {
+      const request = exactEpochRequest(dataset, { steps: 3, batchSize: 4, seed: 2, cropSize: [16, 96, 96] });
+      const answers: boolean[] = [];
+      let batches = 0;
+      const stream = feed.streamBatches(request, {
+        sharedMemory: { directory },
+        onSharedMemory: (answer) => answers.push(answer.used),
+      });
+      for await (const batch of stream) {
+        assert.ok(batch.image instanceof Float32Array);
+        // A copy would be a Float32Array of its own, exactly as long as the image.
+        assert.ok(batch.image.buffer.byteLength > batch.image.byteLength, `step ${batch.step}: a view`);
+        batches += 1;
+      }
+      assert.deepEqual(answers, [true], 'the stream went through shared memory');
+      assert.equal(batches, 3);
+    } finally {
+      feed.close();
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });
