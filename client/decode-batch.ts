@@ -43,7 +43,8 @@ export function decodeBatch(bytes: Uint8Array): FeedBatch {
  * The tensor fields of an encoded message as views of `bytes` (never copied), and its other fields as bytes
  * for the generated decoder (a view too when they lie in one run, as the server writes them). The padding
  * field carries nothing and is dropped: the server writes it first, and kept it would split the other fields
- * into two runs, joined by a copy. `what` names the message in the DATA_LOSS error of bytes that do not parse.
+ * into two runs, joined by a copy. `what` names the message in the DATA_LOSS error of bytes that do not
+ * parse.
  */
 export function splitTensorFields(
   bytes: Uint8Array,

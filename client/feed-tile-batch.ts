@@ -43,8 +43,9 @@ const TILE_TENSOR_FIELDS: TensorFieldNumbers = { image: 10, mask: 11, padding: 1
 
 /**
  * Decodes an encoded `voxelfeed.v1.TileBatch` without copying its tensors (as decodeBatch does for a Batch:
- * a float32 image is a view when aligned, as the server's padding field makes it, else copied once), checking that the tensors, origins and grid
- * agree with the shape (a mismatch is DATA_LOSS: the message cannot be trusted).
+ * a float32 image is a view when aligned, as the server's padding field makes it, else copied once),
+ * checking that the tensors, origins and grid agree with the shape (a mismatch is DATA_LOSS: the message
+ * cannot be trusted).
  */
 export function decodeTileBatch(bytes: Uint8Array): FeedTileBatch {
   const { image, mask, rest } = splitTensorFields(bytes, TILE_TENSOR_FIELDS, 'tile batch');

@@ -37,7 +37,7 @@ export interface EncodedBatchLayout {
   readonly head: Uint8Array;
   /** The padding field's length in front of the image (tag, length and zeros); 0: no padding field. */
   readonly paddingBytes: number;
-  /** The protobuf tags (field number and length-delimited wire type) of the padding, image and mask fields. */
+  /** The protobuf tags (field number, length-delimited wire type) of the padding, image and mask fields. */
   readonly paddingTag: number;
   readonly imageTag: number;
   readonly maskTag: number;

@@ -1,12 +1,12 @@
 /**
- * Where a float32 image must start to be viewed in place: JavaScript's Float32Array and numpy's aligned arrays
- * need a 4-byte boundary of the buffer the client received the message into.
+ * Where a float32 image must start to be viewed in place: JavaScript's Float32Array and numpy's aligned
+ * arrays need a 4-byte boundary of the buffer the client received the message into.
  */
 export const IMAGE_ALIGN_BYTES = 4;
 
 /**
  * The shortest padding field (Batch.padding, TileBatch.padding): a one-byte tag (field numbers below 16) and
- * a one-byte length of 0. A field holds at most IMAGE_ALIGN_BYTES - 1 zero bytes, so its length fits one byte.
+ * a one-byte length of 0. A field holds at most IMAGE_ALIGN_BYTES - 1 zero bytes: its length fits one byte.
  */
 export const MIN_PADDING_FIELD_BYTES = 2;
 

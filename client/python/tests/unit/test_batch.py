@@ -108,7 +108,7 @@ def test_a_float32_image_padded_as_the_server_pads_it_for_grpcio_is_a_view_and_t
         image_field = _field(6, message.image)
         head = pb.Batch(epoch=message.epoch, step=message.step, shape=message.shape, dtype=message.dtype,
                         samples=message.samples).SerializeToString()
-        # The server's layout for a message at byte 0: padding (2, 3 or 5 bytes, or none), image, mask, the rest.
+        # The server's layout for a message at byte 0: padding (2, 3, 5 bytes or none), image, mask, the rest.
         prefix = len(image_field) - len(message.image)
         shortfall = -prefix % 4
         padding = b"" if shortfall == 0 else _field(12, bytes(shortfall - 2 if shortfall >= 2 else 3))
