@@ -3,8 +3,15 @@ import { Batch } from '@voxelfeed/proto';
 import { type FeedBatch, tensorDType, toFeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 
-/** Batch.image and Batch.mask. */
-const BATCH_TENSOR_FIELDS = { image: 6, mask: 7 } as const;
+/** Batch.image, Batch.mask and Batch.padding. */
+const BATCH_TENSOR_FIELDS: TensorFieldNumbers = { image: 6, mask: 7, padding: 12 };
+
+/** The field numbers of a message's tensors, and of the padding the server may put before its image. */
+export interface TensorFieldNumbers {
+  readonly image: number;
+  readonly mask: number;
+  readonly padding: number;
+}
 const EMPTY = new Uint8Array(0);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -21,8 +28,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  *
  * A float32 image becomes a `Float32Array` over the same bytes when its byte offset is a multiple of 4;
  * otherwise (JavaScript cannot view a misaligned float array) it is copied once into an aligned buffer.
- * grpc-js starts each message at byte 5 of a fresh buffer, so the image's alignment depends on the length of
- * its size prefix: expect that copy for most float32 batches. uint8 images and masks are never copied.
+ * grpc-js starts each message at byte 5 of a fresh buffer; the server knows it from the call's user-agent
+ * and puts a padding field (Batch.padding) before the image so that it lands on a 4-byte boundary there. The
+ * copy is left for messages of an older server. uint8 images and masks are never copied.
  */
 export function decodeBatch(bytes: Uint8Array): FeedBatch {
   const { image, mask, rest } = splitTensorFields(bytes, BATCH_TENSOR_FIELDS, 'batch');
@@ -33,12 +41,14 @@ export function decodeBatch(bytes: Uint8Array): FeedBatch {
 
 /**
  * The tensor fields of an encoded message as views of `bytes` (never copied), and its other fields as bytes
- * for the generated decoder (a view too when they lie in one run, as the server writes them). `what` names
- * the message in the DATA_LOSS error of bytes that do not parse.
+ * for the generated decoder (a view too when they lie in one run, as the server writes them). The padding
+ * field carries nothing and is dropped: the server writes it first, and kept it would split the other fields
+ * into two runs, joined by a copy. `what` names the message in the DATA_LOSS error of bytes that do not
+ * parse.
  */
 export function splitTensorFields(
   bytes: Uint8Array,
-  fields: { readonly image: number; readonly mask: number },
+  fields: TensorFieldNumbers,
   what: string,
 ): { image: Uint8Array; mask: Uint8Array; rest: Uint8Array } {
   const reader = new BinaryReader(bytes);
@@ -54,6 +64,10 @@ export function splitTensorFields(
       if ((field === fields.image || field === fields.mask) && wireType === WireType.LengthDelimited) {
         if (field === fields.image) image = reader.bytes();
         else mask = reader.bytes();
+        continue;
+      }
+      if (field === fields.padding && wireType === WireType.LengthDelimited) {
+        reader.skip(wireType, field);
         continue;
       }
       reader.skip(wireType, field);

@@ -1,5 +1,5 @@
 import { TileBatch } from '@voxelfeed/proto';
-import { float32View, splitTensorFields } from './decode-batch.js';
+import { float32View, splitTensorFields, type TensorFieldNumbers } from './decode-batch.js';
 import { type TensorDType, tensorDType } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 import type { Shape3 } from './shape3.js';
@@ -38,13 +38,14 @@ export interface FeedTileBatch {
   readonly wireBytes: number;
 }
 
-/** TileBatch.image and TileBatch.mask. */
-const TILE_TENSOR_FIELDS = { image: 10, mask: 11 } as const;
+/** TileBatch.image, TileBatch.mask and TileBatch.padding. */
+const TILE_TENSOR_FIELDS: TensorFieldNumbers = { image: 10, mask: 11, padding: 14 };
 
 /**
  * Decodes an encoded `voxelfeed.v1.TileBatch` without copying its tensors (as decodeBatch does for a Batch:
- * a float32 image is a view when aligned, else copied once), checking that the tensors, origins and grid
- * agree with the shape (a mismatch is DATA_LOSS: the message cannot be trusted).
+ * a float32 image is a view when aligned, as the server's padding field makes it, else copied once),
+ * checking that the tensors, origins and grid agree with the shape (a mismatch is DATA_LOSS: the message
+ * cannot be trusted).
  */
 export function decodeTileBatch(bytes: Uint8Array): FeedTileBatch {
   const { image, mask, rest } = splitTensorFields(bytes, TILE_TENSOR_FIELDS, 'tile batch');

@@ -47,6 +47,11 @@ export interface AssembleContext {
   readonly signal?: AbortSignal | undefined;
   /** Where the batch's buffer comes from; absent: a buffer of its own. */
   readonly buffers?: BatchBuffers | undefined;
+  /**
+   * Where the client's gRPC library puts the message in its receive buffer (call-landing.ts), so a float32
+   * image is aligned there; absent: 0 (grpcio and most libraries).
+   */
+  readonly imageLanding?: number | undefined;
 }
 
 /**
@@ -59,7 +64,7 @@ export async function assembleBatch(
   positions: readonly number[],
   header: BatchHeader,
 ): Promise<{ batch: EncodedBatch; timings: BatchTimings; backgroundMisses: number }> {
-  const { request, plan, signal, buffers } = context;
+  const { request, plan, signal, buffers, imageLanding } = context;
   const sampling: SampleContext = {
     plan,
     series: request.dataset.catalog.series,
@@ -89,7 +94,7 @@ export async function assembleBatch(
   });
   // Foreground counts are known only once the volumes arrive, after the buffer is taken: the layout is sized
   // for the longest they can be (every voxel), and the fields after the tensors are written once they are cut.
-  const layout = layOutEncodedBatch(fields(params.map(() => voxels)), imageBytes, maskBytes);
+  const layout = layOutEncodedBatch(fields(params.map(() => voxels)), imageBytes, maskBytes, imageLanding);
   const foreground = params.map(() => 0);
   const layoutSeconds = (performance.now() - layoutStarted) / 1000;
   // Waiting for batch memory is the server's backpressure, not a stage of the batch: it is left out.

@@ -21,6 +21,8 @@ export interface ReadyBatchesDeps extends HeldBatchesDeps {
   readonly log: Logger;
   /** The server's warnings about nodules larger than the crop, said once per data set and crop size. */
   readonly cropFit?: CropFitWarnings | undefined;
+  /** Where the client receives each message (AssembleContext.imageLanding); absent: 0. */
+  readonly imageLanding?: number | undefined;
 }
 
 /**
@@ -63,7 +65,13 @@ export async function* streamReadyBatches(
   const stride = request.stepStride;
   const endStep =
     request.maxSteps === 0 ? steps : Math.min(steps, request.startStep + request.maxSteps * stride);
-  const assemble = assemblerAroundBadSeries({ request, plan, signal, buffers: held.buffers });
+  const assemble = assemblerAroundBadSeries({
+    request,
+    plan,
+    signal,
+    buffers: held.buffers,
+    imageLanding: deps.imageLanding,
+  });
   let backgroundMisses = 0;
   yield* held.prefetch(signal, {
     jobs: rankSteps(request.startStep, endStep, stride),

@@ -25,6 +25,11 @@ export interface ReadyTileBatch extends HeldBatch {
 export interface ReadyTilesDeps extends HeldBatchesDeps {
   /** The stream's logger (its fields name the stream). */
   readonly log: Logger;
+  /**
+   * Where the client's gRPC library puts each message in its receive buffer (call-landing.ts), so a float32
+   * image is aligned there; absent: 0 (grpcio and most libraries).
+   */
+  readonly imageLanding?: number | undefined;
 }
 
 /** One message to prepare: `count` consecutive tiles of the series at `position`. */
@@ -67,7 +72,8 @@ export async function* streamReadyTiles(
   };
   yield* held.prefetch(signal, {
     jobs: tileMessages(request),
-    assemble: (message) => assembleTiles(request, message, volumeOf(message), signal, held.buffers),
+    assemble: (message) =>
+      assembleTiles(request, message, volumeOf(message), signal, held.buffers, deps.imageLanding),
     samples: (message) => message.count,
     describe: (message, { batch }) => ({
       seriesPosition: message.position,
@@ -117,6 +123,7 @@ async function assembleTiles(
   volume: Promise<Volume>,
   signal: AbortSignal,
   buffers: BatchBuffers,
+  imageLanding: number | undefined,
 ): Promise<{ batch: EncodedBatch; timings: BatchTimings }> {
   const { grid, count } = message;
   const series = request.dataset.catalog.series[request.series[message.position]!]!;
@@ -141,6 +148,7 @@ async function assembleTiles(
     },
     imageBytes,
     maskBytes,
+    imageLanding,
   );
   let encodeSeconds = (performance.now() - encodeStarted) / 1000;
   const backing = await buffers.acquire(layout.backingBytes, signal);

@@ -4,6 +4,7 @@ import { assemblerAroundBadSeries } from '../batches/assemble-around-bad-series.
 import { resolveSampleRequest } from '../batches/crop-request.js';
 import type { DatasetRegistry } from '../batches/served-dataset.js';
 import type { Logger } from '../log/logger.js';
+import { callLanding } from './call-landing.js';
 import type { ServiceLimits } from './service-limits.js';
 import { toGrpcStatus } from './to-grpc-status.js';
 
@@ -16,7 +17,8 @@ export interface GetSampleDeps {
 /**
  * One sample as a batch of one, cut by the same code from the same draws as position `index` of any stream,
  * so its tensors are byte-identical to that sample's slice of a streamed batch. The answer is the batch with
- * its gRPC frame header, sent as it is (pre-framed-messages.ts) rather than framed into a copy.
+ * its gRPC frame header, sent as it is (pre-framed-messages.ts) rather than framed into a copy; a float32
+ * image is aligned for where the client's gRPC library receives it (call-landing.ts).
  */
 export function createGetSampleHandler(deps: GetSampleDeps) {
   return (call: ServerUnaryCall<GetSampleRequest, Buffer>, callback: sendUnaryData<Buffer>): void => {
@@ -29,7 +31,11 @@ export function createGetSampleHandler(deps: GetSampleDeps) {
         request.split,
       );
       const header = { step: 0, stepsInEpoch: 0, rank: 0, worldSize: 1 };
-      const { batch } = await assemblerAroundBadSeries({ request, plan })([request.index], header);
+      const imageLanding = callLanding(call.metadata);
+      const { batch } = await assemblerAroundBadSeries({ request, plan, imageLanding })(
+        [request.index],
+        header,
+      );
       return batch.framed;
     };
     run().then(

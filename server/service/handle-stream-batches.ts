@@ -8,6 +8,7 @@ import type { DatasetRegistry } from '../batches/served-dataset.js';
 import { streamReadyBatches } from '../batches/stream-ready-batches.js';
 import { sameHostMessages } from '../shm/same-host-messages.js';
 import type { SharedMemoryRings } from '../shm/shared-memory-rings.js';
+import { callLanding } from './call-landing.js';
 import { type MessageStreamDeps, serveMessageStream } from './serve-message-stream.js';
 import type { ServiceLimits } from './service-limits.js';
 
@@ -58,6 +59,7 @@ export function createStreamBatchesHandler(deps: StreamBatchesDeps) {
             streamId,
             observer: deps.observer,
             cropFit,
+            imageLanding: callLanding(call.metadata),
           },
         );
         if (request.sharedMemory === undefined) return batches;

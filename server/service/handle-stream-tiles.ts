@@ -6,6 +6,7 @@ import type { DatasetRegistry } from '../batches/served-dataset.js';
 import { streamReadyTiles } from '../batches/stream-ready-tiles.js';
 import { resolveTileRequest } from '../batches/tile-request.js';
 import { quoteShort } from '../batches/unknown-dataset-error.js';
+import { callLanding } from './call-landing.js';
 import { type MessageStreamDeps, serveMessageStream } from './serve-message-stream.js';
 import type { ServiceLimits } from './service-limits.js';
 
@@ -47,6 +48,7 @@ export function createStreamTilesHandler(deps: StreamTilesDeps) {
           log,
           streamId,
           observer: deps.observer,
+          imageLanding: callLanding(call.metadata),
         }),
     });
   };

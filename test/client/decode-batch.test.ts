@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeBatch, float32View } from '../../client/decode-batch.js';
+import { decodeBatch, float32View, splitTensorFields } from '../../client/decode-batch.js';
 import { FeedError } from '../../client/feed-error.js';
 import { Batch, CropMode, DType } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { allocateEncodedBatch } from '../../server/batches/encoded-batch.js';
@@ -50,6 +50,7 @@ function header(dtype: DType, crop: readonly [number, number, number]): Omit<Bat
     rank: 1,
     worldSize: 4,
     sharedMemory: undefined,
+    padding: Buffer.alloc(0),
   };
 }
 
@@ -130,6 +131,35 @@ describe('decodeBatch', () => {
       assert.equal(image.buffer === received.buffer, (shift + imageAt) % 4 === 0, `shift ${shift}`);
       assert.deepEqual(image, expected);
     }
+  });
+
+  it('views a float32 image in place when the server padded it for where grpc-js puts the message (byte 5)', () => {
+    for (const crop of [
+      [3, 4, 5],
+      [8, 16, 16],
+      [16, 96, 96],
+    ] as const) {
+      const voxels = 2 * crop[0] * crop[1] * crop[2];
+      const encoded = allocateEncodedBatch(header(DType.DTYPE_FLOAT32, crop), voxels * 4, voxels, 5);
+      encoded.image.set(tensors(DType.DTYPE_FLOAT32, voxels, false).image);
+      encoded.mask.fill(1);
+      // As grpc-js hands it: the frame header and the message in one fresh buffer, the message at byte 5.
+      const received = new Uint8Array(5 + encoded.bytes.byteLength).subarray(5);
+      received.set(encoded.bytes);
+      const decoded = decodeBatch(received);
+      assert.equal(decoded.image.buffer, received.buffer, `crop ${crop}: a view, not a copy`);
+      assertSameBatch(decoded, Batch.decode(received));
+    }
+  });
+
+  it('leaves the padding field out of the other fields, which stay one view of the message', () => {
+    const voxels = 2 * 16 * 96 * 96;
+    const encoded = allocateEncodedBatch(header(DType.DTYPE_FLOAT32, [16, 96, 96]), voxels * 4, voxels, 5);
+    assert.equal(encoded.bytes[0], (12 << 3) | 2, 'the server wrote a padding field first');
+    const { rest } = splitTensorFields(encoded.bytes, { image: 6, mask: 7, padding: 12 }, 'batch');
+    assert.equal(rest.buffer, encoded.bytes.buffer, 'a view: no join of two runs');
+    assert.equal(Batch.decode(rest).padding.length, 0);
+    assert.equal(Batch.decode(rest).step, 12n);
   });
 
   it('gives null for an absent mask and views for the other fields of a batch without tensors', () => {

@@ -8,6 +8,7 @@ import {
 } from '../../gen/voxelfeed/v1/voxelfeed.js';
 import { BatchMemory } from '../../server/batches/batch-memory.js';
 import { resolveStreamRequest } from '../../server/batches/crop-request.js';
+import { GRPC_FRAME_HEADER_BYTES } from '../../server/batches/encoded-batch.js';
 import { PlanCache } from '../../server/batches/plan-cache.js';
 import type { DatasetRegistry } from '../../server/batches/served-dataset.js';
 import { streamReadyBatches } from '../../server/batches/stream-ready-batches.js';
@@ -85,6 +86,8 @@ describe('streamReadyBatches beside StreamBatches', { timeout: 60_000 }, () => {
         batchMemory: memory,
         log: silentLogger,
         streamId: 'in-process',
+        // Where grpc-js, the client above, receives each message: the same padding before a float32 image.
+        imageLanding: GRPC_FRAME_HEADER_BYTES,
       })) {
         yielded.push(Batch.decode(ready.batch.bytes));
         ready.release();

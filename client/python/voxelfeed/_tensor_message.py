@@ -1,6 +1,10 @@
 """What decoding Batch and TileBatch messages shares: the image and mask fields found in the received bytes
 without parsing them, the rest parsed by protobuf, and the tensors checked against the shape and viewed by
-numpy in place."""
+numpy in place.
+
+grpcio hands each message as a bytes object whose data starts 16-byte aligned; the server, knowing the client
+from its user-agent, puts a padding field before a float32 image so that it starts on a 4-byte boundary there,
+and numpy views it without a copy."""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from google.protobuf.message import DecodeError, Message
 
 from ._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 
-# Batch.image and Batch.mask.
-BATCH_FIELDS = (6, 7)
+# Batch.image, Batch.mask and Batch.padding.
+BATCH_FIELDS = (6, 7, 12)
 NUMPY_DTYPES = {pb.DTYPE_UNSPECIFIED: np.dtype(np.uint8), pb.DTYPE_UINT8: np.dtype(np.uint8), pb.DTYPE_FLOAT32: np.dtype("<f4")}
 
 Head = TypeVar("Head", bound=Message)
@@ -23,14 +27,15 @@ class MalformedBatch(ValueError):
 
 
 def split_tensors(
-    raw: bytes, fields: tuple[int, int] = BATCH_FIELDS
+    raw: bytes, fields: tuple[int, int, int] = BATCH_FIELDS
 ) -> tuple[bytes, tuple[int, int] | None, tuple[int, int] | None]:
-    """The message without its image and mask fields (numbers `fields`: Batch's by default), and (offset,
-    length) of each in `raw` (None if absent).
+    """The message without its image and mask fields (numbers `fields`: image, mask and padding; Batch's by
+    default), and (offset, length) of each in `raw` (None if absent). The padding field carries nothing and is
+    dropped.
 
     Walks the top-level fields by their wire types; a field that occurs twice keeps the last occurrence, as
     protobuf does for singular fields."""
-    image_field, mask_field = fields
+    image_field, mask_field, padding_field = fields
     view = memoryview(raw)
     kept: list[memoryview] = []
     spans: dict[int, tuple[int, int]] = {}
@@ -51,7 +56,8 @@ def split_tensors(
             if field in fields:
                 if at + length > end:
                     raise MalformedBatch(f"field {field} runs past the end of the message")
-                spans[field] = (at, length)
+                if field != padding_field:
+                    spans[field] = (at, length)
                 at += length
                 continue
             at += length
@@ -88,13 +94,14 @@ def _view(
     if length != expected:
         raise MalformedBatch(f"{name} has {length} bytes; shape {list(shape)} of {dtype.name} needs {expected}")
     array = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=offset).reshape(shape)
-    # float32 voxels land wherever the message put them; a misaligned view works but is slow in numpy and
-    # risky in libraries that assume alignment, so such an image is copied once (uint8 never is).
+    # float32 voxels land where the message put them: aligned when the server padded them for this client's
+    # gRPC library. A misaligned view (an older server, another library's buffer) works but is slow in numpy
+    # and risky in libraries that assume alignment, so such an image is copied once (uint8 never is).
     return array if array.flags.aligned else array.copy()
 
 
 def parse_head(
-    raw: bytes, message_type: Type[Head], fields: tuple[int, int], noun: str, axis: str
+    raw: bytes, message_type: Type[Head], fields: tuple[int, int, int], noun: str, axis: str
 ) -> tuple[Head, tuple[int, ...], tuple[int, int] | None, tuple[int, int] | None]:
     """`raw` as a `message_type` without its tensors, its shape ([B, `axis`0, `axis`1, `axis`2]) and the
     (offset, length) of its image and mask in `raw`; `noun` names the message in errors."""

@@ -364,7 +364,16 @@ export interface Batch {
   rank: number;
   worldSize: number;
   /** Set on a same-host stream: image and mask are empty here and lie in shared memory. */
-  sharedMemory: SharedMemoryBatch | undefined;
+  sharedMemory:
+    | SharedMemoryBatch
+    | undefined;
+  /**
+   * 0 to 3 zero bytes that the server puts before `image` so a float32 image lands on a 4-byte boundary in
+   * the client's receive buffer (gRPC libraries put a message at different offsets: chosen per call from the
+   * client's user-agent), and can be viewed there without a copy. Empty or absent for uint8. Carries nothing:
+   * every parser skips it.
+   */
+  padding: Buffer;
 }
 
 /**
@@ -460,6 +469,8 @@ export interface TileBatch {
   origins: number[];
   /** voxel spacing per axis in mm from the image header; empty when unknown */
   spacing: number[];
+  /** as Batch.padding: zero bytes before `image` that align it; skip it */
+  padding: Buffer;
 }
 
 function createBaseSamplingOptions(): SamplingOptions {
@@ -2535,6 +2546,7 @@ function createBaseBatch(): Batch {
     rank: 0,
     worldSize: 0,
     sharedMemory: undefined,
+    padding: Buffer.alloc(0),
   };
 }
 
@@ -2582,6 +2594,9 @@ export const Batch: MessageFns<Batch> = {
     }
     if (message.sharedMemory !== undefined) {
       SharedMemoryBatch.encode(message.sharedMemory, writer.uint32(90).fork()).join();
+    }
+    if (message.padding.length !== 0) {
+      writer.uint32(98).bytes(message.padding);
     }
     return writer;
   },
@@ -2697,6 +2712,14 @@ export const Batch: MessageFns<Batch> = {
             message.sharedMemory = SharedMemoryBatch.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.padding = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2729,6 +2752,7 @@ export const Batch: MessageFns<Batch> = {
     message.sharedMemory = (object.sharedMemory !== undefined && object.sharedMemory !== null)
       ? SharedMemoryBatch.fromPartial(object.sharedMemory)
       : undefined;
+    message.padding = object.padding ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -3204,6 +3228,7 @@ function createBaseTileBatch(): TileBatch {
     mask: Buffer.alloc(0),
     origins: [],
     spacing: [],
+    padding: Buffer.alloc(0),
   };
 }
 
@@ -3273,6 +3298,9 @@ export const TileBatch: MessageFns<TileBatch> = {
         writer.double(v);
       }
       writer.join();
+    }
+    if (message.padding.length !== 0) {
+      writer.uint32(114).bytes(message.padding);
     }
     return writer;
   },
@@ -3444,6 +3472,14 @@ export const TileBatch: MessageFns<TileBatch> = {
 
             break;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.padding = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3476,6 +3512,7 @@ export const TileBatch: MessageFns<TileBatch> = {
     message.mask = object.mask ?? Buffer.alloc(0);
     message.origins = object.origins?.map((e) => e) || [];
     message.spacing = object.spacing?.map((e) => e) || [];
+    message.padding = object.padding ?? Buffer.alloc(0);
     return message;
   },
 };

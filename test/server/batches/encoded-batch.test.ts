@@ -51,14 +51,20 @@ describe('allocateEncodedBatch', () => {
       encoded.mask.forEach((_, i) => {
         encoded.mask[i] = i % 2;
       });
+      const padding = Batch.decode(encoded.bytes).padding;
+      assert.ok(padding.length <= 3 && padding.every((byte) => byte === 0), 'padding: up to 3 zero bytes');
       const expected = {
         ...header,
         image: Buffer.from(encoded.image),
         mask: Buffer.from(encoded.mask),
         sharedMemory: undefined,
+        padding: Buffer.alloc(padding.length),
       };
       assert.deepEqual(Batch.decode(encoded.bytes), Batch.decode(Batch.encode(expected).finish()));
-      assert.equal(encoded.bytes.length, Batch.encode(expected).finish().length);
+      // Batch.encode leaves an empty padding field out; the server may write one (tag, length 0).
+      const paddingField = encoded.bytes[0] === ((12 << 3) | 2) ? 2 + padding.length : 0;
+      const withoutPadding = Batch.encode({ ...expected, padding: Buffer.alloc(0) }).finish();
+      assert.equal(encoded.bytes.length, withoutPadding.length + paddingField);
     });
   }
 
@@ -66,6 +72,32 @@ describe('allocateEncodedBatch', () => {
     for (const imageBytes of [1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 300_000_000 / 100]) {
       const encoded = allocateEncodedBatch(header, imageBytes, 0);
       assert.equal(encoded.image.byteOffset % 4, 0, `image of ${imageBytes} bytes`);
+    }
+  });
+
+  it("puts a float32 image on a 4-byte boundary of the client's buffer, wherever the message lands there", () => {
+    for (const landing of [0, 5]) {
+      for (const imageBytes of [4, 124, 128, 16_380, 16_384, 2_097_148, 2_097_152, 4_718_592]) {
+        const encoded = allocateEncodedBatch(header, imageBytes, 0, landing);
+        const atClient = landing + (encoded.image.byteOffset - encoded.bytes.byteOffset);
+        assert.equal(atClient % 4, 0, `image of ${imageBytes} bytes, message at byte ${landing}`);
+        assert.equal(encoded.image.byteOffset % 4, 0, 'aligned in the server buffer too');
+      }
+    }
+  });
+
+  it('writes uint8 batches without a padding field, the image first, wherever the message lands', () => {
+    const uint8 = { ...header, dtype: DType.DTYPE_UINT8 };
+    for (const imageBytes of [120, 300_000, 2_400_000]) {
+      const at0 = allocateEncodedBatch(uint8, imageBytes, 60, 0);
+      const at5 = allocateEncodedBatch(uint8, imageBytes, 60, 5);
+      for (const encoded of [at0, at5]) {
+        encoded.image.fill(7);
+        encoded.mask.fill(1);
+      }
+      assert.ok(at0.bytes.equals(at5.bytes), `image of ${imageBytes} bytes: landing makes no difference`);
+      assert.equal(at0.bytes[0], (6 << 3) | 2, 'the image field comes first');
+      assert.equal(Batch.decode(at0.bytes).padding.length, 0);
     }
   });
 

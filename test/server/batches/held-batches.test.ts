@@ -8,7 +8,13 @@ import { cancelMidStream } from '../../support/cancel-mid-stream.js';
 import { heldBatchesRecorder } from '../../support/held-batches-recorder.js';
 
 const IMAGE_BYTES = 3000;
-const LAYOUT = layOutTensorMessage(Uint8Array.of(8, 1), { image: 6, mask: 7 }, IMAGE_BYTES, 0);
+const LAYOUT = layOutTensorMessage(
+  Uint8Array.of(8, 1),
+  { image: 6, mask: 7, padding: 12 },
+  IMAGE_BYTES,
+  0,
+  null,
+);
 
 /** A stream's held batches over real batch memory, with what its observer was told. */
 function stream(prefetchBatches: number) {

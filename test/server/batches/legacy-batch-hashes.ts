@@ -122,8 +122,13 @@ export const LEGACY_REQUESTS: readonly LegacyRequest[] = [
 /** The phantom data set the hashes were taken from: the same files, byte for byte, on every machine. */
 export const LEGACY_DATASET = { series: 6, shape: [24, 48, 48] as const, seed: 11n };
 
-/** Every batch of each request's epoch, as sha256 hex of the encoded message, keyed by request name. */
-export async function legacyBatchHashes(): Promise<Record<string, string[]>> {
+/**
+ * Every batch of each request's epoch, as sha256 hex of the encoded message without its padding field,
+ * keyed by request name. The padding (Batch.padding, float32 only) depends on where the client's gRPC
+ * library receives the message (`imageLanding`) and came later; without it a message is the one the older
+ * code wrote, byte for byte, as the server writes the padding first and every other field as before.
+ */
+export async function legacyBatchHashes(imageLanding = 0): Promise<Record<string, string[]>> {
   const dataset = await createPhantomDataset({
     series: LEGACY_DATASET.series,
     shape: LEGACY_DATASET.shape,
@@ -166,8 +171,9 @@ export async function legacyBatchHashes(): Promise<Record<string, string[]>> {
         batchMemory: memory,
         log: silentLogger,
         streamId: legacy.name,
+        imageLanding,
       })) {
-        hashes.push(createHash('sha256').update(ready.batch.bytes).digest('hex'));
+        hashes.push(createHash('sha256').update(withoutPadding(ready.batch.bytes)).digest('hex'));
         ready.release();
       }
       result[legacy.name] = hashes;
@@ -176,4 +182,17 @@ export async function legacyBatchHashes(): Promise<Record<string, string[]>> {
   } finally {
     await dataset.cleanup();
   }
+}
+
+/** Batch.padding: field 12, length-delimited. */
+const PADDING_TAG = (12 << 3) | 2;
+
+/** The message without the padding field the server writes first (a tag, a one-byte length, zeros). */
+function withoutPadding(bytes: Uint8Array): Uint8Array {
+  if (bytes[0] !== PADDING_TAG) return bytes;
+  const length = bytes[1]!;
+  if (length > 3 || bytes.subarray(2, 2 + length).some((byte) => byte !== 0)) {
+    throw new Error(`the padding field holds ${length} bytes, not 0 to 3 zero bytes`);
+  }
+  return bytes.subarray(2 + length);
 }

@@ -86,6 +86,43 @@ def test_misaligned_float32_is_copied_aligned_and_aligned_float32_is_not():
     assert outcomes == {True, False}, "both cases occurred"
 
 
+def _varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(number, data):
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def test_a_float32_image_padded_as_the_server_pads_it_for_grpcio_is_a_view_and_the_padding_is_dropped():
+    rng = np.random.default_rng(6)
+    paddings = set()
+    # Image prefixes of 2 to 5 bytes: padding fields of 2, 5, none and 3 bytes.
+    for shape in ((1, 2, 2, 2), (3, 4, 6, 8), (40, 4, 6, 8), (4, 16, 96, 96)):
+        message, pixels, labels = make_batch(rng, pb.DTYPE_FLOAT32, shape=shape)
+        image_field = _field(6, message.image)
+        head = pb.Batch(epoch=message.epoch, step=message.step, shape=message.shape, dtype=message.dtype,
+                        samples=message.samples).SerializeToString()
+        # The server's layout for a message at byte 0: padding (2, 3, 5 bytes or none), image, mask, the rest.
+        prefix = len(image_field) - len(message.image)
+        shortfall = -prefix % 4
+        padding = b"" if shortfall == 0 else _field(12, bytes(shortfall - 2 if shortfall >= 2 else 3))
+        raw = padding + image_field + _field(7, message.mask) + head
+        paddings.add(len(padding))
+        batch = decode_batch(raw)
+        assert memory_owner(batch.image) is raw, f"shape {shape}: a view, not a copy"
+        assert np.shares_memory(batch.image, np.frombuffer(raw, dtype=np.uint8))
+        assert np.array_equal(batch.image, pixels) and np.array_equal(batch.mask, labels)
+        rest, _, _ = split_tensors(raw)
+        assert rest == head, "the padding field is dropped with the tensors"
+    assert paddings == {0, 2, 3, 5}, f"the sizes tried gave paddings of {sorted(paddings)} bytes only"
+
+
 def test_bytes_that_do_not_parse_are_a_malformed_batch():
     with pytest.raises(MalformedBatch, match="does not parse as voxelfeed.v1.Batch"):
         decode_batch(b"\x42\x01\xff")  # field 8 (samples) holding a truncated message

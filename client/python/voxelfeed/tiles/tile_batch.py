@@ -10,8 +10,8 @@ import numpy as np
 from .._gen.voxelfeed.v1 import voxelfeed_pb2 as pb
 from .._tensor_message import MalformedBatch, parse_head, tensor_views
 
-# TileBatch.image and TileBatch.mask.
-TILE_BATCH_FIELDS = (10, 11)
+# TileBatch.image, TileBatch.mask and TileBatch.padding.
+TILE_BATCH_FIELDS = (10, 11, 14)
 
 
 @dataclass(frozen=True)

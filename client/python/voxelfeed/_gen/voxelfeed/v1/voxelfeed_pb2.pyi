@@ -69,11 +69,12 @@ class AugmentationInfo(_message.Message):
     def __init__(self, flipped_axes: _Optional[_Iterable[int]] = ..., rotate90: _Optional[int] = ..., gamma: _Optional[float] = ..., scale: _Optional[float] = ..., shift: _Optional[float] = ..., noise_std: _Optional[float] = ..., noise_seed: _Optional[int] = ...) -> None: ...
 
 class Batch(_message.Message):
-    __slots__ = ["dtype", "epoch", "image", "mask", "rank", "samples", "shape", "shared_memory", "step", "steps_in_epoch", "world_size"]
+    __slots__ = ["dtype", "epoch", "image", "mask", "padding", "rank", "samples", "shape", "shared_memory", "step", "steps_in_epoch", "world_size"]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     MASK_FIELD_NUMBER: _ClassVar[int]
+    PADDING_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +86,7 @@ class Batch(_message.Message):
     epoch: int
     image: bytes
     mask: bytes
+    padding: bytes
     rank: int
     samples: _containers.RepeatedCompositeFieldContainer[SampleInfo]
     shape: _containers.RepeatedScalarFieldContainer[int]
@@ -92,7 +94,7 @@ class Batch(_message.Message):
     step: int
     steps_in_epoch: int
     world_size: int
-    def __init__(self, epoch: _Optional[int] = ..., step: _Optional[int] = ..., steps_in_epoch: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., samples: _Optional[_Iterable[_Union[SampleInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., shared_memory: _Optional[_Union[SharedMemoryBatch, _Mapping]] = ...) -> None: ...
+    def __init__(self, epoch: _Optional[int] = ..., step: _Optional[int] = ..., steps_in_epoch: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., samples: _Optional[_Iterable[_Union[SampleInfo, _Mapping]]] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., shared_memory: _Optional[_Union[SharedMemoryBatch, _Mapping]] = ..., padding: _Optional[bytes] = ...) -> None: ...
 
 class DataSplit(_message.Message):
     __slots__ = ["holdout_fraction", "part"]
@@ -327,13 +329,14 @@ class StreamTilesRequest(_message.Message):
     def __init__(self, dataset: _Optional[str] = ..., series_uids: _Optional[_Iterable[str]] = ..., split: _Optional[_Union[DataSplit, _Mapping]] = ..., tile_size: _Optional[_Iterable[int]] = ..., overlap: _Optional[_Iterable[float]] = ..., batch_size: _Optional[int] = ..., dtype: _Optional[_Union[DType, str]] = ..., include_mask: bool = ..., pad_value: _Optional[float] = ..., start_series: _Optional[int] = ..., start_tile: _Optional[int] = ...) -> None: ...
 
 class TileBatch(_message.Message):
-    __slots__ = ["dtype", "first_tile", "grid", "image", "mask", "origins", "series_count", "series_index", "series_uid", "shape", "spacing", "tiles_in_series", "volume_shape"]
+    __slots__ = ["dtype", "first_tile", "grid", "image", "mask", "origins", "padding", "series_count", "series_index", "series_uid", "shape", "spacing", "tiles_in_series", "volume_shape"]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     FIRST_TILE_FIELD_NUMBER: _ClassVar[int]
     GRID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     MASK_FIELD_NUMBER: _ClassVar[int]
     ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    PADDING_FIELD_NUMBER: _ClassVar[int]
     SERIES_COUNT_FIELD_NUMBER: _ClassVar[int]
     SERIES_INDEX_FIELD_NUMBER: _ClassVar[int]
     SERIES_UID_FIELD_NUMBER: _ClassVar[int]
@@ -347,6 +350,7 @@ class TileBatch(_message.Message):
     image: bytes
     mask: bytes
     origins: _containers.RepeatedScalarFieldContainer[int]
+    padding: bytes
     series_count: int
     series_index: int
     series_uid: str
@@ -354,7 +358,7 @@ class TileBatch(_message.Message):
     spacing: _containers.RepeatedScalarFieldContainer[float]
     tiles_in_series: int
     volume_shape: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, series_uid: _Optional[str] = ..., series_index: _Optional[int] = ..., series_count: _Optional[int] = ..., volume_shape: _Optional[_Iterable[int]] = ..., grid: _Optional[_Iterable[int]] = ..., first_tile: _Optional[int] = ..., tiles_in_series: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., origins: _Optional[_Iterable[int]] = ..., spacing: _Optional[_Iterable[float]] = ...) -> None: ...
+    def __init__(self, series_uid: _Optional[str] = ..., series_index: _Optional[int] = ..., series_count: _Optional[int] = ..., volume_shape: _Optional[_Iterable[int]] = ..., grid: _Optional[_Iterable[int]] = ..., first_tile: _Optional[int] = ..., tiles_in_series: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DType, str]] = ..., image: _Optional[bytes] = ..., mask: _Optional[bytes] = ..., origins: _Optional[_Iterable[int]] = ..., spacing: _Optional[_Iterable[float]] = ..., padding: _Optional[bytes] = ...) -> None: ...
 
 class TrainerStats(_message.Message):
     __slots__ = ["backend", "data_wait_seconds", "epoch", "gpu_idle_seconds", "job", "loss", "rank", "samples", "step", "step_seconds", "world_size"]
