@@ -22,12 +22,16 @@ export interface WireBenchOptions {
   readonly crop: Shape3;
 }
 
-/** One measured window of one link: bytes received (all receivers), and the sender's CPU and GC time. */
+/**
+ * One measured window of one link: bytes received (all receivers), the sender's CPU and GC time, and the
+ * receivers' CPU time together.
+ */
 interface Window {
   readonly bytes: number;
   readonly seconds: number;
   readonly cpuMs: number;
   readonly gcMs: number;
+  readonly receiversCpuMs: number;
 }
 
 export interface WireRun {
@@ -131,6 +135,7 @@ export async function benchWire(options: WireBenchOptions): Promise<WireRun> {
         seconds: Math.max(...results.map((result) => result.ms)) / 1000,
         cpuMs: after.cpuMs - before.cpuMs,
         gcMs: after.gcMs - before.gcMs,
+        receiversCpuMs: results.reduce((sum, result) => sum + result.cpuMs, 0),
       };
     };
     const chain = Object.fromEntries(LINKS.map((link) => [link, [] as Window[]])) as Record<
@@ -256,10 +261,8 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
   const rate = (link: WireLink) => run.chain[link].map(megabytesPerSecond);
   const perRound = (link: WireLink, base: WireLink) =>
     run.chain[link].map((window, i) => megabytesPerSecond(window) / megabytesPerSecond(run.chain[base][i]!));
-  const cpu = (windows: readonly Window[]) =>
-    windows.reduce((sum, w) => sum + w.cpuMs, 0) /
-    1000 /
-    (windows.reduce((sum, w) => sum + w.bytes, 0) / 1e9);
+  const cpu = (windows: readonly Window[], of: 'cpuMs' | 'receiversCpuMs' = 'cpuMs') =>
+    windows.reduce((sum, w) => sum + w[of], 0) / 1000 / (windows.reduce((sum, w) => sum + w.bytes, 0) / 1e9);
   // GC pauses are wall time: on a loaded machine a process descheduled mid-pause inflates them against its CPU
   // time, so the share of the window's wall time spent in pauses is shown too.
   const gcShare = (windows: readonly Window[]) =>
@@ -278,6 +281,7 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
       .join(' / '),
     mean(rate(link)).toFixed(0),
     cpu(run.chain[link]).toFixed(2),
+    cpu(run.chain[link], 'receiversCpuMs').toFixed(2),
     percent(gcShare(run.chain[link])),
     percent(gcWallShare(run.chain[link])),
   ]);
@@ -289,6 +293,7 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     aggregateRates[i]!.map((v) => v.toFixed(0)).join(' / '),
     mean(aggregateRates[i]!).toFixed(0),
     cpu(run.aggregate[count]!).toFixed(2),
+    cpu(run.aggregate[count]!, 'receiversCpuMs').toFixed(2),
     percent(gcShare(run.aggregate[count]!)),
     percent(gcWallShare(run.aggregate[count]!)),
   ]);
@@ -318,6 +323,7 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
         'MB/s per round',
         'mean MB/s',
         'sender CPU s/GB',
+        'receivers CPU s/GB',
         'GC / CPU',
         'GC / wall',
       ],
@@ -388,6 +394,12 @@ export function reportWire(run: WireRun): { table: string; json: Record<string, 
     ),
     wire_aggregate_cpu_s_per_gb: Object.fromEntries(
       CLIENT_COUNTS.map((count) => [count, fixed(cpu(run.aggregate[count]!), 3)]),
+    ),
+    wire_receivers_cpu_s_per_gb: Object.fromEntries(
+      LINKS.map((link) => [link, fixed(cpu(run.chain[link], 'receiversCpuMs'), 3)]),
+    ),
+    wire_aggregate_receivers_cpu_s_per_gb: Object.fromEntries(
+      CLIENT_COUNTS.map((count) => [count, fixed(cpu(run.aggregate[count]!, 'receiversCpuMs'), 3)]),
     ),
     wire_assembly_batches_per_s: assembled.map((v) => fixed(v, 1)),
     wire_memcpy_copies_per_s: copied.map((v) => fixed(v, 1)),

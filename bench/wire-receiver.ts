@@ -39,7 +39,14 @@ export type WireReceiverCommand =
 
 export type WireReceiverReport =
   | { readonly type: 'warm'; readonly messageBytes: number; readonly ended: boolean }
-  | { readonly type: 'result'; readonly bytes: number; readonly ms: number; readonly messageBytes: number }
+  | {
+      readonly type: 'result';
+      readonly bytes: number;
+      readonly ms: number;
+      readonly messageBytes: number;
+      /** This receiver process's CPU time (user and system) in the window. */
+      readonly cpuMs: number;
+    }
   | { readonly type: 'failed'; readonly message: string };
 
 /** An open link: counts what arrives through `onBytes`; `close` stops it. */
@@ -173,12 +180,14 @@ process.on('message', (command: WireReceiverCommand) => {
   } else if (command.cmd === 'measure') {
     counted = 0;
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const stop = () => {
       clearTimeout(timer);
       const ms = performance.now() - started;
       const bytes = counted;
+      const { user, system } = process.cpuUsage(cpu);
       closeLink();
-      report({ type: 'result', bytes, ms, messageBytes });
+      report({ type: 'result', bytes, ms, messageBytes, cpuMs: (user + system) / 1000 });
     };
     const timer = setTimeout(stop, command.ms);
     onArrival = () => {
