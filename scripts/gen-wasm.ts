@@ -13,6 +13,11 @@ export const WASM_SOURCES = [
     module: 'server/sampling/gather-rows-wasm.ts',
     constant: 'GATHER_ROWS_WASM_BASE64',
   },
+  {
+    source: 'server/sampling/widen-bytes.wat',
+    module: 'server/sampling/widen-bytes-wasm.ts',
+    constant: 'WIDEN_BYTES_WASM_BASE64',
+  },
 ] as const;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,5 +1,5 @@
 import { copyBytes } from './bulk-bytes.js';
-import { reserveRowGather } from './gather-rows.js';
+import { rowGatherKernel } from './gather-rows.js';
 import type { Shape3, Vec3 } from './types.js';
 
 /**
@@ -55,7 +55,10 @@ export function cutBySlabs(
   const planeLength = s1 * s2;
   const cropLength = s0 * planeLength;
   // The kernel's memory: one slab at 0, the crop after it.
-  const { heap, gatherRows } = reserveRowGather(slabLength + cropLength);
+  const {
+    heap,
+    exports: { gatherRows },
+  } = rowGatherKernel.reserve(slabLength + cropLength);
   const cropAt = slabLength;
   for (let i = 0; i < s0; i++) {
     const start = ((o0 + i) * n1 + o1) * n2 + o2;

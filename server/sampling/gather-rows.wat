@@ -4,7 +4,7 @@
 ;; 16-byte copy of its last 16 bytes (overlapping the one before), so `rowBytes` must be at least 16.
 ;; Unaligned loads and stores are fine in WebAssembly, whatever the offsets.
 (module
-  (import "cut" "memory" (memory 1))
+  (import "kernel" "memory" (memory 1))
   (func (export "gatherRows")
     (param $from i32) (param $stride i32) (param $rows i32) (param $rowBytes i32) (param $to i32)
     (local $k i32)

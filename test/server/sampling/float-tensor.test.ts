@@ -39,6 +39,19 @@ describe('writeFloat32LE', () => {
     assert.deepEqual([...target.subarray(12)], [0xee, 0xee, 0xee, 0xee]);
   });
 
+  it('widens in place over several chunks, the bytes in the last quarter of the target, in shared memory', () => {
+    // 200,003 voxels: three whole chunks of the kernel and an odd tail, each chunk's floats written over
+    // bytes already read.
+    const n = 200_003;
+    const source = Uint8Array.from({ length: n }, (_, i) => (i * 37 + (i >> 9)) & 255);
+    const target = new Uint8Array(new SharedArrayBuffer(4 * n));
+    target.set(source, 3 * n);
+    writeFloat32LE(target.subarray(3 * n), target);
+    const floats = floatsOf(target);
+    const wrong = floats.findIndex((value, i) => value !== Math.fround(source[i]! / 255));
+    assert.equal(wrong, -1, `voxel ${wrong}`);
+  });
+
   it('refuses a target too small for the voxels, naming both sizes', () => {
     assert.throws(
       () => writeFloat32LE(new Uint8Array(3), new Uint8Array(11)),
