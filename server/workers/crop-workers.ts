@@ -13,6 +13,9 @@ import {
   type WorkerTask,
 } from './worker-tasks.js';
 
+/** Tasks a thread holds at once: the one it runs and the next (see the pool's options). */
+const TASKS_PER_THREAD = 2;
+
 /** The longest close() waits for threads still loading their code. */
 const LOAD_WAIT_MS = 10_000;
 
@@ -28,8 +31,8 @@ export interface CropWorkersOptions {
  * volumes into shared memory, so the main thread only plans, frames and writes. Tasks are pure functions of
  * what they are given: a batch's bytes are the same whichever thread cut which series, and with no pool.
  *
- * A worker that dies (an uncaught error, terminated, out of memory) fails only the task it ran, with
- * UNAVAILABLE; piscina starts another thread in its place.
+ * A worker that dies (an uncaught error, terminated, out of memory) fails only the tasks it held (the one it
+ * ran and the next, if any), with UNAVAILABLE; piscina starts another thread in its place.
  */
 export class CropWorkers {
   private readonly pool: Piscina;
@@ -52,6 +55,12 @@ export class CropWorkers {
       // Between tasks a worker's event loop runs (piscina's Atomics wait would stop it), so its timer can
       // collect the handles of shared memory it holds (crop-worker.ts).
       atomics: 'disabled',
+      // Each thread holds the next task in its port while it runs one, so it starts that task at once instead
+      // of waking the main thread with its answer and waiting for the next to be handed over; a load's reads
+      // and inflating (on libuv's threads) leave the thread free for another task meanwhile. Measured on 2
+      // cores, one stream of 8 uint8 crops 16x96x96 from a warm cache: 6-12% more batches per second with 1
+      // or 2 threads than 1 task per thread, at the same CPU per batch.
+      concurrentTasksPerWorker: TASKS_PER_THREAD,
     });
     // Without a listener, an error of a worker between tasks would be an uncaught 'error' event.
     this.pool.on('error', (error: unknown) => options.onWorkerError?.(error));
