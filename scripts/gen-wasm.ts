@@ -18,6 +18,11 @@ export const WASM_SOURCES = [
     module: 'server/sampling/widen-bytes-wasm.ts',
     constant: 'WIDEN_BYTES_WASM_BASE64',
   },
+  {
+    source: 'server/sampling/intensity.wat',
+    module: 'server/sampling/intensity-wasm.ts',
+    constant: 'INTENSITY_WASM_BASE64',
+  },
 ] as const;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,5 +1,10 @@
 import { copyBytes } from './bulk-bytes.js';
-import { NORMAL_QUANTILES, noiseQuantileIndex } from './gaussian-noise.js';
+import {
+  mapBytesByTable,
+  mapFloatsByTable,
+  noisyBytesByTable,
+  noisyFloatsByTable,
+} from './intensity-kernel.js';
 import { mirrorAndTurn } from './mirror-and-turn.js';
 import type { AugmentParams, Shape3 } from './types.js';
 
@@ -10,7 +15,8 @@ import type { AugmentParams, Shape3 } from './types.js';
  * x = x + shift, x = x + float32(noiseStd * z_i) (z_i: `gaussian-noise.ts`, i the voxel's index in the
  * transformed crop), each a float32 operation. uint8 output is x * 255 in float32, rounded half to even and
  * clamped to 0..255. Mirrors and turns are a few whole-crop copies (`mirror-and-turn.ts`); the intensities are
- * then applied in the one pass that writes the output.
+ * then applied in the one pass that writes the output, by a WebAssembly kernel (`intensity.wat`) that performs
+ * the same float32 operations.
  */
 
 /** Whether the crop's voxels move (mirror or rotation). */
@@ -53,11 +59,6 @@ export class AugmentScratch {
     if (!isSpatial(params)) return this.first;
     return mirrorAndTurn(params.flip, params.rotate90, size, this.first, this.second);
   }
-
-  /** The buffer that `moved` did not return. */
-  other(moved: Uint8Array): Uint8Array {
-    return moved === this.first ? this.second : this.first;
-  }
 }
 
 /** Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place (a mask). */
@@ -99,8 +100,8 @@ export function writeAugmentedFloat32(
 ): void {
   const moved = scratch.moved(params, size, voxels);
   const table = intensityTable(params);
-  if (params.noiseStd === undefined) mapToFloats(moved, table, target);
-  else noisyFloats(moved, table, params.noiseStd, params.noiseSeed, target);
+  if (params.noiseStd === undefined) mapFloatsByTable(moved, table, target);
+  else noisyFloatsByTable(moved, table, params.noiseStd, params.noiseSeed, target);
 }
 
 /**
@@ -135,77 +136,10 @@ export function augmentUint8Crop(
     // Without noise every stored value has one result: a table of 256 bytes, rounded as below.
     const bytes = new Uint8Array(256);
     new Uint8ClampedArray(bytes.buffer).set(table.map((x) => Math.fround(x * 255)));
-    const mapped = scratch.other(moved);
-    mapToBytes(moved, bytes, mapped);
-    copyBytes(tensor, mapped, offset);
+    mapBytesByTable(moved, bytes, tensor.subarray(offset, offset + n));
     return;
   }
-  // With noise every voxel takes its own value: float32(x * 255), stored into a clamped view, which rounds
-  // half to even and clamps to 0..255 (NaN: 0).
-  const clamped = new Uint8ClampedArray(tensor.buffer, tensor.byteOffset + offset, n);
-  noisyBytes(moved, table, params.noiseStd, params.noiseSeed, clamped);
-}
-
-// The loops below are functions of their own, each optimised by V8 with its own type feedback: within one
-// large function, code compiled during the first loop meets the later ones without feedback and is thrown
-// away on every call.
-
-/**
- * out[i] = bytes[source[i]], four voxels per 32-bit word where both are word aligned (a byte's place in its word
- * is the same going in and out, whatever the host's byte order): about twice as fast as byte by byte.
- */
-function mapToBytes(source: Uint8Array, bytes: Uint8Array, out: Uint8Array): void {
-  const length = source.length;
-  if (length % 4 !== 0 || source.byteOffset % 4 !== 0 || out.byteOffset % 4 !== 0) {
-    for (let i = 0; i < length; i++) out[i] = bytes[source[i]!]!;
-    return;
-  }
-  const words = new Uint32Array(source.buffer, source.byteOffset, length / 4);
-  const outWords = new Uint32Array(out.buffer, out.byteOffset, length / 4);
-  for (let w = 0; w < words.length; w++) {
-    const v = words[w]!;
-    outWords[w] =
-      bytes[v & 255]! |
-      (bytes[(v >>> 8) & 255]! << 8) |
-      (bytes[(v >>> 16) & 255]! << 16) |
-      (bytes[v >>> 24]! << 24);
-  }
-}
-
-/** out[i] = table[source[i]]. */
-function mapToFloats(source: Uint8Array, table: Float32Array, out: Float32Array): void {
-  // The length in a local: read in the loop's condition it is loaded again on every iteration.
-  const length = source.length;
-  for (let i = 0; i < length; i++) out[i] = table[source[i]!]!;
-}
-
-/** out[i] = float32(table[source[i]] + float32(std * z_i)). */
-function noisyFloats(
-  source: Uint8Array,
-  table: Float32Array,
-  std: number,
-  seed: number,
-  out: Float32Array,
-): void {
-  const quantiles = NORMAL_QUANTILES;
-  const length = source.length;
-  for (let i = 0; i < length; i++) {
-    out[i] = table[source[i]!]! + Math.fround(std * quantiles[noiseQuantileIndex(seed, i)]!);
-  }
-}
-
-/** out[i] = float32(float32(table[source[i]] + float32(std * z_i)) * 255), stored by a clamped array. */
-function noisyBytes(
-  source: Uint8Array,
-  table: Float32Array,
-  std: number,
-  seed: number,
-  out: Uint8ClampedArray,
-): void {
-  const quantiles = NORMAL_QUANTILES;
-  const length = source.length;
-  for (let i = 0; i < length; i++) {
-    const x = Math.fround(table[source[i]!]! + Math.fround(std * quantiles[noiseQuantileIndex(seed, i)]!));
-    out[i] = Math.fround(x * 255);
-  }
+  // With noise every voxel takes its own value: float32(x * 255), rounded half to even and clamped to 0..255
+  // (NaN: 0) as a clamped array stores it.
+  noisyBytesByTable(moved, table, params.noiseStd, params.noiseSeed, tensor.subarray(offset, offset + n));
 }

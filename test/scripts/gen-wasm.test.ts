@@ -13,7 +13,7 @@ describe('scripts/gen-wasm.ts', () => {
     });
   }
 
-  it('compiles modules that WebAssembly accepts, each importing only its memory and exporting its kernel', async () => {
+  it('compiles modules that WebAssembly accepts, each importing only its memory and exporting functions', async () => {
     for (const entry of WASM_SOURCES) {
       const generated = await generatedWasmModule(entry);
       const base64 = /'([A-Za-z0-9+/=]+)'/.exec(generated)?.[1];
@@ -22,11 +22,8 @@ describe('scripts/gen-wasm.ts', () => {
       assert.deepEqual(WebAssembly.Module.imports(module), [
         { module: 'kernel', name: 'memory', kind: 'memory' },
       ]);
-      assert.deepEqual(
-        WebAssembly.Module.exports(module).map((item) => item.kind),
-        ['function'],
-        entry.source,
-      );
+      const kinds = WebAssembly.Module.exports(module).map((item) => item.kind);
+      assert.ok(kinds.length > 0 && kinds.every((kind) => kind === 'function'), `${entry.source}: ${kinds}`);
     }
   });
 });
