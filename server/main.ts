@@ -45,6 +45,9 @@ export interface RunningServer {
  * the plan cache and the gRPC server, and owns shutdown (SIGTERM/SIGINT: health NOT_SERVING, open streams
  * get `--shutdown-grace-ms`, then the process exits).
  */
+/** How long the crop worker threads may take to start (their code loads in well under a second). */
+const WORKER_START_TIMEOUT_MS = 60_000;
+
 export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseServeConfig(argv, env);
   if (parsed === 'help') {
@@ -165,6 +168,15 @@ export async function startServer(
               'a crop worker thread failed; another takes its place',
             ),
         });
+  // A pool whose threads cannot start would leave every stream waiting: stop at start instead, saying why.
+  if (workers !== undefined) {
+    try {
+      await workers.started(WORKER_START_TIMEOUT_MS);
+    } catch (error) {
+      await workers.close();
+      throw error;
+    }
+  }
   const readSeries = workers && ((image: string, mask: string) => workers.loadSeries(image, mask));
   const cache = new VolumeCache<number>({
     maxBytes: config.cacheMaxBytes,

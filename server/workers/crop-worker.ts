@@ -1,13 +1,13 @@
 // The entry of a crop worker thread (CropWorkers starts these through piscina): cuts a batch's crops into
 // its shared buffer, widens float32 batches, and reads and decodes volumes into shared memory. Its scratch
 // for augmented crops and its collection timer are the state it keeps between tasks.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { exposeGarbageCollector } from '../batches/expose-garbage-collector.js';
 import { loadSeriesVolume } from '../dataset/loading/load-series-volume.js';
 import { type CropTargets, cutSeriesCrops, type ScratchHolder } from './cut-series-crops.js';
 import { widenFloat32 } from './widen-float32.js';
 import { toWorkerError } from './worker-error.js';
-import type { SharedRange, WorkerAnswer, WorkerTask } from './worker-tasks.js';
+import type { SharedRange, WorkerAnswer, WorkerLoadedMessage, WorkerTask } from './worker-tasks.js';
 import { fromSharedVolume, WORKER_LOADED } from './worker-tasks.js';
 
 /** A collection this long after the last task, so an idle worker holds no memory the server gave up. */
@@ -17,7 +17,7 @@ const holder: ScratchHolder = { scratch: undefined };
 const collect = exposeGarbageCollector();
 let idleTimer: NodeJS.Timeout | undefined;
 
-parentPort?.postMessage(WORKER_LOADED);
+parentPort?.postMessage({ kind: WORKER_LOADED, threadId } satisfies WorkerLoadedMessage);
 
 export default async function runTask(task: WorkerTask): Promise<WorkerAnswer<unknown>> {
   try {

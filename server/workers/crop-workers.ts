@@ -8,7 +8,7 @@ import {
   type CutTask,
   type LoadTask,
   type WidenTask,
-  WORKER_LOADED,
+  isWorkerLoadedMessage,
   type WorkerAnswer,
   type WorkerTask,
 } from './worker-tasks.js';
@@ -24,6 +24,8 @@ export interface CropWorkersOptions {
   readonly threads: number;
   /** A worker that failed outside any task (its task, if any, fails on its own); the pool starts another. */
   readonly onWorkerError?: (error: unknown) => void;
+  /** The threads' module instead of crop-worker's (tests give one that cannot start). */
+  readonly workerFilename?: string;
 }
 
 /**
@@ -37,9 +39,12 @@ export interface CropWorkersOptions {
 export class CropWorkers {
   private readonly pool: Piscina;
   readonly threads: number;
-  /** Threads that have loaded their code, less threads gone. */
-  private loaded = 0;
-  private onLoaded: (() => void) | null = null;
+  /** The ids of the threads that have loaded their code and not ended since. */
+  private readonly loadedThreads = new Set<number>();
+  /** Called whenever a thread has loaded its code. */
+  private readonly loadedListeners = new Set<() => void>();
+  /** The latest error of a thread outside any task, for `started`'s message. */
+  private lastWorkerError: unknown = undefined;
 
   constructor(options: CropWorkersOptions) {
     if (!Number.isSafeInteger(options.threads) || options.threads < 1) {
@@ -47,7 +52,7 @@ export class CropWorkers {
     }
     this.threads = options.threads;
     this.pool = new Piscina({
-      ...workerEntry(),
+      ...(options.workerFilename === undefined ? workerEntry() : { filename: options.workerFilename }),
       minThreads: options.threads,
       maxThreads: options.threads,
       // Threads stay for the life of the server: starting one costs tens of milliseconds.
@@ -63,15 +68,44 @@ export class CropWorkers {
       concurrentTasksPerWorker: TASKS_PER_THREAD,
     });
     // Without a listener, an error of a worker between tasks would be an uncaught 'error' event.
-    this.pool.on('error', (error: unknown) => options.onWorkerError?.(error));
+    this.pool.on('error', (error: unknown) => {
+      this.lastWorkerError = error;
+      options.onWorkerError?.(error);
+    });
     this.pool.on('message', (message: unknown) => {
-      if (message !== WORKER_LOADED) return;
-      this.loaded += 1;
-      this.onLoaded?.();
+      if (!isWorkerLoadedMessage(message)) return;
+      this.loadedThreads.add(message.threadId);
+      for (const listener of this.loadedListeners) listener();
     });
-    this.pool.on('workerDestroy', () => {
-      this.loaded -= 1;
+    // A thread that ends before it has loaded (its code failed) was never counted.
+    this.pool.on('workerDestroy', (worker: { readonly id: number }) => {
+      this.loadedThreads.delete(worker.id);
     });
+  }
+
+  /**
+   * Resolves once every thread has loaded its code. A thread that cannot start (its code fails to load, the
+   * process cannot make threads) fails and piscina starts another, without end, while tasks wait: so after
+   * `timeoutMs` this rejects with UNAVAILABLE, naming the last error and the fix, for the server to stop at
+   * start instead of leaving every stream waiting.
+   */
+  async started(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.loadedThreads.size < this.threads) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        const error = this.lastWorkerError;
+        const reason =
+          error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`;
+        throw new VoxelfeedError(
+          'UNAVAILABLE',
+          `${this.loadedThreads.size} of ${this.threads} crop worker threads started within ${timeoutMs / 1000} s${reason}; ` +
+            'start with --workers 0 (VOXELFEED_WORKERS=0) to cut crops on the main thread',
+          { cause: error },
+        );
+      }
+      await this.loadedOrAfter(Math.min(left, 100));
+    }
   }
 
   /** Cuts some series' crops into the batch buffer; per part, the foreground voxels of each, in slot order. */
@@ -111,17 +145,23 @@ export class CropWorkers {
    */
   async close(): Promise<void> {
     const started = performance.now();
-    while (this.loaded < this.pool.threads.length && performance.now() - started < LOAD_WAIT_MS) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.onLoaded = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    while (this.loadedThreads.size < this.pool.threads.length && performance.now() - started < LOAD_WAIT_MS) {
+      await this.loadedOrAfter(100);
     }
-    this.onLoaded = null;
     await this.pool.destroy();
+  }
+
+  /** Waits until a thread has loaded its code, or `ms` have passed. */
+  private loadedOrAfter(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.loadedListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.loadedListeners.add(done);
+    });
   }
 
   private async run<T>(task: WorkerTask): Promise<T> {

@@ -60,8 +60,22 @@ export interface LoadTask {
 
 export type WorkerTask = CutTask | WidenTask | LoadTask;
 
-/** What a worker posts once its code is loaded (CropWorkers.close waits for it). */
+/** What a worker posts once its code is loaded, with its thread id (CropWorkers waits for it). */
 export const WORKER_LOADED = 'voxelfeed-crop-worker-loaded';
+
+export interface WorkerLoadedMessage {
+  readonly kind: typeof WORKER_LOADED;
+  readonly threadId: number;
+}
+
+export function isWorkerLoadedMessage(message: unknown): message is WorkerLoadedMessage {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { kind?: unknown }).kind === WORKER_LOADED &&
+    typeof (message as { threadId?: unknown }).threadId === 'number'
+  );
+}
 
 /** What a task answers; an error travels as data so its code survives (worker-error.ts). */
 export type WorkerAnswer<T> =

@@ -35,6 +35,40 @@ describe('CropWorkers', () => {
     }
   });
 
+  it('says when every thread has started, and fails after the timeout when threads cannot start', async () => {
+    const healthy = new CropWorkers({ threads: 2 });
+    try {
+      await healthy.started(60_000);
+    } finally {
+      await healthy.close();
+    }
+    const modules = {
+      'fails as it loads': new URL('../../support/workers/worker-that-throws.mjs', import.meta.url).href,
+      'never says it loaded': new URL(
+        '../../support/workers/worker-that-never-says-loaded.mjs',
+        import.meta.url,
+      ).href,
+    };
+    for (const [what, workerFilename] of Object.entries(modules)) {
+      const broken = new CropWorkers({ threads: 2, workerFilename });
+      try {
+        const started = performance.now();
+        await assert.rejects(broken.started(1_500), (error: unknown) => {
+          assert.ok(isVoxelfeedError(error), what);
+          assert.equal(error.code, 'UNAVAILABLE');
+          assert.match(error.message, /^0 of 2 crop worker threads started within 1\.5 s/);
+          assert.match(error.message, /--workers 0 \(VOXELFEED_WORKERS=0\)/);
+          if (what === 'fails as it loads')
+            assert.match(error.message, /this worker module fails as it loads/);
+          return true;
+        });
+        assert.ok(performance.now() - started >= 1_400, `${what}: waited the timeout`);
+      } finally {
+        await broken.close();
+      }
+    }
+  });
+
   it('rejects a file that cannot be read with DATA_LOSS, its errno code kept in the cause', async () => {
     const workers = new CropWorkers({ threads: 1 });
     try {
