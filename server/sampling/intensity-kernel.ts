@@ -35,7 +35,7 @@ function reserve(voxels: number, outBytes: number) {
   const reserved = kernel.reserve(SOURCE_AT + voxels + outBytes);
   if (!quantilesWritten) {
     const view = new DataView(reserved.heap.buffer, QUANTILES_AT, 4 * NORMAL_QUANTILES.length);
-    NORMAL_QUANTILES.forEach((value, at) => view.setFloat32(4 * at, value, true));
+    for (let at = 0; at < NORMAL_QUANTILES.length; at++) view.setFloat32(4 * at, NORMAL_QUANTILES[at]!, true);
     quantilesWritten = true;
   }
   return reserved;

@@ -6,9 +6,9 @@ import { VoxelfeedError } from '../errors.js';
 import { fromWorkerError } from './worker-error.js';
 import {
   type CutTask,
+  isWorkerLoadedMessage,
   type LoadTask,
   type WidenTask,
-  isWorkerLoadedMessage,
   type WorkerAnswer,
   type WorkerTask,
 } from './worker-tasks.js';
