@@ -52,7 +52,9 @@ export class CropWorkers {
     }
     this.threads = options.threads;
     this.pool = new Piscina({
-      ...(options.workerFilename === undefined ? workerEntry() : { filename: options.workerFilename }),
+      // Another module (tests) runs with the same flags and loader as crop-worker's.
+      ...workerEntry(),
+      ...(options.workerFilename === undefined ? {} : { filename: options.workerFilename }),
       minThreads: options.threads,
       maxThreads: options.threads,
       // Threads stay for the life of the server: starting one costs tens of milliseconds.
