@@ -13,10 +13,12 @@ import { rawGrpcUnary } from '../support/raw-grpc-unary.js';
 import { type ReceivedMessage, RecordingClient } from '../support/received-messages.js';
 import { streamTilesRequest } from '../support/stream-tiles-request.js';
 import { LARGE_MESSAGES, startTestServer, type TestServer } from '../support/test-server.js';
+import { paddingTag, withoutPadding } from '../support/without-padding.js';
 
-const BATCH_PADDING_TAG = (12 << 3) | 2;
+const BATCH_PADDING_FIELD = 12;
+const BATCH_PADDING_TAG = paddingTag(BATCH_PADDING_FIELD);
 const BATCH_IMAGE_TAG = (6 << 3) | 2;
-const TILE_PADDING_TAG = (14 << 3) | 2;
+const TILE_PADDING_TAG = paddingTag(14);
 const SAMPLING = SamplingOptions.fromPartial({ samplesPerNodule: 1, negativesPerEpoch: 6 });
 /** What grpcio sends (Python client); the server must see no grpc-js in it. */
 const GRPCIO_USER_AGENT = 'grpc-python/1.51.1 grpc-c/29.0.0 (linux; chttp2)';
@@ -45,11 +47,6 @@ function assertViewOfReceived(message: ReceivedMessage<FeedBatch | FeedTileBatch
   assert.ok(decoded.image instanceof Float32Array, `${what}: a float32 image`);
   assert.equal(decoded.image.buffer, bytes.buffer, `${what}: the image is a view of the received buffer`);
   assert.equal(decoded.image.byteOffset % 4, 0);
-}
-
-/** The message without the padding field the server writes first, if any. */
-function withoutPadding(bytes: Uint8Array, paddingTag: number): Uint8Array {
-  return bytes[0] === paddingTag ? bytes.subarray(2 + bytes[1]!) : bytes;
 }
 
 describe('float32 images land aligned in the client', { timeout: 120_000 }, () => {
@@ -178,7 +175,7 @@ describe('float32 images land aligned in the client', { timeout: 120_000 }, () =
       assertViewOfReceived(atFive, 'grpc-js with a primary user-agent');
       assert.equal(atFive.bytes[0], BATCH_IMAGE_TAG, 'no padding needed at byte 5');
       // Only the padding differs between the two libraries' messages.
-      assert.deepEqual(withoutPadding(atZero, BATCH_PADDING_TAG), new Uint8Array(atFive.bytes));
+      assert.deepEqual(withoutPadding(atZero, BATCH_PADDING_FIELD), new Uint8Array(atFive.bytes));
       assert.deepEqual(decoded.image, atFive.decoded.image);
 
       // uint8: the same bytes for both.

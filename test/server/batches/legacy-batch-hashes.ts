@@ -10,6 +10,7 @@ import { silentLogger } from '../../../server/log/logger.js';
 import { ALL_SERIES, resolveSeriesSplit } from '../../../server/sampling/series-split.js';
 import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../../server/sampling/types.js';
 import { createPhantomDataset } from '../../support/phantom-dataset.js';
+import { withoutPadding } from '../../support/without-padding.js';
 
 /**
  * Requests without any of the newer sampling options, and the sha256 of every batch the server assembles for
@@ -120,6 +121,9 @@ export const LEGACY_REQUESTS: readonly LegacyRequest[] = [
 ];
 
 /** The phantom data set the hashes were taken from: the same files, byte for byte, on every machine. */
+/** Batch.padding's field number. */
+const BATCH_PADDING_FIELD = 12;
+
 export const LEGACY_DATASET = { series: 6, shape: [24, 48, 48] as const, seed: 11n };
 
 /**
@@ -173,7 +177,9 @@ export async function legacyBatchHashes(imageLanding = 0): Promise<Record<string
         streamId: legacy.name,
         imageLanding,
       })) {
-        hashes.push(createHash('sha256').update(withoutPadding(ready.batch.bytes)).digest('hex'));
+        hashes.push(
+          createHash('sha256').update(withoutPadding(ready.batch.bytes, BATCH_PADDING_FIELD)).digest('hex'),
+        );
         ready.release();
       }
       result[legacy.name] = hashes;
@@ -182,17 +188,4 @@ export async function legacyBatchHashes(imageLanding = 0): Promise<Record<string
   } finally {
     await dataset.cleanup();
   }
-}
-
-/** Batch.padding: field 12, length-delimited. */
-const PADDING_TAG = (12 << 3) | 2;
-
-/** The message without the padding field the server writes first (a tag, a one-byte length, zeros). */
-function withoutPadding(bytes: Uint8Array): Uint8Array {
-  if (bytes[0] !== PADDING_TAG) return bytes;
-  const length = bytes[1]!;
-  if (length > 3 || bytes.subarray(2, 2 + length).some((byte) => byte !== 0)) {
-    throw new Error(`the padding field holds ${length} bytes, not 0 to 3 zero bytes`);
-  }
-  return bytes.subarray(2 + length);
 }
