@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import shutil
+import tempfile
 import urllib.request
 
 import pytest
@@ -221,3 +224,27 @@ def test_bad_options_are_refused_when_the_dataset_is_made():
         VoxelFeedDataset("127.0.0.1:50051", **REQUEST, rank=5, world_size=2, prefetch=0, token="a\nb")
     for text in ("rank 5 of world_size 2", "prefetch is 0", "token is empty or holds a line break"):
         assert text in caught.value.details
+    with pytest.raises(FeedError) as caught:
+        VoxelFeedDataset("127.0.0.1:50051", **REQUEST, shared_memory=3)
+    for text in ("shared_memory is 3", "True (/dev/shm)"):
+        assert text in caught.value.details
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_the_same_host_path_gives_the_normal_streams_tensors(phantom_server, num_workers):
+    directory = tempfile.mkdtemp(prefix="voxelfeed-test-", dir="/dev/shm")
+    try:
+        dataset = VoxelFeedDataset(
+            phantom_server.address, **REQUEST, steps_per_epoch=12, shared_memory=directory
+        )
+        seen, files_while_streaming = [], set()
+        for batch in dataset.loader(num_workers):
+            seen.append(digest(batch))
+            files_while_streaming.update(os.listdir(directory))
+        assert seen == reference(phantom_server.address, 0, 1, epoch=0)[:12]
+        # The loader asks each worker for at most 2 batches ahead, so its stream is still open when one of its
+        # batches arrives. Each stream's batches lay in a file of the server's own there, besides the client's probes.
+        servers_files = {name for name in files_while_streaming if not name.startswith("voxelfeed-probe-")}
+        assert len(servers_files) == max(num_workers, 1), files_while_streaming
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

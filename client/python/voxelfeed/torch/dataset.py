@@ -9,6 +9,7 @@ puts them back in order, so every step arrives exactly once and in order. Resumi
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,11 @@ class VoxelFeedDataset(IterableDataset):
     (`address` or `addresses`, `token`, `tls`, `prefetch`, `reconnect`, `channel_options`) are those of FeedClient; each worker
     connects on its own when it starts iterating.
 
+    `shared_memory` (True: /dev/shm, or a directory the server sees too) takes the same-host path when the
+    server runs on this host (voxelfeed.shm): batches arrive through shared memory instead of the socket, and
+    the tensors are made from them as from the normal stream (the same bytes; a server on another host streams
+    normally). Each DataLoader worker has a stream, and so a file, of its own.
+
     Resume: `state_after(batch)` of the last batch trained on (or `state_dict()` with num_workers=0, or the
     per-worker states of torchdata's StatefulDataLoader) saved with the checkpoint, then `load_state_dict(state)`
     on the new job's dataset: its next iteration starts with exactly the next batch.
@@ -91,6 +97,7 @@ class VoxelFeedDataset(IterableDataset):
         label_dtype: torch.dtype = torch.int64,
         labels: bool = True,
         steps_per_epoch: int = 0,
+        shared_memory: bool | str | os.PathLike = False,
     ):
         super().__init__()
         problems: list[str] = []
@@ -102,6 +109,11 @@ class VoxelFeedDataset(IterableDataset):
             problems.append(f"image_dtype is {image_dtype}; use torch.float32 (voxel / 255) or torch.uint8")
         if label_dtype not in LABEL_DTYPES:
             problems.append(f"label_dtype is {label_dtype}; use torch.int64 or torch.uint8")
+        if not isinstance(shared_memory, (bool, str, os.PathLike)):
+            problems.append(
+                f"shared_memory is {shared_memory!r}; use True (/dev/shm), a directory path the server sees too, "
+                "or False (the normal stream)"
+            )
         if not _is_int(steps_per_epoch) or steps_per_epoch < 0:
             problems.append(f"steps_per_epoch is {steps_per_epoch!r}; use 0 (the whole epoch) or a positive integer")
         # Checked here, in the process that builds the dataset, rather than in a worker later.
@@ -134,6 +146,7 @@ class VoxelFeedDataset(IterableDataset):
         self.label_dtype = label_dtype
         self.labels = labels
         self.steps_per_epoch = steps_per_epoch
+        self.shared_memory = shared_memory if isinstance(shared_memory, bool) else os.fspath(shared_memory)
         self._explicit_rank = None if rank is None else (rank, world_size)
         self._rank_world = self._explicit_rank or rank_and_world_size()
         # The epoch, the step it starts at and that epoch's steps when known (0: not known), in shared memory:
@@ -256,6 +269,7 @@ class VoxelFeedDataset(IterableDataset):
                 start_step=first,
                 step_stride=workers,
                 max_steps=count if count is not None else 0,
+                shared_memory=self.shared_memory,
             )
             try:
                 for batch in stream:
