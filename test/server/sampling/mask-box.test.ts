@@ -77,4 +77,40 @@ describe('extractCrop with a mask box', () => {
       assert.deepEqual(outs[1], outs[0], `trial ${trial}`);
     }
   });
+
+  it('cuts the same mask with and without the box when the box crosses the crop in many rows (by slabs)', () => {
+    for (let trial = 0; trial < 120; trial++) {
+      const rng = createRng([trial, 79]);
+      const shape: Shape3 = [rng.nextInt(3, 12), rng.nextInt(20, 48), rng.nextInt(20, 64)];
+      const voxels = shape[0] * shape[1] * shape[2];
+      const shared = trial % 2 === 0;
+      const memory = (length: number) =>
+        shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length);
+      const image = memory(voxels).map((_, i) => i % 251);
+      const mask = memory(voxels);
+      // A few blobs far apart: a box over much of the volume, with zeros and labels inside it.
+      for (let b = rng.nextInt(2, 6); b > 0; b--) mask[rng.nextInt(0, voxels - 1)] = rng.nextInt(1, 3);
+      for (let i = 0; i < voxels; i += rng.nextInt(1, 40)) mask[i] = mask[i] || (i % 3) % 2;
+      const plain: Volume = { shape, image, mask };
+      const boxed: Volume = { ...plain, maskBox: findMaskBox(mask, shape) };
+      const size: Shape3 = [rng.nextInt(1, 8), rng.nextInt(4, 20), rng.nextInt(1, 40)];
+      const origin: Vec3 = [
+        rng.nextInt(-2, shape[0] - 1),
+        rng.nextInt(-4, shape[1] - 4),
+        rng.nextInt(-4, shape[2] - 4),
+      ];
+      const n = size[0] * size[1] * size[2];
+      const outs = [plain, boxed].map((volume) => {
+        const outImage = memory(n + 4).fill(9);
+        const outMask = memory(n + 4).fill(9);
+        extractCrop(
+          volume,
+          { origin, size, padValue: 3, keepLabels: true },
+          { image: outImage, mask: outMask, offset: 3 },
+        );
+        return { outImage: [...outImage], outMask: [...outMask] };
+      });
+      assert.deepEqual(outs[1], outs[0], `trial ${trial}`);
+    }
+  });
 });
