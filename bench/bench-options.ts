@@ -55,8 +55,8 @@ export const BENCH_COMMAND = command({
       streaming call's write path), 5 alternating rounds of 200 batches, then where the bytes are allocated
       (sampled; 16 series of 128x192x192; only with --only allocations; --quick: 8 series, 3 rounds of 40)
   (n) MB/s and CPU s/GB of one stream on the same-host path (shared memory) against the normal stream, to
-      a TypeScript client and to the Python client, and raw TCP loopback; 3 alternating rounds (only with
-      --only same-host)
+      a TypeScript client (a new buffer per batch, and with reuseBuffers) and to the Python client, and raw
+      TCP loopback; 3 alternating rounds (only with --only same-host)
   (o) the wire: one stream of one batch's size (8 uint8 crops 16x96x96 with masks) over raw TCP, Node http2,
       plain grpc-js and voxelfeed, each sender and receiver its own process; sender CPU s/GB and GC share;
       voxelfeed with 1, 2, 4, 8 client processes; in-process assembly against a memcpy of the same bytes;

@@ -5,6 +5,7 @@ const LABELS: Record<SameHostPath, string> = {
   'raw-tcp': '(n) raw TCP loopback MB/s',
   normal: '(n) one stream to TypeScript, normal (gRPC) MB/s',
   'same-host': '(n) one stream to TypeScript, same-host MB/s',
+  'same-host-reused': '(n) one stream to TypeScript, same-host, reuseBuffers MB/s',
   'python-normal': '(n) one stream to Python, normal (gRPC) MB/s',
   'python-same-host': '(n) one stream to Python, same-host MB/s',
 };
@@ -27,7 +28,7 @@ export function sameHostReport(run: SameHostRun): string {
     mean(mbs(path)).toFixed(0),
     (mean(mbs(path)) / raw).toFixed(2),
     `${cpu(path, 'senderCpuSPerGb').toFixed(2)} / ${cpu(path, 'receiverCpuSPerGb').toFixed(2)}`,
-    path.endsWith('same-host') ? '>= 1.00' : '',
+    path.includes('same-host') ? '>= 1.00' : '',
   ]);
   const table = formatTable(
     ['', 'rounds', 'mean', 'of raw TCP', 'CPU s/GB sender / receiver', 'target'],
@@ -47,6 +48,8 @@ export function sameHostReport(run: SameHostRun): string {
     ),
     same_host_shared_over_raw_tcp: Number((mean(mbs('same-host')) / raw).toFixed(3)),
     same_host_shared_over_normal: Number((mean(mbs('same-host')) / mean(mbs('normal'))).toFixed(3)),
+    same_host_reused_over_raw_tcp: Number((mean(mbs('same-host-reused')) / raw).toFixed(3)),
+    same_host_reused_over_normal: Number((mean(mbs('same-host-reused')) / mean(mbs('normal'))).toFixed(3)),
     same_host_python_shared_over_raw_tcp: Number((mean(mbs('python-same-host')) / raw).toFixed(3)),
     same_host_python_shared_over_normal: Number(
       (mean(mbs('python-same-host')) / mean(mbs('python-normal'))).toFixed(3),

@@ -7,11 +7,18 @@ import { createFeedClient } from '../client/create-feed-client.js';
 import type { StreamBatchesInput } from '../client/feed-requests.js';
 import { spawnServer } from '../test/support/spawn-server.js';
 
-export type SameHostPath = 'raw-tcp' | 'normal' | 'same-host' | 'python-normal' | 'python-same-host';
+export type SameHostPath =
+  | 'raw-tcp'
+  | 'normal'
+  | 'same-host'
+  | 'same-host-reused'
+  | 'python-normal'
+  | 'python-same-host';
 export const SAME_HOST_PATHS: readonly SameHostPath[] = [
   'raw-tcp',
   'normal',
   'same-host',
+  'same-host-reused',
   'python-normal',
   'python-same-host',
 ];
@@ -84,16 +91,20 @@ export async function benchSameHost(
     includeMask: true,
   };
   const messageBytes = 2 * options.batchSize * options.crop.reduce((a, b) => a * b, 1);
-  const stream = async (seconds: number, shared: boolean): Promise<SameHostRound> =>
-    measured(server.child.pid!, () => streamBytes(seconds, shared));
-  const streamBytes = async (seconds: number, shared: boolean): Promise<number> => {
+  type TypeScriptPath = 'normal' | 'same-host' | 'same-host-reused';
+  const stream = async (seconds: number, path: TypeScriptPath): Promise<SameHostRound> =>
+    measured(server.child.pid!, () => streamBytes(seconds, path));
+  const streamBytes = async (seconds: number, path: TypeScriptPath): Promise<number> => {
+    const reuseBuffers = path === 'same-host-reused';
     const abort = new AbortController();
     let bytes = 0;
     const started = performance.now();
     try {
       for await (const batch of client.streamBatches(request, {
         signal: abort.signal,
-        ...(shared ? { sharedMemory: { directory }, onSharedMemory: refuseFallback } : {}),
+        ...(path === 'normal'
+          ? {}
+          : { sharedMemory: { directory, reuseBuffers }, onSharedMemory: refuseFallback }),
       })) {
         bytes += batch.image.byteLength + (batch.mask?.byteLength ?? 0);
         if (performance.now() - started > seconds * 1000) abort.abort();
@@ -105,7 +116,8 @@ export async function benchSameHost(
   };
   const measure = (path: SameHostPath, seconds: number): Promise<SameHostRound> => {
     if (path === 'raw-tcp') return rawTcp(seconds, messageBytes);
-    if (path === 'normal' || path === 'same-host') return stream(seconds, path === 'same-host');
+    if (path === 'normal' || path === 'same-host' || path === 'same-host-reused')
+      return stream(seconds, path);
     return pythonStream(server.address, server.child.pid!, seconds, path === 'python-same-host', directory);
   };
   const rounds = Object.fromEntries(SAME_HOST_PATHS.map((path) => [path, [] as SameHostRound[]])) as Record<

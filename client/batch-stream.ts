@@ -3,6 +3,12 @@ import type { FeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 import { type ResumableCall, type ResumableStreamDeps, resumableStream } from './resumable-stream.js';
 import { openSharedMemoryBatchCall, type SharedMemoryAnswer } from './shm-batch-call.js';
+import {
+  OWN_BUFFERS,
+  reusedBuffer,
+  SharedBatchPointer,
+  type SharedMemoryBatchReader,
+} from './shm-batch-reader.js';
 import { DEFAULT_SHARED_MEMORY_DIRECTORY } from './shm-probe.js';
 
 export interface StreamBatchesOptions {
@@ -21,8 +27,13 @@ export interface StreamBatchesOptions {
    * shared memory instead of the socket. `true` uses /dev/shm; `{ directory }` another directory both see.
    * Batches are the same either way; where the server cannot read this host's probe (another host) the
    * stream is the normal one, and `onSharedMemory` says why.
+   *
+   * `reuseBuffers: true` reads every batch into one buffer, used again for the next: a batch's arrays are
+   * then valid until the loop asks for the next batch (copy what you keep longer, e.g.
+   * `batch.image.slice()`), as the Python client's views are. A new buffer per batch costs the client several
+   * times the CPU of the read itself (page faults and garbage collection; docs/performance.md).
    */
-  sharedMemory?: boolean | { readonly directory?: string };
+  sharedMemory?: boolean | { readonly directory?: string; readonly reuseBuffers?: boolean };
   /** Called on each call of a `sharedMemory` stream with the server's answer (logs, tests). */
   onSharedMemory?: (answer: SharedMemoryAnswer) => void;
 }
@@ -58,7 +69,10 @@ export function batchStream(
 }
 
 /** StreamBatches' part of the reconnect loop: the step to resume at, and batches checked to follow it. */
-function batchCalls(request: StreamBatchesRequest, options: StreamBatchesOptions): ResumableCall<FeedBatch> {
+function batchCalls(
+  request: StreamBatchesRequest,
+  options: StreamBatchesOptions,
+): ResumableCall<FeedBatch | SharedBatchPointer, FeedBatch> {
   const stride = Math.max(1, request.stepStride);
   const maxSteps = Number(request.maxSteps);
   let nextStep = Number(request.startStep);
@@ -70,6 +84,9 @@ function batchCalls(request: StreamBatchesRequest, options: StreamBatchesOptions
     shared === undefined || shared === false
       ? null
       : ((shared === true ? undefined : shared.directory) ?? DEFAULT_SHARED_MEMORY_DIRECTORY);
+  const buffers = typeof shared === 'object' && shared.reuseBuffers === true ? reusedBuffer() : OWN_BUFFERS;
+  /** The same-host calls' readers, whose pointers may be left unread when the stream ends. */
+  const readers: SharedMemoryBatchReader[] = [];
   return {
     method: 'StreamBatches',
     rank: request.rank,
@@ -80,6 +97,8 @@ function batchCalls(request: StreamBatchesRequest, options: StreamBatchesOptions
       return openSharedMemoryBatchCall(client, wire, metadata, () => metadata.clone(), {
         directory,
         onAnswer: options.onSharedMemory,
+        buffers,
+        onReader: (reader) => readers.push(reader),
       });
     },
     accept: (batch, address) => {
@@ -97,6 +116,10 @@ function batchCalls(request: StreamBatchesRequest, options: StreamBatchesOptions
     resumePoint: () => `resuming at step ${nextStep}`,
     onRetry: (failures, delayMs, error) =>
       options.onRetry?.({ failures, delayMs, resumeAtStep: nextStep, error }),
+    deliver: (batch) => (batch instanceof SharedBatchPointer ? batch.read() : batch),
+    dispose: () => {
+      for (const reader of readers.splice(0)) reader.dispose();
+    },
     ...(options.onQueueDepth ? { onQueueDepth: options.onQueueDepth } : {}),
   };
 }

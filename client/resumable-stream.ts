@@ -13,19 +13,26 @@ export interface ResumableStreamDeps {
   readonly random: () => number;
 }
 
-/** What one streaming method adds to the shared reconnect loop: where to resume, and how to check items. */
-export interface ResumableCall<T> {
+/**
+ * What one streaming method adds to the shared reconnect loop: where to resume, how to check items, and what
+ * the consumer gets for each (`Q`: an item as a call delivers it; `T`: as the consumer takes it).
+ */
+export interface ResumableCall<Q, T> {
   /** `StreamBatches`, `StreamTiles`: for error texts. */
   readonly method: string;
   /** The rank whose replica a call goes to first (rank affinity). */
   readonly rank: number;
   /** A call from the position reached so far. */
-  open(client: FeedGrpcClient, metadata: Metadata): ClientReadableStream<T>;
+  open(client: FeedGrpcClient, metadata: Metadata): ClientReadableStream<Q>;
   /**
    * An item arrived: checks it follows the last one and advances the position; an error ends the call
    * (and the stream: a server that skips is not retried).
    */
-  accept(item: T, address: string): FeedError | null;
+  accept(item: Q, address: string): FeedError | null;
+  /** The consumer takes `item` (in order, when it asks for it): what it gets. May throw a FeedError. */
+  deliver(item: Q): T;
+  /** The iteration is over (ended, failed or left): let go of what its calls still hold. */
+  dispose?(): void;
   /** Items accepted so far: a call that adds to it resets the count of failed attempts. */
   accepted(): number;
   /** Whether everything asked for has arrived, so a failure after the last item changes nothing. */
@@ -49,9 +56,9 @@ export interface ResumableCall<T> {
  * call that delivered an item starts the count anew). Any other status ends the stream with a FeedError after
  * the items already received. Leaving a `for await` early cancels the call; `signal` makes it throw its reason.
  */
-export async function* resumableStream<T>(
+export async function* resumableStream<Q, T>(
   deps: ResumableStreamDeps,
-  spec: ResumableCall<T>,
+  spec: ResumableCall<Q, T>,
   external: AbortSignal | undefined,
 ): AsyncGenerator<T, void, undefined> {
   external?.throwIfAborted();
@@ -64,29 +71,30 @@ export async function* resumableStream<T>(
     for (;;) {
       const next = await producer.queue.take();
       if (next.done) return;
-      yield next.value;
+      yield spec.deliver(next.value);
     }
   } finally {
     external?.removeEventListener('abort', onAbort);
     stop.abort();
     await produced;
+    spec.dispose?.();
   }
 }
 
 type CallOutcome = { readonly ok: true } | { readonly ok: false; readonly error: FeedError };
 
-class Producer<T> {
-  readonly queue: PrefetchQueue<T>;
-  private call: ClientReadableStream<T> | null = null;
+class Producer<Q, T> {
+  readonly queue: PrefetchQueue<Q>;
+  private call: ClientReadableStream<Q> | null = null;
   /** Resolves the wait of a producer that holds off a new call while the queue is full. */
   private onQueueSpace: (() => void) | null = null;
 
   constructor(
     private readonly deps: ResumableStreamDeps,
-    private readonly spec: ResumableCall<T>,
+    private readonly spec: ResumableCall<Q, T>,
     private readonly signal: AbortSignal,
   ) {
-    this.queue = new PrefetchQueue<T>(deps.prefetch, {
+    this.queue = new PrefetchQueue<Q>(deps.prefetch, {
       onFull: () => this.call?.pause(),
       onSpace: () => {
         this.call?.resume();
@@ -188,7 +196,7 @@ class Producer<T> {
       this.signal.addEventListener('abort', onAbort, { once: true });
       // Items still in grpc-js's buffer when the call fails are dropped with it: the next call asks for them
       // again from the position reached, which only counts items that reached the queue.
-      call.on('data', (item: T) => {
+      call.on('data', (item: Q) => {
         if (settled) return;
         const refused = this.spec.accept(item, address);
         if (refused !== null) {

@@ -2,7 +2,7 @@ import type { ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { type StreamBatchesRequest, VoxelFeedService } from '@voxelfeed/proto';
 import type { FeedBatch } from './feed-batch.js';
 import type { FeedGrpcClient } from './feed-service.js';
-import { SharedMemoryBatchReader } from './shm-batch-reader.js';
+import { type ReadBuffers, type SharedBatchPointer, SharedMemoryBatchReader } from './shm-batch-reader.js';
 import { type SharedMemoryProbe, writeSharedMemoryProbe } from './shm-probe.js';
 
 /** The response metadata key of the server's answer: `on`, or `refused: <why>`. */
@@ -21,13 +21,18 @@ export interface SharedMemoryCallOptions {
   readonly directory: string;
   /** Called once per call with the server's answer. */
   readonly onAnswer?: ((answer: SharedMemoryAnswer) => void) | undefined;
+  /** Where batches are read to (a new buffer each, or one reused). */
+  readonly buffers: ReadBuffers;
+  /** Gets the call's reader, to dispose of it when the stream is over (pointers left unread). */
+  readonly onReader: (reader: SharedMemoryBatchReader) => void;
 }
 
 /**
  * A StreamBatches call that asks for the same-host path: writes a probe file for the server to read back,
  * removes it once the server has answered (or the call has ended), and decodes messages with a
- * SharedMemoryBatchReader, so the call yields the same FeedBatch values as the normal stream either way. A
- * probe that cannot be written (no such directory on this host) makes it the normal call.
+ * SharedMemoryBatchReader: the call yields FeedBatch values (the normal stream, when the server refused) or
+ * SharedBatchPointers, whose `read()` gives the same FeedBatch. A probe that cannot be written (no such
+ * directory on this host) makes it the normal call.
  */
 export function openSharedMemoryBatchCall(
   client: FeedGrpcClient,
@@ -35,7 +40,7 @@ export function openSharedMemoryBatchCall(
   metadata: Metadata,
   metadataFor: () => Metadata,
   options: SharedMemoryCallOptions,
-): ClientReadableStream<FeedBatch> {
+): ClientReadableStream<FeedBatch | SharedBatchPointer> {
   let probe: SharedMemoryProbe;
   try {
     probe = writeSharedMemoryProbe(options.directory);
@@ -45,9 +50,10 @@ export function openSharedMemoryBatchCall(
     options.onAnswer?.({ used: false, reason: `cannot write a probe in ${options.directory} (${code})` });
     return client.streamBatches(request, metadata);
   }
-  const reader = new SharedMemoryBatchReader(client, metadataFor);
+  const reader = new SharedMemoryBatchReader(client, metadataFor, options.buffers);
+  options.onReader(reader);
   const method = VoxelFeedService.streamBatches;
-  const call = client.makeServerStreamRequest<StreamBatchesRequest, FeedBatch>(
+  const call = client.makeServerStreamRequest<StreamBatchesRequest, FeedBatch | SharedBatchPointer>(
     method.path,
     method.requestSerialize,
     (bytes: Buffer) => reader.decode(bytes),
@@ -65,7 +71,7 @@ export function openSharedMemoryBatchCall(
   });
   call.once('status', () => {
     probe.remove();
-    reader.close();
+    reader.callOver();
   });
   return call;
 }

@@ -7,40 +7,101 @@ import type { FeedBatch } from './feed-batch.js';
 import { FeedError } from './feed-error.js';
 import type { FeedGrpcClient } from './feed-service.js';
 
-/** Batch.shared_memory. */
+/** Batch.step, Batch.steps_in_epoch and Batch.shared_memory. */
+const STEP_FIELD = 2;
+const STEPS_IN_EPOCH_FIELD = 3;
 const SHARED_MEMORY_FIELD = 11;
 
 /**
+ * Where a batch's bytes go when it is read out of shared memory: a new buffer per batch (the batch's own), or
+ * one buffer used again for every batch (`reuseBuffers`: a batch is then valid until the next is taken).
+ */
+export interface ReadBuffers {
+  /** A buffer of at least `bytes` for the batch about to be read. */
+  take(bytes: number): Buffer;
+}
+
+/** A new buffer per batch. */
+export const OWN_BUFFERS: ReadBuffers = { take: (bytes) => Buffer.allocUnsafeSlow(bytes) };
+
+/** A reused buffer's room beyond its first batch: a stream's batches differ by their samples' fields. */
+const REUSED_BUFFER_SLACK_BYTES = 64 * 1024;
+
+/** One buffer for every batch, made anew only when a batch does not fit. */
+export function reusedBuffer(): ReadBuffers {
+  let buffer = Buffer.alloc(0);
+  return {
+    take(bytes) {
+      if (buffer.byteLength < bytes) buffer = Buffer.allocUnsafeSlow(bytes + REUSED_BUFFER_SLACK_BYTES);
+      return buffer;
+    },
+  };
+}
+
+/**
+ * A same-host batch as it arrives: its step, and where the server wrote it; `read()` reads it out of shared
+ * memory when the consumer takes it.
+ */
+export class SharedBatchPointer {
+  constructor(
+    readonly step: number,
+    readonly stepsInEpoch: number,
+    private readonly reader: SharedMemoryBatchReader,
+    private readonly where: SharedMemoryBatch,
+  ) {}
+
+  read(): FeedBatch {
+    return this.reader.read(this.where);
+  }
+}
+
+/**
  * Decodes the messages of one same-host StreamBatches call. A message that carries Batch.shared_memory is
- * the batch's fields without its tensors: the whole batch is read from the server's file into a buffer of
- * this client's (the one copy of the same-host path) and decoded like a message of the normal stream, so the
- * batch is byte-identical to it; then its place is released to the server. A message without it (the server
- * refused the probe) is decoded as it is.
+ * the batch's fields without its tensors and where the whole batch lies in the server's file: it becomes a
+ * SharedBatchPointer, and the batch is read (the one copy of the same-host path) only when the consumer takes
+ * it, into a buffer of `buffers`, decoded like a message of the normal stream (so byte-identical to it), and
+ * then released to the server. So the batches read ahead are those the server holds in its file (at most
+ * its unflushed batches) and the client holds only the batches handed out: gRPC's pause cannot hold back
+ * these small messages, which a window of HTTP/2 lets through by the dozen. The file is opened with the
+ * first pointer, so its batches stay readable if the server removes it (a failed or cancelled call). A
+ * message without it (the server refused the probe) is decoded as it is.
  *
  * Releases go as messages of one ReleaseSharedBatches call per stream call, opened with the first release
- * and ended with the stream (a unary call per batch cost about 0.7 ms of CPU on both sides). A release lost
- * with its connection needs no retry: the stream fails with it and resumes on a new call with a new file.
+ * and ended once the call is over and its last batch is read (a unary call per batch cost about 0.7 ms of
+ * CPU on both sides). A release lost with its connection needs no retry: the stream fails with it and
+ * resumes on a new call with a new file.
  */
 export class SharedMemoryBatchReader {
   private file: { readonly path: string; readonly fd: number } | null = null;
   /** The call that carries this stream's releases, opened with the first. */
   private releases: ClientWritableStream<ReleaseSharedBatchesRequest> | null = null;
+  /** Pointers handed out and not yet read. */
+  private unread = 0;
+  private callEnded = false;
   private closed = false;
 
   constructor(
     private readonly client: FeedGrpcClient,
     private readonly metadata: () => Metadata,
+    private readonly buffers: ReadBuffers,
   ) {}
 
-  /** The batch a received message stands for (grpc-js's deserializer for the call). */
-  decode(bytes: Uint8Array): FeedBatch {
-    const where = findSharedMemory(bytes);
-    if (where === null) return decodeBatch(bytes);
+  /** What a received message stands for (grpc-js's deserializer for the call). */
+  decode(bytes: Uint8Array): FeedBatch | SharedBatchPointer {
+    const found = findSharedMemory(bytes);
+    if (found === null) return decodeBatch(bytes);
+    this.open(found.where.path);
+    this.unread += 1;
+    return new SharedBatchPointer(found.step, found.stepsInEpoch, this, found.where);
+  }
+
+  /** Reads one pointed-to batch into a buffer of `buffers`, releases its place, and decodes it. */
+  read(where: SharedMemoryBatch): FeedBatch {
     const length = Number(where.length);
     // Places the message so that the image starts on a 4-byte boundary: float32 images are then views.
     const imageStart = Number(where.imageOffset - where.offset);
     const lead = (4 - (imageStart % 4)) % 4;
-    const buffer = Buffer.allocUnsafeSlow(lead + length);
+    const buffer = this.buffers.take(lead + length);
     const fd = this.open(where.path);
     let read = 0;
     while (read < length) {
@@ -55,11 +116,20 @@ export class SharedMemoryBatchReader {
       read += got;
     }
     this.release(where.path, where.id);
-    return decodeBatch(buffer.subarray(lead));
+    this.unread -= 1;
+    if (this.callEnded && this.unread === 0) this.dispose();
+    return decodeBatch(buffer.subarray(lead, lead + length));
   }
 
-  /** The call is over: closes the file (its batches were read) and ends the releases' call. */
-  close(): void {
+  /** The call is over: once its batches are read, the file closes and the releases' call ends. */
+  callOver(): void {
+    this.callEnded = true;
+    if (this.unread === 0) this.dispose();
+  }
+
+  /** Closes the file and ends the releases' call now: no pointer of this call will be read. */
+  dispose(): void {
+    if (this.closed) return;
     this.closed = true;
     this.releases?.end();
     this.releases = null;
@@ -71,7 +141,13 @@ export class SharedMemoryBatchReader {
     if (this.closed)
       throw new FeedError('CANCELLED', 'the same-host stream was closed', 'the stream was closed');
     if (this.file?.path === path) return this.file.fd;
-    if (this.file !== null) closeSync(this.file.fd);
+    if (this.file !== null) {
+      throw new FeedError(
+        'DATA_LOSS',
+        `the server moved the stream's batches from ${this.file.path} to ${path} within one call`,
+        `same-host batches in ${path}: one call writes one file`,
+      );
+    }
     try {
       this.file = { path, fd: openSync(path, 'r') };
     } catch (error) {
@@ -102,15 +178,26 @@ export class SharedMemoryBatchReader {
   }
 }
 
-/** Batch.shared_memory of an encoded Batch, or null when it has none; the other fields are skipped. */
-function findSharedMemory(bytes: Uint8Array): SharedMemoryBatch | null {
+/**
+ * Batch.shared_memory of an encoded Batch with the batch's step and steps in its epoch, or null when it has
+ * none; the other fields are skipped.
+ */
+function findSharedMemory(
+  bytes: Uint8Array,
+): { where: SharedMemoryBatch; step: number; stepsInEpoch: number } | null {
   const reader = new BinaryReader(bytes);
-  let found: SharedMemoryBatch | null = null;
+  let where: SharedMemoryBatch | null = null;
+  let step = 0;
+  let stepsInEpoch = 0;
   try {
     while (reader.pos < reader.len) {
       const [field, wireType] = reader.tag();
       if (field === SHARED_MEMORY_FIELD && wireType === WireType.LengthDelimited) {
-        found = SharedMemoryBatch.decode(reader.bytes());
+        where = SharedMemoryBatch.decode(reader.bytes());
+      } else if (field === STEP_FIELD && wireType === WireType.Varint) {
+        step = Number(reader.uint64());
+      } else if (field === STEPS_IN_EPOCH_FIELD && wireType === WireType.Varint) {
+        stepsInEpoch = Number(reader.uint64());
       } else {
         reader.skip(wireType, field);
       }
@@ -119,5 +206,5 @@ function findSharedMemory(bytes: Uint8Array): SharedMemoryBatch | null {
     const details = `cannot parse a batch of ${bytes.byteLength} bytes: ${(error as Error).message}`;
     throw new FeedError('DATA_LOSS', details, details, { cause: error });
   }
-  return found;
+  return where === null ? null : { where, step, stepsInEpoch };
 }

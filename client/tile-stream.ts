@@ -39,7 +39,10 @@ export function tileStream(
   };
 }
 
-function tileCalls(request: StreamTilesRequest, options: StreamTilesOptions): ResumableCall<FeedTileBatch> {
+function tileCalls(
+  request: StreamTilesRequest,
+  options: StreamTilesOptions,
+): ResumableCall<FeedTileBatch, FeedTileBatch> {
   let series = request.startSeries;
   let tile = Number(request.startTile);
   let received = 0;
@@ -64,6 +67,7 @@ function tileCalls(request: StreamTilesRequest, options: StreamTilesOptions): Re
       return null;
     },
     accepted: () => received,
+    deliver: (tile) => tile,
     finished: () => series >= seriesCount,
     resumePoint: () => `resuming at tile ${tile} of series ${series}`,
     onRetry: (failures, delayMs, error) =>

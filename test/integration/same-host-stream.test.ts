@@ -13,7 +13,7 @@ import { exactEpochRequest } from '../support/feed-requests.js';
 import { baseStreamRequest } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
 
 const STEPS = 6;
 const UNFLUSHED = 2;
@@ -80,6 +80,62 @@ describe('the same-host path of StreamBatches on a real server', () => {
       });
     });
   }
+
+  for (const dtype of ['float32', 'uint8'] as const) {
+    it(`reads ${dtype} batches into one buffer with reuseBuffers, each one right until the loop asks for the next`, async () => {
+      const steps = 12;
+      const prefetch = 1;
+      const request = exactEpochRequest(dataset, { steps, batchSize: 2, seed: 6, dtype });
+      const expected = await referenceFingerprints(server.address, request);
+      const client = createFeedClient({ address: server.address, prefetch });
+      const seen: string[] = [];
+      const buffers: ArrayBufferLike[] = [];
+      const answers: SharedMemoryAnswer[] = [];
+      try {
+        for await (const batch of client.streamBatches(request, {
+          sharedMemory: { directory, reuseBuffers: true },
+          onSharedMemory: (answer) => answers.push(answer),
+        })) {
+          // Later batches arrive and are read meanwhile: none may land in this batch's buffer.
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          seen.push(batchFingerprint(batch));
+          buffers.push(batch.image.buffer);
+          assert.equal(batch.mask?.buffer, batch.image.buffer, 'image and mask lie in one buffer');
+        }
+      } finally {
+        client.close();
+      }
+      assert.deepEqual(answers, [{ used: true, reason: '' }]);
+      assert.equal(seen.length, steps);
+      assert.deepEqual(seen, expected, "every batch was the normal stream's while it was the current one");
+      assert.equal(new Set(buffers).size, 1, 'one buffer for every batch');
+    });
+  }
+
+  it('reads a batch out of shared memory only when the loop takes it, so the server stays at most its unflushed batches ahead', async () => {
+    const sent = async () =>
+      Number(/^voxelfeed_batches_sent_total (\S+)$/m.exec(await scrapeMetrics(server.running))?.[1]);
+    const before = await sent();
+    // A prefetch larger than the server's unflushed batches: the small pointer messages would all get through.
+    const client = createFeedClient({ address: server.address, prefetch: 6 });
+    const request = exactEpochRequest(dataset, { steps: 12, batchSize: 2, seed: 8 });
+    let taken = 0;
+    try {
+      for await (const _ of client.streamBatches(request, { sharedMemory: { directory } })) {
+        taken += 1;
+        // Control: time enough for the server to write every other batch of the epoch, were they released.
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        break;
+      }
+      assert.equal(taken, 1);
+      const written = (await sent()) - before;
+      // The metric counts a batch once it is ready for the file: the one taken, the file's slots, and one
+      // waiting for a slot.
+      assert.ok(written <= 2 + UNFLUSHED, `${written} batches ready for 1 taken`);
+    } finally {
+      client.close();
+    }
+  });
 
   it('resumes at a step with the batches the normal stream sends from there', async () => {
     const request = { ...exactEpochRequest(dataset, { steps: STEPS, batchSize: 2, seed: 9 }), startStep: 3 };
