@@ -106,6 +106,7 @@ function batchCalls(
         const details = `the server sent step ${batch.step} where step ${nextStep} was due`;
         return new FeedError('DATA_LOSS', details, `StreamBatches on ${address}: ${details}`);
       }
+      if (batch instanceof SharedBatchPointer) batch.queued();
       nextStep = batch.step + stride;
       received += 1;
       stepsInEpoch = batch.stepsInEpoch;

@@ -24,7 +24,9 @@ export interface FeedClientOptions {
   /**
    * Batches received ahead of the consumer, per stream: 1..64, default 4. The stream is paused while they
    * wait; behind it grpc-js still buffers up to 16 messages (its fixed high-water mark) plus up to the HTTP/2
-   * window in bytes, so a stream holds at most about (prefetch + 16) batches + 16 MiB.
+   * window in bytes, so a stream holds at most about (prefetch + 16) batches + 16 MiB. On the same-host path
+   * the batches waiting are the server's (its file holds 2) and the client holds only what they point to, so a
+   * prefetch above 2 adds nothing there.
    */
   prefetch?: number;
   /** Retry of calls that fail for want of a connection; defaults 100 ms, 5 s, 20. */

@@ -1,4 +1,9 @@
-import type { ClientReadableStream, Metadata } from '@grpc/grpc-js';
+import {
+  type ClientReadableStream,
+  status as grpcStatus,
+  type Metadata,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import { type StreamBatchesRequest, VoxelFeedService } from '@voxelfeed/proto';
 import type { FeedBatch } from './feed-batch.js';
 import type { FeedGrpcClient } from './feed-service.js';
@@ -69,9 +74,9 @@ export function openSharedMemoryBatchCall(
       value === 'on' ? { used: true, reason: '' } : { used: false, reason: value.replace(/^refused: /, '') },
     );
   });
-  call.once('status', () => {
+  call.once('status', (status: StatusObject) => {
     probe.remove();
-    reader.callOver();
+    reader.callOver(status.code === grpcStatus.OK);
   });
   return call;
 }

@@ -50,6 +50,11 @@ export class SharedBatchPointer {
     private readonly where: SharedMemoryBatch,
   ) {}
 
+  /** The pointer reached the consumer's queue: the reader stays open until it is read. */
+  queued(): void {
+    this.reader.queued();
+  }
+
   read(): FeedBatch {
     return this.reader.read(this.where);
   }
@@ -66,18 +71,24 @@ export class SharedBatchPointer {
  * first pointer, so its batches stay readable if the server removes it (a failed or cancelled call). A
  * message without it (the server refused the probe) is decoded as it is.
  *
- * Releases go as messages of one ReleaseSharedBatches call per stream call, opened with the first release
- * and ended once the call is over and its last batch is read (a unary call per batch cost about 0.7 ms of
- * CPU on both sides). A release lost with its connection needs no retry: the stream fails with it and
+ * Releases go as messages of one ReleaseSharedBatches call per stream call, opened with the first pointer
+ * and ended once the call is over and the last of its batches that reached the consumer is read (a unary
+ * call per batch cost about 0.7 ms of CPU on both sides). A release lost with its connection needs no retry: the stream fails with it and
  * resumes on a new call with a new file.
  */
 export class SharedMemoryBatchReader {
   private file: { readonly path: string; readonly fd: number } | null = null;
   /** The call that carries this stream's releases, opened with the first. */
   private releases: ClientWritableStream<ReleaseSharedBatchesRequest> | null = null;
-  /** Pointers handed out and not yet read. */
-  private unread = 0;
-  private callEnded = false;
+  /** Pointers decoded, queued for the consumer, and read. */
+  private decoded = 0;
+  private inQueue = 0;
+  private readCount = 0;
+  /**
+   * How the call ended: null while it runs; `ok` when it ended normally (every decoded pointer reaches the
+   * queue); `failed` when it did not (pointers still in gRPC's buffer are dropped, the queued ones are read).
+   */
+  private ending: 'ok' | 'failed' | null = null;
   private closed = false;
 
   constructor(
@@ -91,8 +102,17 @@ export class SharedMemoryBatchReader {
     const found = findSharedMemory(bytes);
     if (found === null) return decodeBatch(bytes);
     this.open(found.where.path);
-    this.unread += 1;
+    // The releases' call opens with the first pointer: opened later (when the loop takes the batch), a server
+    // that has begun to shut down by then would refuse it, and its stream would wait for releases that
+    // never come.
+    this.openReleases();
+    this.decoded += 1;
     return new SharedBatchPointer(found.step, found.stepsInEpoch, this, found.where);
+  }
+
+  /** One more pointer reached the consumer's queue. */
+  queued(): void {
+    this.inQueue += 1;
   }
 
   /** Reads one pointed-to batch into a buffer of `buffers`, releases its place, and decodes it. */
@@ -115,16 +135,19 @@ export class SharedMemoryBatchReader {
       }
       read += got;
     }
-    this.release(where.path, where.id);
-    this.unread -= 1;
-    if (this.callEnded && this.unread === 0) this.dispose();
+    this.releases?.write({ path: where.path, ids: [where.id] });
+    this.readCount += 1;
+    this.disposeWhenRead();
     return decodeBatch(buffer.subarray(lead, lead + length));
   }
 
-  /** The call is over: once its batches are read, the file closes and the releases' call ends. */
-  callOver(): void {
-    this.callEnded = true;
-    if (this.unread === 0) this.dispose();
+  /**
+   * The call is over (`ok`: it ended normally): once the batches that reach the consumer are read, the file
+   * closes and the releases' call ends.
+   */
+  callOver(ok: boolean): void {
+    this.ending ??= ok ? 'ok' : 'failed';
+    this.disposeWhenRead();
   }
 
   /** Closes the file and ends the releases' call now: no pointer of this call will be read. */
@@ -163,18 +186,22 @@ export class SharedMemoryBatchReader {
     return this.file.fd;
   }
 
-  private release(path: string, id: bigint): void {
-    if (this.releases === null) {
-      try {
-        this.releases = this.client.releaseSharedBatches(this.metadata(), () => {});
-      } catch {
-        // The client was closed: its streams are over, and the server removes their files without releases.
-        return;
-      }
-      // A failed call (the connection lost) fails the stream too, which resumes with a new file.
-      this.releases.on('error', () => {});
+  private disposeWhenRead(): void {
+    if (this.ending === null) return;
+    const due = this.ending === 'ok' ? this.decoded : this.inQueue;
+    if (this.readCount >= due) this.dispose();
+  }
+
+  private openReleases(): void {
+    if (this.releases !== null) return;
+    try {
+      this.releases = this.client.releaseSharedBatches(this.metadata(), () => {});
+    } catch {
+      // The client was closed: its streams are over, and the server removes their files without releases.
+      return;
     }
-    this.releases.write({ path, ids: [id] });
+    // A failed call (the connection lost) fails the stream too, which resumes with a new file.
+    this.releases.on('error', () => {});
   }
 }
 

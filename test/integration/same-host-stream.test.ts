@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Metadata } from '@grpc/grpc-js';
@@ -13,6 +13,7 @@ import { exactEpochRequest } from '../support/feed-requests.js';
 import { baseStreamRequest } from '../support/grpc-calls.js';
 import { createPhantomDataset, type TempDataset } from '../support/phantom-dataset.js';
 import { pollUntil } from '../support/poll-until.js';
+import { spawnServer } from '../support/spawn-server.js';
 import { scrapeMetrics, startTestServer, type TestServer } from '../support/test-server.js';
 
 const STEPS = 6;
@@ -134,6 +135,67 @@ describe('the same-host path of StreamBatches on a real server', () => {
       assert.ok(written <= 2 + UNFLUSHED, `${written} batches ready for 1 taken`);
     } finally {
       client.close();
+    }
+  });
+
+  it("closes a failed call's file once the batches it queued are read, as the stream goes on at another replica", async () => {
+    // Server processes of their own (each file slots for 2 batches by default): the open files of this
+    // process are then the client's alone.
+    const args = ['--data', dataset.dir, '--log-level', 'warn'];
+    const first = await spawnServer(args);
+    const second = await spawnServer(args);
+    const request = exactEpochRequest(dataset, { steps: 12, batchSize: 2, seed: 10 });
+    const expected = await referenceFingerprints(first.address, request);
+    /** The ring files this process holds open, by way of /proc. */
+    const openRings = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.includes('voxelfeed-ring-') ? [target] : [];
+        } catch {
+          return []; // closed while listed
+        }
+      });
+    const client = createFeedClient({
+      addresses: [first.address, second.address],
+      prefetch: 1,
+      reconnect: { maxAttempts: 5, initialBackoffMs: 10, maxBackoffMs: 50 },
+    });
+    const seen: string[] = [];
+    let killed = false;
+    let failedRing = '';
+    // The ring files open after each batch from the third after the failure on: by then the failed call's
+    // queued batches are read, and its file must be closed.
+    const openAfterFailover: string[][] = [];
+    try {
+      for await (const batch of client.streamBatches(request, { sharedMemory: { directory } })) {
+        seen.push(batchFingerprint(batch));
+        if (killed && seen.length >= 4) openAfterFailover.push(openRings());
+        if (!killed) {
+          // The loop holds this batch while the server fills its slots and sends their pointers: one reaches
+          // the queue, the other waits in gRPC's buffer. Then the call fails: the server is gone.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          // The replica that serves the stream: its pid is in its file's name.
+          const serving = [first, second].find((server) =>
+            openRings().some((path) => path.includes(`voxelfeed-ring-${server.child.pid}-`)),
+          );
+          assert.ok(serving !== undefined, `a ring file of either server is open: ${openRings().join(', ')}`);
+          failedRing = `voxelfeed-ring-${serving.child.pid}-`;
+          await serving.stop('SIGKILL');
+          killed = true;
+        }
+      }
+      assert.deepEqual(seen, expected, 'every step once, in order, across the two replicas');
+      assert.ok(openAfterFailover.length > 0);
+      for (const open of openAfterFailover) {
+        const stale = open.filter((path) => path.includes(failedRing));
+        assert.deepEqual(stale, [], "the failed call's file is closed");
+      }
+      assert.deepEqual(openRings(), [], 'no ring file left open once the stream has ended');
+    } finally {
+      client.close();
+      await first.stop('SIGKILL');
+      await second.stop('SIGKILL');
     }
   });
 
