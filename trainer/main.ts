@@ -198,6 +198,7 @@ async function trainServingMetrics(
         maxValidationBatches: config.maxValidationBatches,
         reportEveryMs: config.reportEveryMs,
         backend: backend.name,
+        ...(config.sharedMemory === null ? {} : { sharedMemory: config.sharedMemory }),
       },
       {
         feed,

@@ -54,6 +54,11 @@ export interface TrainConfig {
   readonly metricsHost: string;
   readonly backend: BackendPreference;
   readonly prefetch: number;
+  /**
+   * Take training batches through shared memory in this directory when the server runs on this host (the
+   * same-host path, one reused buffer); null: the normal stream.
+   */
+  readonly sharedMemory: string | null;
   readonly reportEveryMs: number;
   /** Print a progress line every this many steps (0: never). */
   readonly logEvery: number;
@@ -213,6 +218,12 @@ export const TRAIN_COMMAND = command({
       help: 'auto, tensorflow, wasm or cpu',
     }),
     prefetch: option({ kind: count(1, 64, '8'), default: 4, help: 'batches buffered ahead of training' }),
+    'shared-memory': option({
+      kind: text({ placeholder: 'DIR', example: '/dev/shm' }),
+      default: null,
+      variable: 'VOXELFEED_SHARED_MEMORY',
+      help: 'take training batches through shared memory in DIR (/dev/shm, or a directory the server sees too) when the server runs on this host; the normal stream where it does not (docs/same-host.md)',
+    }),
     'report-every-ms': option({
       kind: integer({ min: 100, max: 3_600_000, placeholder: 'MS', example: '2000' }),
       default: 2000,
@@ -339,6 +350,7 @@ export function parseTrainConfig(
     metricsHost: values['metrics-host'],
     backend: values.backend,
     prefetch: values.prefetch,
+    sharedMemory: values['shared-memory'],
     reportEveryMs: values['report-every-ms'],
     logEvery: values['log-every'],
     tls: feedTlsFiles(line, problems),

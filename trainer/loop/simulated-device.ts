@@ -17,7 +17,8 @@ export class SimulatedDevice implements StepRunner<Float32Array> {
   ) {}
 
   prepare(batch: FeedBatch): Float32Array {
-    return batch.image instanceof Float32Array ? batch.image : toUnitFloat(batch.image);
+    // A copy either way, as a device upload is: the batch's arrays may be reused for the next batch.
+    return batch.image instanceof Float32Array ? batch.image.slice() : toUnitFloat(batch.image);
   }
 
   execute(): Promise<StepResult> {

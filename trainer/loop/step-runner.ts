@@ -23,6 +23,10 @@ export interface StepResult {
  */
 export interface StepRunner<Prepared> {
   readonly overlapsHost: boolean;
+  /**
+   * The batch's input for the device. It must not keep `batch.image` or `batch.mask`: on the same-host path
+   * the next batch is read into the same buffer once the loop asks for it, right after this returns.
+   */
   prepare(batch: FeedBatch): Prepared;
   execute(prepared: Prepared): Promise<StepResult>;
   /** Frees a prepared input that will not be executed (the loop stopped early). */

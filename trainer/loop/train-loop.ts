@@ -1,4 +1,4 @@
-import type { FeedBatch, FeedClient, StreamBatchesInput } from '@voxelfeed/client';
+import type { FeedBatch, FeedClient, SharedMemoryAnswer, StreamBatchesInput } from '@voxelfeed/client';
 import type { DataCursor } from '../checkpoint/checkpoint-store.js';
 import type { TrainerMetrics } from '../metrics/trainer-metrics.js';
 import type { StepRecord, StepTimeline } from '../stats/step-timeline.js';
@@ -28,6 +28,11 @@ export interface TrainLoopOptions {
   readonly maxValidationBatches: number;
   readonly reportEveryMs: number;
   readonly backend: string;
+  /**
+   * Training batches through shared memory in this directory when the server is on this host (one reused
+   * buffer: the runner's `prepare` copies a batch before the loop asks for the next).
+   */
+  readonly sharedMemory?: string;
 }
 
 export interface StepEvent {
@@ -130,7 +135,18 @@ export async function runTrainLoop<Prepared>(
           ? { split: { holdoutFraction: options.holdoutFraction, part: 'train' } }
           : {}),
       },
-      deps.signal ? { signal: deps.signal } : {},
+      {
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(options.sharedMemory === undefined
+          ? {}
+          : {
+              sharedMemory: { directory: options.sharedMemory, reuseBuffers: true },
+              onSharedMemory: ({ used, reason }: SharedMemoryAnswer) =>
+                used
+                  ? deps.log.info({ directory: options.sharedMemory }, 'batches through shared memory')
+                  : deps.log.warn({ reason }, 'same-host path refused: streaming normally'),
+            }),
+      },
     );
     let received = 0;
     const iterator = stream[Symbol.asyncIterator]();
