@@ -19,6 +19,11 @@ export const WASM_SOURCES = [
     constant: 'WIDEN_BYTES_WASM_BASE64',
   },
   {
+    source: 'server/sampling/mirror-turn.wat',
+    module: 'server/sampling/mirror-turn-wasm.ts',
+    constant: 'MIRROR_TURN_WASM_BASE64',
+  },
+  {
     source: 'server/sampling/intensity.wat',
     module: 'server/sampling/intensity-wasm.ts',
     constant: 'INTENSITY_WASM_BASE64',

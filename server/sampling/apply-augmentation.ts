@@ -5,7 +5,7 @@ import {
   noisyBytesByTable,
   noisyFloatsByTable,
 } from './intensity-kernel.js';
-import { mirrorAndTurn } from './mirror-and-turn.js';
+import { mirroredAndTurned } from './mirror-and-turn.js';
 import type { AugmentParams, Shape3 } from './types.js';
 
 /**
@@ -14,7 +14,7 @@ import type { AugmentParams, Shape3 } from './types.js';
  * image only, with x = float32(voxel / 255): x = float32(x ** gamma) (computed in float64), x = x * scale,
  * x = x + shift, x = x + float32(noiseStd * z_i) (z_i: `gaussian-noise.ts`, i the voxel's index in the
  * transformed crop), each a float32 operation. uint8 output is x * 255 in float32, rounded half to even and
- * clamped to 0..255. Mirrors and turns are a few whole-crop copies (`mirror-and-turn.ts`); the intensities are
+ * clamped to 0..255. Mirrors and turns are a few whole-crop passes (`mirror-and-turn.ts`); the intensities are
  * then applied in the one pass that writes the output, by a WebAssembly kernel (`intensity.wat`) that performs
  * the same float32 operations.
  */
@@ -35,19 +35,21 @@ export function isIntensity(params: AugmentParams): boolean {
 }
 
 /**
- * Two crop-long byte buffers of their own (so word aligned), reused for every crop of one size: the cut crop
- * is copied into one, and mirrors and turns move it between the two.
+ * A crop-long byte buffer of its own, reused for every crop of one size: a crop that is not mirrored or turned
+ * is copied into it (its target may overlap the cut voxels); one that is, moves through the mirror-and-turn
+ * kernel's memory instead.
  */
 export class AugmentScratch {
-  private readonly first: Uint8Array;
-  private readonly second: Uint8Array;
+  private readonly copy: Uint8Array;
 
   constructor(readonly voxels: number) {
-    this.first = new Uint8Array(voxels);
-    this.second = new Uint8Array(voxels);
+    this.copy = new Uint8Array(voxels);
   }
 
-  /** The crop `voxels` mirrored and turned as `params` say, in one of the two buffers. */
+  /**
+   * The crop `voxels` mirrored and turned as `params` say: this scratch's buffer, or a view of the kernel's
+   * memory that is valid until the next crop is moved.
+   */
   moved(params: AugmentParams, size: Shape3, voxels: Uint8Array): Uint8Array {
     const n = size[0] * size[1] * size[2];
     if (n !== this.voxels || voxels.length !== n) {
@@ -55,9 +57,9 @@ export class AugmentScratch {
         `AugmentScratch: crops of ${this.voxels} voxels, got ${voxels.length} for ${size.join('x')}`,
       );
     }
-    copyBytes(this.first, voxels, 0);
-    if (!isSpatial(params)) return this.first;
-    return mirrorAndTurn(params.flip, params.rotate90, size, this.first, this.second);
+    if (isSpatial(params)) return mirroredAndTurned(params.flip, params.rotate90, size, voxels);
+    copyBytes(this.copy, voxels, 0);
+    return this.copy;
   }
 }
 

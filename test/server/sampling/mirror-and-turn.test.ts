@@ -30,13 +30,21 @@ function reference(flip: readonly boolean[], k: number, size: Shape3, crop: Uint
 }
 
 describe('mirrorAndTurn', () => {
-  // 8x8 planes take the word-block transpose, 5x5 and 6x6 (not whole words) the byte one.
+  // Planes of a multiple of 16 take the kernel's 16x16 block transpose, others its byte one; crops under 16
+  // and under 32 bytes, and long ones, the reversal's middle and its 16-byte chunks.
   const sizes: Shape3[] = [
     [3, 8, 8],
     [2, 5, 5],
     [4, 6, 6],
     [3, 4, 7],
     [1, 12, 12],
+    [1, 3, 3],
+    [1, 2, 9],
+    [2, 16, 16],
+    [1, 32, 32],
+    [3, 48, 48],
+    [2, 16, 40],
+    [4, 96, 96],
   ];
   for (const size of sizes) {
     it(`equals np.rot90(np.flip(crop)) for every mirror set and turn on a ${size.join('x')} crop`, () => {
