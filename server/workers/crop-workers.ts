@@ -45,6 +45,8 @@ export class CropWorkers {
   private readonly loadedListeners = new Set<() => void>();
   /** The latest error of a thread outside any task, for `started`'s message. */
   private lastWorkerError: unknown = undefined;
+  /** Tasks handed to the pool and not yet answered. */
+  private unanswered = 0;
 
   constructor(options: CropWorkersOptions) {
     if (!Number.isSafeInteger(options.threads) || options.threads < 1) {
@@ -135,6 +137,14 @@ export class CropWorkers {
     return this.pool.completed;
   }
 
+  /**
+   * Threads with no task of this pool's: the threads less the tasks handed over and not yet answered (each
+   * thread takes up to two at once, so this is 0 as soon as there is one per thread).
+   */
+  get idleThreads(): number {
+    return Math.max(0, this.threads - this.unanswered);
+  }
+
   /** Tasks waiting for a free thread. */
   get queued(): number {
     return this.pool.queueSize;
@@ -168,6 +178,7 @@ export class CropWorkers {
 
   private async run<T>(task: WorkerTask): Promise<T> {
     let answer: WorkerAnswer<T>;
+    this.unanswered += 1;
     try {
       // No abort signal: piscina would end the thread mid-task, which may still be writing into a buffer the
       // batch then gives back. Tasks are short; callers check their signal between them.
@@ -179,6 +190,8 @@ export class CropWorkers {
         `a crop worker thread stopped during a ${task.kind} task (${detail}); another takes its place, retry the call`,
         { cause: error },
       );
+    } finally {
+      this.unanswered -= 1;
     }
     if (!answer.ok) throw fromWorkerError(answer.error);
     return answer.value;
