@@ -35,6 +35,23 @@ describe('CropWorkers', () => {
     }
   });
 
+  it('counts its threads without an unanswered task, whatever the tasks end with', async () => {
+    const workers = new CropWorkers({ threads: 2 });
+    try {
+      await workers.started(60_000);
+      assert.equal(workers.idleThreads, 2);
+      const one = workers.loadSeries(series.imagePath, series.maskPath);
+      assert.equal(workers.idleThreads, 1);
+      const failing = workers.loadSeries('/no/such/image.nrrd', '/no/such/mask.nrrd');
+      const three = workers.loadSeries(series.imagePath, series.maskPath);
+      assert.equal(workers.idleThreads, 0, 'three tasks on two threads');
+      await Promise.allSettled([one, failing, three]);
+      assert.equal(workers.idleThreads, 2, 'answered, failed or not');
+    } finally {
+      await workers.close();
+    }
+  });
+
   it('says when every thread has started, and fails after the timeout when threads cannot start', async () => {
     const healthy = new CropWorkers({ threads: 2 });
     try {
