@@ -65,7 +65,7 @@ export function cutBySlabs(
   out: Uint8Array,
   outOffset: number,
 ): void {
-  cutRegion(source, shape, origin, size, { lo: [0, 0, 0], hi: size }, out, outOffset);
+  cutBoxBySlabs(source, shape, origin, size, { lo: [0, 0, 0], hi: size }, out, outOffset);
 }
 
 /**
@@ -73,18 +73,6 @@ export function cutBySlabs(
  * `canCutBoxBySlabs`), and 0 in the rest of the crop.
  */
 export function cutBoxBySlabs(
-  source: Uint8Array,
-  shape: Shape3,
-  origin: Vec3,
-  size: Shape3,
-  region: CropRegion,
-  out: Uint8Array,
-  outOffset: number,
-): void {
-  cutRegion(source, shape, origin, size, region, out, outOffset);
-}
-
-function cutRegion(
   source: Uint8Array,
   shape: Shape3,
   origin: Vec3,
