@@ -95,6 +95,11 @@ export const TIER_EXCEPTIONS: readonly TierException[] = [
   },
   { pattern: '**/train-resume.test.ts', tier: 'integration', why: 'trains against a real server' },
   {
+    pattern: '**/train-same-host.test.ts',
+    tier: 'integration',
+    why: 'trains against a real server, through /dev/shm and through the socket',
+  },
+  {
     pattern: '**/train-ranks.test.ts',
     tier: 'integration',
     why: 'ranks join on 127.0.0.1 and train against a real server',
