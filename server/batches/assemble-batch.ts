@@ -3,8 +3,7 @@ import { isVoxelfeedError, VoxelfeedError } from '../errors.js';
 import type { EpochPlan } from '../sampling/epoch-plan.js';
 import { planSample, type SampleContext, sampleNeedsMask } from '../sampling/plan-sample.js';
 import type { AugmentParams, CropMode, CropParams, Volume } from '../sampling/types.js';
-import { type CropTargets, cutSeriesCrops, type ScratchHolder } from '../workers/cut-series-crops.js';
-import { widenFloat32 } from '../workers/widen-float32.js';
+import { type CropTargets, cutSeriesCrops } from '../workers/cut-series-crops.js';
 import { type SharedRange, toSharedVolume } from '../workers/worker-tasks.js';
 import type { BatchBuffers } from './batch-memory.js';
 import type { CropRequest } from './crop-request.js';
@@ -108,13 +107,9 @@ export async function assembleBatch(
   const batch = writeEncodedBatch(layout, backing);
   const encodeSeconds = layoutSeconds + (performance.now() - started) / 1000;
 
-  // float32 crops are cut as bytes into the last quarter of the image field, then widened in place from the
-  // front: float i (bytes 4i..4i+3) never reaches a voxel byte (at 3n + j, j >= i) that is still to be read.
-  const voxelTarget =
-    request.dtype === 'float32' ? batch.image.subarray(3 * batchSize * voxels) : batch.image;
   const maskTarget = request.includeMask ? batch.mask : null;
   const targets: CropTargets = {
-    image: voxelTarget,
+    image: batch.image,
     mask: maskTarget,
     voxels,
     dtype: request.dtype,
@@ -124,7 +119,6 @@ export async function assembleBatch(
   // With crop workers, the buffer in shared memory, they cut into it in place; otherwise this thread does.
   const shared =
     workers !== undefined && batch.backing.buffer instanceof SharedArrayBuffer ? batch.backing.buffer : null;
-  const holder: ScratchHolder = { scratch: undefined };
   let cropSeconds = 0;
   // Each series' crops are cut as soon as its volume arrives, and the batch keeps no volume: a batch waiting
   // for its last volume holds none of the others, so the volumes alive beside the cache are the ones being
@@ -148,14 +142,14 @@ export async function assembleBatch(
         ? await workers.cut({
             parts: sharedParts.map((part) => part!),
             buffer: shared,
-            image: rangeOf(voxelTarget),
+            image: rangeOf(batch.image),
             mask: maskTarget === null ? null : rangeOf(maskTarget),
             voxels,
             dtype: targets.dtype,
             padValue: targets.padValue,
             keepLabels: targets.keepLabels,
           })
-        : parts.map(({ volume, samples, slots }) => cutSeriesCrops(volume, samples, slots, targets, holder));
+        : parts.map(({ volume, samples, slots }) => cutSeriesCrops(volume, samples, slots, targets));
     parts.forEach(({ slots }, part) => {
       counts[part]!.forEach((count, at) => {
         foreground[slots[at]!] = count;
@@ -177,21 +171,6 @@ export async function assembleBatch(
     buffers?.release(batch.backing);
     throw failed !== undefined ? failed.reason : signal?.reason;
   }
-  const widenStarted = performance.now();
-  if (voxelTarget !== batch.image) {
-    try {
-      if (shared !== null && workers !== undefined) {
-        const [bytes, image] = [rangeOf(voxelTarget), rangeOf(batch.image)];
-        await workers.widen({ params, buffer: shared, bytes, image, voxels });
-      } else {
-        widenFloat32(params, voxelTarget, batch.image, voxels, holder);
-      }
-    } catch (error) {
-      buffers?.release(batch.backing);
-      throw error;
-    }
-  }
-  cropSeconds += (performance.now() - widenStarted) / 1000;
   const finishStarted = performance.now();
   const finished = finishEncodedBatch(layout, batch.backing, fields(foreground));
   const finishSeconds = (performance.now() - finishStarted) / 1000;

@@ -5,6 +5,7 @@ import { extractCrop } from '../sampling/extract-crop.js';
 import { writeFloat32LE } from '../sampling/float-tensor.js';
 import { type TileGrid, tileGrid, tileOrigin } from '../sampling/tile-grid.js';
 import type { Volume } from '../sampling/types.js';
+import { floatCropScratch } from '../workers/cut-series-crops.js';
 import { type BatchTimings, loadVolume } from './assemble-batch.js';
 import type { BatchBuffers } from './batch-memory.js';
 import { type EncodedBatch, writeEncodedBatch } from './encoded-batch.js';
@@ -115,7 +116,7 @@ async function loadChecked(request: TileRequest, message: TileMessage): Promise<
 /**
  * One TileBatch: takes a buffer from batch memory, writes the message's fields, waits for the volume and cuts
  * each tile at its origin with the crop code (padding past an edge the volume does not cover), widening to
- * float32 in place as assembleBatch does.
+ * float32 as assembleBatch does.
  */
 async function assembleTiles(
   request: TileRequest,
@@ -160,17 +161,21 @@ async function assembleTiles(
     const source = await untilAborted(volume, signal);
     const waitVolumes = (performance.now() - waitStarted) / 1000;
     const cropStarted = performance.now();
-    // float32: bytes cut into the last quarter of the image field, then widened from the front (assembleBatch).
-    const voxelTarget = request.dtype === 'float32' ? batch.image.subarray(3 * count * voxels) : batch.image;
+    // float32: each tile's bytes cut into this thread's scratch, then widened into its slot, as cutSeriesCrops does.
+    const cropBytes = request.dtype === 'float32' ? floatCropScratch(voxels) : null;
     const maskTarget = request.includeMask ? batch.mask : null;
     origins.forEach((origin, slot) => {
+      const offset = slot * voxels;
       extractCrop(
         source,
         { origin, size: request.tileSize, padValue: request.padValue },
-        { image: voxelTarget, mask: maskTarget, offset: slot * voxels },
+        cropBytes === null
+          ? { image: batch.image, mask: maskTarget, offset }
+          : { image: cropBytes, imageOffset: 0, mask: maskTarget, offset },
       );
+      if (cropBytes !== null)
+        writeFloat32LE(cropBytes, batch.image.subarray(4 * offset, 4 * (offset + voxels)));
     });
-    if (voxelTarget !== batch.image) writeFloat32LE(voxelTarget, batch.image);
     const crop = (performance.now() - cropStarted) / 1000;
     return { batch, timings: { waitVolumes, crop, encode: encodeSeconds } };
   } catch (error) {

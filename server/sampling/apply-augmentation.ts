@@ -35,32 +35,16 @@ export function isIntensity(params: AugmentParams): boolean {
 }
 
 /**
- * A crop-long byte buffer of its own, reused for every crop of one size: a crop that is not mirrored or turned
- * is copied into it (its target may overlap the cut voxels); one that is, moves through the mirror-and-turn
- * kernel's memory instead.
+ * The crop `voxels` (of `size`) mirrored and turned as `params` say: a view of the mirror-and-turn kernel's
+ * memory, valid until the next crop is moved; `voxels` themselves when nothing moves. Every kernel here copies
+ * its input into its own memory before it writes, so a crop can be transformed back into where it was cut.
  */
-export class AugmentScratch {
-  private readonly copy: Uint8Array;
-
-  constructor(readonly voxels: number) {
-    this.copy = new Uint8Array(voxels);
+function moved(params: AugmentParams, size: Shape3, voxels: Uint8Array): Uint8Array {
+  const n = size[0] * size[1] * size[2];
+  if (voxels.length !== n) {
+    throw new RangeError(`a ${size.join('x')} crop has ${n} voxels, got ${voxels.length}`);
   }
-
-  /**
-   * The crop `voxels` mirrored and turned as `params` say: this scratch's buffer, or a view of the kernel's
-   * memory that is valid until the next crop is moved.
-   */
-  moved(params: AugmentParams, size: Shape3, voxels: Uint8Array): Uint8Array {
-    const n = size[0] * size[1] * size[2];
-    if (n !== this.voxels || voxels.length !== n) {
-      throw new RangeError(
-        `AugmentScratch: crops of ${this.voxels} voxels, got ${voxels.length} for ${size.join('x')}`,
-      );
-    }
-    if (isSpatial(params)) return mirroredAndTurned(params.flip, params.rotate90, size, voxels);
-    copyBytes(this.copy, voxels, 0);
-    return this.copy;
-  }
+  return isSpatial(params) ? mirroredAndTurned(params.flip, params.rotate90, size, voxels) : voxels;
 }
 
 /** Mirrors and rotates the C-ordered crop of `size` at `offset` of `tensor` in place (a mask). */
@@ -69,10 +53,10 @@ export function applySpatialAugmentation(
   size: Shape3,
   tensor: Uint8Array,
   offset: number,
-  scratch: AugmentScratch,
 ): void {
+  if (!isSpatial(params)) return;
   const n = size[0] * size[1] * size[2];
-  copyBytes(tensor, scratch.moved(params, size, tensor.subarray(offset, offset + n)), offset);
+  copyBytes(tensor, moved(params, size, tensor.subarray(offset, offset + n)), offset);
 }
 
 /** float32(x) for every stored voxel after gamma, scale and shift (v / 255 when none applies). */
@@ -89,21 +73,25 @@ function intensityTable(params: AugmentParams): Float32Array {
 }
 
 /**
- * Writes the augmented float32 image of one crop from its cut voxels (stored values, C order): mirrored and
- * rotated first (in `scratch`), then with its intensities transformed as it is widened. `target` may overlap
- * `voxels` (the float tensor widened in place over the cut bytes): they are copied into `scratch` first.
+ * Writes the augmented float32 image of one crop from its cut voxels (stored values, C order; not overlapping
+ * `target`): mirrored and rotated first (in the kernel's memory), then with its intensities transformed as it
+ * is widened.
  */
 export function writeAugmentedFloat32(
   params: AugmentParams,
   size: Shape3,
   voxels: Uint8Array,
   target: Float32Array,
-  scratch: AugmentScratch,
 ): void {
-  const moved = scratch.moved(params, size, voxels);
+  if (target.length !== voxels.length) {
+    throw new RangeError(
+      `writeAugmentedFloat32: ${voxels.length} voxels, but room for ${target.length} floats`,
+    );
+  }
+  const source = moved(params, size, voxels);
   const table = intensityTable(params);
-  if (params.noiseStd === undefined) mapFloatsByTable(moved, table, target);
-  else noisyFloatsByTable(moved, table, params.noiseStd, params.noiseSeed, target);
+  if (params.noiseStd === undefined) mapFloatsByTable(source, table, target);
+  else noisyFloatsByTable(source, table, params.noiseStd, params.noiseSeed, target);
 }
 
 /**
@@ -117,20 +105,20 @@ export function toStoredVoxel(x: number): number {
 }
 
 /**
- * Augments one uint8 crop of `size` at `offset` of `tensor` in place: mirrored and rotated (in `scratch`), then
- * with its intensities transformed as it is written back.
+ * Augments one uint8 crop of `size` at `offset` of `tensor` in place: mirrored and rotated, then with its
+ * intensities transformed as it is written back.
  */
 export function augmentUint8Crop(
   params: AugmentParams,
   size: Shape3,
   tensor: Uint8Array,
   offset: number,
-  scratch: AugmentScratch,
 ): void {
   const n = size[0] * size[1] * size[2];
-  const moved = scratch.moved(params, size, tensor.subarray(offset, offset + n));
+  const crop = tensor.subarray(offset, offset + n);
+  const source = moved(params, size, crop);
   if (!isIntensity(params)) {
-    copyBytes(tensor, moved, offset);
+    if (source !== crop) copyBytes(tensor, source, offset);
     return;
   }
   const table = intensityTable(params);
@@ -138,10 +126,10 @@ export function augmentUint8Crop(
     // Without noise every stored value has one result: a table of 256 bytes, rounded as below.
     const bytes = new Uint8Array(256);
     new Uint8ClampedArray(bytes.buffer).set(table.map((x) => Math.fround(x * 255)));
-    mapBytesByTable(moved, bytes, tensor.subarray(offset, offset + n));
+    mapBytesByTable(source, bytes, crop);
     return;
   }
   // With noise every voxel takes its own value: float32(x * 255), rounded half to even and clamped to 0..255
   // (NaN: 0) as a clamped array stores it.
-  noisyBytesByTable(moved, table, params.noiseStd, params.noiseSeed, tensor.subarray(offset, offset + n));
+  noisyBytesByTable(source, table, params.noiseStd, params.noiseSeed, crop);
 }

@@ -1,11 +1,10 @@
 // The entry of a crop worker thread (CropWorkers starts these through piscina): cuts a batch's crops into
-// its shared buffer, widens float32 batches, and reads and decodes volumes into shared memory. Its scratch
-// for augmented crops and its collection timer are the state it keeps between tasks.
+// its shared buffer, and reads and decodes volumes into shared memory. Its scratch for float32 crops and its
+// collection timer are the state it keeps between tasks.
 import { parentPort, threadId } from 'node:worker_threads';
 import { exposeGarbageCollector } from '../batches/expose-garbage-collector.js';
 import { loadSeriesVolume } from '../dataset/loading/load-series-volume.js';
-import { type CropTargets, cutSeriesCrops, type ScratchHolder } from './cut-series-crops.js';
-import { widenFloat32 } from './widen-float32.js';
+import { type CropTargets, cutSeriesCrops } from './cut-series-crops.js';
 import { toWorkerError } from './worker-error.js';
 import type { SharedRange, WorkerAnswer, WorkerLoadedMessage, WorkerTask } from './worker-tasks.js';
 import { fromSharedVolume, WORKER_LOADED } from './worker-tasks.js';
@@ -13,7 +12,6 @@ import { fromSharedVolume, WORKER_LOADED } from './worker-tasks.js';
 /** A collection this long after the last task, so an idle worker holds no memory the server gave up. */
 const IDLE_COLLECT_MS = 100;
 
-const holder: ScratchHolder = { scratch: undefined };
 const collect = exposeGarbageCollector();
 let idleTimer: NodeJS.Timeout | undefined;
 
@@ -56,18 +54,9 @@ async function run(task: WorkerTask): Promise<unknown> {
         keepLabels: task.keepLabels,
       };
       return task.parts.map((part) =>
-        cutSeriesCrops(fromSharedVolume(part.volume), part.samples, part.slots, targets, holder),
+        cutSeriesCrops(fromSharedVolume(part.volume), part.samples, part.slots, targets),
       );
     }
-    case 'widen':
-      widenFloat32(
-        task.params,
-        view(task.buffer, task.bytes),
-        view(task.buffer, task.image),
-        task.voxels,
-        holder,
-      );
-      return null;
     case 'load':
       return await loadSeriesVolume(task.imagePath, task.maskPath);
   }

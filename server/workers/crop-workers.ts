@@ -8,7 +8,6 @@ import {
   type CutTask,
   isWorkerLoadedMessage,
   type LoadTask,
-  type WidenTask,
   type WorkerAnswer,
   type WorkerTask,
 } from './worker-tasks.js';
@@ -115,10 +114,6 @@ export class CropWorkers {
   /** Cuts some series' crops into the batch buffer; per part, the foreground voxels of each, in slot order. */
   cut(task: Omit<CutTask, 'kind'>): Promise<number[][]> {
     return this.run<number[][]>({ kind: 'cut', ...task });
-  }
-
-  widen(task: Omit<WidenTask, 'kind'>): Promise<void> {
-    return this.run<null>({ kind: 'widen', ...task }).then(() => undefined);
   }
 
   /** loadSeriesVolume in a worker: the volume comes back in shared memory, not copied. */

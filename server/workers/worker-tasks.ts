@@ -41,16 +41,6 @@ export interface CutTask {
   readonly keepLabels: boolean;
 }
 
-/** Widen a float32 batch's cut bytes into floats, in place (widenFloat32). */
-export interface WidenTask {
-  readonly kind: 'widen';
-  readonly params: readonly CropParams[];
-  readonly buffer: SharedArrayBuffer;
-  readonly bytes: SharedRange;
-  readonly image: SharedRange;
-  readonly voxels: number;
-}
-
 /** Read and decode a series' image and mask into shared memory (loadSeriesVolume). */
 export interface LoadTask {
   readonly kind: 'load';
@@ -58,7 +48,7 @@ export interface LoadTask {
   readonly maskPath: string;
 }
 
-export type WorkerTask = CutTask | WidenTask | LoadTask;
+export type WorkerTask = CutTask | LoadTask;
 
 /** What a worker posts once its code is loaded, with its thread id (CropWorkers waits for it). */
 export const WORKER_LOADED = 'voxelfeed-crop-worker-loaded';
@@ -84,7 +74,6 @@ export type WorkerAnswer<T> =
 
 /** Per part, the foreground voxels of each crop. */
 export type CutAnswer = WorkerAnswer<number[][]>;
-export type WidenAnswer = WorkerAnswer<null>;
 export type LoadAnswer = WorkerAnswer<LoadedSeriesVolume>;
 
 /** The volume as `SharedVolume`, or null when its arrays are not in shared memory (a worker would get copies). */

@@ -66,7 +66,7 @@ describe('crop workers (--workers)', () => {
       );
       assert.deepEqual(one, none, '1 worker');
       assert.deepEqual(two, none, '2 workers');
-      // The pools did cut them: each ran at least one task per batch (and a widening per float32 batch).
+      // The pools did cut them: each ran at least one task per batch.
       [1, 2].forEach((workers, at) => {
         const ran = workersOf(servers.get(workers)!)!.completedTasks - before[at]!;
         assert.ok(

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  AugmentScratch,
   applySpatialAugmentation,
   augmentUint8Crop,
   toStoredVoxel,
@@ -31,7 +30,7 @@ describe('applySpatialAugmentation', () => {
   function transformed(params: Partial<AugmentParams>): Uint8Array {
     const tensor = new Uint8Array(60).fill(255);
     tensor.set(source, 6);
-    applySpatialAugmentation({ ...NONE, ...params }, size, tensor, 6, new AugmentScratch(48));
+    applySpatialAugmentation({ ...NONE, ...params }, size, tensor, 6);
     assert.ok(tensor.subarray(0, 6).every((v) => v === 255) && tensor.subarray(54).every((v) => v === 255));
     return tensor.subarray(6, 54);
   }
@@ -60,12 +59,10 @@ describe('applySpatialAugmentation', () => {
         for (let b = 0; b < 4; b++)
           assert.equal(at(out, size, i, a, b), at(source, size, 2 - i, b, 3 - (3 - a)));
     const tensor = Uint8Array.from(source);
-    const scratch = new AugmentScratch(48);
-    for (let turn = 0; turn < 4; turn++)
-      applySpatialAugmentation({ ...NONE, rotate90: 1 }, size, tensor, 0, scratch);
+    for (let turn = 0; turn < 4; turn++) applySpatialAugmentation({ ...NONE, rotate90: 1 }, size, tensor, 0);
     assert.deepEqual(tensor, source);
     for (let twice = 0; twice < 2; twice++)
-      applySpatialAugmentation({ ...NONE, flip: [true, true, true] }, size, tensor, 0, scratch);
+      applySpatialAugmentation({ ...NONE, flip: [true, true, true] }, size, tensor, 0);
     assert.deepEqual(tensor, source);
   });
 });
@@ -92,10 +89,9 @@ describe('intensity transforms', () => {
     };
     const voxels = Uint8Array.from({ length: 256 }, (_, v) => v);
     const floats = new Float32Array(256);
-    const scratch = new AugmentScratch(256);
-    writeAugmentedFloat32(params, [1, 1, 256], voxels, floats, scratch);
+    writeAugmentedFloat32(params, [1, 1, 256], voxels, floats);
     const bytes = Uint8Array.from(voxels);
-    augmentUint8Crop(params, [1, 1, 256], bytes, 0, scratch);
+    augmentUint8Crop(params, [1, 1, 256], bytes, 0);
     for (let v = 0; v < 256; v++) {
       let x = Math.fround(v / 255);
       x = Math.fround(x ** params.gamma!);
@@ -112,13 +108,7 @@ describe('intensity transforms', () => {
     const base = Math.fround(128 / 255);
     const noisy = (noiseSeed: number) => {
       const out = new Float32Array(n);
-      writeAugmentedFloat32(
-        { ...NONE, noiseStd: Math.fround(0.1), noiseSeed },
-        [1, 1, n],
-        voxels,
-        out,
-        new AugmentScratch(n),
-      );
+      writeAugmentedFloat32({ ...NONE, noiseStd: Math.fround(0.1), noiseSeed }, [1, 1, n], voxels, out);
       return out;
     };
     const a = noisy(1);
@@ -145,22 +135,22 @@ describe('one pass for every transform', () => {
       noiseSeed: 77,
     };
     const moved = Uint8Array.from(crop);
-    applySpatialAugmentation(spatial, size, moved, 0, new AugmentScratch(n));
+    applySpatialAugmentation(spatial, size, moved, 0);
     const expectedFloats = new Float32Array(n);
-    writeAugmentedFloat32({ ...NONE, ...intensity }, size, moved, expectedFloats, new AugmentScratch(n));
+    writeAugmentedFloat32({ ...NONE, ...intensity }, size, moved, expectedFloats);
     const floats = new Float32Array(n);
-    writeAugmentedFloat32({ ...spatial, ...intensity }, size, crop, floats, new AugmentScratch(n));
+    writeAugmentedFloat32({ ...spatial, ...intensity }, size, crop, floats);
     assert.deepEqual(floats, expectedFloats);
     const expectedBytes = Uint8Array.from(moved);
-    augmentUint8Crop({ ...NONE, ...intensity }, size, expectedBytes, 0, new AugmentScratch(n));
+    augmentUint8Crop({ ...NONE, ...intensity }, size, expectedBytes, 0);
     const bytes = new Uint8Array(n + 10).fill(9);
     bytes.set(crop, 4);
-    augmentUint8Crop({ ...spatial, ...intensity }, size, bytes, 4, new AugmentScratch(n));
+    augmentUint8Crop({ ...spatial, ...intensity }, size, bytes, 4);
     assert.deepEqual(bytes.subarray(4, 4 + n), expectedBytes);
     assert.ok(bytes.subarray(0, 4).every((v) => v === 9) && bytes.subarray(4 + n).every((v) => v === 9));
     // Mirrors and turns alone keep the stored voxels.
     const still = Uint8Array.from(crop);
-    augmentUint8Crop(spatial, size, still, 0, new AugmentScratch(n));
+    augmentUint8Crop(spatial, size, still, 0);
     assert.deepEqual(still, moved);
   });
 });

@@ -120,6 +120,36 @@ describe('extractCrop', () => {
     }
   });
 
+  it('writes the image at imageOffset and the mask at offset when they differ, on every path', () => {
+    // Row copies and pads (small volumes), slabs (rows of 16 voxels or more, inside), and wholly outside.
+    const shapes: Shape3[] = [
+      [6, 7, 9],
+      [5, 20, 40],
+    ];
+    for (let key = 0; key < 120; key++) {
+      const rng = createRng([key, 9]);
+      const shape = shapes[key % 2]!;
+      const vol = randomVolume(key, shape);
+      const size: Shape3 =
+        key % 2 === 0
+          ? [rng.nextInt(1, 8), rng.nextInt(1, 8), rng.nextInt(1, 12)]
+          : [3, rng.nextInt(1, 12), 16];
+      const origin: Vec3 = [0, 1, 2].map((k) =>
+        key % 4 === 1 ? rng.nextInt(0, shape[k]! - size[k]!) : rng.nextInt(-size[k]! - 2, shape[k]! + 2),
+      ) as unknown as Vec3;
+      const [imageOffset, offset] = [rng.nextInt(0, 20), rng.nextInt(0, 40)];
+      const voxels = size[0] * size[1] * size[2];
+      const image = new Uint8Array(imageOffset + voxels + 5).fill(SENTINEL);
+      const mask = new Uint8Array(offset + voxels + 5).fill(SENTINEL);
+      extractCrop(vol, { origin, size, padValue: 3 }, { image, imageOffset, mask, offset });
+      const expected = referenceCrop(vol, origin, size, 3);
+      assert.deepEqual(image.subarray(imageOffset, imageOffset + voxels), expected.image, `key ${key}`);
+      assert.deepEqual(mask.subarray(offset, offset + voxels), expected.mask, `key ${key}`);
+      assertSlotOnly(image, imageOffset, voxels);
+      assertSlotOnly(mask, offset, voxels);
+    }
+  });
+
   it('writes only the image when the mask output is null', () => {
     const { image, mask, voxels } = cut(volume, [-1, 2, 4], [3, 3, 7], 9, 4, false);
     assert.equal(mask, null);
