@@ -96,22 +96,3 @@ export function mirroredAndTurned(
   }
   return heap.subarray(current, current + n);
 }
-
-/**
- * `mirroredAndTurned` into buffers of the caller's: `crop` (s0*s1*s2 voxels) mirrored and turned into one of
- * `crop` and `spare` (the same size), which is returned; the other may be overwritten.
- */
-export function mirrorAndTurn(
-  flip: readonly [boolean, boolean, boolean],
-  rotate90: number,
-  size: Shape3,
-  crop: Uint8Array,
-  spare: Uint8Array,
-): Uint8Array {
-  const n = size[0] * size[1] * size[2];
-  if (crop.length !== n || spare.length !== n) {
-    throw new RangeError(`mirrorAndTurn: a ${size.join('x')} crop needs buffers of ${n} voxels`);
-  }
-  copyBytes(spare, mirroredAndTurned(flip, rotate90, size, crop), 0);
-  return spare;
-}

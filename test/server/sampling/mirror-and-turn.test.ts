@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AllocationMeter } from '../../../bench/allocation-meter.js';
-import { mirrorAndTurn } from '../../../server/sampling/mirror-and-turn.js';
+import { mirroredAndTurned } from '../../../server/sampling/mirror-and-turn.js';
 import type { Shape3 } from '../../../server/sampling/types.js';
 
 /**
@@ -29,7 +29,7 @@ function reference(flip: readonly boolean[], k: number, size: Shape3, crop: Uint
   return out;
 }
 
-describe('mirrorAndTurn', () => {
+describe('mirroredAndTurned', () => {
   // Planes of a multiple of 16 take the kernel's 16x16 block transpose, others its byte one; crops under 16
   // and under 32 bytes, and long ones, the reversal's middle and its 16-byte chunks.
   const sizes: Shape3[] = [
@@ -55,50 +55,55 @@ describe('mirrorAndTurn', () => {
         const flip = [(mask & 1) !== 0, (mask & 2) !== 0, (mask & 4) !== 0] as [boolean, boolean, boolean];
         for (const k of turns) {
           const first = Uint8Array.from(crop);
-          const spare = new Uint8Array(n);
-          const out = mirrorAndTurn(flip, k, size, first, spare);
-          assert.ok(out === first || out === spare, 'the result is in one of the two buffers');
-          assert.deepEqual(out, reference(flip, k, size, crop), `flip ${flip} k ${k}`);
+          const out = mirroredAndTurned(flip, k, size, first);
+          assert.deepEqual(Uint8Array.from(out), reference(flip, k, size, crop), `flip ${flip} k ${k}`);
+          assert.deepEqual(first, crop, 'the crop itself is not changed');
         }
       }
     });
   }
 
-  it('works on views that are not word aligned, and on views into larger buffers', () => {
+  it('reads views that are not word aligned, and views into larger buffers, leaving them as they were', () => {
     const size: Shape3 = [2, 8, 8];
     const n = 128;
     const crop = Uint8Array.from({ length: n }, (_, i) => (i * 29 + 3) & 255);
-    const backing = new Uint8Array(2 * n + 8).fill(77);
+    const backing = new Uint8Array(n + 8).fill(77);
     const first = backing.subarray(1, 1 + n);
-    const spare = backing.subarray(n + 3, 2 * n + 3);
     first.set(crop);
-    const out = mirrorAndTurn([true, false, true], 3, size, first, spare);
-    assert.deepEqual(Uint8Array.from(out), reference([true, false, true], 3, size, crop));
-    assert.equal(backing[0], 77);
-    assert.ok(backing.subarray(2 * n + 3).every((v) => v === 77));
     // Mirrors along axis 1 (alone and with axis 0) copy rows, here byte by byte.
-    for (const flip of [
-      [false, true, false],
-      [true, true, false],
+    for (const [flip, k] of [
+      [[true, false, true], 3],
+      [[false, true, false], 0],
+      [[true, true, false], 0],
     ] as const) {
-      first.set(crop);
-      const rows = mirrorAndTurn(flip, 0, size, first, spare);
-      assert.deepEqual(Uint8Array.from(rows), reference(flip, 0, size, crop), `flip ${flip}`);
+      const out = mirroredAndTurned(flip, k, size, first);
+      assert.deepEqual(Uint8Array.from(out), reference(flip, k, size, crop), `flip ${flip} k ${k}`);
+      assert.deepEqual(first, crop);
       assert.equal(backing[0], 77);
-      assert.ok(backing.subarray(2 * n + 3).every((v) => v === 77));
+      assert.ok(backing.subarray(n + 1).every((v) => v === 77));
     }
+  });
+
+  it('gives a view that the next crop moved overwrites', () => {
+    const size: Shape3 = [2, 16, 16];
+    const n = 512;
+    const a = Uint8Array.from({ length: n }, (_, i) => i & 255);
+    const b = Uint8Array.from({ length: n }, (_, i) => (255 - i) & 255);
+    const first = mirroredAndTurned([true, false, false], 0, size, a);
+    const kept = Uint8Array.from(first);
+    mirroredAndTurned([true, false, false], 0, size, b);
+    assert.notDeepEqual(Uint8Array.from(first), kept, 'the first view now holds the second result');
+    assert.deepEqual(kept, reference([true, false, false], 0, size, a));
   });
 
   it('mirrors a 16x96x96 crop along axis 1 without garbage per row', async () => {
     const size: Shape3 = [16, 96, 96];
     const n = size[0] * size[1] * size[2];
     const crop = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
-    const spare = new Uint8Array(n);
     const calls = 50;
     const mirror = () => {
-      for (let call = 0; call < calls; call++) {
-        mirrorAndTurn([call % 2 === 0, true, false], 0, size, crop, spare);
-      }
+      for (let call = 0; call < calls; call++)
+        mirroredAndTurned([call % 2 === 0, true, false], 0, size, crop);
     };
     // Compiled first: the optimising compiler's code and feedback live on the JS heap too.
     for (let round = 0; round < 3; round++) mirror();
@@ -111,18 +116,18 @@ describe('mirrorAndTurn', () => {
     );
   });
 
-  it('refuses turns of crops whose sizes 1 and 2 differ, and buffers of the wrong length', () => {
+  it('refuses turns of crops whose sizes 1 and 2 differ, and crops of the wrong length', () => {
     const n = 3 * 4 * 7;
     assert.throws(
-      () => mirrorAndTurn([false, false, false], 1, [3, 4, 7], new Uint8Array(n), new Uint8Array(n)),
+      () => mirroredAndTurned([false, false, false], 1, [3, 4, 7], new Uint8Array(n)),
       /quarter turns need crop sizes 1 and 2 equal, got 3x4x7/,
     );
     assert.throws(
-      () => mirrorAndTurn([false, false, false], 0, [3, 4, 7], new Uint8Array(n - 1), new Uint8Array(n)),
-      /needs buffers of 84 voxels/,
+      () => mirroredAndTurned([false, false, false], 0, [3, 4, 7], new Uint8Array(n - 1)),
+      /a 3x4x7 crop needs 84 voxels, got 83/,
     );
     assert.throws(
-      () => mirrorAndTurn([false, false, false], 4, [2, 4, 4], new Uint8Array(32), new Uint8Array(32)),
+      () => mirroredAndTurned([false, false, false], 4, [2, 4, 4], new Uint8Array(32)),
       /rotate90 must be 0, 1, 2 or 3, got 4/,
     );
   });
