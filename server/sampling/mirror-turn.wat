@@ -1,13 +1,14 @@
-;; The mirrors and quarter turns of augmented crops (mirror-and-turn.ts), for the kernel there (`npm run gen`
-;; compiles this into mirror-turn-wasm.ts): whole-crop passes over C-ordered uint8 crops in this module's
-;; memory. Byte moves only, so any order of operations gives the same bytes as the definition; ranges of
-;; different calls' source and output must not overlap.
+;; The mirrors and quarter turns of augmented crops (mirror-and-turn.ts), and the 2-D transpose with which
+;; volumes are put in C order as they load (transpose-volume.ts), for the kernels there (`npm run gen`
+;; compiles this into mirror-turn-wasm.ts): byte moves only, in this module's memory, so any order of
+;; operations gives the same bytes as the definition; ranges of different calls' source and output must not
+;; overlap.
 (module
   (import "kernel" "memory" (memory 1))
 
-  ;; One 16x16 block of bytes transposed: output row c (at dst + c * stride) = column c of the input rows (at
-  ;; src + k * stride), by four rounds of interleaving 8-, 16-, 32- and 64-bit lanes of row pairs.
-  (func $block16 (param $src i32) (param $dst i32) (param $stride i32)
+  ;; One 16x16 block of bytes transposed: output row c (at dst + c * dstStride) = column c of the input rows
+  ;; (at src + k * srcStride), by four rounds of interleaving 8-, 16-, 32- and 64-bit lanes of row pairs.
+  (func $block16 (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32)
     (local $r0 v128)
     (local $r1 v128)
     (local $r2 v128)
@@ -41,22 +42,22 @@
     (local $a14 v128)
     (local $a15 v128)
     ;; The 16 rows.
-    (local.set $r0 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 0)))))
-    (local.set $r1 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 1)))))
-    (local.set $r2 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 2)))))
-    (local.set $r3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 3)))))
-    (local.set $r4 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 4)))))
-    (local.set $r5 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 5)))))
-    (local.set $r6 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 6)))))
-    (local.set $r7 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 7)))))
-    (local.set $r8 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 8)))))
-    (local.set $r9 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 9)))))
-    (local.set $r10 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 10)))))
-    (local.set $r11 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 11)))))
-    (local.set $r12 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 12)))))
-    (local.set $r13 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 13)))))
-    (local.set $r14 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 14)))))
-    (local.set $r15 (v128.load (i32.add (local.get $src) (i32.mul (local.get $stride) (i32.const 15)))))
+    (local.set $r0 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 0)))))
+    (local.set $r1 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 1)))))
+    (local.set $r2 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 2)))))
+    (local.set $r3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 3)))))
+    (local.set $r4 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 4)))))
+    (local.set $r5 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 5)))))
+    (local.set $r6 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 6)))))
+    (local.set $r7 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 7)))))
+    (local.set $r8 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 8)))))
+    (local.set $r9 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 9)))))
+    (local.set $r10 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 10)))))
+    (local.set $r11 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 11)))))
+    (local.set $r12 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 12)))))
+    (local.set $r13 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 13)))))
+    (local.set $r14 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 14)))))
+    (local.set $r15 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 15)))))
     ;; Bytes of row pairs interleaved: a2k holds columns 0-7 of rows 2k, 2k+1; a2k+1 columns 8-15.
     (local.set $a0 (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $r0) (local.get $r1)))
     (local.set $a1 (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $r0) (local.get $r1)))
@@ -109,93 +110,107 @@
     (local.set $a14 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r11) (local.get $r15)))
     (local.set $a15 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r11) (local.get $r15)))
     ;; 64-bit halves joined: column c of the block, all 16 rows, is row c of the output block.
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 0)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 0)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a0) (local.get $a8)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 1)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 1)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a0) (local.get $a8)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 2)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 2)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a1) (local.get $a9)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 3)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 3)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a1) (local.get $a9)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 4)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 4)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a2) (local.get $a10)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 5)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 5)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a2) (local.get $a10)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 6)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 6)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a3) (local.get $a11)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 7)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 7)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a3) (local.get $a11)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 8)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 8)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a4) (local.get $a12)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 9)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 9)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a4) (local.get $a12)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 10)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 10)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a5) (local.get $a13)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 11)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 11)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a5) (local.get $a13)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 12)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 12)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a6) (local.get $a14)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 13)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 13)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a6) (local.get $a14)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 14)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 14)))
       (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a7) (local.get $a15)))
-    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $stride) (i32.const 15)))
+    (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 15)))
       (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a7) (local.get $a15)))
   )
 
-  ;; to(i, a, b) = from(i, b, a) for s0 square planes of side s: 16x16 blocks when s is a multiple of 16,
-  ;; byte by byte otherwise.
+  ;; to(i, a, b) = from(i, b, a) for s0 square planes of side s.
   (func (export "transposePlanes") (param $from i32) (param $to i32) (param $s0 i32) (param $s i32)
     (local $plane i32)
-    (local $base i32)
     (local $i i32)
-    (local $a i32)
-    (local $b i32)
     (local.set $plane (i32.mul (local.get $s) (local.get $s)))
     (block $planes
       (loop $eachPlane
         (br_if $planes (i32.ge_u (local.get $i) (local.get $s0)))
-        (local.set $base (i32.mul (local.get $i) (local.get $plane)))
-        (local.set $a (i32.const 0))
-        (if (i32.eqz (i32.and (local.get $s) (i32.const 15)))
-          (then
-            ;; Block (a, b) of the input goes to block (b, a) of the output.
-            (block $rows
-              (loop $blockRow
-                (br_if $rows (i32.ge_u (local.get $a) (local.get $s)))
-                (local.set $b (i32.const 0))
-                (block $columns
-                  (loop $blockColumn
-                    (br_if $columns (i32.ge_u (local.get $b) (local.get $s)))
-                    (call $block16
-                      (i32.add (local.get $from)
-                        (i32.add (local.get $base) (i32.add (i32.mul (local.get $a) (local.get $s)) (local.get $b))))
-                      (i32.add (local.get $to)
-                        (i32.add (local.get $base) (i32.add (i32.mul (local.get $b) (local.get $s)) (local.get $a))))
-                      (local.get $s))
-                    (local.set $b (i32.add (local.get $b) (i32.const 16)))
-                    (br $blockColumn)))
-                (local.set $a (i32.add (local.get $a) (i32.const 16)))
-                (br $blockRow))))
-          (else
-            (block $rows
-              (loop $row
-                (br_if $rows (i32.ge_u (local.get $a) (local.get $s)))
-                (local.set $b (i32.const 0))
-                (block $columns
-                  (loop $column
-                    (br_if $columns (i32.ge_u (local.get $b) (local.get $s)))
-                    (i32.store8
-                      (i32.add (local.get $to)
-                        (i32.add (local.get $base) (i32.add (i32.mul (local.get $a) (local.get $s)) (local.get $b))))
-                      (i32.load8_u (i32.add (local.get $from)
-                        (i32.add (local.get $base) (i32.add (i32.mul (local.get $b) (local.get $s)) (local.get $a))))))
-                    (local.set $b (i32.add (local.get $b) (i32.const 1)))
-                    (br $column)))
-                (local.set $a (i32.add (local.get $a) (i32.const 1)))
-                (br $row)))))
+        (call $transpose
+          (i32.add (local.get $from) (i32.mul (local.get $i) (local.get $plane))) (local.get $s)
+          (i32.add (local.get $to) (i32.mul (local.get $i) (local.get $plane))) (local.get $s)
+          (local.get $s) (local.get $s))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $eachPlane))))
+
+  ;; to[c * toStride + r] = from[r * fromStride + c] for r < rows, c < cols: 16x16 blocks, then the columns
+  ;; and the rows left over byte by byte.
+  (func $transpose (export "transpose") (param $from i32) (param $fromStride i32) (param $to i32) (param $toStride i32)
+    (param $rows i32) (param $cols i32)
+    (local $r i32)
+    (local $c i32)
+    (local $blockRows i32)
+    (local $blockCols i32)
+    (local.set $blockRows (i32.and (local.get $rows) (i32.const -16)))
+    (local.set $blockCols (i32.and (local.get $cols) (i32.const -16)))
+    (block $rowsDone
+      (loop $blockRow
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $blockRows)))
+        (local.set $c (i32.const 0))
+        (block $colsDone
+          (loop $blockCol
+            (br_if $colsDone (i32.ge_u (local.get $c) (local.get $blockCols)))
+            (call $block16
+              (i32.add (local.get $from) (i32.add (i32.mul (local.get $r) (local.get $fromStride)) (local.get $c)))
+              (local.get $fromStride)
+              (i32.add (local.get $to) (i32.add (i32.mul (local.get $c) (local.get $toStride)) (local.get $r)))
+              (local.get $toStride))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $blockCol)))
+        (local.set $r (i32.add (local.get $r) (i32.const 16)))
+        (br $blockRow)))
+    (call $transposeBytes (local.get $from) (local.get $fromStride) (local.get $to) (local.get $toStride)
+      (i32.const 0) (local.get $blockRows) (local.get $blockCols) (local.get $cols))
+    (call $transposeBytes (local.get $from) (local.get $fromStride) (local.get $to) (local.get $toStride)
+      (local.get $blockRows) (local.get $rows) (i32.const 0) (local.get $cols)))
+
+  ;; `transpose` byte by byte for rows [r0, r1) and columns [c0, c1).
+  (func $transposeBytes (param $from i32) (param $fromStride i32) (param $to i32) (param $toStride i32)
+    (param $r0 i32) (param $r1 i32) (param $c0 i32) (param $c1 i32)
+    (local $r i32)
+    (local $c i32)
+    (local.set $r (local.get $r0))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $r1)))
+        (local.set $c (local.get $c0))
+        (block $colsDone
+          (loop $col
+            (br_if $colsDone (i32.ge_u (local.get $c) (local.get $c1)))
+            (i32.store8
+              (i32.add (local.get $to) (i32.add (i32.mul (local.get $c) (local.get $toStride)) (local.get $r)))
+              (i32.load8_u
+                (i32.add (local.get $from) (i32.add (i32.mul (local.get $r) (local.get $fromStride)) (local.get $c)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $col)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
 
   ;; The n bytes at `at` reversed in place: 16-byte chunks from both ends swapped and reversed, then the
   ;; middle (under 32 bytes) byte by byte.

@@ -41,7 +41,8 @@ function referenceTranspose(input: ArrayLike<number>, [n0, n1, n2]: Shape3): num
 }
 
 describe('toServedVolume', () => {
-  // Sizes that are and are not multiples of the 4x4 blocks and 16-voxel tiles the transposer uses.
+  // Sizes under, at and past the 16x16 blocks the transposer moves (the rest go byte by byte), and one
+  // whose planes take two chunks (130 * 100 voxels a plane: 40 planes a chunk).
   const shapes: Shape3[] = [
     [5, 7, 3],
     [9, 6, 11],
@@ -50,6 +51,8 @@ describe('toServedVolume', () => {
     [33, 2, 17],
     [16, 5, 20],
     [2, 1, 1],
+    [37, 9, 50],
+    [130, 70, 100],
   ];
   for (const shape of shapes) {
     it(`reorders a ${shape.join('x')} volume from file order to C order`, async () => {
@@ -170,8 +173,15 @@ describe('toServedVolume', () => {
       if (!done) setImmediate(tick);
     };
     setImmediate(tick);
-    const volume = await toServedVolume(uint8Volume(shape, image), uint8Volume(shape, mask), 'i', 'm');
-    done = true;
+    // The ticking stops however the conversion ends, so a failure fails the test instead of keeping it alive.
+    const volume = await toServedVolume(
+      uint8Volume(shape, image),
+      uint8Volume(shape, mask),
+      'i',
+      'm',
+    ).finally(() => {
+      done = true;
+    });
     assert.ok(
       ticks >= 10,
       `other callbacks ran only ${ticks} times while a 4.7 M voxel volume was converted`,
