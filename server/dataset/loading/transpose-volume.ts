@@ -30,9 +30,11 @@ const kernel = new WasmKernel<TransposeExports>(MIRROR_TURN_WASM_BASE64);
  * For each axis-1 plane this is a 2-D transpose of (x2, x0) into (x0, x2). A chunk's input is n2 runs of
  * P * n0 bytes (one per x2) and its output n0 runs of P * n2 bytes (one per x0): each run goes in and out of a
  * WebAssembly kernel's memory with one native copy, and the kernel (mirror-turn.wat's `transpose`) moves the
- * bytes as 16x16 blocks of 128-bit lanes. Measured on Node 20 (2-core x86-64), a 128x192x192 array: about
- * 1.5 ms against about 6 ms for 4x4 blocks of 32-bit words in JavaScript. The output is shared memory
- * (sharedBytes), which crop workers read in place.
+ * bytes as 16x16 blocks of 128-bit lanes. Measured on Node 20 (2-core x86-64 virtual machine), the shared
+ * output's allocation included: a 128x192x192 array in 5.3-6 ms against 15-16.5 ms for 4x4 blocks of 32-bit
+ * words in JavaScript; a 512x512x120 array in about 105 ms either way, most of it the page faults of first
+ * touching the fresh 31 MB output. The output is shared memory (sharedBytes), which crop workers read in
+ * place.
  */
 export async function transposeToCOrder(input: Uint8Array, shape: Shape3): Promise<Uint8Array> {
   const [n0, n1, n2] = shape;
