@@ -138,8 +138,10 @@ async function main(): Promise<void> {
       crop,
     });
     const { table, json } = reportWire(run);
+    // Every process of the run inherits it, and the ratios depend on it (docs/performance.md).
+    const glibcTunables = process.env.GLIBC_TUNABLES ?? null;
     process.stdout.write(
-      `(o) ${table}\n\n${JSON.stringify({ series, crop, batch_size: batchSize, ...json })}\n`,
+      `(o) GLIBC_TUNABLES: ${glibcTunables ?? '(not set)'}\n${table}\n\n${JSON.stringify({ series, crop, batch_size: batchSize, glibc_tunables: glibcTunables, ...json })}\n`,
     );
     return;
   }
