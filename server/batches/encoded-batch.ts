@@ -11,7 +11,7 @@ import { IMAGE_ALIGN_BYTES, imagePaddingFieldBytes, MIN_PADDING_FIELD_BYTES } fr
  * straight into `image` and `mask`, which are views of `bytes`. `framed` is `bytes` behind the 5-byte header
  * of a gRPC message (not compressed, then the length), so gRPC can send it without framing it into a copy of
  * its own (pre-framed-messages.ts). The leading pad (0 to 3 bytes of the backing buffer) puts `image` on a
- * 4-byte boundary of the server's buffer, where float32 crops are widened in place.
+ * 4-byte boundary of the server's buffer, where augmented float32 crops are written through a Float32Array.
  *
  * The padding field (Batch.padding, only for float32 images) does the same for the client's buffer, whose
  * message starts elsewhere: at the `imageLanding` the layout was made for (image-alignment.ts). uint8

@@ -28,9 +28,9 @@ const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0]
 
 /**
  * Writes float32 v / 255, little endian, for every voxel of `bytes` into `target` (4 bytes per voxel), at any
- * alignment. `bytes` may lie inside `target` as a batch widened in place has it, at or after its last quarter:
- * each chunk's bytes are read before its floats are written, and a chunk's floats end where its bytes end
- * or before.
+ * alignment. `bytes` may also lie inside `target`, at or after its last quarter, to widen in place: each
+ * chunk's bytes are read before its floats are written, and a chunk's floats end where its bytes end or
+ * before.
  */
 export function writeFloat32LE(bytes: Uint8Array, target: Uint8Array): void {
   const n = bytes.length;
