@@ -26,7 +26,9 @@ export function countCropForeground(volume: Volume, origin: Vec3, size: Shape3):
   // A box around several nodules is mostly zeros: rows are read eight bytes at a time where the buffer is
   // aligned for it, and only non-zero words byte by byte.
   const lead = Math.min(mask.length, (8 - (mask.byteOffset % 8)) % 8);
-  const wide = new Float64Array(mask.buffer, mask.byteOffset + lead, Math.floor((mask.length - lead) / 8));
+  const words = Math.floor((mask.length - lead) / 8);
+  // No view without a whole word: a mask shorter than its lead would put one off the 8-byte boundary.
+  const wide = words === 0 ? NO_WORDS : new Float64Array(mask.buffer, mask.byteOffset + lead, words);
   let count = 0;
   for (let x0 = from0; x0 < to0; x0++) {
     for (let x1 = from1; x1 < to1; x1++) {
@@ -48,3 +50,5 @@ export function countCropForeground(volume: Volume, origin: Vec3, size: Shape3):
   }
   return count;
 }
+
+const NO_WORDS = new Float64Array(0);

@@ -83,6 +83,15 @@ describe('countCropForeground', () => {
     }
   });
 
+  it('counts a mask shorter than its distance to the next 8-byte boundary', () => {
+    // 1x1x3 voxels starting 1 byte past a boundary: no whole word, so no word view of the mask.
+    const mask = new Uint8Array(new ArrayBuffer(16), 1, 3);
+    mask.set([1, 0, 1]);
+    const volume: Volume = { shape: [1, 1, 3], image: new Uint8Array(3), mask };
+    assert.equal(countCropForeground(volume, [0, 0, 0], [1, 1, 3]), 2);
+    assert.equal(countCropForeground(volume, [0, 0, 1], [1, 1, 2]), 1);
+  });
+
   it('is 0 for an all-zero mask (box null) and for a crop wholly outside the volume', () => {
     const shape: Shape3 = [4, 4, 4];
     const volume: Volume = { shape, image: new Uint8Array(64), mask: new Uint8Array(64).fill(1) };
