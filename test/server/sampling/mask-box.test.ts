@@ -39,6 +39,23 @@ describe('findMaskBox', () => {
     }
   });
 
+  it('sees one voxel at any position and any alignment: before, inside and after the 16-byte steps', () => {
+    for (let offset = 0; offset < 4; offset++) {
+      for (let length = 1; length <= 70; length++) {
+        const shape: Shape3 = [1, 1, length];
+        for (let at = 0; at < length; at++) {
+          const mask = new Uint8Array(new ArrayBuffer(length + 8), offset, length);
+          mask[at] = 1 << (at % 8);
+          assert.deepEqual(
+            findMaskBox(mask, shape),
+            { lo: [0, 0, at], hi: [1, 1, at + 1] },
+            `offset ${offset}, length ${length}, voxel ${at}`,
+          );
+        }
+      }
+    }
+  });
+
   it('returns null for an all-zero mask', () => {
     assert.equal(findMaskBox(new Uint8Array(4 * 5 * 6), [4, 5, 6]), null);
   });
