@@ -278,7 +278,11 @@ async function main(): Promise<void> {
   const torchLoader = await benchTorchLoader({ quick, seconds });
 
   const machine = `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}`;
-  process.stdout.write(`voxelfeed benchmarks on ${machine}\n\n`);
+  // Inherited by every process the benchmarks start; the network figures depend on it (docs/performance.md).
+  const glibcTunables = process.env.GLIBC_TUNABLES ?? null;
+  process.stdout.write(
+    `voxelfeed benchmarks on ${machine}; GLIBC_TUNABLES: ${glibcTunables ?? '(not set)'}\n\n`,
+  );
   process.stdout.write(
     `${formatTable(
       ['measure', 'value', 'target'],
@@ -343,6 +347,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({
       machine,
+      glibc_tunables: glibcTunables,
       quick,
       series,
       crop,
