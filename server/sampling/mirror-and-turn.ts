@@ -1,7 +1,6 @@
 import { copyBytes } from './bulk-bytes.js';
-import { MIRROR_TURN_WASM_BASE64 } from './mirror-turn-wasm.js';
+import { mirrorTurnKernel } from './mirror-turn.js';
 import type { Shape3 } from './types.js';
-import { WasmKernel } from './wasm-kernel.js';
 
 /**
  * Mirrors and quarter turns of a C-ordered uint8 crop, as a few whole-crop passes rather than one gather per
@@ -33,27 +32,10 @@ export function turnAsTransposeAndMirrors(
   }
 }
 
-interface MirrorTurnExports {
-  readonly transposePlanes: (from: number, to: number, s0: number, s: number) => void;
-  readonly reverse: (at: number, n: number) => void;
-  readonly mirrorRows: (
-    from: number,
-    to: number,
-    s0: number,
-    s1: number,
-    s2: number,
-    alsoAxis0: number,
-  ) => void;
-  readonly mirrorPlanes: (from: number, to: number, s0: number, plane: number) => void;
-}
-
-/** This thread's kernel: a crop at 0 and one after it, the passes moving it between the two. */
-const kernel = new WasmKernel<MirrorTurnExports>(MIRROR_TURN_WASM_BASE64);
-
 /**
  * `voxels` (a crop of `size`) mirrored along each axis in `flip`, then turned `rotate90` quarter turns in the
  * plane of axes 1 and 2, as np.rot90(np.flip(crop, axes), k, axes=(1, 2)): a view of the kernel's memory,
- * valid until the next call.
+ * valid until the kernel's next call (this function's, or a load's transpose).
  */
 export function mirroredAndTurned(
   flip: readonly [boolean, boolean, boolean],
@@ -72,7 +54,8 @@ export function mirroredAndTurned(
   if (transpose && s1 !== s2) {
     throw new RangeError(`quarter turns need crop sizes 1 and 2 equal, got ${size.join('x')}`);
   }
-  const { heap, exports } = kernel.reserve(2 * n);
+  // The kernel's memory: the crop at 0 and one after it, the passes moving it between the two.
+  const { heap, exports } = mirrorTurnKernel.reserve(2 * n);
   copyBytes(heap, voxels, 0);
   let current = 0;
   let other = n;

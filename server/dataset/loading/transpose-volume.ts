@@ -1,27 +1,11 @@
 import { copyBytes } from '../../sampling/bulk-bytes.js';
-import { MIRROR_TURN_WASM_BASE64 } from '../../sampling/mirror-turn-wasm.js';
+import { mirrorTurnKernel } from '../../sampling/mirror-turn.js';
 import type { Shape3 } from '../../sampling/types.js';
-import { WasmKernel } from '../../sampling/wasm-kernel.js';
 import { runInSlabs } from '../run-in-slabs.js';
 import { sharedBytes } from './shared-bytes.js';
 
 /** Voxels per chunk of axis-1 planes, each chunk one synchronous stretch between event-loop yields. */
 const CHUNK_VOXELS = 1 << 19;
-
-/** mirror-turn.wat's 2-D transpose: to[c * toStride + r] = from[r * fromStride + c], r < rows, c < cols. */
-interface TransposeExports {
-  readonly transpose: (
-    from: number,
-    fromStride: number,
-    to: number,
-    toStride: number,
-    rows: number,
-    cols: number,
-  ) => void;
-}
-
-/** This thread's transpose kernel: a chunk as read at 0, the chunk transposed after it. */
-const kernel = new WasmKernel<TransposeExports>(MIRROR_TURN_WASM_BASE64);
 
 /**
  * Reorders a uint8 volume from file order (axis 0 fastest: `in[x0 + n0*(x1 + n1*x2)]`) to C order
@@ -63,7 +47,7 @@ function transposeChunk(
   const {
     heap,
     exports: { transpose },
-  } = kernel.reserve(outAt + n0 * outStride);
+  } = mirrorTurnKernel.reserve(outAt + n0 * outStride);
   // In: the run of P planes' x0 rows of each x2, at heap[x2 * inStride + p * n0 + x0].
   for (let x2 = 0; x2 < n2; x2++) {
     const from = (x2 * n1 + start) * n0;
